@@ -1,0 +1,606 @@
+"""Audio input: decode, mix down to mono, resample to 22,050 Hz, stream in bounded memory.
+
+Every entry point takes a *source*: a path (``str`` or ``os.PathLike``) or a NumPy array of
+samples, ``(samples,)`` or ``(samples, channels)``, with ``sample_rate=`` in Hz.
+
+Files that libsndfile reads (wav, flac, ogg/vorbis, mp3, aiff, ...) are decoded with
+:mod:`soundfile`; anything else (m4a/aac, opus, webm, video containers...) is decoded by the
+ffmpeg binary shipped with :mod:`imageio_ffmpeg`, which also mixes down and resamples.
+
+Conventions
+-----------
+* Mono mix-down is the plain mean of the channels (for soundfile and arrays; ffmpeg uses its
+  own ``-ac 1`` down-mix matrix).
+* Resampling uses a polyphase FIR filter (:func:`scipy.signal.resample_poly` defaults, Kaiser
+  window). It is done block-wise with overlapping context aligned on the polyphase grid, so
+  the streamed result equals the one-shot result to float rounding: there are no seams.
+* Non-finite samples (NaN, +-inf) are replaced by 0 with a :class:`UserWarning`; a source
+  where *every* sample is non-finite raises :class:`~m2p.errors.InvalidAudioError` (for a
+  streamed file, when the stream reaches its end).
+* Integer arrays are scaled to [-1, 1) by their dtype's range, as soundfile does.
+* Silence is valid audio.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from m2p.errors import (
+    AudioDecodeError,
+    AudioFileNotFoundError,
+    InvalidAudioError,
+)
+
+SAMPLE_RATE = 22050
+"""The sample rate (Hz) of everything this module returns."""
+
+MIN_SAMPLE_RATE = 1000
+"""Lowest accepted input sample rate in Hz (lower ones are almost surely kHz typed as Hz)."""
+
+MAX_SAMPLE_RATE = 1_000_000
+"""Highest accepted input sample rate in Hz."""
+
+ARRAY_NAME = "<array>"
+"""The name used in messages and :class:`AudioInfo` for array sources."""
+
+# Frames read from soundfile per call: small enough that 8 channels of float32 stay < 2 MB.
+_READ_FRAMES = 1 << 16
+# Bytes read from ffmpeg's pipe per call (float32 mono at 22,050 Hz: about 3 s).
+_PIPE_BYTES = 1 << 18
+# Soundfile fails on these; we then ask ffmpeg (which reads far more formats).
+_MAX_CHANNELS_ARRAY = 64
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What :func:`probe` learns about a source without decoding it all.
+
+    Attributes
+    ----------
+    name
+        File name (without directories) or ``"<array>"``.
+    duration
+        Length in seconds (for some compressed files an estimate from the header).
+    sample_rate
+        The source's own sample rate in Hz (before resampling to 22,050 Hz).
+    channels
+        Number of channels in the source (before mix-down).
+    """
+
+    name: str
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def probe(source: str | os.PathLike[str] | np.ndarray, *, sample_rate: int | None = None) -> AudioInfo:
+    """Describe a source: duration (s), native sample rate (Hz) and channel count.
+
+    Parameters
+    ----------
+    source
+        Path to an audio file, or an array ``(samples,)`` / ``(samples, channels)``.
+    sample_rate
+        Sample rate of an array source in Hz (required for arrays, not allowed for files).
+
+    Returns
+    -------
+    AudioInfo
+
+    Raises
+    ------
+    AudioFileNotFoundError, AudioDecodeError, InvalidAudioError
+    """
+    src = _open_source(source, sample_rate)
+    return src.info
+
+
+def stream(
+    source: str | os.PathLike[str] | np.ndarray,
+    *,
+    sample_rate: int | None = None,
+    block_seconds: float = 30.0,
+) -> Iterator[np.ndarray]:
+    """Yield the audio as consecutive mono float32 blocks at 22,050 Hz, in bounded memory.
+
+    Every block but the last has exactly ``round(block_seconds * 22050)`` samples; the
+    concatenation of the blocks equals :func:`load`'s result. Memory use does not grow with
+    the length of the source (a few blocks' worth at most).
+
+    Parameters
+    ----------
+    source
+        Path to an audio file, or an array ``(samples,)`` / ``(samples, channels)``.
+    sample_rate
+        Sample rate of an array source in Hz (required for arrays, not allowed for files).
+    block_seconds
+        Length of each yielded block in seconds (> 0).
+
+    Yields
+    ------
+    numpy.ndarray
+        float32 array ``(block_samples,)`` at 22,050 Hz.
+
+    Raises
+    ------
+    AudioFileNotFoundError, AudioDecodeError, InvalidAudioError
+        Opening errors are raised at the first ``next()``; decoding errors where they occur.
+    """
+    try:
+        block_seconds = float(block_seconds)
+    except (TypeError, ValueError):
+        raise InvalidAudioError(f"block_seconds must be a number, got {block_seconds!r}") from None
+    if not np.isfinite(block_seconds) or block_seconds <= 0:
+        raise InvalidAudioError(f"block_seconds must be positive, got {block_seconds!r}")
+    block = max(1, int(round(block_seconds * SAMPLE_RATE)))
+    return _rechunk(_open_source(source, sample_rate), block)
+
+
+def load(
+    source: str | os.PathLike[str] | np.ndarray,
+    *,
+    sample_rate: int | None = None,
+    max_seconds: float | None = None,
+) -> np.ndarray:
+    """Decode a whole source (or its first ``max_seconds``) to mono float32 at 22,050 Hz.
+
+    Parameters
+    ----------
+    source
+        Path to an audio file, or an array ``(samples,)`` / ``(samples, channels)``.
+    sample_rate
+        Sample rate of an array source in Hz (required for arrays, not allowed for files).
+    max_seconds
+        Stop after this many seconds (> 0); None reads everything.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array ``(samples,)`` at 22,050 Hz.
+
+    Raises
+    ------
+    AudioFileNotFoundError, AudioDecodeError, InvalidAudioError
+    """
+    limit = None
+    if max_seconds is not None:
+        try:
+            max_seconds = float(max_seconds)
+        except (TypeError, ValueError):
+            raise InvalidAudioError(f"max_seconds must be a number, got {max_seconds!r}") from None
+        if not max_seconds > 0:
+            raise InvalidAudioError(f"max_seconds must be positive, got {max_seconds!r}")
+        limit = int(round(max_seconds * SAMPLE_RATE))
+    src = _open_source(source, sample_rate)
+    parts: list[np.ndarray] = []
+    n = 0
+    gen = src.blocks()
+    try:
+        for piece in gen:
+            parts.append(piece)
+            n += len(piece)
+            if limit is not None and n >= limit:
+                break
+    finally:
+        gen.close()  # reaps ffmpeg when we stop early
+    out = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    if limit is not None:
+        out = out[:limit]
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+
+
+class _Source:
+    """An opened source: ``info`` and a generator of mono float32 pieces at 22,050 Hz."""
+
+    info: AudioInfo
+    label: str  # what errors print in front of the reason
+
+    def blocks(self) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _open_source(source: object, sample_rate: object) -> _Source:
+    if isinstance(source, (str, os.PathLike)):
+        if sample_rate is not None:
+            raise InvalidAudioError(
+                "sample_rate= is only for array sources; a file carries its own rate",
+                source=source,
+            )
+        return _open_file(Path(source))
+    if isinstance(source, (bytes, bytearray)):
+        raise InvalidAudioError(
+            "bytes are not accepted; pass a path or a NumPy array of samples", source=ARRAY_NAME
+        )
+    return _ArraySource(source, sample_rate)
+
+
+def _check_rate(sample_rate: object, label: str) -> int:
+    if sample_rate is None:
+        raise InvalidAudioError("sample_rate= (Hz) is required for an array source", source=label)
+    if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(
+        sample_rate, (int, float, np.integer, np.floating)
+    ):
+        raise InvalidAudioError(f"sample_rate must be a number of Hz, got {sample_rate!r}", source=label)
+    rate = float(sample_rate)
+    if not np.isfinite(rate) or rate != int(rate):
+        raise InvalidAudioError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}", source=label)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"sample_rate {sample_rate!r} Hz is outside [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz",
+            source=label,
+        )
+    return int(rate)
+
+
+class _ArraySource(_Source):
+    def __init__(self, data: object, sample_rate: object) -> None:
+        self.label = ARRAY_NAME
+        self.rate = _check_rate(sample_rate, self.label)
+        try:
+            arr = np.asarray(data)
+        except Exception as exc:  # e.g. a CUDA tensor, a ragged list
+            raise InvalidAudioError(
+                f"cannot read samples from {type(data).__name__}: {exc}", source=self.label
+            ) from None
+        if arr.dtype.kind in "iu":
+            info = np.iinfo(arr.dtype)
+            # Same scaling as soundfile: full-scale integer maps to [-1, 1).
+            mid = (int(info.max) + int(info.min) + 1) / 2.0
+            arr = (arr.astype(np.float64) - mid) / (float(info.max) - mid + 1.0)
+        elif arr.dtype.kind != "f":
+            raise InvalidAudioError(
+                f"samples must be a real float or integer array, got dtype {arr.dtype}",
+                source=self.label,
+            )
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise InvalidAudioError(
+                f"array must have shape (samples,) or (samples, channels), got {arr.shape}",
+                source=self.label,
+            )
+        if arr.shape[1] == 0 or arr.shape[1] > _MAX_CHANNELS_ARRAY:
+            raise InvalidAudioError(
+                f"array of shape {arr.shape} has {arr.shape[1]} channels; expected (samples, channels)"
+                " (transpose a librosa-style (channels, samples) array with .T)",
+                source=self.label,
+            )
+        if arr.shape[0] == 0:
+            raise InvalidAudioError("array has no samples", source=self.label)
+        finite = np.isfinite(arr)
+        if not finite.any():
+            raise InvalidAudioError("every sample is NaN or infinite", source=self.label)
+        bad = arr.size - int(np.count_nonzero(finite))
+        if bad:
+            _warn_non_finite(self.label, bad, arr.size)
+        self.data = arr
+        self.bad = bad
+        self.info = AudioInfo(self.label, arr.shape[0] / self.rate, self.rate, arr.shape[1])
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        def native() -> Iterator[np.ndarray]:
+            for start in range(0, self.data.shape[0], _READ_FRAMES):
+                chunk = self.data[start : start + _READ_FRAMES]
+                if self.bad:
+                    chunk = np.where(np.isfinite(chunk), chunk, 0.0)
+                yield _mix(chunk)
+
+        return _resample_stream(native(), self.rate, SAMPLE_RATE)
+
+
+def _open_file(path: Path) -> _Source:
+    if not path.exists():
+        raise AudioFileNotFoundError("no such file", source=path)
+    if path.is_dir():
+        raise AudioDecodeError("is a directory, not an audio file", source=path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioDecodeError(f"cannot read file: {exc.strerror or exc}", source=path) from None
+    if size == 0:
+        raise AudioDecodeError("file is empty (0 bytes)", source=path)
+    if not os.access(path, os.R_OK):
+        raise AudioDecodeError("permission denied", source=path)
+    try:
+        return _SoundFileSource(path)
+    except _NotForSoundFile:
+        pass
+    return _FfmpegSource(path)
+
+
+class _NotForSoundFile(Exception):
+    pass
+
+
+class _SoundFileSource(_Source):
+    def __init__(self, path: Path) -> None:
+        import soundfile as sf
+
+        self.path = path
+        self.label = str(path)
+        try:
+            with sf.SoundFile(str(path)) as f:
+                rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+        except Exception:  # libsndfile does not know this format: let ffmpeg try
+            raise _NotForSoundFile from None
+        if rate <= 0 or channels <= 0:
+            raise _NotForSoundFile
+        self.rate, self.channels = rate, channels
+        self.info = AudioInfo(path.name, max(frames, 0) / rate, rate, channels)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        return _resample_stream(_sanitise(self._native(), self.label), self.rate, SAMPLE_RATE)
+
+    def _native(self) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        try:
+            f = sf.SoundFile(str(self.path))
+        except Exception as exc:
+            raise AudioDecodeError(_one_line(exc), source=self.label) from None
+        decoded = 0
+        with f:
+            while True:
+                try:
+                    chunk = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
+                except Exception as exc:
+                    # A truncated/corrupt file: keep what was decoded, say so.
+                    if decoded == 0:
+                        raise AudioDecodeError(
+                            f"cannot decode audio: {_one_line(exc)}", source=self.label
+                        ) from None
+                    warnings.warn(
+                        f"{self.label}: decoding stopped after {decoded / self.rate:.2f} s "
+                        f"({_one_line(exc)}); using the audio decoded so far",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+                    return
+                if chunk.shape[0] == 0:
+                    break
+                decoded += chunk.shape[0]
+                yield chunk
+        if decoded == 0:
+            raise AudioDecodeError("file contains no audio samples", source=self.label)
+
+
+_DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_AUDIO_RE = re.compile(r"Stream #\S+.*?: Audio: ([^\n]*)")
+_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "4.1": 5,
+            "5.0": 5, "5.1": 6, "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8, "octagonal": 8}
+
+
+def _ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise AudioDecodeError("format not readable by soundfile and imageio-ffmpeg is not installed") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+class _FfmpegSource(_Source):
+    """Decode through ``ffmpeg ... -f f32le -ac 1 -ar 22050 pipe:1``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = str(path)
+        exe = _ffmpeg_exe()
+        try:
+            # "-i" alone prints the stream description on stderr and exits 1 (no output given).
+            proc = subprocess.run(
+                [exe, "-hide_banner", "-nostdin", "-i", str(path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            raise AudioDecodeError("ffmpeg timed out reading the file header", source=path) from None
+        text = proc.stderr.decode("utf-8", "replace")
+        match = _AUDIO_RE.search(text)
+        if match is None:
+            if "Stream #" in text:
+                reason = "no audio stream found (not an audio file?)"
+            else:
+                reason = f"not a recognised audio format ({_last_line(text, path)})"
+            raise AudioDecodeError(reason, source=path)
+        desc = match.group(1)
+        rate_m = re.search(r"(\d+) Hz", desc)
+        rate = int(rate_m.group(1)) if rate_m else SAMPLE_RATE
+        channels = 1
+        parts = [p.strip() for p in desc.split(",")]
+        for p in parts:
+            key = p.split("(")[0].strip()
+            if key in _LAYOUTS:
+                channels = _LAYOUTS[key]
+                break
+            m = re.match(r"(\d+) channels", p)
+            if m:
+                channels = int(m.group(1))
+                break
+        dur_m = _DURATION_RE.search(text)
+        if dur_m:
+            h, m_, s = dur_m.groups()
+            duration = int(h) * 3600 + int(m_) * 60 + float(s)
+        else:  # no duration in the header (a raw stream): count the decoded samples
+            duration = sum(len(b) for b in self._decode()) / SAMPLE_RATE
+        self.info = AudioInfo(path.name, duration, rate, channels)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        return _sanitise(self._decode(), self.label, mix=False)
+
+    def _decode(self) -> Iterator[np.ndarray]:
+        exe = _ffmpeg_exe()
+        cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(self.path),
+               "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE),
+               "-f", "f32le", "pipe:1"]
+        # stderr goes to a file, not a pipe: an unread stderr pipe can fill and hang ffmpeg.
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+            decoded = 0
+            leftover = b""
+            try:
+                assert proc.stdout is not None
+                while True:
+                    data = proc.stdout.read(_PIPE_BYTES)
+                    if not data:
+                        break
+                    data = leftover + data
+                    usable = len(data) - len(data) % 4
+                    leftover = data[usable:]
+                    if usable:
+                        decoded += usable // 4
+                        yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+                rc = proc.wait()
+            finally:
+                # Always reap ffmpeg, also when the consumer stops early or an error is raised.
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                if proc.stdout is not None:
+                    proc.stdout.close()
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace")
+        if rc != 0 or text.strip():
+            reason = _last_line(text, self.path) if text.strip() else f"ffmpeg exit status {rc}"
+            if decoded == 0:
+                raise AudioDecodeError(f"cannot decode audio ({reason})", source=self.label)
+            warnings.warn(
+                f"{self.label}: ffmpeg reported an error after {decoded / SAMPLE_RATE:.2f} s "
+                f"({reason}); using the audio decoded so far",
+                UserWarning,
+                stacklevel=4,
+            )
+        if decoded == 0:
+            raise AudioDecodeError("file contains no audio samples", source=self.label)
+
+
+# --------------------------------------------------------------------------------------------
+# Block processing
+
+
+def _mix(chunk: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,) float32, the mean of the channels."""
+    if chunk.shape[1] == 1:
+        return np.asarray(chunk[:, 0], dtype=np.float32)
+    return chunk.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
+def _sanitise(pieces: Iterator[np.ndarray], label: str, *, mix: bool = True) -> Iterator[np.ndarray]:
+    """Replace non-finite samples by 0 (before mixing, so one bad channel spoils nothing else)."""
+    bad = total = 0
+    for piece in pieces:
+        total += piece.size
+        finite = np.isfinite(piece)
+        if not finite.all():
+            nb = piece.size - int(np.count_nonzero(finite))
+            bad += nb
+            piece = np.where(finite, piece, np.float32(0.0))
+        yield _mix(piece) if mix else piece
+    if total and bad == total:
+        raise InvalidAudioError("every sample is NaN or infinite", source=label)
+    if bad:
+        _warn_non_finite(label, bad, total)
+
+
+def _warn_non_finite(label: str, bad: int, total: int) -> None:
+    warnings.warn(
+        f"{label}: replaced {bad} non-finite sample(s) ({100.0 * bad / total:.3g}%) by 0",
+        UserWarning,
+        stacklevel=5,
+    )
+
+
+def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) -> Iterator[np.ndarray]:
+    """Polyphase resampling of a stream of mono pieces, identical to a one-shot resample_poly.
+
+    Output sample ``n`` sits at input time ``n * down / up``. Segments start on multiples of
+    ``down`` input samples, so each segment's output lies exactly on the global output grid;
+    ``context`` extra input samples on both sides cover the filter's half-length, so the
+    samples kept from each segment are the same as the one-shot result.
+    """
+    g = gcd(rate_in, rate_out)
+    up, down = rate_out // g, rate_in // g
+    if up == down:
+        yield from pieces
+        return
+    from scipy.signal import resample_poly
+
+    half_len = 10 * max(up, down)  # resample_poly's filter half-length (upsampled domain)
+    reach = half_len // up + 2  # ... in input samples, plus a margin
+    context = -(-max(reach, 64) // down) * down
+    seg = -(-max(1 << 17, 4 * context) // down) * down  # input samples per segment
+
+    buf = np.zeros(0, np.float64)
+    buf_start = 0  # global input index of buf[0]
+    pos = 0  # next input index to produce output for (a multiple of down)
+    for piece in pieces:
+        buf = np.concatenate([buf, piece.astype(np.float64)])
+        while buf_start + len(buf) >= pos + seg + context:
+            lo = max(0, pos - context)
+            x = buf[lo - buf_start : pos + seg + context - buf_start]
+            y = resample_poly(x, up, down)
+            off = (pos - lo) * up // down
+            yield y[off : off + seg * up // down].astype(np.float32)
+            pos += seg
+            cut = max(0, pos - context) - buf_start
+            buf = buf[cut:]
+            buf_start += cut
+    total = buf_start + len(buf)
+    if total > pos:
+        lo = max(0, pos - context)
+        y = resample_poly(buf[lo - buf_start :], up, down)
+        off = (pos - lo) * up // down
+        n_out = -(-total * up // down) - pos * up // down
+        yield y[off : off + n_out].astype(np.float32)
+
+
+def _rechunk(src: _Source, block: int) -> Iterator[np.ndarray]:
+    gen = src.blocks()
+    parts: list[np.ndarray] = []
+    have = 0
+    try:
+        for piece in gen:
+            parts.append(piece)
+            have += len(piece)
+            while have >= block:
+                joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                yield np.ascontiguousarray(joined[:block], dtype=np.float32)
+                rest = joined[block:]
+                parts = [rest] if len(rest) else []
+                have = len(rest)
+        if have:
+            yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    finally:
+        gen.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _last_line(text: str, path: Path) -> str:
+    """ffmpeg's most telling stderr line, without the file path it repeats."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("At least one output file")] or lines
+    if not lines:
+        return "unknown ffmpeg error"
+    line = lines[-1].replace(str(path) + ": ", "").replace(str(path), "").strip()
+    return line or "unknown ffmpeg error"
+
+
+__all__ = ["SAMPLE_RATE", "AudioInfo", "probe", "stream", "load"]

@@ -1,0 +1,82 @@
+"""Typed errors raised by music2palette.
+
+Every error a user can cause (a bad file, a missing model, a bad argument) is an
+:class:`M2PError`, so ``except m2p.errors.M2PError`` catches them all, and the CLI turns
+each into one readable line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class M2PError(Exception):
+    """Base class of all music2palette errors.
+
+    Parameters
+    ----------
+    reason
+        One line saying what is wrong.
+    source
+        The file (or other input) the error is about, if any; it is put in front of the message.
+    """
+
+    def __init__(self, reason: str, *, source: str | PathLike[str] | None = None) -> None:
+        self.reason = reason
+        self.source = None if source is None else str(source)
+        super().__init__(f"{self.source}: {reason}" if self.source else reason)
+
+
+class AudioError(M2PError):
+    """Base class for problems with an audio input."""
+
+
+class AudioFileNotFoundError(AudioError, FileNotFoundError):
+    """The audio file does not exist."""
+
+
+class AudioDecodeError(AudioError):
+    """The input exists but could not be decoded as audio (empty, not audio, truncated...)."""
+
+
+class AudioTooShortError(AudioError):
+    """The audio is shorter than the minimum the model can hear (about one second)."""
+
+
+class InvalidAudioError(AudioError):
+    """Decoded samples are unusable: NaN/inf everywhere, wrong shape, bad sample rate."""
+
+
+class ModelNotFoundError(M2PError):
+    """No model weights were found where they were looked for."""
+
+
+class ModelFormatError(M2PError):
+    """Model files exist but do not match the expected config or tensor layout."""
+
+
+class TrackError(M2PError):
+    """A palette-track query is out of range or malformed (for example ``at=`` past the end)."""
+
+
+class PluginError(M2PError):
+    """A plugin could not be loaded or does not provide what was asked for."""
+
+
+class VideoError(M2PError):
+    """A video input or output problem (unreadable, no encoder, unwritable path...)."""
+
+
+__all__ = [
+    "M2PError",
+    "AudioError",
+    "AudioFileNotFoundError",
+    "AudioDecodeError",
+    "AudioTooShortError",
+    "InvalidAudioError",
+    "ModelNotFoundError",
+    "ModelFormatError",
+    "TrackError",
+    "PluginError",
+    "VideoError",
+]

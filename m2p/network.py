@@ -1,0 +1,531 @@
+"""The Music2Palette network: an AST-style music encoder and an autoregressive colour decoder.
+
+Data flow (shapes with batch ``B``, frames ``T``, patches ``S = ceil(T / P)``, width ``d``)::
+
+    features (B, T, 539) --standardise--> patches (B, S, P*539) --Linear--> (B, S, d)
+    [CLS; patches] + sinusoidal time position --TransformerEncoder--> (B, 1+S, d)
+    CLS output = music embedding (B, d) --> emotion head: valence-arousal (B, 2), emotion (B, 8)
+    memory = [embedding + noise_scale * N(0, 1); patch outputs]   (B, 1+S, d)
+    [start; embed(c_1) ... embed(c_n)] + colour-index position --TransformerDecoder(memory)-->
+        per step: LCh head (sigmoid * LCH_SCALE) and stop logit
+
+Masks follow one convention throughout this module: ``True`` marks a **real** frame / patch,
+``False`` padding (the opposite of PyTorch's ``key_padding_mask``, which is converted inside).
+
+Colours enter and leave the network in CIELCh units (L in [0, 100], C in [0, 150],
+h in degrees [0, 360)); the decoder works on them normalised by :data:`LCH_SCALE`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from m2p.errors import ModelFormatError
+
+#: The decoder's sigmoid outputs times this are L, C and h (degrees).
+LCH_SCALE: tuple[float, float, float] = (100.0, 150.0, 360.0)
+
+#: Number of emotion categories predicted, in the order of ``m2p.emotion.EMOTIONS``:
+#: excited, happy, content, calm, depressed, sad, afraid, angry.
+N_EMOTIONS = 8
+
+# Keys a saved config must state explicitly (they fix tensor shapes or decoding behaviour);
+# the others fall back to their defaults when absent.
+_REQUIRED_KEYS = (
+    "feature_dim",
+    "d_model",
+    "encoder_layers",
+    "encoder_heads",
+    "decoder_layers",
+    "decoder_heads",
+    "ff_dim",
+    "patch_frames",
+    "min_colors",
+    "max_colors",
+)
+
+
+@dataclass
+class ModelConfig:
+    """Sizes and decoding settings of a :class:`Music2Palette` network.
+
+    Parameters
+    ----------
+    feature_dim
+        Width of one feature frame (539, see ``m2p.features.FEATURE_DIM``).
+    d_model
+        Width of every token in encoder and decoder.
+    encoder_layers, encoder_heads
+        Depth and attention heads of the music encoder.
+    decoder_layers, decoder_heads
+        Depth and attention heads of the colour decoder (4 and 8 in the paper).
+    ff_dim
+        Hidden width of the feed-forward blocks.
+    patch_frames
+        Frames per patch ``P``: ``P`` consecutive frames (about 23.2 ms each) are flattened and
+        linearly projected to one token, as in the Audio Spectrogram Transformer.
+    dropout
+        Dropout probability used in training (inactive in ``eval()``).
+    min_colors, max_colors
+        Palette length bounds enforced by :meth:`Music2Palette.generate`.
+    noise_scale
+        Standard deviation of the Gaussian noise added to the music embedding by default at
+        inference (callers pass it on; the network methods default to 0, i.e. deterministic).
+    """
+
+    feature_dim: int = 539
+    d_model: int = 256
+    encoder_layers: int = 4
+    encoder_heads: int = 8
+    decoder_layers: int = 4
+    decoder_heads: int = 8
+    ff_dim: int = 1024
+    patch_frames: int = 16
+    dropout: float = 0.1
+    min_colors: int = 3
+    max_colors: int = 8
+    noise_scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
+                     "decoder_layers", "decoder_heads", "ff_dim", "patch_frames",
+                     "min_colors", "max_colors"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.encoder_heads or self.d_model % self.decoder_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by encoder_heads="
+                f"{self.encoder_heads} and decoder_heads={self.decoder_heads}"
+            )
+        if self.d_model % 2:
+            raise ValueError(f"d_model must be even (sinusoidal positions), got {self.d_model}")
+        if self.max_colors < self.min_colors:
+            raise ValueError(
+                f"max_colors={self.max_colors} is smaller than min_colors={self.min_colors}"
+            )
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not float(self.noise_scale) >= 0.0:
+            raise ValueError(f"noise_scale must be >= 0, got {self.noise_scale!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> "ModelConfig":
+        """Build a config from a dict, ignoring unknown keys.
+
+        Parameters
+        ----------
+        data
+            Mapping as written by :meth:`to_dict` (extra keys are ignored, so newer files load).
+        source
+            File name used in error messages.
+
+        Raises
+        ------
+        ModelFormatError
+            A required key is missing or a value is invalid.
+        """
+        if not isinstance(data, Mapping):
+            raise ModelFormatError("model config is not a JSON object", source=source)
+        missing = [key for key in _REQUIRED_KEYS if key not in data]
+        if missing:
+            raise ModelFormatError(
+                f"model config lacks required key(s): {', '.join(missing)}", source=source
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as exc:
+            raise ModelFormatError(f"invalid model config: {exc}", source=source) from exc
+
+    @classmethod
+    def tiny(cls) -> "ModelConfig":
+        """A very small configuration for fast tests (random weights only)."""
+        return cls(
+            d_model=32,
+            encoder_layers=1,
+            encoder_heads=2,
+            decoder_layers=2,
+            decoder_heads=2,
+            ff_dim=64,
+            patch_frames=4,
+            dropout=0.0,
+        )
+
+
+@dataclass
+class MusicEncoding:
+    """Output of :meth:`Music2Palette.encode`.
+
+    Attributes
+    ----------
+    embedding
+        (B, d) music embedding (encoder output at the CLS token), without noise.
+    memory
+        (B, S, d) encoder outputs of the S time patches.
+    memory_mask
+        (B, S) bool, True for patches holding at least one real frame; None when all are real.
+    valence_arousal
+        (B, 2) predicted valence and arousal in [-1, 1].
+    emotion
+        (B, 8) predicted emotion distribution (sums to 1), ``m2p.emotion.EMOTIONS`` order.
+    emotion_logits
+        (B, 8) the logits behind ``emotion`` (for cross-entropy losses in training).
+    """
+
+    embedding: Tensor
+    memory: Tensor
+    memory_mask: Tensor | None
+    valence_arousal: Tensor
+    emotion: Tensor
+    emotion_logits: Tensor = field(repr=False)
+
+    def select(self, index: Tensor | slice | int) -> "MusicEncoding":
+        """Return the encoding of a subset of the batch (index along dimension 0)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return MusicEncoding(
+            embedding=self.embedding[index],
+            memory=self.memory[index],
+            memory_mask=None if self.memory_mask is None else self.memory_mask[index],
+            valence_arousal=self.valence_arousal[index],
+            emotion=self.emotion[index],
+            emotion_logits=self.emotion_logits[index],
+        )
+
+
+class Music2Palette(nn.Module):
+    """Music-to-palette transformer (encoder, emotion head, autoregressive colour decoder).
+
+    Parameters
+    ----------
+    config
+        Network sizes; ``ModelConfig()`` when omitted.
+
+    Notes
+    -----
+    ``feature_mean`` and ``feature_std`` (buffers, shape (feature_dim,)) standardise raw
+    features inside :meth:`encode`; training sets them from corpus statistics and they are
+    saved with the weights.
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else ModelConfig()
+        #: Free-form information saved with the weights (``load_model`` fills it from config.json).
+        self.metadata: dict[str, Any] = {}
+        c = self.config
+        d = c.d_model
+        self.register_buffer("feature_mean", torch.zeros(c.feature_dim))
+        self.register_buffer("feature_std", torch.ones(c.feature_dim))
+
+        # Music encoder (AST-style patches along time).
+        self.patch_embed = nn.Linear(c.patch_frames * c.feature_dim, d)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        enc_layer = nn.TransformerEncoderLayer(
+            d, c.encoder_heads, c.ff_dim, c.dropout,
+            activation="gelu", batch_first=True, norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(
+            enc_layer, c.encoder_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+        )
+
+        # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
+        self.emotion_head = nn.Sequential(
+            nn.Linear(d, d), nn.GELU(), nn.Linear(d, 2 + N_EMOTIONS)
+        )
+
+        # Colour decoder.
+        self.start_token = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        self.colour_embed = nn.Linear(4, d)  # (L/100, C/150, cos h, sin h)
+        dec_layer = nn.TransformerDecoderLayer(
+            d, c.decoder_heads, c.ff_dim, c.dropout,
+            activation="gelu", batch_first=True, norm_first=True,
+        )
+        self.decoder = nn.TransformerDecoder(dec_layer, c.decoder_layers)
+        self.colour_head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 3))
+        self.stop_head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 1))
+
+        self.register_buffer("_lch_scale", torch.tensor(LCH_SCALE), persistent=False)
+
+    # ------------------------------------------------------------------ public API
+
+    def encode(self, features: Tensor, frame_mask: Tensor | None = None) -> MusicEncoding:
+        """Encode raw feature frames.
+
+        Parameters
+        ----------
+        features
+            (B, T, feature_dim) raw (not standardised) features from ``m2p.features``.
+        frame_mask
+            (B, T) bool, True for real frames, False for padding; None when all are real.
+            Padded frames do not influence the result: a window padded with masked frames
+            encodes like the unpadded window.
+
+        Returns
+        -------
+        MusicEncoding
+            Embedding (B, d), patch memory (B, S, d) with S = ceil(T / patch_frames), its mask,
+            and the emotion predictions.
+        """
+        c = self.config
+        if features.dim() != 3 or features.shape[-1] != c.feature_dim:
+            raise ValueError(
+                f"features must have shape (B, T, {c.feature_dim}), got {tuple(features.shape)}"
+            )
+        batch, frames, _ = features.shape
+        if frame_mask is not None and frame_mask.shape != (batch, frames):
+            raise ValueError(
+                f"frame_mask must have shape {(batch, frames)}, got {tuple(frame_mask.shape)}"
+            )
+        x = (features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_std.clamp_min(1e-8)
+        if frame_mask is not None:
+            frame_mask = frame_mask.to(torch.bool)
+            x = x * frame_mask.unsqueeze(-1).to(x.dtype)
+
+        # Patch along time: zero-pad to a multiple of P, flatten P frames, project.
+        p = c.patch_frames
+        n_patches = -(-frames // p)
+        pad = n_patches * p - frames
+        if pad:
+            x = nn.functional.pad(x, (0, 0, 0, pad))
+        tokens = self.patch_embed(x.reshape(batch, n_patches, p * c.feature_dim))
+        tokens = tokens + sinusoidal_encoding(
+            torch.arange(n_patches, device=tokens.device), c.d_model
+        ).to(tokens.dtype)
+
+        patch_mask: Tensor | None = None
+        if frame_mask is not None:
+            fm = nn.functional.pad(frame_mask, (0, pad), value=False)
+            patch_mask = fm.reshape(batch, n_patches, p).any(dim=-1)
+            if bool(patch_mask.all()):
+                patch_mask = None
+
+        seq = torch.cat([self.cls_token.expand(batch, -1, -1).to(tokens.dtype), tokens], dim=1)
+        key_padding = None
+        if patch_mask is not None:
+            cls_valid = torch.ones(batch, 1, dtype=torch.bool, device=seq.device)
+            key_padding = ~torch.cat([cls_valid, patch_mask], dim=1)
+        out = self.encoder(seq, src_key_padding_mask=key_padding)
+
+        embedding = out[:, 0]
+        memory = out[:, 1:]
+        head = self.emotion_head(embedding)
+        logits = head[:, 2:]
+        return MusicEncoding(
+            embedding=embedding,
+            memory=memory,
+            memory_mask=patch_mask,
+            valence_arousal=torch.tanh(head[:, :2]),
+            emotion=torch.softmax(logits, dim=-1),
+            emotion_logits=logits,
+        )
+
+    def forward(
+        self,
+        features: Tensor,
+        frame_mask: Tensor | None,
+        target_lch: Tensor,
+        *,
+        noise_scale: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, MusicEncoding]:
+        """Teacher-forced pass for training.
+
+        Parameters
+        ----------
+        features, frame_mask
+            As in :meth:`encode`.
+        target_lch
+            (B, n, 3) ground-truth palette in LCh units (L, C, h in degrees); colour ``i`` is
+            fed to predict colour ``i + 1``.
+        noise_scale
+            Standard deviation of the Gaussian noise added to the music embedding.
+        generator
+            Source of that noise (seeded runs are reproducible).
+
+        Returns
+        -------
+        lch
+            (B, n + 1, 3) predicted colour at each step in LCh units; step ``i`` predicts
+            colour ``i`` (0-based); step ``n`` has no target.
+        stop_logits
+            (B, n + 1) logit that the palette ends after ``i`` colours, at step ``i``
+            (target 0 for ``i < n``, 1 at ``i = n``).
+        encoding
+            The :class:`MusicEncoding` (embedding without noise).
+        """
+        if target_lch.dim() != 3 or target_lch.shape[-1] != 3:
+            raise ValueError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
+        encoding = self.encode(features, frame_mask)
+        memory, memory_pad = self._decoder_memory(encoding, noise_scale, generator)
+        hidden = self._decode(target_lch.to(memory.dtype), memory, memory_pad)
+        return self._colour_from_hidden(hidden), self.stop_head(hidden).squeeze(-1), encoding
+
+    def generate(
+        self,
+        encoding: MusicEncoding,
+        *,
+        noise_scale: float = 0.0,
+        generator: torch.Generator | None = None,
+        num_colors: int | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Decode palettes autoregressively (greedy; the noise supplies diversity).
+
+        Parameters
+        ----------
+        encoding
+            From :meth:`encode`.
+        noise_scale
+            Standard deviation of the Gaussian noise added to the music embedding
+            (0 = deterministic).
+        generator
+            Source of that noise; the same seed gives the same palettes.
+        num_colors
+            Force exactly this many colours (1 to ``max_colors``) instead of letting the stop
+            token decide.
+
+        Returns
+        -------
+        lch
+            (B, max_colors, 3) colours in LCh units; entries at and after ``lengths[b]`` are 0.
+        lengths
+            (B,) int64 palette lengths. Item ``b`` stops at the first step ``i`` with
+            ``min_colors <= i`` and stop probability > 0.5, else at ``max_colors``.
+
+        Notes
+        -----
+        Runs with gradients if they are enabled; wrap in ``torch.inference_mode()`` for speed.
+        """
+        c = self.config
+        if num_colors is not None and not 1 <= num_colors <= c.max_colors:
+            raise ValueError(f"num_colors must be in [1, {c.max_colors}], got {num_colors}")
+        memory, memory_pad = self._decoder_memory(encoding, noise_scale, generator)
+        batch = memory.shape[0]
+        device = memory.device
+        colours = memory.new_zeros(batch, 0, 3)
+        lengths = torch.full((batch,), c.max_colors, dtype=torch.long, device=device)
+        done = torch.zeros(batch, dtype=torch.bool, device=device)
+        for step in range(c.max_colors):
+            hidden = self._decode(colours, memory, memory_pad)[:, -1]
+            if num_colors is not None:
+                stop_now = torch.full_like(done, step >= num_colors)
+            elif step >= c.min_colors:
+                stop_now = torch.sigmoid(self.stop_head(hidden).squeeze(-1)) > 0.5
+            else:
+                stop_now = torch.zeros_like(done)
+            newly = stop_now & ~done
+            lengths = torch.where(newly, torch.full_like(lengths, step), lengths)
+            done = done | newly
+            if bool(done.all()):
+                break
+            colours = torch.cat([colours, self._colour_from_hidden(hidden).unsqueeze(1)], dim=1)
+
+        out = memory.new_zeros(batch, c.max_colors, 3)
+        out[:, : colours.shape[1]] = colours
+        keep = torch.arange(c.max_colors, device=device).unsqueeze(0) < lengths.unsqueeze(1)
+        return out * keep.unsqueeze(-1).to(out.dtype), lengths
+
+    # ------------------------------------------------------------------ internals
+
+    def _decoder_memory(
+        self,
+        encoding: MusicEncoding,
+        noise_scale: float,
+        generator: torch.Generator | None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Return memory (B, 1+S, d) = [noisy embedding; patches] and its key padding mask."""
+        embedding = add_noise(encoding.embedding, noise_scale, generator)
+        memory = torch.cat([embedding.unsqueeze(1), encoding.memory], dim=1)
+        if encoding.memory_mask is None:
+            return memory, None
+        first = torch.ones(memory.shape[0], 1, dtype=torch.bool, device=memory.device)
+        return memory, ~torch.cat([first, encoding.memory_mask.to(torch.bool)], dim=1)
+
+    def _decode(self, colours: Tensor, memory: Tensor, memory_pad: Tensor | None) -> Tensor:
+        """Run the decoder on [start; colours] (B, n, 3 LCh) -> hidden states (B, n+1, d)."""
+        batch, n, _ = colours.shape
+        scale = self._lch_scale.to(colours.dtype)
+        hue = torch.deg2rad(colours[..., 2])
+        inputs = torch.stack(
+            [colours[..., 0] / scale[0], colours[..., 1] / scale[1], torch.cos(hue), torch.sin(hue)],
+            dim=-1,
+        )
+        tgt = torch.cat(
+            [self.start_token.expand(batch, -1, -1).to(memory.dtype), self.colour_embed(inputs)],
+            dim=1,
+        )
+        tgt = tgt + sinusoidal_encoding(torch.arange(n + 1, device=tgt.device), tgt.shape[-1]).to(
+            tgt.dtype
+        )
+        causal = torch.triu(
+            torch.ones(n + 1, n + 1, dtype=torch.bool, device=tgt.device), diagonal=1
+        )
+        return self.decoder(tgt, memory, tgt_mask=causal, memory_key_padding_mask=memory_pad)
+
+    def _colour_from_hidden(self, hidden: Tensor) -> Tensor:
+        """Map decoder states (..., d) to LCh colours (..., 3)."""
+        return torch.sigmoid(self.colour_head(hidden)) * self._lch_scale.to(hidden.dtype)
+
+
+def sinusoidal_encoding(positions: Tensor, dim: int) -> Tensor:
+    """Transformer sine/cosine position encoding, computed for any positions.
+
+    Parameters
+    ----------
+    positions
+        (n,) integer or float positions.
+    dim
+        Even encoding width.
+
+    Returns
+    -------
+    Tensor
+        (n, dim) float32; columns alternate sin and cos with wavelengths 2 pi to 2 pi * 10^4.
+    """
+    pos = positions.to(torch.float32).unsqueeze(-1)
+    freq = torch.exp(
+        torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device)
+        * (-math.log(10000.0) / dim)
+    )
+    angles = pos * freq
+    out = torch.stack([torch.sin(angles), torch.cos(angles)], dim=-1)
+    return out.reshape(positions.shape[0], dim)
+
+
+def add_noise(embedding: Tensor, noise_scale: float, generator: torch.Generator | None) -> Tensor:
+    """Return ``embedding + noise_scale * N(0, 1)`` with the noise drawn from ``generator``.
+
+    The noise is drawn on the generator's device and moved, so a CPU generator gives the same
+    noise whatever device the model runs on. ``noise_scale == 0`` returns the input unchanged.
+    """
+    if noise_scale < 0:
+        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+    if noise_scale == 0:
+        return embedding
+    noise_device = generator.device if generator is not None else embedding.device
+    noise = torch.randn(
+        embedding.shape, generator=generator, device=noise_device, dtype=torch.float32
+    )
+    return embedding + noise_scale * noise.to(device=embedding.device, dtype=embedding.dtype)
+
+
+__all__ = [
+    "LCH_SCALE",
+    "N_EMOTIONS",
+    "ModelConfig",
+    "MusicEncoding",
+    "Music2Palette",
+    "sinusoidal_encoding",
+    "add_noise",
+]
