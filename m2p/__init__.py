@@ -1,0 +1,91 @@
+"""music2palette: listen to music, answer with colour.
+
+>>> import m2p
+>>> m2p.palette("song.mp3")              # whole-piece palette          # doctest: +SKIP
+>>> m2p.palette_track("song.mp3")        # one palette per window       # doctest: +SKIP
+>>> m2p.palettes("song.mp3", n=5)        # five different palettes      # doctest: +SKIP
+
+The public names are loaded lazily (module ``__getattr__``, PEP 562), so ``import m2p`` does
+not import torch or NumPy; the first use of a name imports what it needs.
+
+``m2p.palette`` is the function. The value types live in the submodule of the same name:
+import them as ``from m2p.palette import Palette, PaletteTrack`` (or use ``m2p.Palette``);
+``import m2p.palette as x`` would give the function, not the module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# Public name -> (module, attribute in it; None means the module itself).
+# Adding a public name is one line here.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    # --- core -------------------------------------------------------------------------------
+    "palette": ("m2p.api", "palette"),
+    "palette_track": ("m2p.api", "palette_track"),
+    "palettes": ("m2p.api", "palettes"),
+    "Palette": ("m2p.palette", "Palette"),
+    "PaletteTrack": ("m2p.palette", "PaletteTrack"),
+    "errors": ("m2p.errors", None),
+    # --- integrations (plugin engineer): add entries below, one line each -------------------
+    # "style": ("m2p.style", "style"),
+    # "plugins": ("m2p.plugins", None),
+    # "altair": ("m2p.altair", None),
+    # "video": ("m2p.video", "video"),
+    # "animate_colors": ("m2p.video", "animate_colors"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # static analysers and IDEs see the real objects
+    from m2p import errors
+    from m2p.api import palette, palette_track, palettes
+    from m2p.palette import Palette, PaletteTrack
+
+    __version__: str
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
+    else:
+        raise AttributeError(f"module 'm2p' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("music2palette")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
+class _Package(types.ModuleType):
+    """The ``m2p`` module type: keeps public functions from being shadowed by submodules.
+
+    Importing a submodule sets it as an attribute of its package; ``m2p.palette`` (the
+    submodule with the value types) would then replace ``m2p.palette`` (the function).
+    Names listed in :data:`_LAZY` as non-module attributes are protected from that.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name, ("", None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -641,7 +641,8 @@ def _safe_sqrt(x: Tensor) -> Tensor:
     # sqrt with a zero (sub)gradient at x <= 0 instead of inf/NaN; NaN still propagates.
     positive = x > 0
     root = torch.sqrt(torch.where(positive, x, torch.ones_like(x)))
-    return torch.where(positive | torch.isnan(x), torch.where(positive, root, x), torch.zeros_like(x))
+    kept = torch.where(positive, root, x)  # x here is NaN or non-positive
+    return torch.where(positive | torch.isnan(x), kept, torch.zeros_like(x))
 
 
 def _safe_hypot(a: Tensor, b: Tensor) -> Tensor:

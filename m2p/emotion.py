@@ -205,7 +205,7 @@ def ou_colour_heat(lch: Tensor) -> Tensor:
     -------
     Tensor
         Tensor (...), heat: positive warm (reds, oranges), negative cool (blues, greens);
-        about -1.9 to 1.9 over sRGB.
+        about -1.7 to 2.4 over sRGB.
 
     Notes
     -----
@@ -303,7 +303,7 @@ def palette_valence_arousal(lch: Tensor, mask: Tensor | None = None) -> Tensor:
 
 def palette_emotion(lch: Tensor, mask: Tensor | None = None, *,
                     sharpness: float = DEFAULT_SHARPNESS) -> Tensor:
-    """Eight-category emotion of a palette: :func:`va_to_emotion` of :func:`palette_valence_arousal`.
+    """Eight-category emotion of a palette: :func:`va_to_emotion` of its valence-arousal.
 
     Parameters
     ----------
@@ -340,7 +340,8 @@ def ou_luo_harmony(lch_a: Tensor, lch_b: Tensor) -> Tensor:
     -------
     Tensor
         Tensor (...), CH: higher is more harmonious; positive values were judged harmonious,
-        negative disharmonious (observed range about -1.5 to 1.5). Symmetric in its arguments.
+        negative disharmonious (about -1.3 to 1.3 over random sRGB pairs). Symmetric in its
+        arguments.
 
     Notes
     -----

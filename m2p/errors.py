@@ -27,6 +27,10 @@ class M2PError(Exception):
         super().__init__(f"{self.source}: {reason}" if self.source else reason)
 
 
+class InvalidArgumentError(M2PError, ValueError):
+    """An argument is out of its documented range (a negative window, n < 1, a bad hex code...)."""
+
+
 class AudioError(M2PError):
     """Base class for problems with an audio input."""
 
@@ -69,6 +73,7 @@ class VideoError(M2PError):
 
 __all__ = [
     "M2PError",
+    "InvalidArgumentError",
     "AudioError",
     "AudioFileNotFoundError",
     "AudioDecodeError",

@@ -72,8 +72,8 @@ def m2p_register(register: Register) -> None:
     ----------
     register
         Callback ``register(name, obj, *, description="")``; see :class:`Register`.
-        A name already provided by another adapter is kept by the first one (the clash is
-        reported as a warning and in :func:`m2p.plugins.plugins`).
+        A name already provided by another adapter is kept by the first one (built-in adapters
+        register first, then the others in name order); the clash is reported as a warning.
     """
 
 

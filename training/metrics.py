@@ -64,8 +64,8 @@ def delta_e_matrix(lch_a: np.ndarray, lch_b: np.ndarray) -> np.ndarray:
     np.ndarray
         (n, m) float64 distances.
     """
-    a = torch.as_tensor(np.asarray(lch_a, dtype=np.float64).reshape(-1, 3))
-    b = torch.as_tensor(np.asarray(lch_b, dtype=np.float64).reshape(-1, 3))
+    a = torch.as_tensor(np.array(lch_a, dtype=np.float64).reshape(-1, 3))
+    b = torch.as_tensor(np.array(lch_b, dtype=np.float64).reshape(-1, 3))
     lab_a = lch_to_lab(a)[:, None, :].expand(-1, b.shape[0], -1)
     lab_b = lch_to_lab(b)[None, :, :].expand(a.shape[0], -1, -1)
     return ciede2000(lab_a, lab_b).numpy()
@@ -246,7 +246,8 @@ def emotion_similarity(music: np.ndarray, palette: np.ndarray) -> float:
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     """Mean Jensen-Shannon divergence (bits) between paired emotion distributions.
 
-    Each row is normalised to sum to 1 first (non-negative inputs required).
+    Each row is normalised to sum to 1 first (non-negative inputs required); an all-zero row
+    (no emotion, e.g. the neutral point) counts as the uniform distribution.
     ``JS(p, q) = (KL(p || m) + KL(q || m)) / 2`` with ``m = (p + q) / 2``; symmetric, 0 for
     identical rows, at most 1.
     """
@@ -256,14 +257,20 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
         raise ValueError(f"distribution arrays differ in shape: {a.shape} vs {b.shape}")
     if (a < 0).any() or (b < 0).any():
         raise ValueError("distributions must be non-negative")
-    a = a / np.clip(a.sum(axis=-1, keepdims=True), 1e-300, None)
-    b = b / np.clip(b.sum(axis=-1, keepdims=True), 1e-300, None)
+    a, b = _normalise_rows(a), _normalise_rows(b)
     m = 0.5 * (a + b)
     js = 0.5 * (_kl_bits(a, m) + _kl_bits(b, m))
     return float(np.clip(js, 0.0, 1.0).mean())
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _normalise_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to 1; all-zero rows become uniform."""
+    total = x.sum(axis=-1, keepdims=True)
+    uniform = np.full_like(x, 1.0 / x.shape[-1])
+    return np.where(total > 0, x / np.where(total > 0, total, 1.0), uniform)
 
 
 def _kl_bits(p: np.ndarray, q: np.ndarray) -> np.ndarray:

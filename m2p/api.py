@@ -1,0 +1,262 @@
+"""The public functions: music in, palettes out.
+
+>>> import m2p
+>>> m2p.palette("song.mp3")                       # whole-piece palette        # doctest: +SKIP
+Palette(#2b2d42 #8d99ae #edf2f4 #ef233c #d90429, mood=excited)
+>>> track = m2p.palette_track("song.mp3")         # one palette per window     # doctest: +SKIP
+>>> track.at(42.0)                                # palette in force at 42 s   # doctest: +SKIP
+>>> m2p.palettes("song.mp3", n=5)                 # five different takes       # doctest: +SKIP
+
+Every option is keyword-only. Times are in seconds. ``source`` is a path to an audio file
+(anything libsndfile or ffmpeg decodes) or a NumPy array of samples ``(samples,)`` /
+``(samples, channels)`` together with ``sample_rate=`` in Hz.
+
+Bad arguments raise ``TypeError`` (wrong kind) or ``ValueError`` (bad value); problems with the
+audio or the model raise :class:`m2p.errors.M2PError` subclasses (see :mod:`m2p.errors`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+from m2p.inference import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_HOP,
+    DEFAULT_WINDOW,
+    DIVERSITY_NOISE,
+    MIN_AUDIO_SECONDS,
+    resolve_model,
+    run_inference,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from m2p.network import Music2Palette
+    from m2p.palette import Palette, PaletteTrack
+
+__all__ = ["palette", "palette_track", "palettes"]
+
+AudioSource = Union[str, "os.PathLike[str]", np.ndarray]
+ModelArg = Union["Music2Palette", str, "os.PathLike[str]", None]
+
+_MAX_SEED = 2**63 - 1
+
+
+def palette(
+    source: AudioSource,
+    *,
+    seed: int = 0,
+    noise: float | None = None,
+    device: "str | torch.device" = "auto",
+    model: ModelArg = None,
+    window: float = DEFAULT_WINDOW,
+    hop: float = DEFAULT_HOP,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    sample_rate: int | None = None,
+    progress: bool = False,
+) -> "Palette":
+    """The palette of a whole piece of music.
+
+    The music is heard in sliding windows; the mean of the windows' music embeddings (and
+    encoder memories) is decoded once. Equals ``palette_track(...).overall`` for the same
+    arguments.
+
+    Parameters
+    ----------
+    source
+        Audio file path, or a NumPy array ``(samples,)`` / ``(samples, channels)`` with
+        ``sample_rate``. At least 1 s of audio.
+    seed
+        Seed of the Gaussian noise added to the music embedding (non-negative int).
+    noise
+        Standard deviation of that noise (>= 0); None uses the model's default
+        (``model.config.noise_scale``); 0 makes the result independent of ``seed``.
+    device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+        ``torch.device``. With a model instance, ``"auto"`` keeps the model's device.
+    model
+        A ``Music2Palette`` instance, a model directory, or None for the shipped weights
+        (``$M2P_MODEL_DIR`` first; see :func:`m2p.weights.find_model_dir`).
+    window, hop
+        Analysis window length (>= 1 s) and hop between window starts (> 0 s), in seconds.
+    batch_size
+        Windows per model batch (>= 1); larger is faster on a GPU and uses more memory.
+    sample_rate
+        Sample rate in Hz of an array ``source`` (required for arrays, not allowed for files).
+    progress
+        Show a progress bar on stderr (for long files).
+
+    Returns
+    -------
+    Palette
+        3 to 8 colours (CIELCh, gamut-mapped into sRGB) and the music's predicted emotion.
+
+    Raises
+    ------
+    AudioFileNotFoundError, AudioDecodeError, InvalidAudioError, AudioTooShortError
+        The audio cannot be used.
+    ModelNotFoundError, ModelFormatError
+        No usable weights.
+    TypeError, ValueError
+        Bad arguments.
+    """
+    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    result = run_inference(
+        source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
+        hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
+        progress=_flag(progress, "progress"),
+    )
+    return result.overall[0]
+
+
+def palette_track(
+    source: AudioSource,
+    *,
+    window: float = DEFAULT_WINDOW,
+    hop: float = DEFAULT_HOP,
+    seed: int = 0,
+    noise: float | None = None,
+    device: "str | torch.device" = "auto",
+    model: ModelArg = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    sample_rate: int | None = None,
+    progress: bool = False,
+) -> "PaletteTrack":
+    """One palette per sliding window of the music: a palette track.
+
+    Windows of ``window`` seconds start every ``hop`` seconds (the tail gets one window
+    aligned with the end; a clip shorter than one window gets one window). One noise vector,
+    drawn from ``seed``, is shared by every window so the track is coherent in time; colour
+    slots are aligned between neighbouring windows so each colour keeps its place.
+
+    Parameters
+    ----------
+    source, seed, noise, device, model, batch_size, sample_rate, progress
+        As in :func:`palette`.
+    window
+        Window length in seconds (>= 1).
+    hop
+        Seconds between window starts (> 0).
+
+    Returns
+    -------
+    PaletteTrack
+        ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``...
+    """
+    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    result = run_inference(
+        source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
+        hop=hop, batch_size=batch_size, per_window=True, sample_rate=sample_rate,
+        progress=_flag(progress, "progress"),
+    )
+    assert result.track is not None
+    return result.track
+
+
+def palettes(
+    source: AudioSource,
+    *,
+    n: int = 5,
+    seed: int = 0,
+    noise: float | None = None,
+    device: "str | torch.device" = "auto",
+    model: ModelArg = None,
+    window: float = DEFAULT_WINDOW,
+    hop: float = DEFAULT_HOP,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    sample_rate: int | None = None,
+    progress: bool = False,
+) -> list["Palette"]:
+    """``n`` different whole-piece palettes for the same music.
+
+    The music is encoded once; each palette decodes it with its own noise vector, from ``n``
+    seeds derived from ``seed`` (:class:`numpy.random.SeedSequence`; asking for more keeps the
+    first ones unchanged).
+
+    Parameters
+    ----------
+    n
+        Number of palettes (>= 1).
+    noise
+        Noise standard deviation (> 0 for different palettes); None uses the model's default,
+        or 0.5 when that default is 0.
+    source, seed, device, model, window, hop, batch_size, sample_rate, progress
+        As in :func:`palette`.
+
+    Returns
+    -------
+    list of Palette
+        ``n`` palettes sharing the music's predicted emotion.
+    """
+    count = _int(n, "n", minimum=1)
+    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    if noise is None and noise_scale == 0:
+        noise_scale = DIVERSITY_NOISE
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)]
+    result = run_inference(
+        source, model=net, device=dev, seeds=seeds, noise_scale=noise_scale, window=window,
+        hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
+        progress=_flag(progress, "progress"),
+    )
+    return list(result.overall)
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument checks
+# ----------------------------------------------------------------------------------------------
+
+
+def _prepare(
+    model: ModelArg, device: Any, seed: Any, noise: Any, window: Any, hop: Any, batch_size: Any
+) -> tuple["Music2Palette", "torch.device", float]:
+    """Validate the shared arguments, then load the model (cheap checks first)."""
+    _int(seed, "seed", minimum=0, maximum=_MAX_SEED)
+    window_s = _seconds(window, "window")
+    if window_s < MIN_AUDIO_SECONDS:
+        raise ValueError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
+    _seconds(hop, "hop")
+    _int(batch_size, "batch_size", minimum=1)
+    if noise is not None:
+        noise_value = _number(noise, "noise")
+        if noise_value < 0:
+            raise ValueError(f"noise must be >= 0, got {noise!r}")
+    net, dev = resolve_model(model, device)
+    noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
+    return net, dev, noise_scale
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def _seconds(value: Any, name: str) -> float:
+    number = _number(value, name)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return number
+
+
+def _int(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return number
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)

@@ -1,0 +1,358 @@
+"""The ``m2p`` command line.
+
+Usage::
+
+    m2p palette SONG [--json] [--seed N] [--noise S] [--device D] [--model DIR] [-n N]
+    m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
+
+Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
+``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
+
+Adding a subcommand
+-------------------
+Subcommands live in any module and are registered with ONE line in :data:`SUBCOMMANDS`::
+
+    Subcommand("grade", "m2p.grade", "configure_cli", "Colour-grade an image to a song."),
+
+Only the module of the subcommand being run is imported (``m2p --help`` imports none). The
+named function receives the subcommand's :class:`argparse.ArgumentParser`, adds its arguments
+and returns the handler, ``handler(args: argparse.Namespace) -> int`` (the exit status)::
+
+    def configure_cli(parser):
+        parser.add_argument("image")
+        add_inference_arguments(parser)       # --seed --noise --device --model --window ...
+        def run(args):
+            ...
+            return 0
+        return run
+
+Handlers raise :class:`m2p.errors.M2PError` for user-facing problems; :func:`main` turns them
+into one line on stderr and exit status 1. Shared helpers for subcommands:
+:func:`add_inference_arguments`, :func:`inference_kwargs`, :func:`print_palette`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from m2p.errors import M2PError
+
+if TYPE_CHECKING:
+    from m2p.palette import Palette, PaletteTrack
+
+PROG = "m2p"
+
+
+class Subcommand(NamedTuple):
+    """One ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``."""
+
+    name: str
+    module: str
+    function: str
+    help: str
+
+
+#: The registry. One line per subcommand; modules are imported only when their command runs.
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
+    Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
+    # --- other engineers: add subcommands below, one line each -----------------------------
+    # Subcommand("plugins", "m2p.plugins", "configure_cli", "List installed plugins."),
+    # Subcommand("grade", "m2p.grade", "configure_cli", "Colour-grade an image to a song."),
+    # Subcommand("recolor", "m2p.recolor", "configure_cli", "Recolour an image with a palette."),
+    # Subcommand("export", "m2p.export", "configure_cli", "Export a palette to other formats."),
+    # Subcommand("race", "m2p.race", "configure_cli", "Palettes of several songs side by side."),
+]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = _root_parser()
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen_command(args_list)
+    handler: Handler | None = None
+    try:
+        for entry in SUBCOMMANDS:
+            sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
+            if entry.name == chosen:
+                handler = _configure(entry, sub)
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return _exit_code(exc)
+    except M2PError as exc:
+        return _report(exc)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(handler(args) or 0)
+        except M2PError as exc:
+            return _report(exc)
+        except OSError as exc:  # unwritable output path, full disk...
+            return _report(exc)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+
+
+# ----------------------------------------------------------------------------------------------
+# Built-in subcommands
+# ----------------------------------------------------------------------------------------------
+
+
+def configure_palette(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p palette SONG``: print the whole-piece palette."""
+    parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
+    parser.add_argument("-n", "--count", type=_positive_int, default=1, metavar="N",
+                        help="print N different palettes (default 1)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        import m2p
+
+        kwargs = inference_kwargs(args)
+        if args.count == 1:
+            results = [m2p.palette(args.song, **kwargs)]
+        else:
+            results = m2p.palettes(args.song, n=args.count, **kwargs)
+        out = sys.stdout
+        if args.json:
+            docs = [{"source": args.song, "seed": args.seed, **p.to_dict()} for p in results]
+            out.write(json.dumps(docs[0] if args.count == 1 else docs, indent=2) + "\n")
+            return 0
+        for i, result in enumerate(results):
+            if i:
+                out.write("\n")
+            print_palette(result, out)
+        return 0
+
+    return run
+
+
+def configure_track(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p track SONG``: compute a palette track, write JSON and/or a timeline PNG."""
+    parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
+    parser.add_argument("-o", "--output", metavar="JSON",
+                        help="write the track as JSON to this file ('-' for stdout)")
+    parser.add_argument("--png", metavar="PNG", help="write a timeline picture to this file")
+    parser.add_argument("--json", action="store_true", help="print the track JSON on stdout")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        import m2p
+
+        track = m2p.palette_track(args.song, **inference_kwargs(args))
+        if args.output == "-" or args.json:
+            sys.stdout.write(track.to_json(indent=2) + "\n")
+        elif args.output:
+            track.save_json(args.output)
+        if args.png:
+            track.save_png(args.png)
+        if not (args.output or args.json or args.png):
+            print_track(track, sys.stdout)
+        return 0
+
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers shared with other subcommands
+# ----------------------------------------------------------------------------------------------
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--seed --noise --device --model --window --hop --batch-size --quiet``."""
+    from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+
+    group = parser.add_argument_group("model options")
+    group.add_argument("--seed", type=_seed, default=0,
+                       help="seed of the embedding noise (default 0)")
+    group.add_argument("--noise", type=_non_negative_float, default=None, metavar="SCALE",
+                       help="noise standard deviation; 0 = deterministic (default: the model's)")
+    group.add_argument("--device", default="auto",
+                       help="auto (CUDA if available), cpu, cuda or cuda:N (default auto)")
+    group.add_argument("--model", metavar="DIR", default=None,
+                       help="model directory (default: $M2P_MODEL_DIR, then the shipped weights)")
+    group.add_argument("--window", type=_window_seconds, default=DEFAULT_WINDOW, metavar="SECONDS",
+                       help=f"analysis window length (default {DEFAULT_WINDOW:g})")
+    group.add_argument("--hop", type=_positive_float, default=DEFAULT_HOP, metavar="SECONDS",
+                       help=f"seconds between window starts (default {DEFAULT_HOP:g})")
+    group.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                       help=f"windows per model batch (default {DEFAULT_BATCH_SIZE})")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for :func:`m2p.palette` & co. from :func:`add_inference_arguments`."""
+    return {
+        "seed": args.seed,
+        "noise": args.noise,
+        "device": args.device,
+        "model": args.model,
+        "window": args.window,
+        "hop": args.hop,
+        "batch_size": args.batch_size,
+        "progress": not args.quiet,
+    }
+
+
+def print_palette(palette: "Palette", out: IO[str]) -> None:
+    """One colour per line: true-colour swatch and hex on a terminal, bare hex otherwise."""
+    if _is_tty(out):
+        from m2p.render import ansi_swatch
+
+        for code, rgb in zip(palette.hex, palette.rgb8):
+            out.write(ansi_swatch(code, rgb, width=6) + "\n")
+        out.write(f"\x1b[2mmood: {palette.dominant_emotion}\x1b[0m\n")
+    else:
+        out.write("".join(code + "\n" for code in palette.hex))
+
+
+def print_track(track: "PaletteTrack", out: IO[str]) -> None:
+    """One line per window: centre time (s) then the colours (swatches on a terminal)."""
+    tty = _is_tty(out)
+    for time, palette in zip(track.times, track.palettes):
+        if tty:
+            from m2p.render import ansi_swatches
+
+            out.write(f"{time:8.2f} s  {ansi_swatches(palette, width=3)}  {' '.join(palette.hex)}\n")
+        else:
+            out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# Internals
+# ----------------------------------------------------------------------------------------------
+
+
+def _root_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="music2palette: turn music into colour palettes.",
+        epilog="Run 'm2p COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser
+
+
+def _chosen_command(args: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first non-option word), if any."""
+    for word in args:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
+    try:
+        module = importlib.import_module(entry.module)
+        configure = getattr(module, entry.function)
+    except (ImportError, AttributeError) as exc:
+        raise M2PError(f"command {entry.name!r} is unavailable ({exc})") from exc
+    return configure(parser)
+
+
+def _report(exc: BaseException) -> int:
+    message = str(exc) if isinstance(exc, M2PError) else _os_error_text(exc)
+    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    print(f"{PROG}: error: {first_line}", file=sys.stderr)
+    return 1
+
+
+def _os_error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _version() -> str:
+    import m2p
+
+    return m2p.__version__
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be finite: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _window_seconds(text: str) -> float:
+    from m2p.inference import MIN_AUDIO_SECONDS
+
+    value = _number(text)
+    if value < MIN_AUDIO_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_AUDIO_SECONDS:g} s: {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63): {text!r}")
+    return value

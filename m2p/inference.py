@@ -1,0 +1,513 @@
+"""Inference: audio -> sliding windows -> features -> model -> aligned palettes.
+
+One streaming pass over the audio (:func:`m2p.audio.stream`) cuts it into windows, and each
+batch of windows goes through feature extraction, the music encoder and the colour decoder in
+one go on the chosen device. Memory stays bounded: only the samples the pending windows still
+need are kept, plus one batch of windows.
+
+Window layout (:func:`window_spans`)
+    Windows of ``window`` seconds start at 0, ``hop``, ``2 hop``...; when the last of them
+    ends before the audio does, one more window aligned with the end of the audio covers the
+    tail. A clip shorter than one window gives a single window holding all of it; a clip
+    shorter than :data:`MIN_AUDIO_SECONDS` raises :class:`~m2p.errors.AudioTooShortError`.
+
+Noise and coherence in time
+    The model takes a Gaussian noise vector added to its music embedding (that is where the
+    diversity of palettes comes from). Exactly *one* noise vector is drawn per call, from
+    ``seed`` on the CPU, and shared by every window and by the whole-piece palette: the track
+    changes only where the music changes, not because each window got a different draw. The
+    draw happens on the CPU so a seed means the same noise on every device; results are
+    reproducible for the same input, seed, model and device.
+
+Slot alignment
+    Neighbouring palettes are matched colour to colour with the Hungarian algorithm
+    (:func:`scipy.optimize.linear_sum_assignment`) on CIEDE2000 differences, and each palette
+    is reordered so a colour keeps its slot over time (the order of the first palette is the
+    decoder's). A palette with more colours than the previous one puts the extra colours after
+    the matched ones; one with fewer keeps the matched ones in the previous order.
+
+Whole-piece palette
+    The mean over windows of the music embedding and of the encoder memory (patch tokens,
+    position by position) is decoded once, with the same noise; its emotion is the mean of the
+    windows' emotions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from m2p.errors import AudioTooShortError
+
+if TYPE_CHECKING:
+    import torch
+
+    from m2p.network import MusicEncoding, Music2Palette
+    from m2p.palette import Palette, PaletteTrack
+
+__all__ = [
+    "MIN_AUDIO_SECONDS",
+    "DEFAULT_WINDOW",
+    "DEFAULT_HOP",
+    "DEFAULT_BATCH_SIZE",
+    "DIVERSITY_NOISE",
+    "window_spans",
+    "resolve_model",
+    "run_inference",
+    "InferenceResult",
+    "align_palettes",
+]
+
+#: Shortest audio the model is asked to hear, in seconds.
+MIN_AUDIO_SECONDS = 1.0
+#: Default analysis window, seconds.
+DEFAULT_WINDOW = 10.0
+#: Default hop between window starts, seconds.
+DEFAULT_HOP = 2.5
+#: Default number of windows per model batch.
+DEFAULT_BATCH_SIZE = 16
+#: Noise scale used by ``palettes(n=...)`` when the model's own default is 0 (no diversity).
+DIVERSITY_NOISE = 0.5
+
+# Blocks read from the audio stream: small enough to keep memory low, large enough that the
+# per-block overhead (resampling context, Python) is negligible.
+_STREAM_BLOCK_SECONDS = 10.0
+# Mid grey, substituted by the never-NaN guard for a colour the decoder failed to produce.
+_GREY = (50.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    """What :func:`run_inference` returns.
+
+    Attributes
+    ----------
+    track
+        The :class:`~m2p.palette.PaletteTrack` for the first seed (None when per-window
+        palettes were not asked for).
+    overall
+        One whole-piece :class:`~m2p.palette.Palette` per seed, in seed order.
+    duration
+        Audio length in seconds (after resampling to 22,050 Hz).
+    """
+
+    track: "PaletteTrack | None"
+    overall: tuple["Palette", ...]
+    duration: float
+
+
+# ----------------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------------
+
+
+def window_spans(n_samples: int, *, window_samples: int, hop_samples: int) -> list[tuple[int, int]]:
+    """Sample spans ``[start, end)`` of the analysis windows over ``n_samples`` samples.
+
+    Windows start at 0, ``hop_samples``, ... while they fit; if the last one ends before
+    ``n_samples`` a final window ``[n_samples - window_samples, n_samples)`` is added. Fewer
+    samples than one window give the single span ``[0, n_samples)``. The streaming pass of
+    :func:`run_inference` produces exactly these spans.
+    """
+    if n_samples <= 0:
+        return []
+    if n_samples <= window_samples:
+        return [(0, n_samples)]
+    spans = [(s, s + window_samples) for s in range(0, n_samples - window_samples + 1, hop_samples)]
+    if spans[-1][1] < n_samples:
+        spans.append((n_samples - window_samples, n_samples))
+    return spans
+
+
+def resolve_model(model: Any, device: Any) -> tuple["Music2Palette", "torch.device"]:
+    """Turn the ``model=`` and ``device=`` arguments of the API into a model and a device.
+
+    Parameters
+    ----------
+    model
+        A :class:`~m2p.network.Music2Palette` instance, a model directory (str or PathLike),
+        or None for the shipped weights (:func:`m2p.weights.load_model`).
+    device
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+        ``torch.device``. For a model instance, ``"auto"`` means the device it is already on;
+        any other device moves the instance there (``nn.Module.to`` works in place).
+
+    Raises
+    ------
+    ModelNotFoundError, ModelFormatError
+        From :func:`m2p.weights.load_model`.
+    TypeError
+        ``model`` is none of the accepted kinds.
+    """
+    from m2p.network import Music2Palette
+    from m2p.weights import load_model, resolve_device
+
+    if isinstance(model, Music2Palette):
+        if isinstance(device, str) and device.strip().lower() == "auto":
+            return model, _module_device(model)
+        target = resolve_device(device)
+        if _module_device(model) != target:
+            model.to(target)
+        return model, target
+    if model is None or isinstance(model, (str, os.PathLike)):
+        target = resolve_device(device)
+        return load_model(model, device=target), target
+    raise TypeError(
+        f"model must be a Music2Palette, a model directory or None, got {type(model).__name__}"
+    )
+
+
+def run_inference(
+    source: Any,
+    *,
+    model: "Music2Palette",
+    device: "torch.device",
+    seeds: Sequence[int],
+    noise_scale: float,
+    window: float = DEFAULT_WINDOW,
+    hop: float = DEFAULT_HOP,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    per_window: bool = True,
+    sample_rate: int | None = None,
+    progress: bool = False,
+) -> InferenceResult:
+    """Run the whole pipeline over one audio source (arguments already validated).
+
+    Parameters
+    ----------
+    source
+        Audio path, or a NumPy array with ``sample_rate``.
+    model, device
+        From :func:`resolve_model`.
+    seeds
+        One or more seeds; each gets its own noise vector and whole-piece palette. The track
+        (when ``per_window``) uses the first.
+    noise_scale
+        Standard deviation of the embedding noise (0 = deterministic, seed irrelevant).
+    window, hop
+        Window length and hop in seconds.
+    batch_size
+        Windows per model batch.
+    per_window
+        Also decode and align one palette per window (a :class:`PaletteTrack`); False decodes
+        only the whole-piece palette(s).
+    sample_rate
+        Sample rate of an array source, Hz.
+    progress
+        Show a tqdm progress bar (on stderr) counting windows.
+    """
+    import torch
+
+    from m2p.audio import SAMPLE_RATE, probe, stream
+    from m2p.palette import PaletteTrack
+
+    window_samples = max(1, int(round(window * SAMPLE_RATE)))
+    hop_samples = max(1, int(round(hop * SAMPLE_RATE)))
+    name = _source_name(source)
+    # One noise vector per seed, drawn on the CPU so a seed means the same noise everywhere.
+    dim = model.config.d_model
+    noises = torch.stack(
+        [torch.randn(dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    ).to(device)
+    noises = noises * float(noise_scale)
+
+    bar = _progress_bar(source, sample_rate, window_samples, hop_samples, progress, probe)
+    windower = _Windower(window_samples, hop_samples)
+    summary = _EncodingSum()
+    times: list[float] = []
+    raw_palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def run_batch() -> None:
+        starts = [start for start, _ in pending]
+        waves = torch.from_numpy(np.stack([samples for _, samples in pending])).to(device)
+        encoding = _encode(model, waves)
+        summary.add(encoding)
+        if per_window:
+            lch, lengths = _decode(model, encoding, noises[0:1].expand(len(pending), -1))
+            emotion = _finite(encoding.emotion)
+            va = _finite(encoding.valence_arousal)
+            for i, start in enumerate(starts):
+                n = int(lengths[i])
+                raw_palettes.append((lch[i, :n], emotion[i], va[i]))
+                times.append((start + waves.shape[1] / 2) / SAMPLE_RATE)
+        bar.update(len(pending))
+        pending.clear()
+
+    try:
+        with torch.inference_mode():
+            blocks = stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS)
+            for block in blocks:
+                for span in windower.feed(block):
+                    pending.append(span)
+                    if len(pending) >= batch_size:
+                        run_batch()
+            n_samples = windower.n_samples
+            if n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
+                raise AudioTooShortError(
+                    f"audio is {n_samples / SAMPLE_RATE:.2f} s long; at least "
+                    f"{MIN_AUDIO_SECONDS:g} s is needed",
+                    source=name,
+                )
+            pending.extend(windower.finish())
+            if pending:
+                run_batch()
+            overall_lch, overall_lengths = _decode(model, summary.mean(batch=len(seeds)), noises)
+    finally:
+        bar.close()
+
+    emotion_mean, va_mean = summary.mean_emotion()
+    from m2p.palette import Palette
+
+    overall = tuple(
+        Palette(overall_lch[i, : int(overall_lengths[i])], emotion_mean, va_mean)
+        for i in range(len(seeds))
+    )
+    duration = n_samples / SAMPLE_RATE
+    track = None
+    if per_window:
+        aligned = align_palettes([lch for lch, _, _ in raw_palettes])
+        palettes = tuple(
+            Palette(lch, emotion, va) for lch, (_, emotion, va) in zip(aligned, raw_palettes)
+        )
+        track = PaletteTrack(
+            times=np.asarray(times),
+            palettes=palettes,
+            window=window,
+            hop=hop,
+            duration=duration,
+            source=None if isinstance(source, np.ndarray) else os.fspath(source),
+            seed=int(seeds[0]),
+            overall=overall[0],
+        )
+    return InferenceResult(track=track, overall=overall, duration=duration)
+
+
+def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Reorder each palette so its colours keep the slots of the previous palette's.
+
+    Parameters
+    ----------
+    palettes
+        CIELCh arrays (n_i, 3), in time order.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The same colours, reordered: the first palette unchanged; every later one matched to
+        its (already reordered) predecessor by the Hungarian algorithm on CIEDE2000
+        differences. Matched colours take their partners' order; extra colours follow.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    aligned: list[np.ndarray] = []
+    for lch in palettes:
+        if not aligned:
+            aligned.append(np.asarray(lch, dtype=np.float64))
+            continue
+        previous = aligned[-1]
+        rows, cols = linear_sum_assignment(_ciede2000_matrix(previous, lch))
+        order = [c for _, c in sorted(zip(rows, cols))]  # by the previous slot
+        order += [c for c in range(len(lch)) if c not in set(cols)]
+        aligned.append(np.asarray(lch, dtype=np.float64)[order])
+    return aligned
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming windows
+# ----------------------------------------------------------------------------------------------
+
+
+class _Windower:
+    """Cut a stream of sample blocks into the windows of :func:`window_spans`.
+
+    Keeps only the samples that pending windows still need: from the next window start, or
+    the last ``window`` samples (for a possible end-aligned tail window), whichever is earlier.
+    """
+
+    def __init__(self, window_samples: int, hop_samples: int) -> None:
+        self.window = window_samples
+        self.hop = hop_samples
+        self.buffer = np.zeros(0, dtype=np.float32)
+        self.buffer_start = 0  # absolute index of buffer[0]
+        self.next_start = 0
+        self.last_end = 0  # end of the last emitted window
+        self.n_samples = 0
+
+    def feed(self, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Add samples; yield ``(start, samples)`` for each window that is now complete."""
+        self.buffer = np.concatenate([self.buffer, np.asarray(block, dtype=np.float32)])
+        self.n_samples += len(block)
+        ready = []
+        while self.next_start + self.window <= self.n_samples:
+            offset = self.next_start - self.buffer_start
+            ready.append((self.next_start, self.buffer[offset:offset + self.window].copy()))
+            self.last_end = self.next_start + self.window
+            self.next_start += self.hop
+        keep_from = min(self.next_start, self.n_samples - self.window)
+        drop = max(0, keep_from - self.buffer_start)
+        if drop:
+            self.buffer = self.buffer[drop:].copy()
+            self.buffer_start += drop
+        return iter(ready)
+
+    def finish(self) -> list[tuple[int, np.ndarray]]:
+        """The windows left at the end of the stream: the whole clip or the tail window."""
+        n = self.n_samples
+        if n == 0:
+            return []
+        if self.last_end == 0:  # shorter than one window: one window of what there is
+            return [(0, self.buffer[: n].copy())]
+        if self.last_end < n:
+            start = n - self.window
+            offset = start - self.buffer_start
+            return [(start, self.buffer[offset:offset + self.window].copy())]
+        return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Model steps
+# ----------------------------------------------------------------------------------------------
+
+
+def _encode(model: "Music2Palette", waves: "torch.Tensor") -> "MusicEncoding":
+    import torch
+
+    from m2p.features import extract_features
+
+    features = extract_features(waves)
+    # Guard: features are finite for finite audio, but a NaN must never reach a palette.
+    features = torch.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)
+    return model.encode(features, None)
+
+
+def _decode(
+    model: "Music2Palette", encoding: "MusicEncoding", noise: "torch.Tensor"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode with the given noise rows (B, d) added to the embedding; gamut-mapped LCh."""
+    import torch
+
+    from m2p.colour import gamut_map_lch
+
+    noisy = dataclasses.replace(encoding, embedding=encoding.embedding + noise.to(encoding.embedding.dtype))
+    lch, lengths = model.generate(noisy, noise_scale=0.0)
+    lch = gamut_map_lch(lch.to(torch.float64)).cpu().numpy()
+    bad = ~np.isfinite(lch).all(axis=-1)
+    if bad.any():  # guard only: never hand out NaN
+        lch[bad] = _GREY
+    return lch, lengths.cpu().numpy()
+
+
+class _EncodingSum:
+    """Running sums of embeddings, memories and emotions over windows (bounded memory)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.embedding = self.memory = self.emotion = self.va = None
+
+    def add(self, encoding: "MusicEncoding") -> None:
+        emb = encoding.embedding.sum(0)
+        mem = encoding.memory.sum(0)
+        emo = _finite_tensor(encoding.emotion).sum(0)
+        va = _finite_tensor(encoding.valence_arousal).sum(0)
+        if self.count == 0:
+            self.embedding, self.memory, self.emotion, self.va = emb, mem, emo, va
+        else:
+            # Every window has the same length (only a lone short clip differs), so the
+            # memories have the same number of patches and add position by position.
+            self.embedding, self.memory = self.embedding + emb, self.memory + mem
+            self.emotion, self.va = self.emotion + emo, self.va + va
+        self.count += encoding.embedding.shape[0]
+
+    def mean(self, *, batch: int) -> "MusicEncoding":
+        from m2p.network import MusicEncoding
+
+        emb = (self.embedding / self.count).unsqueeze(0).expand(batch, -1)
+        mem = (self.memory / self.count).unsqueeze(0).expand(batch, -1, -1)
+        emotion = (self.emotion / self.count).unsqueeze(0).expand(batch, -1)
+        va = (self.va / self.count).unsqueeze(0).expand(batch, -1)
+        return MusicEncoding(
+            embedding=emb, memory=mem, memory_mask=None, valence_arousal=va,
+            emotion=emotion, emotion_logits=emotion.log(),
+        )
+
+    def mean_emotion(self) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            _finite(self.emotion / self.count),
+            _finite(self.va / self.count),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _ciede2000_matrix(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
+    """(n_a, n_b) CIEDE2000 differences between two CIELCh palettes."""
+    import torch
+
+    from m2p.colour import ciede2000, lch_to_lab
+
+    with torch.no_grad():
+        a = lch_to_lab(torch.as_tensor(np.asarray(a_lch, dtype=np.float64)))
+        b = lch_to_lab(torch.as_tensor(np.asarray(b_lch, dtype=np.float64)))
+        cost = ciede2000(a[:, None, :], b[None, :, :]).numpy()
+    return np.nan_to_num(cost, nan=1e6, posinf=1e6)
+
+
+def _finite(tensor: "torch.Tensor") -> np.ndarray:
+    return np.nan_to_num(tensor.detach().to("cpu").double().numpy(), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _finite_tensor(tensor: "torch.Tensor") -> "torch.Tensor":
+    import torch
+
+    return torch.nan_to_num(tensor.double(), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _module_device(model: "Music2Palette") -> "torch.device":
+    import torch
+
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _source_name(source: Any) -> str | None:
+    if isinstance(source, np.ndarray):
+        return None
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(source, sample_rate, window_samples, hop_samples, enabled, probe):
+    """A tqdm bar over windows (total from the probed duration), or a no-op."""
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    from m2p.audio import SAMPLE_RATE
+
+    total = None
+    try:
+        duration = probe(source, sample_rate=sample_rate).duration
+        total = len(window_spans(int(round(duration * SAMPLE_RATE)),
+                                 window_samples=window_samples, hop_samples=hop_samples)) or None
+    except Exception:  # the stream reports the real error with its own message
+        total = None
+    label = os.path.basename(_source_name(source) or "audio")
+    # delay: short files finish before the bar would appear, so only long ones show it.
+    return tqdm(total=total, unit="window", desc=label, delay=1.0, leave=False, dynamic_ncols=True)

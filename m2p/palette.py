@@ -1,0 +1,639 @@
+"""The value types users get back: :class:`Palette` and :class:`PaletteTrack`.
+
+Both are immutable (frozen dataclasses holding read-only NumPy arrays), validated on
+construction (no NaN or infinity ever gets in), comparable with ``==`` and hashable.
+
+Colours are stored in CIELCh (D65): L in [0, 100], C >= 0, h in degrees [0, 360). Display
+forms (``.hex``, ``.rgb``) are gamut-mapped into sRGB by reducing chroma at constant lightness
+and hue (:func:`m2p.colour.gamut_map_lch`).
+
+Importing this module needs only NumPy; the colour conversions (torch) are imported the first
+time a display form is asked for.
+
+Note on names: ``m2p.palette`` is the *function* that makes a palette from music; import the
+value types as ``from m2p.palette import Palette, PaletteTrack`` (or ``m2p.Palette``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import TrackError
+
+__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION"]
+
+#: ``"format"`` value of a palette-track JSON document.
+TRACK_FORMAT = "music2palette.track"
+#: Version of the palette-track JSON layout written by :meth:`PaletteTrack.to_json`.
+TRACK_FORMAT_VERSION = 1
+
+N_EMOTIONS = 8
+
+# Below this chroma a colour is practically grey and its hue carries no information, so hue
+# interpolation takes the hue of the other end instead of sweeping through the wheel.
+_ACHROMATIC_CHROMA = 1.0
+# Float slack accepted on L and C bounds before clipping (decoders and interpolation round).
+_RANGE_SLACK = 1e-6
+
+
+# ----------------------------------------------------------------------------------------------
+# Palette
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Palette:
+    """An immutable colour palette with the emotion it goes with.
+
+    Parameters
+    ----------
+    lch
+        (n, 3) colours in CIELCh: L in [0, 100], C >= 0, h in degrees (any value; stored
+        modulo 360). n >= 1.
+    emotion
+        (8,) emotion weights in the order of :data:`m2p.emotion.EMOTIONS` (excited, happy,
+        content, calm, depressed, sad, afraid, angry). For palettes made from music this is
+        the model's prediction for the music; when omitted it is computed from the colours by
+        the colour-emotion model (:func:`m2p.emotion.palette_emotion`).
+    valence_arousal
+        (2,) valence and arousal in [-1, 1]; computed from the colours when omitted
+        (:func:`m2p.emotion.palette_valence_arousal`).
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, NaN or infinity, L outside [0, 100] or negative C.
+
+    Examples
+    --------
+    >>> p = Palette.from_hex(["#1d3557", "#e63946", "#f1faee"])
+    >>> p.hex
+    ('#1d3557', '#e63946', '#f1faee')
+    """
+
+    lch: np.ndarray
+    emotion: np.ndarray = field(default=None)  # type: ignore[assignment]
+    valence_arousal: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        lch = _validated_lch(self.lch)
+        if self.emotion is None or self.valence_arousal is None:
+            colour_emotion, colour_va = _colour_emotion(lch)
+        emotion = colour_emotion if self.emotion is None else self.emotion
+        va = colour_va if self.valence_arousal is None else self.valence_arousal
+        object.__setattr__(self, "lch", _frozen(lch))
+        object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
+        object.__setattr__(
+            self, "valence_arousal", _frozen(_validated_vector(va, 2, "valence_arousal"))
+        )
+
+    # -- constructors ---------------------------------------------------------------------
+
+    @classmethod
+    def from_hex(
+        cls,
+        hexes: Sequence[str],
+        *,
+        emotion: Sequence[float] | np.ndarray | None = None,
+        valence_arousal: Sequence[float] | np.ndarray | None = None,
+    ) -> "Palette":
+        """Make a palette from hex strings (``'#rrggbb'``, ``'rrggbb'`` or ``'#rgb'``)."""
+        from m2p.colour import hex_to_lch
+
+        return cls(hex_to_lch(list(hexes)), emotion, valence_arousal)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Palette":
+        """Inverse of :meth:`to_dict`; ``"lch"`` wins over ``"hex"`` when both are present.
+
+        Raises
+        ------
+        ValueError
+            The mapping does not describe a valid palette.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a palette must be a JSON object, got {type(data).__name__}")
+        if "lch" in data:
+            lch = np.asarray(data["lch"], dtype=np.float64)
+        elif "hex" in data:
+            from m2p.colour import hex_to_lch
+
+            lch = hex_to_lch(list(data["hex"]))
+        else:
+            raise ValueError("a palette needs 'lch' or 'hex' colours")
+        emotion = data.get("emotion")
+        if isinstance(emotion, Mapping):
+            from m2p.emotion import EMOTIONS
+
+            emotion = [float(emotion.get(name, 0.0)) for name in EMOTIONS]
+        return cls(lch, emotion, data.get("valence_arousal"))
+
+    # -- views ----------------------------------------------------------------------------
+
+    @cached_property
+    def hex(self) -> tuple[str, ...]:
+        """Lower-case ``'#rrggbb'`` sRGB codes of the (gamut-mapped) colours."""
+        return tuple("#{:02x}{:02x}{:02x}".format(*map(int, row)) for row in self.rgb8)
+
+    @cached_property
+    def rgb8(self) -> np.ndarray:
+        """(n, 3) uint8 sRGB code values of the gamut-mapped colours (read-only)."""
+        from m2p.colour import lch_to_rgb8
+
+        return _frozen(lch_to_rgb8(np.array(self.lch)).reshape(-1, 3))
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """(n, 3) float sRGB in [0, 1]: :attr:`rgb8` / 255, so it matches :attr:`hex` exactly."""
+        return _frozen(self.rgb8.astype(np.float64) / 255.0)
+
+    @property
+    def dominant_emotion(self) -> str:
+        """Name of the largest entry of :attr:`emotion`."""
+        from m2p.emotion import EMOTIONS
+
+        return EMOTIONS[int(np.argmax(self.emotion))]
+
+    def __len__(self) -> int:
+        return int(self.lch.shape[0])
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the hex codes."""
+        return iter(self.hex)
+
+    def __getitem__(self, index: int) -> str:
+        """The hex code of colour ``index``."""
+        return self.hex[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Palette):
+            return NotImplemented
+        return (
+            np.array_equal(self.lch, other.lch)
+            and np.array_equal(self.emotion, other.emotion)
+            and np.array_equal(self.valence_arousal, other.valence_arousal)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.lch.tobytes(), self.emotion.tobytes(), self.valence_arousal.tobytes()))
+
+    def __repr__(self) -> str:
+        try:
+            mood = f", mood={self.dominant_emotion}"
+        except ImportError:  # pragma: no cover - emotion module always ships
+            mood = ""
+        return f"Palette({' '.join(self.hex)}{mood})"
+
+    def _repr_html_(self) -> str:
+        from m2p.render import palette_html
+
+        return palette_html(self)
+
+    def to_ansi(self) -> str:
+        """The palette as true-colour terminal swatches, one line (ANSI 24-bit escapes)."""
+        from m2p.render import ansi_swatches
+
+        return ansi_swatches(self)
+
+    # -- export ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``hex``, ``lch`` ([[L, C, h], ...]), ``emotion`` (name -> weight),
+        ``valence_arousal`` ([v, a])."""
+        from m2p.emotion import EMOTIONS
+
+        return {
+            "hex": list(self.hex),
+            "lch": self.lch.tolist(),
+            "emotion": {name: float(w) for name, w in zip(EMOTIONS, self.emotion)},
+            "valence_arousal": self.valence_arousal.tolist(),
+        }
+
+    def save_png(self, path: str | PathLike[str], *, swatch_size: int = 120, labels: bool = True) -> None:
+        """Write the palette as a PNG strip of square swatches (hex labels underneath).
+
+        Parameters
+        ----------
+        path
+            Output file (written as PNG whatever the extension).
+        swatch_size
+            Width and height of each swatch in pixels.
+        labels
+            Print each colour's hex code under its swatch.
+        """
+        from m2p.render import palette_strip, save_image
+
+        save_image(palette_strip(self, swatch_size=swatch_size, labels=labels), path)
+
+
+# ----------------------------------------------------------------------------------------------
+# PaletteTrack
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PaletteTrack:
+    """Palettes over time: one per analysis window, colour slots aligned across windows.
+
+    Parameters
+    ----------
+    times
+        (T,) window centres in seconds, strictly increasing, within [0, duration].
+    palettes
+        T palettes; slot ``k`` of one palette and slot ``k`` of the next are the same "voice"
+        (aligned by colour similarity during inference), so they can be interpolated.
+    window, hop
+        Analysis window length and hop in seconds (> 0).
+    duration
+        Length of the audio in seconds (> 0).
+    source
+        Where the audio came from (a path as given), or None.
+    seed
+        Seed of the noise draw used for every window, or None.
+    overall
+        The whole-piece palette. When omitted it is summarised from the track: for each slot
+        the mean colour in CIELAB over the windows that have it, with the most common palette
+        length, and the mean emotion.
+
+    Raises
+    ------
+    ValueError
+        Inconsistent or non-finite values.
+    """
+
+    times: np.ndarray
+    palettes: tuple[Palette, ...]
+    window: float
+    hop: float
+    duration: float
+    source: str | None = None
+    seed: int | None = None
+    overall: Palette = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
+        palettes = tuple(self.palettes)
+        if len(times) == 0:
+            raise ValueError("a palette track needs at least one palette")
+        if len(palettes) != len(times):
+            raise ValueError(f"{len(times)} times but {len(palettes)} palettes")
+        if not all(isinstance(p, Palette) for p in palettes):
+            raise ValueError("palettes must be Palette instances")
+        for name in ("window", "hop", "duration"):
+            value = float(getattr(self, name))
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+            object.__setattr__(self, name, value)
+        if not np.all(np.isfinite(times)):
+            raise ValueError("times contain NaN or infinity")
+        if np.any(np.diff(times) <= 0):
+            raise ValueError("times must be strictly increasing")
+        if times[0] < -_RANGE_SLACK or times[-1] > self.duration + _RANGE_SLACK:
+            raise ValueError(f"times must lie within [0, duration={self.duration}]")
+        if self.seed is not None:
+            object.__setattr__(self, "seed", int(self.seed))
+        if self.source is not None:
+            object.__setattr__(self, "source", str(self.source))
+        object.__setattr__(self, "times", _frozen(np.clip(times, 0.0, self.duration)))
+        object.__setattr__(self, "palettes", palettes)
+        overall = self.overall if self.overall is not None else _summarise(palettes)
+        if not isinstance(overall, Palette):
+            raise ValueError("overall must be a Palette")
+        object.__setattr__(self, "overall", overall)
+
+    # -- sequence protocol ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.palettes)
+
+    def __iter__(self) -> Iterator[Palette]:
+        return iter(self.palettes)
+
+    def __getitem__(self, index: int) -> Palette:
+        return self.palettes[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PaletteTrack):
+            return NotImplemented
+        return (
+            np.array_equal(self.times, other.times)
+            and self.palettes == other.palettes
+            and (self.window, self.hop, self.duration, self.source, self.seed)
+            == (other.window, other.hop, other.duration, other.source, other.seed)
+            and self.overall == other.overall
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.times.tobytes(), self.palettes, self.duration, self.overall))
+
+    # -- arrays ---------------------------------------------------------------------------
+
+    @property
+    def max_colors(self) -> int:
+        """The largest palette length in the track."""
+        return max(len(p) for p in self.palettes)
+
+    @property
+    def emotions(self) -> np.ndarray:
+        """(T, 8) emotion of each window (see :data:`m2p.emotion.EMOTIONS`)."""
+        return _frozen(np.stack([p.emotion for p in self.palettes]))
+
+    @property
+    def valence_arousal(self) -> np.ndarray:
+        """(T, 2) valence and arousal of each window, in [-1, 1]."""
+        return _frozen(np.stack([p.valence_arousal for p in self.palettes]))
+
+    # -- queries --------------------------------------------------------------------------
+
+    def at(self, t: float) -> Palette:
+        """The palette in force at ``t`` seconds, interpolated between neighbouring windows.
+
+        Between two window centres each matched colour slot moves in CIELCh: L and C
+        linearly, h along the shorter arc of the hue circle (a near-grey end, C < 1, takes the
+        other end's hue so greys do not sweep through the wheel). Emotion and valence-arousal
+        move linearly. Before the first centre the first palette holds; after the last centre
+        the last palette holds.
+
+        When neighbouring palettes differ in length, the slots both have interpolate and the
+        palette has as many colours as the *nearer* window (the earlier one at exactly
+        halfway); its extra slots are that window's colours unchanged.
+
+        Parameters
+        ----------
+        t
+            Time in seconds, within [0, duration].
+
+        Raises
+        ------
+        TrackError
+            ``t`` is NaN, not a number, or outside [0, duration].
+        """
+        try:
+            value = float(t)
+        except (TypeError, ValueError):
+            raise TrackError(f"time must be a number of seconds, got {t!r}") from None
+        if not (0.0 <= value <= self.duration):  # also False for NaN
+            raise TrackError(
+                f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
+            )
+        lch, counts, emotion, va = self._sample(np.array([value]))
+        return Palette(lch[0, : counts[0]], emotion[0], va[0])
+
+    def _sample(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised :meth:`at` for many times (no range check).
+
+        Returns
+        -------
+        lch
+            (Q, max_colors, 3); entries past ``counts[q]`` are zero.
+        counts
+            (Q,) palette lengths.
+        emotion, va
+            (Q, 8) and (Q, 2).
+        """
+        n_max = self.max_colors
+        T = len(self.palettes)
+        packed = np.zeros((T, n_max, 3))
+        lengths = np.array([len(p) for p in self.palettes])
+        for i, p in enumerate(self.palettes):
+            packed[i, : len(p)] = p.lch
+        emotions, vas = self.emotions, self.valence_arousal
+
+        right = np.searchsorted(self.times, query, side="right")
+        i0 = np.clip(right - 1, 0, T - 1)
+        i1 = np.clip(right, 0, T - 1)
+        span = self.times[i1] - self.times[i0]
+        frac = np.where(span > 0, (query - self.times[i0]) / np.where(span > 0, span, 1.0), 0.0)
+        frac = np.clip(frac, 0.0, 1.0)
+
+        a, b = packed[i0], packed[i1]  # (Q, n_max, 3)
+        f = frac[:, None]
+        light = a[..., 0] + f * (b[..., 0] - a[..., 0])
+        chroma = a[..., 1] + f * (b[..., 1] - a[..., 1])
+        ha = np.where(a[..., 1] < _ACHROMATIC_CHROMA, b[..., 2], a[..., 2])
+        hb = np.where(b[..., 1] < _ACHROMATIC_CHROMA, a[..., 2], b[..., 2])
+        short_arc = (hb - ha + 180.0) % 360.0 - 180.0
+        hue = (ha + f * short_arc) % 360.0
+        mixed = np.stack([light, chroma, hue], axis=-1)
+
+        n0, n1 = lengths[i0], lengths[i1]
+        nearer_is_first = frac <= 0.5
+        counts = np.where(nearer_is_first, n0, n1)
+        nearer = np.where(nearer_is_first[:, None, None], a, b)
+        slot = np.arange(n_max)[None, :]
+        both = slot < np.minimum(n0, n1)[:, None]
+        out = np.where(both[..., None], mixed, nearer)
+        out[slot >= counts[:, None]] = 0.0
+
+        emotion = emotions[i0] + f * (emotions[i1] - emotions[i0])
+        va = vas[i0] + f * (vas[i1] - vas[i0])
+        return out, counts, emotion, va
+
+    # -- export ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (see :meth:`to_json` for the layout)."""
+        return {
+            "format": TRACK_FORMAT,
+            "version": TRACK_FORMAT_VERSION,
+            "source": self.source,
+            "seed": self.seed,
+            "duration": self.duration,
+            "window": self.window,
+            "hop": self.hop,
+            "times": self.times.tolist(),
+            "overall": self.overall.to_dict(),
+            "palettes": [p.to_dict() for p in self.palettes],
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Serialise as JSON.
+
+        Layout (version 1)::
+
+            {"format": "music2palette.track", "version": 1, "source": str | null,
+             "seed": int | null, "duration": s, "window": s, "hop": s,
+             "times": [s, ...], "overall": PALETTE, "palettes": [PALETTE, ...]}
+
+        where ``PALETTE`` is :meth:`Palette.to_dict` (``hex`` is informative; ``lch`` is
+        authoritative and stored at full float precision, so the round trip is exact).
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PaletteTrack":
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        TrackError
+            Not a palette-track document, a newer format version, or invalid content.
+        """
+        if not isinstance(data, Mapping) or data.get("format") != TRACK_FORMAT:
+            raise TrackError(f"not a palette track (expected \"format\": \"{TRACK_FORMAT}\")")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise TrackError(f"palette track has an invalid version {version!r}")
+        if version > TRACK_FORMAT_VERSION:
+            raise TrackError(
+                f"palette track format version {version} is newer than this music2palette "
+                f"reads ({TRACK_FORMAT_VERSION}); upgrade music2palette"
+            )
+        try:
+            overall = data.get("overall")
+            return cls(
+                times=np.asarray(data["times"], dtype=np.float64),
+                palettes=tuple(Palette.from_dict(p) for p in data["palettes"]),
+                window=data["window"],
+                hop=data["hop"],
+                duration=data["duration"],
+                source=data.get("source"),
+                seed=data.get("seed"),
+                overall=None if overall is None else Palette.from_dict(overall),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise TrackError(f"invalid palette track: {detail}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "PaletteTrack":
+        """Parse :meth:`to_json` output.
+
+        Raises
+        ------
+        TrackError
+            Not JSON, not a palette track, or a newer format version.
+        """
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise TrackError(f"palette track is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def save_json(self, path: str | PathLike[str], *, indent: int | None = 2) -> None:
+        """Write :meth:`to_json` to ``path`` (UTF-8)."""
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json(indent=indent) + "\n")
+
+    @classmethod
+    def load_json(cls, path: str | PathLike[str]) -> "PaletteTrack":
+        """Read a file written by :meth:`save_json`."""
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_json(handle.read())
+
+    def save_png(self, path: str | PathLike[str], *, width: int | None = None, height: int = 220) -> None:
+        """Write a timeline picture: time on x, each window's colours stacked on y.
+
+        Columns are sampled with :meth:`at`, so colours glide between windows; a time axis
+        with second ticks runs underneath and the whole-piece palette stands on the right.
+
+        Parameters
+        ----------
+        path
+            Output file (written as PNG whatever the extension).
+        width
+            Width of the timeline area in pixels; default scales with the duration
+            (24 px per second, between 480 and 1600).
+        height
+            Height of the colour area in pixels.
+        """
+        from m2p.render import save_image, track_timeline
+
+        save_image(track_timeline(self, width=width, height=height), path)
+
+    def __repr__(self) -> str:
+        where = f", source={self.source!r}" if self.source else ""
+        return (
+            f"PaletteTrack({len(self)} palettes over {self.duration:.1f} s, window={self.window:g} s, "
+            f"hop={self.hop:g} s{where}, overall={' '.join(self.overall.hex)})"
+        )
+
+    def _repr_html_(self) -> str:
+        from m2p.render import track_html
+
+        return track_html(self)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """Return a read-only array (copied, so no outside view can change it)."""
+    out = np.array(array, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def _validated_lch(lch: Any) -> np.ndarray:
+    try:
+        arr = np.array(lch, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"palette colours must be numbers: {exc}") from None
+    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
+        raise ValueError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("palette colours contain NaN or infinity")
+    light, chroma = arr[:, 0], arr[:, 1]
+    if np.any(light < -_RANGE_SLACK) or np.any(light > 100.0 + _RANGE_SLACK):
+        raise ValueError(f"lightness L must be in [0, 100], got {light.tolist()}")
+    if np.any(chroma < -_RANGE_SLACK):
+        raise ValueError(f"chroma C must be >= 0, got {chroma.tolist()}")
+    arr[:, 0] = np.clip(light, 0.0, 100.0)
+    arr[:, 1] = np.maximum(chroma, 0.0)
+    arr[:, 2] = np.mod(arr[:, 2], 360.0)
+    arr[arr[:, 2] >= 360.0, 2] = 0.0  # mod of a tiny negative rounds up to 360
+    return arr
+
+
+def _validated_vector(values: Any, size: int, name: str) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=np.float64, copy=True).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numbers: {exc}") from None
+    if arr.shape != (size,):
+        raise ValueError(f"{name} must have {size} values, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def _colour_emotion(lch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Emotion (8,) and valence-arousal (2,) that the colours themselves express."""
+    import torch
+
+    from m2p.emotion import palette_emotion, palette_valence_arousal
+
+    with torch.no_grad():
+        colours = torch.from_numpy(lch)
+        return palette_emotion(colours).numpy(), palette_valence_arousal(colours).numpy()
+
+
+def _summarise(palettes: Sequence[Palette]) -> Palette:
+    """Whole-piece palette from aligned window palettes (used when none is given)."""
+    lengths = [len(p) for p in palettes]
+    count = max(set(lengths), key=lambda n: (lengths.count(n), n))
+    lab_sum = np.zeros((count, 3))
+    seen = np.zeros(count)
+    for p in palettes:
+        k = min(len(p), count)
+        L, C, h = p.lch[:k, 0], p.lch[:k, 1], np.deg2rad(p.lch[:k, 2])
+        lab_sum[:k] += np.stack([L, C * np.cos(h), C * np.sin(h)], axis=-1)
+        seen[:k] += 1
+    lab = lab_sum / seen[:, None]
+    lch = np.stack(
+        [lab[:, 0], np.hypot(lab[:, 1], lab[:, 2]), np.rad2deg(np.arctan2(lab[:, 2], lab[:, 1]))],
+        axis=-1,
+    )
+    emotion = np.mean([p.emotion for p in palettes], axis=0)
+    va = np.mean([p.valence_arousal for p in palettes], axis=0)
+    return Palette(lch, emotion, va)

@@ -1,0 +1,457 @@
+"""The lazy plugin manager: discovery, failure reporting, the capability registry, listing.
+
+Adapters are found through the ``m2p`` entry-point group (the built-in ones too) and loaded with
+:meth:`pluggy.PluginManager.load_setuptools_entrypoints`, one entry-point name at a time so that
+one adapter failing to import is *reported* (name + reason, a :class:`PluginWarning` and an entry
+in :func:`plugins`) and skipped while the others keep working.
+
+Nothing is loaded at ``import m2p``: the first call to :func:`plugins`, :func:`get` or one of
+the front doors (:func:`style`, :func:`animate_colors`, :data:`altair`) loads the adapters named
+by the ``M2P_LOAD_PLUGINS`` environment variable (a comma list; unset loads all, empty loads
+none). :func:`reset` forgets the loaded state so the variable is read again.
+
+The module is callable: ``m2p.plugins()`` lists the adapters whether ``m2p.plugins`` resolves to
+this module or to its :func:`plugins` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import types
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from m2p.errors import PluginError
+
+ENV_VAR = "M2P_LOAD_PLUGINS"
+"""Environment variable: comma-separated adapter names to load; empty loads none."""
+
+Status = Literal["loaded", "failed", "disabled"]
+
+_OWN_DISTRIBUTION = "music2palette"
+
+# Which built-in adapter provides which front-door capability, for helpful error messages.
+_KNOWN_PROVIDERS: dict[str, tuple[str, str]] = {
+    "style": ("matplotlib", "matplotlib"),
+    "colormaps": ("matplotlib", "matplotlib"),
+    "animate_colors": ("matplotlib", "matplotlib"),
+    "matplotlib": ("matplotlib", "matplotlib"),
+    "altair": ("altair", "altair"),
+}
+
+
+class PluginWarning(UserWarning):
+    """Issued when an adapter cannot be loaded or registers a clashing name."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One adapter as seen by the plugin manager.
+
+    Attributes
+    ----------
+    name
+        Entry-point name (``"matplotlib"``, ``"altair"``...).
+    version
+        Version of the distribution that declares the entry point, if known.
+    distribution
+        That distribution's name (``"music2palette"`` for the built-in adapters).
+    module
+        The entry-point value (``"m2p_plugins.matplotlib"``).
+    provides
+        Capability names the adapter registered, in registration order.
+    status
+        ``"loaded"``, ``"failed"`` (see ``error``) or ``"disabled"`` (left out by
+        ``M2P_LOAD_PLUGINS``).
+    error
+        Why loading failed (``"ModuleNotFoundError: No module named 'x'"``), else ``None``.
+    descriptions
+        ``{capability: one-line description}`` as registered.
+    """
+
+    name: str
+    version: str | None
+    distribution: str | None
+    module: str | None
+    provides: tuple[str, ...] = ()
+    status: Status = "loaded"
+    error: str | None = None
+    descriptions: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of all fields."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "distribution": self.distribution,
+            "module": self.module,
+            "provides": list(self.provides),
+            "status": self.status,
+            "error": self.error,
+            "descriptions": dict(self.descriptions),
+        }
+
+
+def plugins(*, include_disabled: bool = True) -> list[PluginInfo]:
+    """List the installed adapters, their versions and what they provide.
+
+    Loads the adapters on first use.
+
+    Parameters
+    ----------
+    include_disabled
+        Also list adapters that ``M2P_LOAD_PLUGINS`` left out.
+
+    Returns
+    -------
+    list of PluginInfo
+        Sorted by name; failed adapters carry the reason in ``error``.
+    """
+    state = _state()
+    infos = sorted(state.infos.values(), key=lambda info: info.name)
+    if not include_disabled:
+        infos = [info for info in infos if info.status != "disabled"]
+    return infos
+
+
+def get(name: str) -> Any:
+    """Return the object an adapter registered under ``name`` (loads adapters on first use).
+
+    Raises
+    ------
+    m2p.errors.PluginError
+        Nothing provides ``name``; the message says which adapter would and why it is missing
+        (disabled by ``M2P_LOAD_PLUGINS``, failed to import, not installed).
+    """
+    state = _state()
+    entry = state.provided.get(name)
+    if entry is not None:
+        return entry.obj
+    raise PluginError(_missing_reason(state, name), source=f"m2p.{name}")
+
+
+def available() -> dict[str, str]:
+    """Map each registered capability name to the adapter that provides it."""
+    return {name: entry.plugin for name, entry in _state().provided.items()}
+
+
+def get_plugin_manager() -> Any:
+    """The :class:`pluggy.PluginManager` (loads adapters on first use)."""
+    return _state().manager
+
+
+def reset() -> None:
+    """Forget loaded adapters; the next use reads ``M2P_LOAD_PLUGINS`` and loads again."""
+    global _STATE
+    with _LOCK:
+        _STATE = None
+
+
+def enabled_names() -> set[str] | None:
+    """Adapter names selected by ``M2P_LOAD_PLUGINS`` (``None``: all; empty set: none)."""
+    raw = os.environ.get(ENV_VAR)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def format_plugins(infos: list[PluginInfo], *, verbose: bool = False) -> str:
+    """Plain-text table of adapters (what ``m2p plugins`` prints)."""
+    if not infos:
+        return "no m2p adapters installed"
+    rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
+    for info in infos:
+        provides = ", ".join(info.provides) if info.provides else "-"
+        rows.append((info.name, info.version or "?", info.status, provides))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
+    ]
+    for info in infos:
+        if info.error:
+            lines.append(f"  {info.name}: {info.error}")
+        if verbose:
+            if info.module:
+                lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
+            for cap, text in info.descriptions.items():
+                lines.append(f"    {cap}: {text}" if text else f"    {cap}")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``m2p plugins`` options to a (sub)parser."""
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print modules and capability descriptions")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``m2p plugins`` with parsed arguments; returns the exit status (always 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
+        infos = plugins()
+    if getattr(args, "json", False):
+        print(json.dumps([info.to_dict() for info in infos], indent=2))
+    else:
+        print(format_plugins(infos, verbose=getattr(args, "verbose", False)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry for ``m2p plugins`` (``python -m m2p.plugins``)."""
+    parser = argparse.ArgumentParser(prog="m2p plugins",
+                                     description="List installed m2p adapters.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+# ---------------------------------------------------------------------------------------------
+# Front doors: stable m2p.* names that dispatch to whichever adapter provides the capability.
+
+
+def style(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
+          seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+    """Matplotlib rcParams coloured by a song: ``plt.style.use(m2p.style("song.mp3"))``.
+
+    Dispatches to the ``style`` capability of the ``matplotlib`` adapter; see
+    :func:`m2p_plugins.matplotlib.style` for all parameters.
+
+    Parameters
+    ----------
+    source
+        Audio path, :class:`~m2p.palette.Palette` or :class:`~m2p.palette.PaletteTrack`.
+    at
+        Seconds: use the palette in force at that time (a track is computed for paths).
+    dark
+        Dark variant: background from the palette, text at WCAG contrast >= 4.5:1.
+    model, seed
+        Passed to inference for paths (results are cached per file content).
+    """
+    return get("style")(source, at=at, dark=dark, model=model, seed=seed, **kwargs)
+
+
+def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
+    """Colours of a palette track as a function of time, for ``FuncAnimation``.
+
+    Dispatches to :func:`m2p_plugins.matplotlib.animate_colors`.
+    """
+    return get("animate_colors")(track, *args, **kwargs)
+
+
+class _Namespace:
+    """Attribute proxy onto the namespace an adapter registered (``m2p.altair``)."""
+
+    def __init__(self, capability: str) -> None:
+        self._capability = capability
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr == "_capability":
+            raise AttributeError(attr)
+        return getattr(get(self._capability), attr)
+
+    def __dir__(self) -> list[str]:
+        try:
+            return [a for a in dir(get(self._capability)) if not a.startswith("_")]
+        except PluginError:
+            return []
+
+    def __repr__(self) -> str:
+        return f"<m2p adapter namespace {self._capability!r} (loaded on first use)>"
+
+
+altair = _Namespace("altair")
+"""``m2p.altair.register_theme(...)``, ``m2p.altair.scale(...)``: the Altair adapter."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Internals.
+
+
+@dataclass
+class _Provided:
+    obj: Any
+    plugin: str
+    description: str
+
+
+@dataclass
+class _State:
+    manager: Any
+    infos: dict[str, PluginInfo]
+    provided: dict[str, _Provided]
+    wanted: set[str] | None
+
+
+_STATE: _State | None = None
+_LOCK = threading.RLock()
+
+
+def _state() -> _State:
+    global _STATE
+    with _LOCK:
+        if _STATE is None:
+            _STATE = _load()
+        return _STATE
+
+
+def _load() -> _State:
+    from importlib.metadata import entry_points
+
+    import pluggy
+
+    from m2p import hookspecs
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    wanted = enabled_names()
+    infos: dict[str, PluginInfo] = {}
+    provided: dict[str, _Provided] = {}
+
+    eps = {}
+    for ep in entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        eps.setdefault(ep.name, ep)
+
+    for name, ep in eps.items():
+        dist_name, version = _dist_of(ep)
+        base = dict(name=name, version=version, distribution=dist_name, module=ep.value)
+        if wanted is not None and name not in wanted:
+            infos[name] = PluginInfo(**base, status="disabled")
+            continue
+        try:
+            manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP, name=name)
+        except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
+            infos[name] = PluginInfo(**base, status="failed", error=_describe(exc))
+            if manager.get_plugin(name) is not None:
+                manager.unregister(name=name)
+            continue
+        infos[name] = PluginInfo(**base, status="loaded")
+
+    for name in sorted((wanted or set()) - set(eps)):
+        infos[name] = PluginInfo(name=name, version=None, distribution=None, module=None,
+                                 status="failed",
+                                 error=f"no adapter named {name!r} is installed "
+                                       f"(entry-point group {hookspecs.ENTRY_POINT_GROUP!r}; "
+                                       f"asked for by {ENV_VAR})")
+
+    # Call each adapter's m2p_register separately so one failing hook does not stop the rest.
+    # Order (which decides clashes: the first registration of a name wins): the built-in
+    # adapters of music2palette first, then the others by name.
+    def precedence(impl: Any) -> tuple[bool, str]:
+        info = infos.get(impl.plugin_name)
+        return (info is None or info.distribution != _OWN_DISTRIBUTION, impl.plugin_name)
+
+    for impl in sorted(manager.hook.m2p_register.get_hookimpls(), key=precedence):
+        plugin_name = impl.plugin_name
+        mine: dict[str, _Provided] = {}
+        register = _make_register(plugin_name, mine, provided)
+        try:
+            impl.function(*[{"register": register}[a] for a in impl.argnames])
+        except Exception as exc:  # noqa: BLE001
+            info = infos.get(plugin_name)
+            reason = f"m2p_register failed: {_describe(exc)}"
+            if info is not None:
+                infos[plugin_name] = _replace(info, status="failed", error=reason)
+            continue
+        provided.update(mine)
+        info = infos.get(plugin_name)
+        if info is None:  # registered by hand on the manager, not through an entry point
+            info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
+        infos[plugin_name] = _replace(
+            info, provides=tuple(mine), descriptions={k: v.description for k, v in mine.items()})
+
+    for info in infos.values():
+        if info.status == "failed":
+            warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
+                          stacklevel=4)
+    return _State(manager=manager, infos=infos, provided=provided, wanted=wanted)
+
+
+def _make_register(plugin: str, mine: dict[str, _Provided],
+                   provided: dict[str, _Provided]) -> Callable[..., None]:
+    def register(name: str, obj: Any, *, description: str = "") -> None:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise PluginError(f"capability name must be an identifier, got {name!r}",
+                              source=f"plugin {plugin}")
+        if name in provided or name in mine:
+            owner = provided[name].plugin if name in provided else plugin
+            warnings.warn(f"m2p plugin {plugin!r} registers {name!r}, already provided by "
+                          f"{owner!r}; keeping {owner!r}", PluginWarning, stacklevel=2)
+            return
+        mine[name] = _Provided(obj=obj, plugin=plugin, description=description)
+
+    return register
+
+
+def _missing_reason(state: _State, name: str) -> str:
+    known = _KNOWN_PROVIDERS.get(name)
+    if known is not None:
+        plugin, extra = known
+        info = state.infos.get(plugin)
+        hint = f"pip install 'music2palette[{extra}]'"
+        if info is None:
+            return f"needs the {plugin!r} adapter, which is not installed ({hint})"
+        if info.status == "disabled":
+            return (f"needs the {plugin!r} adapter, which {ENV_VAR}="
+                    f"{os.environ.get(ENV_VAR, '')!r} leaves out")
+        if info.status == "failed":
+            return f"needs the {plugin!r} adapter, which failed to load: {info.error}"
+        return f"the {plugin!r} adapter is loaded but does not provide {name!r}"
+    have = ", ".join(sorted(state.provided)) or "nothing"
+    return f"no loaded m2p adapter provides {name!r} (available: {have})"
+
+
+def _dist_of(ep: Any) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    try:
+        return dist.metadata["Name"], dist.version
+    except Exception:  # noqa: BLE001 - broken metadata must not break listing
+        return None, None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _replace(info: PluginInfo, **changes: Any) -> PluginInfo:
+    from dataclasses import replace
+
+    return replace(info, **changes)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``m2p.plugins()`` work when ``m2p.plugins`` is this module rather than the function."""
+
+    def __call__(self, *, include_disabled: bool = True) -> list[PluginInfo]:
+        return plugins(include_disabled=include_disabled)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = [
+    "ENV_VAR",
+    "PluginInfo",
+    "PluginWarning",
+    "add_arguments",
+    "altair",
+    "animate_colors",
+    "available",
+    "enabled_names",
+    "format_plugins",
+    "get",
+    "get_plugin_manager",
+    "main",
+    "plugins",
+    "reset",
+    "run",
+    "style",
+]
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,340 @@
+"""Colour logic shared by the built-in adapters (NumPy + :mod:`m2p.colour`, no plotting library).
+
+* :func:`resolve_palette`: a path / Palette / PaletteTrack (+ ``at=``) to one Palette, through the
+  content-hash cache of :mod:`m2p.cache` (a second call on the same song never runs the model).
+* :func:`legible_order`: order colours so adjacent ones are far apart in CIEDE2000.
+* :func:`sequential_ramp`, :func:`diverging_ramp`: ramps built in CIELAB (perceptually
+  uniform) with monotonic lightness, gamut-mapped at constant L* and hue.
+* :func:`contrast_ratio`, :func:`ensure_contrast`: WCAG 2 contrast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import M2PError, TrackError
+
+
+def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
+                    **inference_kwargs: Any) -> tuple[Any, str]:
+    """Turn an adapter's ``source`` argument into ``(Palette, stem)``.
+
+    Parameters
+    ----------
+    source
+        Audio path (str / PathLike), NumPy samples (pass ``sample_rate=``), a
+        :class:`~m2p.palette.Palette` or a :class:`~m2p.palette.PaletteTrack`.
+    at
+        Seconds into the piece: the palette in force then. For paths and arrays a palette track
+        is computed (once; cached). ``None`` uses the whole-piece palette.
+    model, seed, **inference_kwargs
+        Passed to :func:`m2p.palette` / :func:`m2p.palette_track` for audio inputs.
+
+    Returns
+    -------
+    (Palette, str)
+        The palette and a stable, identifier-like stem for colormap names
+        (file stem, plus ``_t<seconds>`` when ``at`` is given).
+
+    Raises
+    ------
+    m2p.errors.TrackError
+        ``at`` is outside ``[0, duration]`` or given with a single Palette.
+    """
+    from m2p import cache
+    from m2p.palette import Palette, PaletteTrack
+
+    if isinstance(source, Palette):
+        if at is not None:
+            raise TrackError(f"at={at!r} needs a PaletteTrack or an audio file, got one Palette")
+        return source, "palette_" + _short_hash(",".join(source.hex))
+    if isinstance(source, PaletteTrack):
+        stem = _stem_of(getattr(source, "source", None)) or "track_" + _short_hash(
+            source.to_json() if hasattr(source, "to_json") else repr(source))
+        if at is None:
+            return source.overall, stem
+        return track_at(source, at), stem + _at_suffix(at)
+    if isinstance(source, (str, os.PathLike, np.ndarray)):
+        kwargs = dict(inference_kwargs, model=model, seed=seed)
+        if isinstance(source, np.ndarray):
+            digest = cache.content_digest(source, sample_rate=kwargs.get("sample_rate")) or ""
+            stem = "array_" + digest.split(":")[-1][:8]
+        else:
+            stem = _stem_of(source) or "song"
+        if at is None:
+            return cache.palette(source, **kwargs), stem
+        track = cache.palette_track(source, **kwargs)
+        return track_at(track, at), stem + _at_suffix(at)
+    raise M2PError(f"expected an audio path, NumPy samples, a Palette or a PaletteTrack, "
+                   f"got {type(source).__name__}")
+
+
+def track_at(track: Any, at: float) -> Any:
+    """``track.at(at)`` with a clear :class:`~m2p.errors.TrackError` outside the track."""
+    duration = float(track.duration)
+    try:
+        t = float(at)
+    except (TypeError, ValueError):
+        raise TrackError(f"at= must be a number of seconds, got {at!r}",
+                         source=getattr(track, "source", None)) from None
+    if not np.isfinite(t) or t < 0.0 or t > duration:
+        raise TrackError(f"at={t:g} s is outside the track, which covers 0 to {duration:.3f} s",
+                         source=getattr(track, "source", None))
+    return track.at(t)
+
+
+def legible_order(lch: np.ndarray) -> list[int]:
+    """Order colours so that neighbours in a colour cycle are far apart in CIEDE2000.
+
+    Up to 8 colours: exhaustive search over all orders for the largest smallest CIEDE2000
+    between cyclically adjacent colours (the cycle repeats), ties broken by the distance of the
+    first two colours, then by the total. More colours: greedy farthest neighbour from the most
+    chromatic colour.
+
+    Parameters
+    ----------
+    lch
+        (n, 3) CIELCh colours.
+
+    Returns
+    -------
+    list of int
+        A permutation of ``range(n)``.
+    """
+    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
+    n = len(lch)
+    if n <= 2:
+        return sorted(range(n), key=lambda i: -lch[i, 1])
+    dist = pairwise_ciede2000(lch)
+    if n <= 8:
+        first = int(np.argmax(lch[:, 1]))  # cycles are rotation-invariant: start at the most vivid
+        rest = [i for i in range(n) if i != first]
+        perms = np.array([(first, *p) for p in itertools.permutations(rest)], dtype=np.intp)
+        adjacent = dist[perms, np.roll(perms, -1, axis=1)]  # cyclic neighbours
+        score = (np.round(adjacent.min(axis=1), 6) * 1e6
+                 + np.round(dist[perms[:, 0], perms[:, 1]], 3) * 1e2
+                 + adjacent.sum(axis=1) * 1e-3)
+        return [int(i) for i in perms[int(np.argmax(score))]]
+    order = [int(np.argmax(lch[:, 1]))]
+    left = set(range(n)) - set(order)
+    while left:
+        last = order[-1]
+        nxt = max(sorted(left), key=lambda j: (dist[last, j], min(dist[k, j] for k in order)))
+        order.append(nxt)
+        left.remove(nxt)
+    return order
+
+
+def pairwise_ciede2000(lch: np.ndarray) -> np.ndarray:
+    """(n, n) CIEDE2000 distances between CIELCh colours."""
+    import torch
+
+    from m2p import colour
+
+    with torch.no_grad():
+        lab = colour.lch_to_lab(torch.as_tensor(np.asarray(lch, dtype=np.float64)))
+        return colour.ciede2000(lab[:, None, :], lab[None, :, :]).numpy()
+
+
+def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, float] = (25.0, 92.0)
+                    ) -> np.ndarray:
+    """A sequential ramp through the palette, dark to light, with strictly increasing L*.
+
+    The palette colours are placed along the ramp at their own lightness; L* runs linearly
+    from the darker of ``lightness[0]`` and the darkest colour to the lighter of
+    ``lightness[1]`` and the lightest colour, while a* and b* are interpolated linearly in
+    CIELAB between the colours. Out-of-gamut samples lose chroma at constant L* and hue, so
+    lightness stays exactly monotonic.
+
+    Parameters
+    ----------
+    lch
+        (k, 3) CIELCh palette.
+    n
+        Number of samples.
+    lightness
+        Minimum span of L* the ramp covers.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 3) sRGB in [0, 1].
+    """
+    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
+    lab = _lch_to_lab(lch)
+    order = np.argsort(lab[:, 0], kind="stable")
+    lab = lab[order]
+    lo = min(float(lab[0, 0]), lightness[0])
+    hi = max(float(lab[-1, 0]), lightness[1])
+    pos = (lab[:, 0] - lo) / (hi - lo)
+    keep: list[int] = []
+    for i in range(len(lab)):  # colours of near-equal lightness: keep the more chromatic
+        if keep and pos[i] - pos[keep[-1]] < 0.03:
+            if np.hypot(*lab[i, 1:]) > np.hypot(*lab[keep[-1], 1:]):
+                keep[-1] = i
+            continue
+        keep.append(i)
+    anchors, xs = lab[keep], pos[keep]
+    t = np.linspace(0.0, 1.0, n)
+    out = np.empty((n, 3))
+    out[:, 0] = lo + t * (hi - lo)
+    # Ends fade the nearest colour's chroma towards neutral so the extremes read as dark / light.
+    xa = np.concatenate(([0.0], xs, [1.0]))
+    a = np.concatenate(([anchors[0, 1] * 0.6], anchors[:, 1], [anchors[-1, 1] * 0.35]))
+    b = np.concatenate(([anchors[0, 2] * 0.6], anchors[:, 2], [anchors[-1, 2] * 0.35]))
+    xa, uniq = np.unique(xa, return_index=True)
+    out[:, 1] = np.interp(t, xa, a[uniq])
+    out[:, 2] = np.interp(t, xa, b[uniq])
+    return _lab_to_srgb_mapped(out)
+
+
+def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 96.0
+                   ) -> np.ndarray:
+    """A diverging ramp between the two palette colours of most different hue.
+
+    Both ends share one lightness (the mean of the two colours, clipped to [30, 60]); L*
+    rises linearly to a neutral centre and a*, b* fade linearly to zero, in CIELAB.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 3) sRGB in [0, 1]; the first half has increasing, the second decreasing L*.
+    """
+    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
+    lab = _lch_to_lab(lch)
+    if len(lab) == 1:
+        lab = np.vstack([lab, lab * [1.0, -1.0, -1.0]])
+    ab = lab[:, 1:]
+    d = np.linalg.norm(ab[:, None, :] - ab[None, :, :], axis=-1)
+    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
+    if lch[i, 2] > lch[j, 2]:  # stable orientation: smaller hue angle on the left
+        i, j = j, i
+    end_l = float(np.clip((lab[i, 0] + lab[j, 0]) / 2.0, 30.0, 60.0))
+    t = np.linspace(0.0, 1.0, n)
+    out = np.empty((n, 3))
+    left = t <= 0.5
+    u = np.where(left, t / 0.5, (1.0 - t) / 0.5)  # 0 at the ends, 1 at the centre
+    out[:, 0] = end_l + u * (centre_lightness - end_l)
+    end_ab = np.where(left[:, None], ab[i], ab[j])
+    out[:, 1:] = end_ab * (1.0 - u)[:, None]
+    return _lab_to_srgb_mapped(out)
+
+
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2 relative luminance of sRGB colours in [0, 1], shape (..., 3) -> (...)."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(a: Any, b: Any) -> float:
+    """WCAG 2 contrast ratio (1 to 21) between two colours (hex strings or sRGB triples)."""
+    la, lb = relative_luminance(to_rgb(a)), relative_luminance(to_rgb(b))
+    hi, lo = max(la, lb), min(la, lb)
+    return float((hi + 0.05) / (lo + 0.05))
+
+
+def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
+    """The colour nearest in L* to ``lch`` (same hue) with contrast >= ``ratio`` on ``background``.
+
+    L* moves away from the background (up on dark, down on light) in steps of 0.5, chroma is
+    reduced only as the sRGB gamut requires, and the test is made on the 8-bit result, so the
+    returned hex really has the contrast. Falls back to black or white.
+
+    Returns
+    -------
+    str
+        ``'#rrggbb'``.
+    """
+    from m2p import colour
+
+    lch = np.asarray(lch, dtype=np.float64).reshape(3)
+    bg = to_rgb(background)
+    dark_bg = relative_luminance(bg) < 0.18
+    end = 100.0 if dark_bg else 0.0
+    ls = np.arange(lch[0], end + (0.5 if dark_bg else -0.5), 0.5 if dark_bg else -0.5)
+    ls = np.clip(np.append(ls, end), 0.0, 100.0)
+    cands = np.column_stack([ls, np.full_like(ls, lch[1]), np.full_like(ls, lch[2])])
+    rgb8 = colour.lch_to_rgb8(cands) / 255.0
+    lum = relative_luminance(rgb8)
+    lb = relative_luminance(bg)
+    ratios = (np.maximum(lum, lb) + 0.05) / (np.minimum(lum, lb) + 0.05)
+    ok = np.nonzero(ratios >= ratio)[0]
+    if len(ok):
+        return to_hex(rgb8[ok[0]])
+    return "#ffffff" if dark_bg else "#000000"
+
+
+def to_rgb(c: Any) -> np.ndarray:
+    """A hex string or sRGB triple in [0, 1] as a float array (3,)."""
+    if isinstance(c, str):
+        s = c.strip().lstrip("#")
+        if len(s) == 3:
+            s = "".join(ch * 2 for ch in s)
+        if not re.fullmatch(r"[0-9a-fA-F]{6}", s):
+            raise ValueError(f"not a hex colour: {c!r}")
+        return np.array([int(s[k:k + 2], 16) / 255.0 for k in (0, 2, 4)])
+    return np.asarray(c, dtype=np.float64).reshape(3)
+
+
+def to_hex(rgb: Any) -> str:
+    """sRGB triple in [0, 1] -> ``'#rrggbb'``."""
+    r, g, b = (int(round(float(x) * 255.0)) for x in np.clip(np.asarray(rgb, float), 0.0, 1.0))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def lch_of_hex(hexes: list[str]) -> np.ndarray:
+    """CIELCh (n, 3) of hex colours."""
+    from m2p import colour
+
+    return colour.hex_to_lch(list(hexes))
+
+
+def palette_lch(palette: Any) -> np.ndarray:
+    """A Palette's colours as CIELCh (n, 3), taken from its hex (what users see)."""
+    return lch_of_hex(list(palette.hex))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _lch_to_lab(lch: np.ndarray) -> np.ndarray:
+    h = np.deg2rad(lch[:, 2])
+    return np.column_stack([lch[:, 0], lch[:, 1] * np.cos(h), lch[:, 1] * np.sin(h)])
+
+
+def _lab_to_srgb_mapped(lab: np.ndarray) -> np.ndarray:
+    import torch
+
+    from m2p import colour
+
+    with torch.no_grad():
+        lch = colour.lab_to_lch(torch.as_tensor(lab, dtype=torch.float64))
+        rgb = colour.lch_to_srgb(colour.gamut_map_lch(lch)).numpy()
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def _stem_of(source: Any) -> str | None:
+    if source is None:
+        return None
+    try:
+        name = Path(os.fspath(source)).stem
+    except TypeError:
+        return None
+    stem = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return stem or None
+
+
+def _at_suffix(at: float) -> str:
+    return "_t" + f"{float(at):g}".replace(".", "p").replace("-", "m")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -1,0 +1,134 @@
+"""Altair themes (``alt.theme.register``) and scales (``alt.Scale``) coloured by a song."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from m2p_plugins import _common
+
+KINDS = ("category", "ramp", "diverging", "heatmap", "ordinal")
+"""Vega-Lite ``config.range`` entries the theme fills (and kinds :func:`scale` accepts)."""
+
+RAMP_STEPS = 9
+"""Colours in the ``ramp`` / ``heatmap`` / ``ordinal`` ranges (Vega interpolates between them)."""
+
+DIVERGING_STEPS = 11
+"""Colours in the ``diverging`` range (odd, so the neutral centre is one of them)."""
+
+
+def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, model: Any = None,
+                   seed: int = 0, **inference_kwargs: Any) -> str:
+    """Register an Altair theme coloured by ``source`` under ``name``; it is *not* enabled.
+
+    Use it with ``alt.theme.enable(name)``, or for a block::
+
+        with alt.theme.enable("m2p"):
+            chart.save("chart.png")
+
+    Parameters
+    ----------
+    source
+        Audio path (inference cached per file content), NumPy samples (``sample_rate=``),
+        :class:`~m2p.palette.Palette` or :class:`~m2p.palette.PaletteTrack`.
+    name
+        Theme name. Registering the same name again replaces the theme's colours (and, if that
+        theme is the active one, the new colours apply from the next chart on).
+    at, model, seed, **inference_kwargs
+        As for :func:`m2p.style`.
+
+    Returns
+    -------
+    str
+        ``name``.
+    """
+    import altair as alt
+
+    config = theme_config(source, at=at, model=model, seed=seed, **inference_kwargs)
+
+    def theme() -> Any:
+        return config
+
+    theme_api = getattr(alt, "theme", None)
+    if theme_api is not None and hasattr(theme_api, "register"):  # Altair >= 5.5
+        theme_api.register(name, enable=False)(theme)
+    else:  # pragma: no cover - Altair < 5.5
+        alt.themes.register(name, theme)
+    return name
+
+
+def theme_config(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
+                 **inference_kwargs: Any) -> dict[str, Any]:
+    """The theme as a ``ThemeConfig`` dict (``{"config": {"range": ..., "mark": ...}}``).
+
+    ``range.category`` is the palette in legible order (adjacent colours far apart in
+    CIEDE2000); ``range.ramp`` / ``heatmap`` / ``ordinal`` are the song's sequential ramp (light
+    to dark, monotonic L*, as Vega's own ramps run); ``range.diverging`` runs between its two most
+    different hues through a light neutral centre; ``mark.color`` is the first category colour.
+    """
+    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                         **inference_kwargs)
+    ranges = {kind: _ranges(palette, kind) for kind in KINDS}
+    config: dict[str, Any] = {"config": {"range": ranges, "mark": {"color": ranges["category"][0]}}}
+    try:
+        from altair.theme import ThemeConfig  # Altair >= 5.5: the typed dict of theme configs
+    except ImportError:  # pragma: no cover
+        return config
+    return ThemeConfig(**config)  # type: ignore[typeddict-item]
+
+
+def scale(source: Any, kind: str = "category", *, at: float | None = None, reverse: bool = False,
+          model: Any = None, seed: int = 0, sample_rate: int | None = None,
+          **scale_kwargs: Any) -> Any:
+    """An ``alt.Scale`` whose ``range`` is the song's colours, for users with their own theme.
+
+    Example
+    -------
+    >>> alt.Chart(df).mark_bar().encode(
+    ...     color=alt.Color("kind:N", scale=m2p.altair.scale("song.mp3")))
+
+    Parameters
+    ----------
+    source
+        As for :func:`register_theme`.
+    kind
+        ``"category"`` (nominal data), ``"ramp"``, ``"heatmap"``, ``"ordinal"`` or
+        ``"diverging"``.
+    reverse
+        Reverse the colour order.
+    **scale_kwargs
+        Further ``alt.Scale`` arguments (``domain=``, ``domainMid=``...).
+    """
+    import altair as alt
+
+    extra = {} if sample_rate is None else {"sample_rate": sample_rate}
+    values = colors(source, kind, at=at, model=model, seed=seed, **extra)
+    if reverse:
+        values = values[::-1]
+    return alt.Scale(range=values, **scale_kwargs)
+
+
+def colors(source: Any, kind: str = "category", *, at: float | None = None, model: Any = None,
+           seed: int = 0, **inference_kwargs: Any) -> list[str]:
+    """The hex colours of one range kind (see :data:`KINDS`)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                         **inference_kwargs)
+    return _ranges(palette, kind)
+
+
+def _ranges(palette: Any, kind: str) -> list[str]:
+    lch = _common.palette_lch(palette)
+    if kind == "category":
+        hexes = list(palette.hex)
+        return [hexes[i] for i in _common.legible_order(lch)]
+    if kind == "diverging":
+        return _hex_rows(_common.diverging_ramp(lch, DIVERGING_STEPS))
+    # Vega's ramps run light (low values) to dark (high values): reverse the dark-to-light ramp.
+    return _hex_rows(_common.sequential_ramp(lch, RAMP_STEPS)[::-1])
+
+
+def _hex_rows(rgb: np.ndarray) -> list[str]:
+    return [_common.to_hex(row) for row in rgb]

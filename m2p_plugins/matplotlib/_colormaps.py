@@ -1,0 +1,96 @@
+"""Song colormaps registered in ``matplotlib.colormaps`` under stable ``m2p.<stem>`` names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from m2p_plugins import _common
+
+KINDS = ("sequential", "diverging", "qualitative")
+"""Colormap kinds made for each palette."""
+
+_SUFFIX = {"sequential": "", "diverging": "_diverging", "qualitative": "_qualitative"}
+
+
+def register_colormaps(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
+                       name: str | None = None, **inference_kwargs: Any) -> dict[str, Any]:
+    """Build the song's colormaps and register them in ``matplotlib.colormaps``.
+
+    Names (``<stem>`` is the file stem, or ``name``)::
+
+        m2p.<stem>               sequential, dark to light, monotonic L* (CIELAB)
+        m2p.<stem>_diverging     two most different hues through a light neutral centre
+        m2p.<stem>_qualitative   ListedColormap of the palette in legible order
+
+    each with a reversed ``..._r`` twin. Registering again is allowed: identical maps are left as
+    they are, changed ones are replaced (never a built-in Matplotlib map).
+
+    Parameters
+    ----------
+    source
+        Audio path, Palette or PaletteTrack (see :func:`m2p_plugins._common.resolve_palette`).
+    at, model, seed, **inference_kwargs
+        As for :func:`m2p.style`.
+    name
+        Stem to use instead of the one derived from the source.
+
+    Returns
+    -------
+    dict
+        ``{registered name: Colormap}``, six entries.
+    """
+    import matplotlib as mpl
+
+    palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                            **inference_kwargs)
+    cmaps = make_colormaps(palette, stem=name or stem)
+    for cmap_name, cmap in cmaps.items():
+        _register_one(mpl.colormaps, cmap_name, cmap)
+    return cmaps
+
+
+def make_colormaps(palette: Any, *, stem: str) -> dict[str, Any]:
+    """The six colormaps of a :class:`~m2p.palette.Palette` without registering them."""
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+
+    lch = _common.palette_lch(palette)
+    names = colormap_names(stem)
+    order = _common.legible_order(lch)
+    hexes = [list(palette.hex)[i] for i in order]
+    maps = {
+        names["sequential"]: LinearSegmentedColormap.from_list(
+            names["sequential"], _common.sequential_ramp(lch), N=256),
+        names["diverging"]: LinearSegmentedColormap.from_list(
+            names["diverging"], _common.diverging_ramp(lch), N=256),
+        names["qualitative"]: ListedColormap(hexes, name=names["qualitative"]),
+    }
+    out: dict[str, Any] = {}
+    for cmap_name, cmap in maps.items():
+        out[cmap_name] = cmap
+        out[cmap_name + "_r"] = cmap.reversed(name=cmap_name + "_r")
+    return out
+
+
+def colormap_names(stem: str) -> dict[str, str]:
+    """``{kind: name}`` of the (forward) colormaps for ``stem``."""
+    return {kind: f"m2p.{stem}{_SUFFIX[kind]}" for kind in KINDS}
+
+
+def _register_one(registry: Any, name: str, cmap: Any) -> None:
+    if name in registry:
+        existing = registry[name]
+        if _same(existing, cmap):
+            return
+        if not name.startswith("m2p."):
+            raise ValueError(f"refusing to replace the non-m2p colormap {name!r}")
+        registry.unregister(name)
+    registry.register(cmap, name=name)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b) or a.N != b.N:
+        return False
+    x = np.linspace(0.0, 1.0, a.N)
+    return bool(np.allclose(a(x), b(x), atol=1e-9))

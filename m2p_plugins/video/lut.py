@@ -1,0 +1,376 @@
+"""3-D colour lookup tables: build the identity, apply (NumPy and torch), read and write ``.cube``.
+
+A LUT here is a float32 array of shape ``(N, N, N, 3)`` indexed ``lut[r, g, b]``: node ``i`` of
+each axis sits at the sRGB value ``i / (N - 1)`` and holds the output sRGB colour in ``[0, 1]``.
+Between nodes the LUT is evaluated by trilinear interpolation, exactly like ffmpeg's
+``lut3d=interp=trilinear`` and the Adobe/Resolve ``.cube`` convention (red varies fastest in the
+file).
+
+For 8-bit frames the trilinear result is tabulated once per LUT for all ``256**3`` inputs
+(:func:`expand_lut`), after which grading a frame is a single gather per pixel
+(:class:`ExpandedLutPair` blends two such tables for LUTs that are interpolated in time).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from m2p.errors import VideoError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+DEFAULT_SIZE = 33
+"""Default number of nodes per axis (33**3 = 35,937 entries, the usual post-production size)."""
+
+_CHUNK_PIXELS = 1 << 19  # rows of pixels per NumPy trilinear chunk (bounded temporaries)
+
+
+def identity_lut(size: int = DEFAULT_SIZE) -> np.ndarray:
+    """The LUT that maps every colour to itself.
+
+    Parameters
+    ----------
+    size
+        Nodes per axis, at least 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(size, size, size, 3)``, ``lut[r, g, b] = (r, g, b) / (size - 1)``.
+    """
+    if size < 2:
+        raise ValueError(f"LUT size must be at least 2, got {size}")
+    axis = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    return np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+
+
+def lut_grid(size: int = DEFAULT_SIZE) -> np.ndarray:
+    """The sRGB input colours at the LUT nodes, shape ``(size**3, 3)`` in ``lut[r, g, b]`` order."""
+    return identity_lut(size).reshape(-1, 3)
+
+
+def apply_lut(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Apply a 3-D LUT to an image with trilinear interpolation (NumPy, any size).
+
+    Parameters
+    ----------
+    image
+        ``(..., 3)`` or ``(..., 4)`` sRGB: uint8 in ``[0, 255]`` or float in ``[0, 1]``. A fourth
+        (alpha) channel is passed through unchanged.
+    lut
+        ``(N, N, N, 3)`` float LUT (see module docstring).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image`` (uint8 results are rounded to nearest).
+    """
+    image = np.asarray(image)
+    lut = _check_lut(lut)
+    if image.shape[-1] not in (3, 4):
+        raise ValueError(f"image must have 3 or 4 channels in the last axis, got {image.shape}")
+    is_uint8 = image.dtype == np.uint8
+    rgb = image[..., :3].reshape(-1, 3)
+    out = np.empty(rgb.shape, dtype=np.float32)
+    for start in range(0, rgb.shape[0], _CHUNK_PIXELS):
+        chunk = rgb[start:start + _CHUNK_PIXELS]
+        scale = 1.0 / 255.0 if is_uint8 else 1.0
+        out[start:start + _CHUNK_PIXELS] = _trilinear_numpy(chunk.astype(np.float32) * scale, lut)
+    out = out.reshape(image.shape[:-1] + (3,))
+    if is_uint8:
+        result = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    else:
+        result = out.astype(image.dtype if np.issubdtype(image.dtype, np.floating) else np.float32)
+    if image.shape[-1] == 4:
+        result = np.concatenate([result, image[..., 3:].astype(result.dtype)], axis=-1)
+    return result
+
+
+def apply_lut_torch(image: "torch.Tensor", lut: "torch.Tensor") -> "torch.Tensor":
+    """Apply a 3-D LUT with trilinear interpolation in torch (runs on the tensors' device).
+
+    This is the GPU path: on CUDA a 1080p frame is eight gathers over two million pixels.
+
+    Parameters
+    ----------
+    image
+        ``(..., 3)`` sRGB, uint8 in ``[0, 255]`` or float in ``[0, 1]``.
+    lut
+        ``(N, N, N, 3)`` float LUT on the same device.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``image`` (uint8 rounded to nearest).
+    """
+    import torch
+
+    n = lut.shape[0]
+    is_uint8 = image.dtype == torch.uint8
+    x = image.to(lut.dtype) * (1.0 / 255.0) if is_uint8 else image.to(lut.dtype)
+    f = x.clamp(0.0, 1.0) * (n - 1)
+    i0 = f.floor().clamp_(max=n - 2).long()
+    w = f - i0
+    flat = lut.reshape(-1, 3)
+    base = (i0[..., 0] * n + i0[..., 1]) * n + i0[..., 2]
+    wr, wg, wb = w[..., 0:1], w[..., 1:2], w[..., 2:3]
+
+    def corner(dr: int, dg: int, db: int) -> "torch.Tensor":
+        return flat[base + ((dr * n + dg) * n + db)]
+
+    c00 = torch.lerp(corner(0, 0, 0), corner(0, 0, 1), wb)
+    c01 = torch.lerp(corner(0, 1, 0), corner(0, 1, 1), wb)
+    c10 = torch.lerp(corner(1, 0, 0), corner(1, 0, 1), wb)
+    c11 = torch.lerp(corner(1, 1, 0), corner(1, 1, 1), wb)
+    out = torch.lerp(torch.lerp(c00, c01, wg), torch.lerp(c10, c11, wg), wr)
+    if is_uint8:
+        return (out * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8)
+    return out.to(image.dtype)
+
+
+def expand_lut(lut: np.ndarray) -> np.ndarray:
+    """Tabulate the trilinear LUT at all ``256**3`` 8-bit inputs.
+
+    Trilinear interpolation is separable, so the table is built one axis at a time (the last axis
+    as one matrix product per slab of red values); the result is :func:`apply_lut` on every uint8 colour (up to rounding).
+
+    Parameters
+    ----------
+    lut
+        ``(N, N, N, 3)`` float LUT.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint32, shape ``(256**3,)``: entry ``(r << 16) | (g << 8) | b`` holds the output colour as
+        bytes ``r, g, b, 0`` in memory order (view as uint8 ``(..., 4)``).
+    """
+    import torch
+
+    lut = _check_lut(lut)
+    n = lut.shape[0]
+    pos = np.arange(256, dtype=np.float64) * ((n - 1) / 255.0)
+    i0 = np.minimum(np.floor(pos).astype(np.int64), n - 2)
+    weights = np.zeros((256, n), dtype=np.float32)  # the 1-D linear-interpolation matrix
+    weights[np.arange(256), i0] = 1.0 - (pos - i0)
+    weights[np.arange(256), i0 + 1] += pos - i0
+    m = torch.from_numpy(weights)
+    t = torch.from_numpy(np.ascontiguousarray(lut, dtype=np.float32)) * 255.0
+    t = torch.einsum("ri,igbc->rgbc", m, t)  # (256, N, N, 3)
+    t = torch.einsum("gj,rjbc->rgbc", m, t)  # (256, 256, N, 3)
+    t = t.permute(0, 1, 3, 2).reshape(-1, n)  # (256 * 256 * 3, N)
+    mt = m.t().contiguous()
+    out = np.zeros((256, 256, 256, 4), dtype=np.uint8)
+    out_t = torch.from_numpy(out)
+    slab = 32  # red values per GEMM: bounds the float temporaries to ~25 MB
+    for r0 in range(0, 256, slab):
+        part = t[r0 * 768:(r0 + slab) * 768] @ mt  # (slab * 256 * 3, 256 blue values)
+        part = part.view(slab, 256, 3, 256).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        out_t[r0:r0 + slab, :, :, :3] = part.permute(0, 1, 3, 2)
+    return out.reshape(-1).view(np.uint32)
+
+
+class ExpandedLutPair:
+    """Grade uint8 frames with ``(1 - alpha) * A + alpha * B`` for two LUTs, one gather a pixel.
+
+    Both LUTs are expanded (:func:`expand_lut`) and interleaved into one uint64 table, so a frame
+    costs one 8-byte gather per pixel plus a fixed-point blend with ``alpha`` quantised to 1/256.
+    Because trilinear interpolation is linear in the LUT values, the result equals grading with
+    the interpolated LUT (to 1/2 code value).
+
+    Parameters
+    ----------
+    a, b
+        ``(N, N, N, 3)`` float LUTs; ``b`` may be ``None`` (then only ``A`` is used).
+        Memory: 64 MiB for one LUT, 128 MiB for a pair.
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
+        self.single = b is None
+        if self.single:
+            self._table = expand_lut(a)
+        else:
+            pair = np.empty((256 ** 3, 2), dtype=np.uint32)  # little-endian: A low, B high
+            pair[:, 0] = expand_lut(a)
+            pair[:, 1] = expand_lut(b)
+            self._table = pair.view(np.uint64).reshape(-1)
+
+    def __call__(self, frame: np.ndarray, alpha: float = 0.0) -> np.ndarray:
+        """Grade ``frame`` (uint8 ``(H, W, 3)``); returns a new uint8 ``(H, W, 3)`` array."""
+        frame = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+        r = frame[..., 0].astype(np.uint32)
+        r <<= 16
+        g = frame[..., 1].astype(np.uint32)
+        g <<= 8
+        r |= g
+        r |= frame[..., 2]
+        shape = frame.shape[:-1]
+        weight = int(round(float(np.clip(alpha, 0.0, 1.0)) * 256))
+        if self.single:
+            return np.take(self._table, r).view(np.uint8).reshape(shape + (4,))[..., :3].copy()
+        packed = np.take(self._table, r).view(np.uint8).reshape(shape + (8,))
+        if weight == 256:
+            return packed[..., 4:7].copy()
+        acc = packed[..., 0:3].astype(np.uint16)
+        acc *= 256 - weight
+        hi = packed[..., 4:7].astype(np.uint16)
+        hi *= weight
+        acc += hi
+        acc += 128
+        acc >>= 8
+        return acc.astype(np.uint8)
+
+
+def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str | None = None,
+               comments: tuple[str, ...] = ()) -> Path:
+    """Write a LUT as an Adobe/Resolve ``.cube`` file (readable by ffmpeg ``lut3d``).
+
+    The file is written to a temporary name and renamed, so a half-written LUT never appears.
+
+    Parameters
+    ----------
+    path
+        Output file (``.cube``).
+    lut
+        ``(N, N, N, 3)`` float LUT, values clipped to ``[0, 1]``.
+    title
+        Optional ``TITLE`` line.
+    comments
+        Extra ``#`` comment lines at the top (provenance).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    lut = _check_lut(lut)
+    n = lut.shape[0]
+    path = Path(path)
+    lines = [f"# {c}" for c in comments]
+    if title:
+        lines.append(f'TITLE "{title}"')
+    lines += [f"LUT_3D_SIZE {n}", "DOMAIN_MIN 0.0 0.0 0.0", "DOMAIN_MAX 1.0 1.0 1.0"]
+    # .cube order: red fastest, then green, then blue -> iterate lut[r, g, b] with b outermost.
+    rows = np.clip(lut, 0.0, 1.0).transpose(2, 1, 0, 3).reshape(-1, 3)
+    body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
+    text = "\n".join(lines) + "\n" + body + "\n"
+    write_text_atomic(path, text)
+    return path
+
+
+def read_cube(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a 3-D ``.cube`` LUT (``DOMAIN_MIN``/``DOMAIN_MAX`` must be 0 and 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(N, N, N, 3)`` indexed ``lut[r, g, b]``.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        The file is missing or not a valid 3-D ``.cube``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise VideoError(f"cannot read LUT: {exc.strerror or exc}", source=path) from exc
+    size = None
+    values: list[list[float]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key = line.split()[0].upper()
+        if key == "LUT_3D_SIZE":
+            size = int(line.split()[1])
+        elif key in ("DOMAIN_MIN", "DOMAIN_MAX"):
+            want = 0.0 if key == "DOMAIN_MIN" else 1.0
+            if any(not math.isclose(float(v), want) for v in line.split()[1:4]):
+                raise VideoError(f"unsupported {key} (only 0..1 domains)", source=path)
+        elif key in ("TITLE", "LUT_1D_SIZE", "LUT_3D_INPUT_RANGE"):
+            if key == "LUT_1D_SIZE":
+                raise VideoError("1-D LUTs are not supported", source=path)
+        else:
+            try:
+                values.append([float(v) for v in line.split()[:3]])
+            except ValueError as exc:
+                raise VideoError(f"not a .cube LUT (bad line {line[:40]!r})", source=path) from exc
+    if size is None or len(values) != size ** 3:
+        raise VideoError(f"not a 3-D .cube LUT (size {size}, {len(values)} entries)", source=path)
+    arr = np.asarray(values, dtype=np.float32).reshape(size, size, size, 3)  # [b, g, r]
+    return np.ascontiguousarray(arr.transpose(2, 1, 0, 3))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        The folder does not exist or is not writable.
+    """
+    tmp = temporary_sibling(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VideoError(f"cannot write output: {exc.strerror or exc}", source=path) from exc
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+
+
+def _check_lut(lut: np.ndarray) -> np.ndarray:
+    lut = np.asarray(lut, dtype=np.float32)
+    if lut.ndim != 4 or lut.shape[3] != 3 or not (lut.shape[0] == lut.shape[1] == lut.shape[2]):
+        raise ValueError(f"LUT must have shape (N, N, N, 3), got {lut.shape}")
+    if lut.shape[0] < 2:
+        raise ValueError("LUT needs at least 2 nodes per axis")
+    return lut
+
+
+def _trilinear_numpy(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    n = lut.shape[0]
+    f = np.clip(rgb, 0.0, 1.0) * np.float32(n - 1)
+    i0 = np.minimum(f.astype(np.int32), n - 2)
+    w = f - i0
+    flat = lut.reshape(-1, 3)
+    base = (i0[:, 0] * n + i0[:, 1]) * n + i0[:, 2]
+    wr, wg, wb = w[:, 0:1], w[:, 1:2], w[:, 2:3]
+
+    def corner(dr: int, dg: int, db: int) -> np.ndarray:
+        return flat[base + ((dr * n + dg) * n + db)]
+
+    def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return a + (b - a) * t
+
+    c0 = lerp(lerp(corner(0, 0, 0), corner(0, 0, 1), wb), lerp(corner(0, 1, 0), corner(0, 1, 1), wb), wg)
+    c1 = lerp(lerp(corner(1, 0, 0), corner(1, 0, 1), wb), lerp(corner(1, 1, 0), corner(1, 1, 1), wb), wg)
+    return lerp(c0, c1, wr)
+
+
+__all__ = [
+    "DEFAULT_SIZE",
+    "ExpandedLutPair",
+    "apply_lut",
+    "apply_lut_torch",
+    "expand_lut",
+    "identity_lut",
+    "lut_grid",
+    "read_cube",
+    "temporary_sibling",
+    "write_cube",
+    "write_text_atomic",
+]

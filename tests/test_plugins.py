@@ -1,0 +1,283 @@
+"""The plugin system: lazy loading, M2P_LOAD_PLUGINS, failure reporting, third-party adapters."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import m2p.plugins as plugins_mod
+from m2p.errors import PluginError
+from m2p.plugins import PluginWarning
+
+BUILTINS = ("altair", "matplotlib", "video")
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins(monkeypatch: pytest.MonkeyPatch):
+    """Each test starts and ends with an unloaded plugin manager and no M2P_LOAD_PLUGINS."""
+    monkeypatch.delenv("M2P_LOAD_PLUGINS", raising=False)
+    plugins_mod.reset()
+    yield
+    plugins_mod.reset()
+
+
+# --- helpers: real distributions with entry points ---------------------------------------------
+
+
+def _dist_files(dist: str, version: str, entry_points: dict[str, str],
+                modules: dict[str, str]) -> dict[str, str]:
+    """Files of an installed distribution: its modules plus ``<dist>-<version>.dist-info``."""
+    info = f"{dist}-{version}.dist-info"
+    files = {f"{name}.py": textwrap.dedent(src) for name, src in modules.items()}
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+    files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: m2p-tests\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    files[f"{info}/entry_points.txt"] = "[m2p]\n" + "".join(
+        f"{name} = {target}\n" for name, target in entry_points.items())
+    return files
+
+
+def _install_on_path(site: Path, files: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write a distribution into ``site`` (like an unpacked wheel) and put it on sys.path."""
+    for rel, text in files.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    _activate(site, files, monkeypatch)
+
+
+def _activate(site: Path, files: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    for rel in files:
+        if rel.endswith(".py"):
+            monkeypatch.delitem(sys.modules, rel[:-3].replace("/", "."), raising=False)
+
+
+def _build_wheel(out: Path, dist: str, version: str, files: dict[str, str]) -> Path:
+    """A valid pure-Python wheel (zip + RECORD with hashes) that pip installs offline."""
+    info = f"{dist}-{version}.dist-info"
+    record = []
+    wheel = out / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for rel, text in files.items():
+            data = text.encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{rel},sha256={digest},{len(data)}")
+            zf.writestr(rel, data)
+        record.append(f"{info}/RECORD,,")
+        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+# --- built-in adapters and laziness ---------------------------------------------------------------
+
+
+def test_importing_m2p_loads_no_plugin_and_no_plotting_library():
+    code = (
+        "import sys, m2p, m2p.plugins, m2p.hookspecs\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('m2p_plugins', 'matplotlib', 'altair', 'moviepy')]\n"
+        "assert not bad, bad\n"
+        "assert m2p.plugins._STATE is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
+
+
+def test_loading_adapters_does_not_import_matplotlib_or_altair():
+    code = (
+        "import sys, m2p.plugins as p\n"
+        "infos = p.plugins()\n"
+        "assert {i.name for i in infos} >= {'matplotlib', 'altair'}, infos\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'altair', 'moviepy')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
+
+
+def test_builtin_adapters_are_listed_with_versions_and_capabilities():
+    from importlib.metadata import version
+
+    infos = {info.name: info for info in plugins_mod.plugins()}
+    assert set(BUILTINS) <= set(infos)
+    for name in ("matplotlib", "altair"):
+        assert infos[name].status == "loaded", infos[name]
+        assert infos[name].version == version("music2palette")
+        assert infos[name].distribution == "music2palette"
+        assert infos[name].module == f"m2p_plugins.{name}"
+    assert {"style", "colormaps", "animate_colors"} <= set(infos["matplotlib"].provides)
+    assert "altair" in infos["altair"].provides
+    assert plugins_mod.get("style").__module__ == "m2p_plugins.matplotlib._style"
+
+
+def test_module_is_callable_like_the_function():
+    assert [i.name for i in plugins_mod()] == [i.name for i in plugins_mod.plugins()]
+
+
+# --- third-party adapters -----------------------------------------------------------------------------
+
+HELLO_ADAPTER = """
+    import m2p.hookspecs
+
+    CALLS = []
+
+    def shout(text):
+        CALLS.append(text)
+        return text.upper() + "!"
+
+    @m2p.hookspecs.hookimpl
+    def m2p_register(register):
+        register("shout", shout, description="shouts")
+"""
+
+
+def test_pip_installed_third_party_adapter_is_discovered_and_called(tmp_path, monkeypatch):
+    files = _dist_files("m2p-hello-adapter", "0.3.0", {"hello": "m2p_hello_adapter"},
+                        {"m2p_hello_adapter": HELLO_ADAPTER})
+    wheel = _build_wheel(tmp_path, "m2p_hello_adapter", "0.3.0", {
+        k.replace("m2p-hello-adapter", "m2p_hello_adapter"): v for k, v in files.items()})
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                    "--no-compile", "--disable-pip-version-check", "--quiet",
+                    "--target", str(site), str(wheel)], check=True)
+    assert (site / "m2p_hello_adapter.py").is_file()
+    _activate(site, {"m2p_hello_adapter.py": ""}, monkeypatch)
+
+    infos = {info.name: info for info in plugins_mod.plugins()}
+    hello = infos["hello"]
+    assert (hello.status, hello.version, hello.provides) == ("loaded", "0.3.0", ("shout",))
+    assert hello.distribution == "m2p-hello-adapter"
+    assert plugins_mod.get("shout")("hi") == "HI!"
+    assert sys.modules["m2p_hello_adapter"].CALLS == ["hi"]
+    assert infos["matplotlib"].status == "loaded"  # built-ins unaffected
+
+
+def test_adapter_failing_to_import_is_reported_and_skipped(tmp_path, monkeypatch):
+    files = _dist_files(
+        "m2p-mixed", "1.0", {"broken": "m2p_broken_adapter", "good": "m2p_good_adapter"},
+        {"m2p_broken_adapter": "raise ImportError('needs libfrobnicate')\n",
+         "m2p_good_adapter": HELLO_ADAPTER})
+    _install_on_path(tmp_path, files, monkeypatch)
+
+    with pytest.warns(PluginWarning, match=r"'broken'.*needs libfrobnicate"):
+        infos = {info.name: info for info in plugins_mod.plugins()}
+    assert infos["broken"].status == "failed"
+    assert infos["broken"].error == "ImportError: needs libfrobnicate"
+    assert infos["broken"].provides == ()
+    assert infos["good"].status == "loaded"
+    assert plugins_mod.get("shout")("ok") == "OK!"
+    assert infos["matplotlib"].status == "loaded"
+    assert "broken" in plugins_mod.format_plugins(list(infos.values()))
+
+
+def test_adapter_whose_hook_raises_is_reported_and_skipped(tmp_path, monkeypatch):
+    files = _dist_files("m2p-raiser", "2.0", {"raiser": "m2p_raiser_adapter"}, {
+        "m2p_raiser_adapter": """
+            import m2p.hookspecs
+
+            @m2p.hookspecs.hookimpl
+            def m2p_register(register):
+                register("half", object())
+                raise RuntimeError("registration exploded")
+        """})
+    _install_on_path(tmp_path, files, monkeypatch)
+    with pytest.warns(PluginWarning, match="registration exploded"):
+        infos = {info.name: info for info in plugins_mod.plugins()}
+    assert infos["raiser"].status == "failed"
+    assert "RuntimeError: registration exploded" in infos["raiser"].error
+    assert "half" not in plugins_mod.available()  # nothing half-registered survives
+    assert infos["altair"].status == "loaded"
+
+
+def test_clashing_capability_keeps_the_builtin_and_warns(tmp_path, monkeypatch):
+    # "aa_clash" sorts (and, being first on sys.path, is discovered) before "matplotlib".
+    files = _dist_files("m2p-clash", "0.1", {"aa_clash": "m2p_clash_adapter"}, {
+        "m2p_clash_adapter": """
+            import m2p.hookspecs
+
+            @m2p.hookspecs.hookimpl
+            def m2p_register(register):
+                register("style", lambda *a, **k: "hijacked")
+        """})
+    _install_on_path(tmp_path, files, monkeypatch)
+    with pytest.warns(PluginWarning, match="'aa_clash' registers 'style', already provided by "
+                                           "'matplotlib'"):
+        infos = {info.name: info for info in plugins_mod.plugins()}
+    assert plugins_mod.available()["style"] == "matplotlib"
+    assert infos["aa_clash"].status == "loaded" and infos["aa_clash"].provides == ()
+
+
+# --- M2P_LOAD_PLUGINS -------------------------------------------------------------------------------
+
+
+def test_empty_variable_loads_no_adapter(monkeypatch):
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "")
+    infos = plugins_mod.plugins()
+    assert {i.name for i in infos} >= set(BUILTINS)
+    assert all(i.status == "disabled" and i.provides == () for i in infos)
+    assert plugins_mod.available() == {}
+    with pytest.raises(PluginError, match="M2P_LOAD_PLUGINS"):
+        plugins_mod.get("style")
+    with pytest.raises(PluginError, match="'altair' adapter"):
+        plugins_mod.altair.register_theme  # noqa: B018 - attribute access is the test
+    assert plugins_mod.plugins(include_disabled=False) == []
+
+
+def test_variable_selects_adapters_and_reports_unknown_names(monkeypatch):
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", " altair , nosuchadapter")
+    with pytest.warns(PluginWarning, match="nosuchadapter"):
+        infos = {info.name: info for info in plugins_mod.plugins()}
+    assert infos["altair"].status == "loaded"
+    assert infos["matplotlib"].status == "disabled"
+    assert infos["nosuchadapter"].status == "failed"
+    assert "no adapter named 'nosuchadapter'" in infos["nosuchadapter"].error
+    assert callable(plugins_mod.altair.register_theme)
+    with pytest.raises(PluginError, match="leaves out"):
+        plugins_mod.style("song.mp3")
+
+
+def test_reset_rereads_the_variable(monkeypatch):
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "")
+    assert plugins_mod.available() == {}
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "matplotlib")
+    assert plugins_mod.available() == {}  # loaded state is kept until reset
+    plugins_mod.reset()
+    assert "style" in plugins_mod.available()
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+
+def test_cli_lists_adapters_as_text_and_json(capsys):
+    assert plugins_mod.main([]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split() == ["NAME", "VERSION", "STATUS", "PROVIDES"]
+    assert any(line.startswith("matplotlib") and "style" in line for line in text.splitlines())
+
+    assert plugins_mod.main(["--json"]) == 0
+    listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
+    assert "animate_colors" in listed["matplotlib"]["provides"]
+    assert listed["altair"]["status"] == "loaded"
+
+
+def test_cli_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "m2p.plugins", "--verbose"], check=True,
+                         capture_output=True, text=True, env=_clean_env()).stdout
+    assert "m2p_plugins.matplotlib" in out and "altair" in out
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("M2P_LOAD_PLUGINS", None)
+    return env

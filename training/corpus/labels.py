@@ -1,0 +1,207 @@
+"""Proxy valence/arousal labels: a blend of vibenet and an audio-cue estimate.
+
+Each dimension is ``tanh(scale * w . z)`` where ``z`` are corpus-standardised features:
+
+- arousal: log tempo, log onset rate, loudness (dB), log brightness, vibenet energy
+- valence: mode score, register, log brightness, log tempo, vibenet valence
+
+The non-negative weights ``w`` are fitted on the controlled MIDI renders of the *training*
+tunes by pairwise logistic regression (variant pairs where the literature says which of the two
+should be higher: faster > slower and louder > softer in arousal; major > parallel minor and
+higher > lower register in valence), with an L2 pull toward a literature prior
+(Eerola, Friberg & Bresin 2013: mode > tempo > register > dynamics > timbre). ``scale`` sets
+the corpus standard deviation of ``w . z`` to 0.8 before the tanh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AROUSAL_FEATURES = ("tempo", "onset", "loudness", "brightness", "vibenet_a")
+VALENCE_FEATURES = ("mode", "register", "brightness", "tempo", "vibenet_v")
+PRIOR = {
+    "arousal": np.array([0.35, 0.25, 0.25, 0.10, 0.30]),
+    "valence": np.array([0.50, 0.15, 0.05, 0.15, 0.30]),
+}
+PRIOR_STRENGTH = 1.0
+TARGET_STD = 0.8
+
+# variant pairs (lower, higher) and the dimension they speak to
+PAIRS = {
+    "tempo -> arousal": ("arousal", [("slow", "base"), ("base", "fast"), ("slow", "fast")]),
+    "loudness -> arousal": ("arousal", [("soft", "base"), ("base", "loud"), ("soft", "loud")]),
+    "mode -> valence": ("valence", "mode"),
+    "register -> valence": ("valence", [("low", "base"), ("base", "high"), ("low", "high")]),
+}
+# the pairs used in the agreement table (one per tune and cue, like the issue's "7 of 16")
+TABLE_PAIRS = {
+    "tempo -> arousal": ("arousal", ("slow", "fast")),
+    "loudness -> arousal": ("arousal", ("soft", "loud")),
+    "mode -> valence": ("valence", "mode"),
+    "register -> valence": ("valence", ("low", "high")),
+}
+
+
+def raw_features(win: dict) -> dict[str, float]:
+    c = win["cues"]
+    vb = win.get("vibenet")
+    return {
+        "tempo": float(np.log2(max(c["tempo_bpm"], 30.0))),
+        "onset": float(np.log1p(c["onset_rate"])),
+        "loudness": float(c["loudness_db"]),
+        "brightness": float(np.log2(max(c["brightness_hz"], 50.0))),
+        "mode": float(c["mode_major"]),
+        "register": float(c["register_midi"]),
+        "vibenet_a": float(vb[1]) if vb else np.nan,
+        "vibenet_v": float(vb[0]) if vb else np.nan,
+    }
+
+
+class Standardiser:
+    def __init__(self, rows: list[dict]):
+        keys = rows[0].keys()
+        self.mean = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+        self.std = {k: float(np.nanstd([r[k] for r in rows]) + 1e-9) for k in keys}
+
+    def __call__(self, row: dict, names) -> np.ndarray:
+        z = np.array([(row[k] - self.mean[k]) / self.std[k] for k in names])
+        return np.nan_to_num(z, nan=0.0)  # missing vibenet -> corpus mean
+
+    def to_dict(self):
+        return {"mean": self.mean, "std": self.std}
+
+
+def _pairs_for(tracks_by_tune: dict, spec, dim_names, featmean) -> list[np.ndarray]:
+    """Feature differences (higher - lower) of track-mean standardised features."""
+    diffs = []
+    for tune_id, variants in tracks_by_tune.items():
+        if spec == "mode":
+            base = variants.get("base")
+            swp = variants.get("mode")
+            if base is None or swp is None:
+                continue
+            tune_mode = base["tune_mode"]
+            lo, hi = (swp, base) if tune_mode == "major" else (base, swp)
+            pairs = [(lo, hi)]
+        else:
+            pairs = [(variants.get(a), variants.get(b)) for a, b in spec]
+        for lo, hi in pairs:
+            if lo is None or hi is None:
+                continue
+            diffs.append(featmean[hi["track_id"]] - featmean[lo["track_id"]])
+    return diffs
+
+
+def fit_weights(diffs: list[np.ndarray], prior: np.ndarray, strength: float = PRIOR_STRENGTH) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    X = np.array(diffs) if diffs else np.zeros((0, len(prior)))
+
+    def loss(w):
+        s = X @ w
+        l = np.logaddexp(0.0, -s).sum() if len(X) else 0.0
+        g = -(X * (1 / (1 + np.exp(s)))[:, None]).sum(axis=0) if len(X) else np.zeros_like(w)
+        return l + strength * len(X) * 0.05 * np.sum((w - prior) ** 2), g + strength * len(X) * 0.1 * (w - prior)
+
+    res = minimize(loss, prior.copy(), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * len(prior))
+    return res.x
+
+
+def fit_and_label(tracks: list[dict], windows_by_track: dict[str, list[dict]], log=print) -> dict:
+    """Fit the blend on training-split controlled renders; write valence/arousal into windows."""
+    all_rows = [raw_features(w) for ws in windows_by_track.values() for w in ws]
+    std = Standardiser(all_rows)
+    names = {"arousal": AROUSAL_FEATURES, "valence": VALENCE_FEATURES}
+    cue_only = {d: tuple(n for n in names[d] if not n.startswith("vibenet")) for d in names}
+
+    def track_mean(tid, feat_names):
+        ws = windows_by_track.get(tid, [])
+        if not ws:
+            return None
+        return np.mean([std(raw_features(w), feat_names) for w in ws], axis=0)
+
+    ctrl = [t for t in tracks if t["kind"] == "midi" and t.get("variant") in
+            ("base", "slow", "fast", "soft", "loud", "low", "high", "mode") and windows_by_track.get(t["track_id"])]
+    by_tune: dict[str, dict[str, dict]] = {}
+    for t in ctrl:
+        by_tune.setdefault(t["tune_id"], {})[t["variant"]] = t
+    train_tunes = {k: v for k, v in by_tune.items() if v.get("base", {}).get("split") == "train"}
+    held_tunes = {k: v for k, v in by_tune.items() if v.get("base", {}).get("split") in ("val", "test")}
+
+    weights = {}
+    for dim in ("arousal", "valence"):
+        fm = {t["track_id"]: track_mean(t["track_id"], names[dim]) for t in ctrl}
+        diffs = []
+        for label, (d, spec) in PAIRS.items():
+            if d == dim:
+                diffs += _pairs_for(train_tunes, spec, names[dim], fm)
+        w = fit_weights(diffs, PRIOR[dim])
+        # cue-only weights (same fit without the vibenet column), for the agreement table
+        idx = [i for i, n in enumerate(names[dim]) if not n.startswith("vibenet")]
+        w_cue = fit_weights([x[idx] for x in diffs], PRIOR[dim][idx])
+        zs = np.array([std(r, names[dim]) for r in all_rows])
+        scale = TARGET_STD / (np.std(zs @ w) + 1e-9)
+        scale_cue = TARGET_STD / (np.std(zs[:, idx] @ w_cue) + 1e-9)
+        weights[dim] = {"features": list(names[dim]), "w": w.tolist(), "scale": float(scale),
+                        "cue_features": list(cue_only[dim]), "w_cue": w_cue.tolist(), "scale_cue": float(scale_cue),
+                        "n_pairs": len(diffs)}
+        log(f"  blend {dim}: " + ", ".join(f"{n}={x:.3f}" for n, x in zip(names[dim], w)) + f" (pairs {len(diffs)})")
+
+    # label every window
+    for ws in windows_by_track.values():
+        for w in ws:
+            r = raw_features(w)
+            va = []
+            for dim in ("valence", "arousal"):
+                z = std(r, names[dim])
+                va.append(float(np.tanh(weights[dim]["scale"] * z @ np.array(weights[dim]["w"]))))
+            w["valence"], w["arousal"] = round(va[0], 4), round(va[1], 4)
+            cue = []
+            for dim in ("valence", "arousal"):
+                zc = std(r, cue_only[dim])
+                cue.append(float(np.tanh(weights[dim]["scale_cue"] * zc @ np.array(weights[dim]["w_cue"]))))
+            w["cue_va"] = [round(cue[0], 4), round(cue[1], 4)]
+
+    table = agreement_table(by_tune, train_tunes, held_tunes, windows_by_track)
+    return {"weights": weights, "standardiser": std.to_dict(), "agreement": table,
+            "n_tunes": {"train": len(train_tunes), "held_out": len(held_tunes)}}
+
+
+def _source_value(ws: list[dict], source: str, dim: str) -> float | None:
+    k = 0 if dim == "valence" else 1
+    if source == "vibenet":
+        vals = [w["vibenet"][k] for w in ws if w.get("vibenet")]
+    elif source == "cues":
+        vals = [w["cue_va"][k] for w in ws]
+    else:
+        vals = [w[dim] for w in ws]
+    return float(np.mean(vals)) if vals else None
+
+
+def agreement_table(by_tune, train_tunes, held_tunes, windows_by_track) -> dict:
+    """How often each label source moves in the literature's direction, per tune pair."""
+    table = {}
+    for label, (dim, spec) in TABLE_PAIRS.items():
+        row = {}
+        for subset_name, subset in (("held_out", held_tunes), ("all", by_tune)):
+            for source in ("vibenet", "cues", "blend"):
+                right = total = 0
+                for tune_id, variants in subset.items():
+                    if spec == "mode":
+                        base, swp = variants.get("base"), variants.get("mode")
+                        if base is None or swp is None:
+                            continue
+                        lo, hi = (swp, base) if base["tune_mode"] == "major" else (base, swp)
+                    else:
+                        lo, hi = variants.get(spec[0]), variants.get(spec[1])
+                        if lo is None or hi is None:
+                            continue
+                    a = _source_value(windows_by_track[lo["track_id"]], source, dim)
+                    b = _source_value(windows_by_track[hi["track_id"]], source, dim)
+                    if a is None or b is None:
+                        continue
+                    total += 1
+                    right += int(b > a)
+                row[f"{subset_name}/{source}"] = [right, total]
+        table[label] = row
+    return table

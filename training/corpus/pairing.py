@@ -1,0 +1,85 @@
+"""Music-palette pairing (paper section 3.2) with the automatic refinement step.
+
+1. Emotion vectors: windows get ``va_to_emotion(valence, arousal)``; palettes get the colour-emotion
+   model's valence/arousal, *calibrated* (z-scored, then given the music labels' mean and spread)
+   before ``va_to_emotion``, because the raw palette VA cloud sits lower and narrower than the
+   music labels and would otherwise send most windows to a handful of palettes.
+2. Cosine similarity, top-5 candidates per window among the palettes that passed the harmony and
+   distinguishability check (``kept``).
+3. Refinement of the top-1 candidate toward the window's cues (Palmer et al. 2013: faster, major,
+   louder music -> lighter, more saturated, warmer/yellower colours):
+   - L += 6 * valence + 2 * clip(z_register, -2, 2)
+   - lightness contrast around the palette mean scaled by (1 + 0.15 * arousal)
+   - C *= 1 + 0.25 * arousal
+   - hue rotated toward yellow (90 deg) by up to 10 deg * max(valence, 0) and toward orange-red
+     (40 deg) by up to 8 deg * max(arousal, 0), weighted by chroma (greys do not move)
+   then gamut-mapped with ``m2p.colour.gamut_map_lch``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TOP_K = 5
+
+
+def _rotate_toward(h: np.ndarray, target: float, amount: np.ndarray) -> np.ndarray:
+    d = (target - h + 180.0) % 360.0 - 180.0
+    step = np.sign(d) * np.minimum(np.abs(d), amount)
+    return (h + step) % 360.0
+
+
+def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float) -> np.ndarray:
+    import torch
+
+    from m2p import colour
+
+    lch = np.array(lch, dtype=np.float64)
+    L, C, h = lch[:, 0], lch[:, 1], lch[:, 2]
+    L = L + 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2))
+    L = L.mean() + (L - L.mean()) * (1.0 + 0.15 * arousal)
+    C = C * (1.0 + 0.25 * arousal)
+    wchroma = np.clip(C / 30.0, 0.0, 1.0)
+    h = _rotate_toward(h, 90.0, 10.0 * max(valence, 0.0) * wchroma)
+    h = _rotate_toward(h, 40.0, 8.0 * max(arousal, 0.0) * wchroma)
+    out = np.stack([np.clip(L, 0, 100), np.clip(C, 0, None), h], axis=1)
+    with torch.no_grad():
+        out = colour.gamut_map_lch(torch.tensor(out, dtype=torch.float64)).numpy()
+    return out
+
+
+def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=print) -> dict:
+    import torch
+
+    from m2p import emotion
+
+    kept = [p for p in palettes if p["kept"]]
+    va_m = np.array([[w["valence"], w["arousal"]] for w in windows], dtype=np.float64)
+    va_p = np.array([p["valence_arousal"] for p in kept], dtype=np.float64)
+    cal = (va_p - va_p.mean(0)) / (va_p.std(0) + 1e-9) * va_m.std(0) + va_m.mean(0)
+    cal = np.clip(cal, -1, 1)
+    with torch.no_grad():
+        e_m = emotion.va_to_emotion(torch.tensor(va_m)).numpy()
+        e_p = emotion.va_to_emotion(torch.tensor(cal)).numpy()
+    for p, c, e in zip(kept, cal, e_p):
+        p["valence_arousal_calibrated"] = np.round(c, 4).tolist()
+        p["emotion_calibrated"] = np.round(e, 5).tolist()
+    nm = e_m / (np.linalg.norm(e_m, axis=1, keepdims=True) + 1e-12)
+    npal = e_p / (np.linalg.norm(e_p, axis=1, keepdims=True) + 1e-12)
+    ids = np.array([p["id"] for p in kept])
+    top1 = []
+    for start in range(0, len(windows), 2048):
+        sim = nm[start : start + 2048] @ npal.T
+        top = np.argsort(-sim, axis=1)[:, :TOP_K]
+        for j, row in enumerate(top):
+            i = start + j
+            w = windows[i]
+            w["emotion"] = np.round(e_m[i], 5).tolist()
+            w["palette_ids"] = ids[row].tolist()
+            w["palette_similarity"] = np.round(sim[j, row], 4).tolist()
+            target = refine(kept[row[0]]["lch"], w["valence"], w["arousal"], float(z_register[i]))
+            w["target_lch"] = np.round(target, 3).tolist()
+            top1.append(ids[row[0]])
+    n_distinct = len(set(top1))
+    log(f"  pairing: {len(windows)} windows, {n_distinct} distinct top-1 palettes of {len(kept)} kept")
+    return {"distinct_top1": n_distinct, "kept": len(kept)}

@@ -1,0 +1,405 @@
+"""Train Music2Palette from the built corpus and write the model folder.
+
+Usage::
+
+    python -m training.train --config training/configs/cpu_small.json [--resume] [--out model]
+                             [--max-minutes M] [--device auto|cpu|cuda] [--features-only]
+
+Steps: read the corpus (``training/cache/corpus``), make sure every window's features are in
+the feature cache (audio is decoded only for windows not cached yet), set the network's feature
+standardisation from the training split, then optimise the weighted loss of
+:mod:`training.losses` with AdamW and a warm-up + cosine-annealing learning rate. Checkpoints
+(model, optimiser, scheduler, step, RNG states, log) go to ``training/cache/runs/<name>/`` every
+``checkpoint_every`` steps, so ``--resume`` continues where a run stopped, with the same batches.
+A run that reaches its ``steps`` writes ``--out`` (``model.safetensors``, ``config.json`` with the
+training metadata, ``MODEL_CARD.md``, ``training_log.csv``) and ``docs/img/loss_curve.png``.
+A run stopped by ``--max-minutes`` only checkpoints: unfinished weights are never shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+from m2p.network import ModelConfig, Music2Palette
+from training.dataset import (
+    CACHE_DIR,
+    CORPUS_DIR,
+    FeatureCache,
+    WindowDataset,
+    feature_statistics,
+    load_corpus,
+)
+from training.losses import LossWeights, total_loss
+
+__all__ = [
+    "load_config",
+    "build_model",
+    "make_optimizer",
+    "batch_indices",
+    "train_step",
+    "validate",
+    "train_loop",
+    "main",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNS_DIR = CACHE_DIR / "runs"
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a training config (JSON) and fill defaults.
+
+    Keys: ``name``, ``seed``, ``model`` (``ModelConfig`` fields), ``loss`` (``LossWeights``),
+    ``optim`` (``lr``, ``weight_decay``, ``betas``, ``warmup_steps``, ``min_lr_ratio``,
+    ``grad_clip``), ``batch_size``, ``steps``, ``train_noise_scale``, ``log_every``,
+    ``eval_every``, ``checkpoint_every``, ``val_windows``, ``max_train_windows``,
+    ``max_minutes``, ``device``, ``num_threads``, ``window_seconds``, ``feature_batch``.
+    """
+    with open(path, encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    defaults: dict[str, Any] = {
+        "name": Path(path).stem, "seed": 0, "model": {}, "loss": {},
+        "optim": {}, "batch_size": 32, "steps": 1000, "train_noise_scale": 0.1,
+        "log_every": 10, "eval_every": 200, "checkpoint_every": 200, "val_windows": 256,
+        "max_train_windows": None, "max_minutes": None, "device": "auto", "num_threads": None,
+        "window_seconds": 10.0, "feature_batch": 16,
+    }
+    out = {**defaults, **cfg}
+    out["optim"] = {"lr": 3e-4, "weight_decay": 0.01, "betas": [0.9, 0.98],
+                    "warmup_steps": 100, "min_lr_ratio": 0.02, "grad_clip": 1.0,
+                    **cfg.get("optim", {})}
+    return out
+
+
+def build_model(cfg: Mapping[str, Any]) -> Music2Palette:
+    """The network described by ``cfg["model"]`` (missing keys take ``ModelConfig`` defaults)."""
+    base = ModelConfig().to_dict()
+    base.update(cfg.get("model", {}))
+    return Music2Palette(ModelConfig.from_dict(base))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: Mapping[str, Any]
+                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (no decay on biases, norms, tokens) and linear warm-up + cosine annealing."""
+    o = cfg["optim"]
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or name.endswith("_token") else decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": float(o["weight_decay"])},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=float(o["lr"]), betas=tuple(o["betas"]),
+    )
+    total = max(int(cfg["steps"]), 1)
+    warm = int(o["warmup_steps"])
+    floor = float(o["min_lr_ratio"])
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / max(warm, 1)
+        progress = min((step - warm) / max(total - warm, 1), 1.0)
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
+    """Indices of the batch at ``step``: epoch ``e`` uses permutation ``rng(seed, e)``.
+
+    Stateless, so a resumed run sees exactly the batches the uninterrupted run would.
+    """
+    bs = min(batch_size, n)
+    per_epoch = max(n // bs, 1)
+    epoch, pos = divmod(step, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[pos * bs: (pos + 1) * bs]
+
+
+def train_step(
+    model: Music2Palette,
+    optimizer: torch.optim.Optimizer,
+    batch: Mapping[str, Any],
+    weights: LossWeights,
+    *,
+    noise_scale: float,
+    generator: torch.Generator | None,
+    grad_clip: float | None = 1.0,
+) -> dict[str, float]:
+    """One optimisation step on a batch; returns the loss parts (floats)."""
+    model.train()
+    lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"],
+                                  noise_scale=noise_scale, generator=generator)
+    loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite loss: {parts}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
+    optimizer.step()
+    return parts
+
+
+@torch.no_grad()
+def validate(model: Music2Palette, data: WindowDataset, weights: LossWeights, *,
+             batch_size: int = 64, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Teacher-forced loss parts on ``data`` (noise off, eval mode), window-weighted means."""
+    model.eval()
+    sums: dict[str, float] = {}
+    count = 0
+    for i in range(0, len(data), batch_size):
+        idx = np.arange(i, min(i + batch_size, len(data)))
+        batch = data.batch(idx, device)
+        lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"])
+        _, parts = total_loss(lch, stop_logits, enc, batch, weights)
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v * len(idx)
+        count += len(idx)
+    return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+def train_loop(
+    model: Music2Palette,
+    train_data: WindowDataset,
+    val_data: WindowDataset | None,
+    cfg: Mapping[str, Any],
+    run_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    max_minutes: float | None = None,
+    max_session_steps: int | None = None,
+    device: torch.device | str = "cpu",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Optimise ``model`` for ``cfg["steps"]`` steps (or until ``max_minutes`` of wall time,
+    counted across resumes), checkpointing to ``run_dir/checkpoint.pt``.
+    ``max_session_steps`` stops this call after that many steps (tests of resuming).
+
+    Returns
+    -------
+    dict
+        ``step``, ``completed`` (bool), ``wall_seconds`` (all sessions), ``history`` (list of
+        log rows: ``step``, ``kind`` = ``train``/``val``, loss parts, ``lr``, ``elapsed``).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    weights = LossWeights.from_dict(cfg.get("loss"))
+    model.to(device)
+    optimizer, scheduler = make_optimizer(model, cfg)
+    step, wall_before, history = 0, 0.0, []
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        step, wall_before, history = state["step"], state["wall_seconds"], state["history"]
+        log(f"resumed from {ckpt_path} at step {step} ({wall_before / 60:.1f} min so far)")
+    elif resume:
+        log(f"no checkpoint at {ckpt_path}; starting from scratch")
+
+    total_steps = int(cfg["steps"])
+    seed = int(cfg["seed"])
+    bs = int(cfg["batch_size"])
+    noise = float(cfg["train_noise_scale"])
+    clip = cfg["optim"].get("grad_clip")
+    log_every, eval_every = int(cfg["log_every"]), int(cfg["eval_every"])
+    ckpt_every = int(cfg["checkpoint_every"])
+    t0 = time.monotonic()
+
+    def elapsed() -> float:
+        return wall_before + time.monotonic() - t0
+
+    def save() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "step": step, "wall_seconds": elapsed(), "history": history,
+                    "config": dict(cfg)}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    acc: dict[str, float] = {}
+    acc_n = 0
+    start_step = step
+    completed = step >= total_steps
+    while step < total_steps:
+        if max_minutes is not None and elapsed() > 60.0 * max_minutes:
+            log(f"time limit of {max_minutes} min reached at step {step}; checkpointing")
+            break
+        if max_session_steps is not None and step - start_step >= max_session_steps:
+            break
+        idx = batch_indices(step, len(train_data), bs, seed)
+        batch = train_data.batch(idx, device)
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        parts = train_step(model, optimizer, batch, weights, noise_scale=noise, generator=gen,
+                           grad_clip=clip)
+        scheduler.step()
+        step += 1
+        for k, v in parts.items():
+            acc[k] = acc.get(k, 0.0) + v
+        acc_n += 1
+        if step % log_every == 0 or step == total_steps:
+            row = {"step": step, "kind": "train", "lr": scheduler.get_last_lr()[0],
+                   "elapsed": round(elapsed(), 2), **{k: v / acc_n for k, v in acc.items()}}
+            history.append(row)
+            acc, acc_n = {}, 0
+            log(_fmt(row))
+        if val_data is not None and len(val_data) and (step % eval_every == 0 or step == total_steps):
+            row = {"step": step, "kind": "val", "lr": scheduler.get_last_lr()[0],
+                   "elapsed": round(elapsed(), 2),
+                   **validate(model, val_data, weights, device=device)}
+            history.append(row)
+            log(_fmt(row))
+        if step % ckpt_every == 0 or step == total_steps:
+            save()
+        completed = step >= total_steps
+    save()
+    return {"step": step, "completed": completed, "wall_seconds": elapsed(), "history": history}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    ap.add_argument("--out", default=str(REPO_ROOT / "model"), help="model folder to write")
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop (checkpoint only, no model written) after this much wall time")
+    ap.add_argument("--device", default=None, help="auto, cpu or cuda (overrides the config)")
+    ap.add_argument("--corpus", default=str(CORPUS_DIR))
+    ap.add_argument("--features-only", action="store_true",
+                    help="fill the feature cache (all splits) and exit")
+    args = ap.parse_args(argv)
+
+    from m2p.weights import resolve_device
+
+    cfg = load_config(args.config)
+    device = resolve_device(args.device or cfg["device"])
+    if cfg.get("num_threads") and device.type == "cpu":
+        torch.set_num_threads(int(cfg["num_threads"]))
+    torch.manual_seed(int(cfg["seed"]))
+    run_dir = RUNS_DIR / cfg["name"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_file = open(run_dir / "train.log", "a", encoding="utf-8")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    log(f"config {args.config} -> run {run_dir}, device {device}, threads {torch.get_num_threads()}")
+    corpus = load_corpus(args.corpus)
+    train_w = _cap(corpus.split("train"), cfg.get("max_train_windows"), int(cfg["seed"]))
+    val_w = _cap(corpus.split("val"), cfg.get("val_windows"), int(cfg["seed"]) + 1)
+    test_w = corpus.split("test")
+    log(f"corpus {corpus.root}: {len(corpus.tracks)} tracks, {len(corpus.windows)} windows; "
+        f"train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
+    cache = FeatureCache(window_seconds=float(cfg["window_seconds"]))
+    t_feat = time.monotonic()
+    todo = list(train_w) + list(val_w) + (list(test_w) if args.features_only else [])
+    computed = cache.ensure(corpus, todo, batch_size=int(cfg["feature_batch"]), log=log)
+    feat_seconds = time.monotonic() - t_feat
+    log(f"features: {computed} computed, {len(todo) - computed} reused ({feat_seconds:.0f} s)")
+    if args.features_only:
+        return 0
+
+    model_cfg = build_model(cfg).config
+    train_data = WindowDataset.from_cache(cache, train_w, max_colors=model_cfg.max_colors)
+    val_data = WindowDataset.from_cache(cache, val_w, max_colors=model_cfg.max_colors)
+    model = build_model(cfg)
+    mean, std = feature_statistics(train_data.features, train_data.valid_frames)
+    model.feature_mean.copy_(torch.from_numpy(mean))
+    model.feature_std.copy_(torch.from_numpy(std))
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params / 1e6:.2f} M parameters; {model_cfg.to_dict()}")
+
+    max_minutes = args.max_minutes if args.max_minutes is not None else cfg.get("max_minutes")
+    result = train_loop(model, train_data, val_data, cfg, run_dir, resume=args.resume,
+                        max_minutes=max_minutes, device=device, log=log)
+    if not result["completed"]:
+        log(f"stopped at step {result['step']}/{cfg['steps']} after "
+            f"{result['wall_seconds'] / 60:.1f} min; no model written (resume with --resume)")
+        return 3
+
+    from m2p.weights import save_model
+    from training.report import plot_loss_curve, write_model_card, write_training_log
+
+    model.to("cpu").eval()
+    out = Path(args.out)
+    meta = {
+        "training": {
+            "config_file": str(Path(args.config).as_posix()),
+            "config": cfg,
+            "steps": result["step"],
+            "wall_seconds": round(result["wall_seconds"], 1),
+            "feature_cache_seconds_last_session": round(feat_seconds, 1),
+            "machine": _machine(device),
+            "device": str(device),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "parameters": n_params,
+            "final_train": _last(result["history"], "train"),
+            "final_val": _last(result["history"], "val"),
+        },
+        "corpus": {
+            "tracks": len(corpus.tracks),
+            "windows": len(corpus.windows),
+            "train_windows": len(train_w),
+            "val_windows": len(val_w),
+            "test_windows": len(test_w),
+            "palettes": len(corpus.palettes),
+        },
+    }
+    save_model(model, out, extra=meta)
+    write_training_log(result["history"], out / "training_log.csv")
+    plot_loss_curve(result["history"], REPO_ROOT / "docs" / "img" / "loss_curve.png")
+    write_model_card(out, meta)
+    log(f"wrote {out} ({(out / 'model.safetensors').stat().st_size / 1e6:.1f} MB) and the loss curve")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _cap(windows: list, limit: Any, seed: int) -> list:
+    if not limit or len(windows) <= int(limit):
+        return windows
+    keep = np.sort(np.random.default_rng(seed).choice(len(windows), int(limit), replace=False))
+    return [windows[i] for i in keep]
+
+
+def _last(history: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    rows = [r for r in history if r.get("kind") == kind]
+    return rows[-1] if rows else None
+
+
+def _fmt(row: Mapping[str, Any]) -> str:
+    keys = [k for k in row if k not in ("step", "kind", "lr", "elapsed")]
+    body = " ".join(f"{k}={row[k]:.4g}" for k in keys)
+    return f"{row['kind']:5s} step {row['step']:6d} lr {row['lr']:.2e} t {row['elapsed']:.0f}s {body}"
+
+
+def _machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA GPU: {torch.cuda.get_device_name(device)}"
+    return f"{os.cpu_count()}-core CPU ({platform.machine()}), no GPU, {torch.get_num_threads()} torch threads"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
