@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/features.py [AUDIO_PATH] [--seconds 240] [--repeats 3]
+    python benchmarks/features.py [AUDIO_PATH] [--seconds 240] [--repeats 5] [--threads N]
 
 Without a path a 4-minute music-like signal is synthesised (chords, melody, bass, clicks,
 a little noise). Prints a table of seconds per run (best of ``--repeats``) and the ratio,
@@ -90,12 +90,15 @@ def librosa_shared(y: np.ndarray) -> np.ndarray:
     return np.concatenate([mel, chroma, contrast, tonnetz, tempogram, rms, f0[None]])
 
 
-def best_of(fn, arg, repeats: int) -> float:
-    best = float("inf")
+def best_times(pipelines: dict, arg, repeats: int) -> dict[str, float]:
+    """Best-of-``repeats`` seconds per pipeline, runs interleaved so that load from other
+    processes on a shared machine hits every pipeline alike."""
+    best = {name: float("inf") for name in pipelines}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(arg)
-        best = min(best, time.perf_counter() - t0)
+        for name, fn in pipelines.items():
+            t0 = time.perf_counter()
+            fn(arg)
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
@@ -117,8 +120,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", help="audio file (default: a synthesised signal)")
     parser.add_argument("--seconds", type=float, default=240.0, help="length of the synthesised signal")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     if args.path:
         from m2p.audio import load
@@ -139,18 +145,19 @@ def main() -> None:
     except ImportError:
         librosa = None
 
-    rows = [("m2p.features (torch)", best_of(ours, y, args.repeats))]
+    pipelines = {"m2p.features (torch)": ours}
     if librosa is not None:
-        rows.append((f"librosa {librosa.__version__}, separate calls", best_of(librosa_separate, y, args.repeats)))
-        rows.append((f"librosa {librosa.__version__}, shared STFT", best_of(librosa_shared, y, args.repeats)))
+        pipelines[f"librosa {librosa.__version__}, separate calls"] = librosa_separate
+        pipelines[f"librosa {librosa.__version__}, shared STFT"] = librosa_shared
     else:
         print("librosa not installed: comparison skipped")
+    times = best_times(pipelines, y, args.repeats)
 
-    ref = rows[0][1]
+    ref = times["m2p.features (torch)"]
     print()
-    print(f"| {'pipeline':<36} | {'seconds':>8} | {'x m2p time':>10} |")
-    print(f"|{'-' * 38}|{'-' * 10}:|{'-' * 12}:|")
-    for name, sec in rows:
+    print(f"| {'pipeline':<36} | {'seconds':>8} | {'time / m2p':>10} |")
+    print(f"|{'-' * 38}|{'-' * 9}:|{'-' * 11}:|")
+    for name, sec in times.items():
         print(f"| {name:<36} | {sec:8.3f} | {sec / ref:10.2f} |")
 
     try:

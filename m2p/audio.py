@@ -134,7 +134,8 @@ def stream(
     Raises
     ------
     AudioFileNotFoundError, AudioDecodeError, InvalidAudioError
-        Opening errors are raised at the first ``next()``; decoding errors where they occur.
+        Opening errors (missing file, unknown format, bad arguments) are raised by the call
+        itself; decoding errors when the stream reaches them.
     """
     try:
         block_seconds = float(block_seconds)

@@ -4,6 +4,7 @@ Usage::
 
     m2p palette SONG [--json] [--seed N] [--noise S] [--device D] [--model DIR] [-n N]
     m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
+    m2p plugins | grade | recolor | export | race ...   (registered by the adapters)
 
 Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
 ``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
@@ -64,11 +65,11 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
     # --- other engineers: add subcommands below, one line each -----------------------------
-    # Subcommand("plugins", "m2p.plugins", "configure_cli", "List installed plugins."),
-    # Subcommand("grade", "m2p.grade", "configure_cli", "Colour-grade an image to a song."),
-    # Subcommand("recolor", "m2p.recolor", "configure_cli", "Recolour an image with a palette."),
-    # Subcommand("export", "m2p.export", "configure_cli", "Export a palette to other formats."),
-    # Subcommand("race", "m2p.race", "configure_cli", "Palettes of several songs side by side."),
+    Subcommand("plugins", "m2p.plugins", "configure_cli", "List the installed adapters (plugins)."),
+    Subcommand("grade", "m2p_plugins.video.cli", "configure_grade", "Colour-grade a video to music."),
+    Subcommand("recolor", "m2p_plugins.video.cli", "configure_recolor", "Recolour an image to music."),
+    Subcommand("export", "m2p_plugins.video.cli", "configure_export", "Export a palette or a LUT."),
+    Subcommand("race", "m2p_plugins.video.cli", "configure_race", "Bar-chart race coloured by music."),
 ]
 
 Handler = Callable[[argparse.Namespace], int]
@@ -205,7 +206,8 @@ def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "window": args.window,
         "hop": args.hop,
         "batch_size": args.batch_size,
-        "progress": not args.quiet,
+        # A bar only on a terminal: in logs and pipes its carriage returns are noise.
+        "progress": not args.quiet and _is_tty(sys.stderr),
     }
 
 

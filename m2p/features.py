@@ -155,8 +155,9 @@ class FeatureExtractor(nn.Module):
         spec = torch.stft(x, N_FFT, HOP_LENGTH, window=self.window, center=True, pad_mode="constant",
                           return_complex=True)
         # Work in (batch, frames, features) layout: the output's, and contiguous along
-        # frequency for the per-frame reductions below.
-        power = torch.view_as_real(spec.transpose(1, 2)).square().sum(dim=-1)  # (B, T, 1025)
+        # frequency for the per-frame reductions below (torch.stft's result is a transposed
+        # view of a (B, T, F) buffer, so this transpose is free).
+        power = _abs2(spec.transpose(1, 2))  # (B, T, 1025)
         mag = power.sqrt()
 
         mel_db = _power_to_db(torch.matmul(power, self.mel_basis.T))  # (B, T, 128)
@@ -165,10 +166,12 @@ class FeatureExtractor(nn.Module):
         l1 = chroma.sum(dim=-1, keepdim=True)
         tonnetz = torch.matmul(chroma / torch.where(l1 < _TINY, 1.0, l1), self.tonnetz_basis.T)  # (B, T, 6)
         tempogram = self._tempogram(mel_db)  # (B, T, 384)
-
         frames = _frame(x, N_FFT, HOP_LENGTH)  # (B, T, 2048), a strided view
-        rms = frames.square().mean(dim=-1).sqrt()  # (B, T)
-        pitch = self._pitch(frames, rms)  # (B, T)
+        # YIN needs ~20 KB per frame: chunk over frames so long inputs stay in bounded memory.
+        step = max(1, _YIN_CHUNK_FRAMES // x.shape[0])
+        parts = [self._rms_pitch(frames[:, i : i + step]) for i in range(0, frames.shape[1], step)]
+        rms = torch.cat([p[0] for p in parts], dim=1)  # (B, T)
+        pitch = torch.cat([p[1] for p in parts], dim=1)  # (B, T)
         return torch.cat([mel_db, chroma, contrast, tonnetz, tempogram, rms[..., None], pitch[..., None]], dim=-1)
 
     # -- blocks ----------------------------------------------------------------------------
@@ -177,6 +180,11 @@ class FeatureExtractor(nn.Module):
         peaks, valleys = [], []
         for lo, hi, k in self.bands:
             sub = mag[..., lo:hi]  # (B, T, bins)
+            if k == 1:  # min/max are much cheaper than topk
+                low, high = torch.aminmax(sub, dim=-1)
+                valleys.append(low)
+                peaks.append(high)
+                continue
             # Means of the k smallest and k largest magnitudes in the band (librosa sorts).
             valleys.append(torch.topk(sub, k, dim=-1, largest=False, sorted=False).values.mean(dim=-1))
             peaks.append(torch.topk(sub, k, dim=-1, largest=True, sorted=False).values.mean(dim=-1))
@@ -196,42 +204,46 @@ class FeatureExtractor(nn.Module):
         padded = torch.cat([left, env, right], dim=1)
         odf = padded.unfold(1, TEMPOGRAM_WIN, 1)[:, :t] * self.tempo_window  # (B, T, 384)
         n_fft = 2 * TEMPOGRAM_WIN  # >= 2 * 384 - 1: linear (not circular) autocorrelation
-        spec = torch.view_as_real(torch.fft.rfft(odf, n=n_fft, dim=-1)).square().sum(dim=-1)
+        spec = _abs2(torch.fft.rfft(odf, n=n_fft, dim=-1))
         return _normalise_max(torch.fft.irfft(spec, n=n_fft, dim=-1)[..., :TEMPOGRAM_WIN])
 
-    def _pitch(self, frames: Tensor, rms: Tensor) -> Tensor:
+    def _rms_pitch(self, frames: Tensor) -> tuple[Tensor, Tensor]:
+        """RMS of frames ``(B, T, 2048)``, and their YIN pitch (MIDI, 0 = unvoiced)."""
         lo, hi = self.min_period, self.max_period
-        # YIN as librosa.yin 0.11: d(k) = 2 (r(0) - r(k)) - sum_{m<k} y(m)^2.
         # Linear autocorrelation up to lag hi needs an FFT of >= 2048 + hi points (2400).
         n_fft = _fast_len(N_FFT + hi + 1)
-        spec = torch.view_as_real(torch.fft.rfft(frames, n=n_fft, dim=-1)).square().sum(dim=-1)
-        acf = torch.fft.irfft(spec, n=n_fft, dim=-1)[..., : hi + 1]
-        energy = torch.cumsum(frames[..., :hi].square(), dim=-1)  # sum_{m<=k-1}, k = 1..hi
-        diff = 2.0 * (acf[..., :1] - acf[..., 1:]) - energy  # d(1..hi)
-        numerator = diff[..., lo - 1 :]  # d(lo..hi)
-        k = torch.arange(1, hi + 1, device=frames.device, dtype=frames.dtype)
-        denominator = (torch.cumsum(diff, dim=-1) / k)[..., lo - 1 :]
-        yin = numerator / (denominator + _TINY)  # (B, T, P), lags lo..hi
+        acf = torch.fft.irfft(_abs2(torch.fft.rfft(frames, n=n_fft, dim=-1)), n=n_fft, dim=-1)[..., : hi + 1]
+        # r(0) is the frame's energy: the RMS comes for free.
+        rms = (acf[..., 0].clamp_min(0.0) / N_FFT).sqrt()
 
-        # Parabolic interpolation shifts (0 at the edges and where it would move > 1 lag).
-        a = yin[..., 2:] + yin[..., :-2] - 2.0 * yin[..., 1:-1]
-        b = (yin[..., 2:] - yin[..., :-2]) / 2.0
-        inner = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / torch.where(a == 0, 1.0, a))
-        shifts = torch.nn.functional.pad(inner, (1, 1))
-        # Local minima (librosa.util.localmin; first/last lag compared with their neighbour).
-        trough = torch.zeros_like(yin, dtype=torch.bool)
-        trough[..., 1:-1] = (yin[..., 1:-1] < yin[..., :-2]) & (yin[..., 1:-1] <= yin[..., 2:])
-        trough[..., 0] = yin[..., 0] < yin[..., 1]
-        trough[..., -1] = yin[..., -1] < yin[..., -2]
-        below = trough & (yin < YIN_TROUGH_THRESHOLD)
-        first = torch.argmax(below.to(torch.uint8), dim=-1)  # first threshold trough
+        # YIN as librosa.yin 0.11: d(k) = 2 (r(0) - r(k)) - sum_{m<k} y(m)^2, k = 1..hi.
+        energy = torch.cumsum(frames[..., :hi].square(), dim=-1)
+        diff = (acf[..., :1] - acf[..., 1:]).mul_(2.0).sub_(energy)
+        k = torch.arange(1, hi + 1, device=frames.device, dtype=frames.dtype)
+        denominator = torch.cumsum(diff, dim=-1).div_(k)[..., lo - 1 :]
+        yin = diff[..., lo - 1 :] / denominator.add_(_TINY)  # (B, T, P), lags lo..hi
+
+        # Local minima (librosa.util.localmin; the first/last lag compared with its neighbour)
+        # below the trough threshold; the first such lag, else the global minimum.
+        left = torch.cat([yin[..., 1:2], yin[..., :-1]], dim=-1)  # neighbour below (edge: above)
+        right = torch.cat([yin[..., 1:], yin[..., -2:-1]], dim=-1)
+        below = (yin < left) & (yin <= right) & (yin < YIN_TROUGH_THRESHOLD)
+        first = torch.argmax(below.to(torch.uint8), dim=-1)
         idx = torch.where(below.any(dim=-1), first, torch.argmin(yin, dim=-1))
-        period = lo + idx.to(frames.dtype) + torch.gather(shifts, -1, idx[..., None])[..., 0]
-        f0 = SAMPLE_RATE / period
-        aperiodicity = torch.gather(yin, -1, idx[..., None])[..., 0]
-        voiced = (aperiodicity < VOICING_THRESHOLD) & (rms > VOICING_MIN_RMS)
-        midi = 69.0 + 12.0 * torch.log2(f0 / 440.0)
-        return torch.where(voiced, midi, torch.zeros_like(midi))
+
+        # Parabolic interpolation around the chosen lag (none at the edges or when the
+        # vertex would move by more than one lag).
+        n_lags = yin.shape[-1]
+        nb = torch.stack([(idx - 1).clamp(0, n_lags - 1), idx, (idx + 1).clamp(0, n_lags - 1)], dim=-1)
+        ym, y0, yp = torch.gather(yin, -1, nb).unbind(-1)
+        a = yp + ym - 2.0 * y0
+        b = (yp - ym) / 2.0
+        edge = (idx == 0) | (idx == n_lags - 1)
+        shift = torch.where((b.abs() >= a.abs()) | edge, torch.zeros_like(a), -b / torch.where(a == 0, 1.0, a))
+        period = lo + idx.to(frames.dtype) + shift
+        voiced = (y0 < VOICING_THRESHOLD) & (rms > VOICING_MIN_RMS)
+        midi = 69.0 + 12.0 * torch.log2(SAMPLE_RATE / period / 440.0)
+        return rms, torch.where(voiced, midi, torch.zeros_like(midi))
 
 
 # ------------------------------------------------------------------------------------------
@@ -333,6 +345,7 @@ def contrast_bands(*, sr: float = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float =
 # Helpers
 
 _TINY = float(torch.finfo(torch.float32).tiny)
+_YIN_CHUNK_FRAMES = 4096
 
 
 def _power_to_db(s: Tensor) -> Tensor:
@@ -340,6 +353,13 @@ def _power_to_db(s: Tensor) -> Tensor:
     db = 10.0 * torch.log10(s.clamp_min(AMIN))
     floor = db.amax(dim=tuple(range(1, db.ndim)), keepdim=True) - TOP_DB
     return torch.maximum(db, floor)
+
+
+def _abs2(z: Tensor) -> Tensor:
+    """|z|^2 of a complex tensor, in one fused pass (faster than abs().square())."""
+    r = torch.view_as_real(z)
+    re, im = r[..., 0], r[..., 1]
+    return torch.addcmul(re * re, im, im)
 
 
 def _fast_len(n: int) -> int:

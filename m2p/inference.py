@@ -23,8 +23,8 @@ Slot alignment
     Neighbouring palettes are matched colour to colour with the Hungarian algorithm
     (:func:`scipy.optimize.linear_sum_assignment`) on CIEDE2000 differences, and each palette
     is reordered so a colour keeps its slot over time (the order of the first palette is the
-    decoder's). A palette with more colours than the previous one puts the extra colours after
-    the matched ones; one with fewer keeps the matched ones in the previous order.
+    decoder's). Slots are positions; a shorter palette fills the first slots, and slots that
+    come back are matched to the colours they last had (see :func:`align_palettes`).
 
 Whole-piece palette
     The mean over windows of the music embedding and of the encoder memory (patch tokens,
@@ -204,7 +204,7 @@ def run_inference(
     import torch
 
     from m2p.audio import SAMPLE_RATE, probe, stream
-    from m2p.palette import PaletteTrack
+    from m2p.palette import Palette, PaletteTrack
 
     window_samples = max(1, int(round(window * SAMPLE_RATE)))
     hop_samples = max(1, int(round(hop * SAMPLE_RATE)))
@@ -216,7 +216,6 @@ def run_inference(
     ).to(device)
     noises = noises * float(noise_scale)
 
-    bar = _progress_bar(source, sample_rate, window_samples, hop_samples, progress, probe)
     windower = _Windower(window_samples, hop_samples)
     summary = _EncodingSum()
     times: list[float] = []
@@ -239,9 +238,13 @@ def run_inference(
         bar.update(len(pending))
         pending.clear()
 
+    blocks = stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS)
+    bar = _progress_bar(source, sample_rate, window_samples, hop_samples, progress, probe)
+    # Dropout off while inferring (a model handed in mid-training), its mode restored after.
+    was_training = model.training
     try:
+        model.eval()
         with torch.inference_mode():
-            blocks = stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS)
             for block in blocks:
                 for span in windower.feed(block):
                     pending.append(span)
@@ -259,10 +262,11 @@ def run_inference(
                 run_batch()
             overall_lch, overall_lengths = _decode(model, summary.mean(batch=len(seeds)), noises)
     finally:
+        blocks.close()  # stops a decoder subprocess at once when we fail midway
         bar.close()
+        model.train(was_training)
 
     emotion_mean, va_mean = summary.mean_emotion()
-    from m2p.palette import Palette
 
     overall = tuple(
         Palette(overall_lch[i, : int(overall_lengths[i])], emotion_mean, va_mean)
@@ -289,7 +293,7 @@ def run_inference(
 
 
 def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Reorder each palette so its colours keep the slots of the previous palette's.
+    """Reorder each palette so that a colour keeps its slot (position) over time.
 
     Parameters
     ----------
@@ -299,22 +303,39 @@ def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
     Returns
     -------
     list of numpy.ndarray
-        The same colours, reordered: the first palette unchanged; every later one matched to
-        its (already reordered) predecessor by the Hungarian algorithm on CIEDE2000
-        differences. Matched colours take their partners' order; extra colours follow.
+        The same colours, reordered. The first palette keeps the decoder's order. For each
+        later palette, every slot ``k`` it can fill is compared with the *reference* colour of
+        that slot (the colour slot ``k`` had in the latest palette that had a slot ``k``),
+        and colours are assigned to slots by the Hungarian algorithm on CIEDE2000
+        differences; colours left over (a palette longer than any before) go last.
+
+    Notes
+    -----
+    Slots are positions, because :meth:`PaletteTrack.at` interpolates slot ``k`` with slot
+    ``k``. While neighbouring palettes have the same length this is plain neighbour matching.
+    When a palette is shorter, its colours fill the first slots, matched against the previous
+    palette's first slots; when the palette grows again, the reappearing slots are matched
+    against the colours they last had, so a colour that disappears for a few windows comes
+    back in its old place instead of wherever the decoder happened to emit it.
     """
     from scipy.optimize import linear_sum_assignment
 
     aligned: list[np.ndarray] = []
+    reference = np.zeros((0, 3))
     for lch in palettes:
-        if not aligned:
-            aligned.append(np.asarray(lch, dtype=np.float64))
-            continue
-        previous = aligned[-1]
-        rows, cols = linear_sum_assignment(_ciede2000_matrix(previous, lch))
-        order = [c for _, c in sorted(zip(rows, cols))]  # by the previous slot
-        order += [c for c in range(len(lch)) if c not in set(cols)]
-        aligned.append(np.asarray(lch, dtype=np.float64)[order])
+        colours = np.asarray(lch, dtype=np.float64)
+        slots = min(len(colours), len(reference))
+        if slots:
+            rows, cols = linear_sum_assignment(_ciede2000_matrix(reference[:slots], colours))
+            order = list(cols[np.argsort(rows)])
+            taken = set(order)
+            order += [j for j in range(len(colours)) if j not in taken]
+            colours = colours[order]
+        aligned.append(colours)
+        if len(colours) >= len(reference):
+            reference = colours.copy()
+        else:
+            reference = np.concatenate([colours, reference[len(colours):]])
     return aligned
 
 
@@ -455,8 +476,8 @@ def _ciede2000_matrix(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
     from m2p.colour import ciede2000, lch_to_lab
 
     with torch.no_grad():
-        a = lch_to_lab(torch.as_tensor(np.asarray(a_lch, dtype=np.float64)))
-        b = lch_to_lab(torch.as_tensor(np.asarray(b_lch, dtype=np.float64)))
+        a = lch_to_lab(torch.from_numpy(np.array(a_lch, dtype=np.float64)))
+        b = lch_to_lab(torch.from_numpy(np.array(b_lch, dtype=np.float64)))
         cost = ciede2000(a[:, None, :], b[None, :, :]).numpy()
     return np.nan_to_num(cost, nan=1e6, posinf=1e6)
 

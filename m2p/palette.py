@@ -185,6 +185,10 @@ class Palette:
     def __hash__(self) -> int:
         return hash((self.lch.tobytes(), self.emotion.tobytes(), self.valence_arousal.tobytes()))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild through the constructor so unpickled copies are validated and read-only.
+        return (Palette, (np.array(self.lch), np.array(self.emotion), np.array(self.valence_arousal)))
+
     def __repr__(self) -> str:
         try:
             mood = f", mood={self.dominant_emotion}"
@@ -334,6 +338,13 @@ class PaletteTrack:
     def __hash__(self) -> int:
         return hash((self.times.tobytes(), self.palettes, self.duration, self.overall))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            PaletteTrack,
+            (np.array(self.times), self.palettes, self.window, self.hop, self.duration,
+             self.source, self.seed, self.overall),
+        )
+
     # -- arrays ---------------------------------------------------------------------------
 
     @property
@@ -399,13 +410,8 @@ class PaletteTrack:
         emotion, va
             (Q, 8) and (Q, 2).
         """
-        n_max = self.max_colors
-        T = len(self.palettes)
-        packed = np.zeros((T, n_max, 3))
-        lengths = np.array([len(p) for p in self.palettes])
-        for i, p in enumerate(self.palettes):
-            packed[i, : len(p)] = p.lch
-        emotions, vas = self.emotions, self.valence_arousal
+        packed, lengths, emotions, vas = self._packed
+        n_max, T = packed.shape[1], packed.shape[0]
 
         right = np.searchsorted(self.times, query, side="right")
         i0 = np.clip(right - 1, 0, T - 1)
@@ -436,6 +442,15 @@ class PaletteTrack:
         emotion = emotions[i0] + f * (emotions[i1] - emotions[i0])
         va = vas[i0] + f * (vas[i1] - vas[i0])
         return out, counts, emotion, va
+
+    @cached_property
+    def _packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(T, max_colors, 3) zero-padded LCh, (T,) lengths, (T, 8) emotions, (T, 2) VA."""
+        packed = np.zeros((len(self.palettes), self.max_colors, 3))
+        for i, p in enumerate(self.palettes):
+            packed[i, : len(p)] = p.lch
+        lengths = np.array([len(p) for p in self.palettes])
+        return packed, lengths, self.emotions, self.valence_arousal
 
     # -- export ---------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ _KNOWN_PROVIDERS: dict[str, tuple[str, str]] = {
     "animate_colors": ("matplotlib", "matplotlib"),
     "matplotlib": ("matplotlib", "matplotlib"),
     "altair": ("altair", "altair"),
+    "video": ("video", "video"),
 }
 
 
@@ -135,6 +136,33 @@ def get(name: str) -> Any:
     raise PluginError(_missing_reason(state, name), source=f"m2p.{name}")
 
 
+def register(plugin: object, name: str | None = None) -> PluginInfo:
+    """Register an adapter object by hand (no entry point): a module, class or instance.
+
+    Useful in notebooks and tests. Its ``m2p_register`` hook runs at once; a failure is
+    reported like an entry-point adapter's (status ``"failed"``, :class:`PluginWarning`).
+
+    Returns
+    -------
+    PluginInfo
+        What the adapter provides.
+    """
+    with _LOCK:
+        state = _state()
+        plugin_name = state.manager.register(plugin, name=name)
+        if plugin_name is None:
+            raise PluginError("already registered or blocked", source=f"plugin {name or plugin!r}")
+        info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
+        state.infos[plugin_name] = info
+        for impl in state.manager.hook.m2p_register.get_hookimpls():
+            if impl.plugin is plugin:
+                info = _call_register_hook(impl, state.infos, state.provided)
+    if info.status == "failed":
+        warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
+                      stacklevel=2)
+    return info
+
+
 def available() -> dict[str, str]:
     """Map each registered capability name to the adapter that provides it."""
     return {name: entry.plugin for name, entry in _state().provided.items()}
@@ -169,9 +197,8 @@ def format_plugins(infos: list[PluginInfo], *, verbose: bool = False) -> str:
         provides = ", ".join(info.provides) if info.provides else "-"
         rows.append((info.name, info.version or "?", info.status, provides))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
-    ]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+             for r in rows]
     for info in infos:
         if info.error:
             lines.append(f"  {info.name}: {info.error}")
@@ -200,6 +227,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_plugins(infos, verbose=getattr(args, "verbose", False)))
     return 0
+
+
+def configure_cli(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """``m2p plugins`` for the CLI's subcommand registry: add options, return the handler."""
+    add_arguments(parser)
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,6 +299,9 @@ class _Namespace:
 
 altair = _Namespace("altair")
 """``m2p.altair.register_theme(...)``, ``m2p.altair.scale(...)``: the Altair adapter."""
+
+video = _Namespace("video")
+"""``m2p.video...``: whatever the ``video`` adapter registered under the name ``video``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,29 +382,34 @@ def _load() -> _State:
         return (info is None or info.distribution != _OWN_DISTRIBUTION, impl.plugin_name)
 
     for impl in sorted(manager.hook.m2p_register.get_hookimpls(), key=precedence):
-        plugin_name = impl.plugin_name
-        mine: dict[str, _Provided] = {}
-        register = _make_register(plugin_name, mine, provided)
-        try:
-            impl.function(*[{"register": register}[a] for a in impl.argnames])
-        except Exception as exc:  # noqa: BLE001
-            info = infos.get(plugin_name)
-            reason = f"m2p_register failed: {_describe(exc)}"
-            if info is not None:
-                infos[plugin_name] = _replace(info, status="failed", error=reason)
-            continue
-        provided.update(mine)
-        info = infos.get(plugin_name)
-        if info is None:  # registered by hand on the manager, not through an entry point
-            info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
-        infos[plugin_name] = _replace(
-            info, provides=tuple(mine), descriptions={k: v.description for k, v in mine.items()})
+        _call_register_hook(impl, infos, provided)
 
     for info in infos.values():
         if info.status == "failed":
             warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
                           stacklevel=4)
     return _State(manager=manager, infos=infos, provided=provided, wanted=wanted)
+
+
+def _call_register_hook(impl: Any, infos: dict[str, PluginInfo],
+                        provided: dict[str, _Provided]) -> PluginInfo:
+    """Run one adapter's ``m2p_register``; on failure nothing it registered is kept."""
+    plugin_name = impl.plugin_name
+    info = infos.get(plugin_name)
+    if info is None:  # registered by hand (:func:`register`), not through an entry point
+        info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
+    mine: dict[str, _Provided] = {}
+    register = _make_register(plugin_name, mine, provided)
+    try:
+        impl.function(*[{"register": register}[a] for a in impl.argnames])
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        info = _replace(info, status="failed", error=f"m2p_register failed: {_describe(exc)}")
+    else:
+        provided.update(mine)
+        info = _replace(info, provides=tuple(mine),
+                        descriptions={k: v.description for k, v in mine.items()})
+    infos[plugin_name] = info
+    return info
 
 
 def _make_register(plugin: str, mine: dict[str, _Provided],
@@ -442,15 +483,18 @@ __all__ = [
     "altair",
     "animate_colors",
     "available",
+    "configure_cli",
     "enabled_names",
     "format_plugins",
     "get",
     "get_plugin_manager",
     "main",
     "plugins",
+    "register",
     "reset",
     "run",
     "style",
+    "video",
 ]
 
 if __name__ == "__main__":

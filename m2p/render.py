@@ -82,7 +82,7 @@ def palette_strip(palette: "Palette", *, swatch_size: int = 120, labels: bool = 
     pixels[:] = BACKGROUND
     for i, rgb in enumerate(palette.rgb8):
         pixels[:size, i * size:(i + 1) * size] = rgb
-    image = Image.fromarray(pixels, "RGB")
+    image = Image.fromarray(pixels)
     if labels:
         draw = ImageDraw.Draw(image)
         font = _font(max(9, min(14, size // 8)))
@@ -182,7 +182,7 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
         overall.rgb8[slot][:, None, :]
     )
 
-    image = Image.fromarray(pixels, "RGB")
+    image = Image.fromarray(pixels)
     draw = ImageDraw.Draw(image)
     _draw_title(draw, track, layout)
     _draw_time_axis(draw, track.duration, layout)
@@ -285,9 +285,15 @@ def _draw_title(draw: ImageDraw.ImageDraw, track: "PaletteTrack", layout: Timeli
         details += f"  ·  seed {track.seed}"
     y = layout.top - 10
     title_font, small = _font(14), _font(11)
+    room = layout.overall_left - layout.left - 24
+    if draw.textlength(name, font=title_font) > room:  # long names: keep the end (the file)
+        while len(name) > 1 and draw.textlength("…" + name, font=title_font) > room:
+            name = name[1:]
+        name = "…" + name
     draw.text((layout.left, y), name, font=title_font, fill=INK, anchor="ls")
     name_right = draw.textbbox((layout.left, y), name, font=title_font, anchor="ls")[2]
-    draw.text((name_right + 12, y), details, font=small, fill=FAINT_INK, anchor="ls")
+    if draw.textlength(details, font=small) <= layout.overall_left - name_right - 24:
+        draw.text((name_right + 12, y), details, font=small, fill=FAINT_INK, anchor="ls")
     centre = layout.overall_left + layout.overall_width / 2
     draw.text((centre, y), "overall", font=small, fill=FAINT_INK, anchor="ms")
 

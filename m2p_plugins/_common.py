@@ -21,6 +21,10 @@ import numpy as np
 
 from m2p.errors import M2PError, TrackError
 
+INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
+                            "progress"})
+"""Keyword arguments that adapters pass through to :func:`m2p.palette` / ``palette_track``."""
+
 
 def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
                     **inference_kwargs: Any) -> tuple[Any, str]:
@@ -199,6 +203,9 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
                    ) -> np.ndarray:
     """A diverging ramp between the two palette colours of most different hue.
 
+    When all colours share one hue family (or are grey) the ramp runs from the most vivid
+    colour to its complementary hue instead.
+
     Both ends share one lightness (the mean of the two colours, clipped to [30, 60]); L*
     rises linearly to a neutral centre and a*, b* fade linearly to zero, in CIELAB.
 
@@ -209,12 +216,20 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
     """
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
     lab = _lch_to_lab(lch)
-    if len(lab) == 1:
-        lab = np.vstack([lab, lab * [1.0, -1.0, -1.0]])
     ab = lab[:, 1:]
     d = np.linalg.norm(ab[:, None, :] - ab[None, :, :], axis=-1)
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    if lch[i, 2] > lch[j, 2]:  # stable orientation: smaller hue angle on the left
+    if d.max() < 20.0:
+        # One hue family (or greys): diverge from the most vivid colour to its complement.
+        k = int(np.argmax(np.hypot(ab[:, 0], ab[:, 1])))
+        base = ab[k] if np.hypot(*ab[k]) >= 5.0 else np.array([-10.0, -40.0])  # greys: blue
+        base = base * max(1.0, 35.0 / np.hypot(*base))
+        lab = np.array([[lab[k, 0], *base], [lab[k, 0], *(-base)]])
+        ab = lab[:, 1:]
+        i, j = 0, 1
+    else:
+        i, j = np.unravel_index(int(np.argmax(d)), d.shape)
+    hue = np.degrees(np.arctan2(ab[:, 1], ab[:, 0])) % 360.0
+    if hue[i] > hue[j]:  # stable orientation: smaller hue angle on the left
         i, j = j, i
     end_l = float(np.clip((lab[i, 0] + lab[j, 0]) / 2.0, 30.0, 60.0))
     t = np.linspace(0.0, 1.0, n)

@@ -30,7 +30,7 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch):
     plugins_mod.reset()
 
 
-# --- helpers: real distributions with entry points ---------------------------------------------
+# --- helpers: real distributions with entry points -----------------------------------------------
 
 
 def _dist_files(dist: str, version: str, entry_points: dict[str, str],
@@ -79,7 +79,7 @@ def _build_wheel(out: Path, dist: str, version: str, files: dict[str, str]) -> P
     return wheel
 
 
-# --- built-in adapters and laziness ---------------------------------------------------------------
+# --- built-in adapters and laziness --------------------------------------------------------------
 
 
 def test_importing_m2p_loads_no_plugin_and_no_plotting_library():
@@ -123,7 +123,7 @@ def test_module_is_callable_like_the_function():
     assert [i.name for i in plugins_mod()] == [i.name for i in plugins_mod.plugins()]
 
 
-# --- third-party adapters -----------------------------------------------------------------------------
+# --- third-party adapters ------------------------------------------------------------------------
 
 HELLO_ADAPTER = """
     import m2p.hookspecs
@@ -216,7 +216,25 @@ def test_clashing_capability_keeps_the_builtin_and_warns(tmp_path, monkeypatch):
     assert infos["aa_clash"].status == "loaded" and infos["aa_clash"].provides == ()
 
 
-# --- M2P_LOAD_PLUGINS -------------------------------------------------------------------------------
+def test_adapter_registered_by_hand():
+    import types
+
+    import m2p.hookspecs
+
+    adapter = types.SimpleNamespace()
+
+    @m2p.hookspecs.hookimpl
+    def m2p_register(register):
+        register("double", lambda x: 2 * x, description="twice")
+
+    adapter.m2p_register = m2p_register
+    info = plugins_mod.register(adapter, name="by_hand")
+    assert (info.name, info.status, info.provides) == ("by_hand", "loaded", ("double",))
+    assert plugins_mod.get("double")(21) == 42
+    assert "by_hand" in {i.name for i in plugins_mod.plugins()}
+
+
+# --- M2P_LOAD_PLUGINS ----------------------------------------------------------------------------
 
 
 def test_empty_variable_loads_no_adapter(monkeypatch):
@@ -254,7 +272,7 @@ def test_reset_rereads_the_variable(monkeypatch):
     assert "style" in plugins_mod.available()
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- command line --------------------------------------------------------------------------------
 
 
 def test_cli_lists_adapters_as_text_and_json(capsys):
@@ -269,6 +287,15 @@ def test_cli_lists_adapters_as_text_and_json(capsys):
     assert listed["altair"]["status"] == "loaded"
 
 
+def test_cli_subcommand_hook_for_the_m2p_command(capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="m2p plugins")
+    handler = plugins_mod.configure_cli(parser)
+    assert handler(parser.parse_args(["--json"])) == 0
+    assert {"matplotlib", "altair"} <= {i["name"] for i in json.loads(capsys.readouterr().out)}
+
+
 def test_cli_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "m2p.plugins", "--verbose"], check=True,
                          capture_output=True, text=True, env=_clean_env()).stdout
@@ -281,3 +308,11 @@ def _clean_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("M2P_LOAD_PLUGINS", None)
     return env
+
+
+def test_m2p_plugins_command(capsys):
+    cli = pytest.importorskip("m2p.cli")
+    if "plugins" not in {entry.name for entry in getattr(cli, "SUBCOMMANDS", [])}:
+        pytest.skip("the plugins subcommand is not registered in m2p.cli yet")
+    assert cli.main(["plugins"]) == 0
+    assert "matplotlib" in capsys.readouterr().out

@@ -45,7 +45,15 @@ import numpy as np
 import torch
 
 from training import metrics as M
-from training.dataset import CORPUS_DIR, Corpus, FeatureCache, Window, WindowDataset, load_corpus
+from training.dataset import (
+    CORPUS_DIR,
+    FEATURE_DIR,
+    Corpus,
+    FeatureCache,
+    Window,
+    WindowDataset,
+    load_corpus,
+)
 from training.report import EVAL_END, EVAL_START, markdown_table
 
 __all__ = [
@@ -241,7 +249,8 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
 def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
              corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
              mm_windows: int = 200, seed: int = 0, device: str = "cpu",
-             log: Any = print) -> dict[str, Any]:
+             features_dir: str | os.PathLike[str] = FEATURE_DIR, log: Any = print
+             ) -> dict[str, Any]:
     """Compute the results table and the directional check (see the module docstring)."""
     from m2p.weights import load_model
 
@@ -252,7 +261,7 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
     windows = corpus.split(split)
     if not windows:
         raise SystemExit(f"split {split!r} has no windows in {corpus.root}")
-    cache = FeatureCache()
+    cache = FeatureCache(features_dir, window_seconds=_window_seconds(model_dir))
     cache.ensure(corpus, windows, log=log)
     data = WindowDataset.from_cache(cache, windows, max_colors=model.config.max_colors)
     emo = data.emotion.astype(np.float64)
@@ -378,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=str(REPO_ROOT / "model"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--corpus", default=str(CORPUS_DIR))
+    ap.add_argument("--features", default=str(FEATURE_DIR), help="feature cache root")
     ap.add_argument("--noise-draws", type=int, default=5)
     ap.add_argument("--mm-windows", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
@@ -388,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     res = evaluate(args.model, split=args.split, corpus_dir=args.corpus,
                    noise_draws=args.noise_draws, mm_windows=args.mm_windows, seed=args.seed,
-                   device=args.device)
+                   device=args.device, features_dir=args.features)
     md = results_markdown(res)
     print(md)
     if args.no_write:
@@ -401,6 +411,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _window_seconds(model_dir: str | os.PathLike[str]) -> float:
+    """Window length the model was trained on (training metadata; 10 s if absent)."""
+    try:
+        doc = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        return float(doc["metadata"]["training"]["config"]["window_seconds"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return 10.0
 
 
 def _update_card(card: Path, md: str) -> None:

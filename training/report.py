@@ -131,7 +131,7 @@ not the paper's model.
 | machine | {tr['machine']} |
 | device | {tr['device']} (torch {tr['torch']}, Python {tr['python']}) |
 | optimisation steps | {tr['steps']} (batch {cfg['batch_size']}) |
-| training wall time | {tr['wall_seconds'] / 60:.1f} min (excluding the feature cache) |
+| training wall time | {tr['wall_seconds'] / 60:.1f} min ({tr['wall_seconds']:.0f} s; excluding the feature cache) |
 | finished | {tr['finished_utc']} |
 | parameters | {tr['parameters'] / 1e6:.2f} M ({size_mb:.1f} MB safetensors, float32) |
 | network | d_model {mc.get('d_model')}, encoder {mc.get('encoder_layers')}x{mc.get('encoder_heads')} heads, decoder {mc.get('decoder_layers')}x{mc.get('decoder_heads')} heads, ff {mc.get('ff_dim')}, patch {mc.get('patch_frames')} frames |
@@ -143,7 +143,7 @@ not the paper's model.
 ## Data
 
 The corpus built by `training/corpus` (automatic labels; see its documentation):
-{corpus.get('tracks', '?')} tracks, {corpus.get('windows', '?')} labelled 10 s windows
+{corpus.get('tracks', '?')} tracks, {corpus.get('windows', '?')} labelled {cfg.get('window_seconds', 10):g} s windows
 ({corpus.get('train_windows', '?')} used for training, {corpus.get('val_windows', '?')} for
 validation, {corpus.get('test_windows', '?')} held out for testing, split by track), and
 {corpus.get('palettes', '?')} corpus palettes. Targets are the refined top-1 emotion-matched

@@ -35,6 +35,7 @@ from m2p.network import ModelConfig, Music2Palette
 from training.dataset import (
     CACHE_DIR,
     CORPUS_DIR,
+    FEATURE_DIR,
     FeatureCache,
     WindowDataset,
     feature_statistics,
@@ -281,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop (checkpoint only, no model written) after this much wall time")
     ap.add_argument("--device", default=None, help="auto, cpu or cuda (overrides the config)")
     ap.add_argument("--corpus", default=str(CORPUS_DIR))
+    ap.add_argument("--features", default=str(FEATURE_DIR), help="feature cache root")
+    ap.add_argument("--curve", default=str(REPO_ROOT / "docs" / "img" / "loss_curve.png"),
+                    help="where to write the loss-curve plot")
     ap.add_argument("--features-only", action="store_true",
                     help="fill the feature cache (all splits) and exit")
     args = ap.parse_args(argv)
@@ -309,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     test_w = corpus.split("test")
     log(f"corpus {corpus.root}: {len(corpus.tracks)} tracks, {len(corpus.windows)} windows; "
         f"train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
-    cache = FeatureCache(window_seconds=float(cfg["window_seconds"]))
+    cache = FeatureCache(args.features, window_seconds=float(cfg["window_seconds"]))
     t_feat = time.monotonic()
     todo = list(train_w) + list(val_w) + (list(test_w) if args.features_only else [])
     computed = cache.ensure(corpus, todo, batch_size=int(cfg["feature_batch"]), log=log)
@@ -368,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     save_model(model, out, extra=meta)
     write_training_log(result["history"], out / "training_log.csv")
-    plot_loss_curve(result["history"], REPO_ROOT / "docs" / "img" / "loss_curve.png")
+    plot_loss_curve(result["history"], args.curve)
     write_model_card(out, meta)
     log(f"wrote {out} ({(out / 'model.safetensors').stat().st_size / 1e6:.1f} MB) and the loss curve")
     return 0

@@ -79,8 +79,7 @@ def theme_config(source: Any, *, at: float | None = None, model: Any = None, see
 
 
 def scale(source: Any, kind: str = "category", *, at: float | None = None, reverse: bool = False,
-          model: Any = None, seed: int = 0, sample_rate: int | None = None,
-          **scale_kwargs: Any) -> Any:
+          model: Any = None, seed: int = 0, **kwargs: Any) -> Any:
     """An ``alt.Scale`` whose ``range`` is the song's colours, for users with their own theme.
 
     Example
@@ -97,16 +96,18 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
         ``"diverging"``.
     reverse
         Reverse the colour order.
-    **scale_kwargs
-        Further ``alt.Scale`` arguments (``domain=``, ``domainMid=``...).
+    **kwargs
+        Inference arguments (``device``, ``window``, ``hop``, ``noise``, ``batch_size``,
+        ``sample_rate``, ``progress``) go to inference; all others are ``alt.Scale`` arguments
+        (``domain=``, ``domainMid=``...).
     """
     import altair as alt
 
-    extra = {} if sample_rate is None else {"sample_rate": sample_rate}
-    values = colors(source, kind, at=at, model=model, seed=seed, **extra)
+    inference = {k: kwargs.pop(k) for k in list(kwargs) if k in _common.INFERENCE_KEYS}
+    values = colors(source, kind, at=at, model=model, seed=seed, **inference)
     if reverse:
         values = values[::-1]
-    return alt.Scale(range=values, **scale_kwargs)
+    return alt.Scale(range=values, **kwargs)
 
 
 def colors(source: Any, kind: str = "category", *, at: float | None = None, model: Any = None,

@@ -1,1 +1,77 @@
-"""placeholder"""
+"""Video adapter: grade footage and photos to music, export ``.cube`` LUTs, race bar charts.
+
+Reached as ``m2p.video`` (``import m2p; m2p.video.MusicGrade(...)``) or through the plugin
+registry (``m2p.plugins.get("video")``). Names are loaded lazily (PEP 562): importing this
+package imports neither MoviePy, Matplotlib nor torch.
+
+Public names
+------------
+``MusicGrade``
+    MoviePy 2 effect grading each frame toward the palette in force at its time.
+``grade_video(video, music, output, ...)``
+    The whole job: grade, mux the music, write atomically (``m2p grade``).
+``recolor(photo, music, output, ...)``, ``recolor_image(image, palette, ...)``
+    Still images (``m2p recolor``).
+``export_cube(music, output, ...)``, ``grade_lut(...)``
+    A standard ``.cube`` 3-D LUT of the grade (``m2p export --format cube``).
+``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
+    Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
+``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colours``,
+``match_palettes``, ``apply_lut``, ``apply_lut_torch``, ``expand_lut``, ``identity_lut``,
+``read_cube``, ``write_cube``
+    The building blocks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+from m2p.hookspecs import hookimpl
+
+_LAZY: dict[str, str] = {
+    "MusicGrade": "m2p_plugins.video.grade",
+    "grade_video": "m2p_plugins.video.grade",
+    "source_palette": "m2p_plugins.video.grade",
+    "recolor": "m2p_plugins.video.recolor",
+    "recolor_image": "m2p_plugins.video.recolor",
+    "export_cube": "m2p_plugins.video.recolor",
+    "grade_lut": "m2p_plugins.video.recolor",
+    "bar_chart_race": "m2p_plugins.video.race",
+    "BarChartRace": "m2p_plugins.video.race",
+    "read_wide_csv": "m2p_plugins.video.race",
+    "LutTrack": "m2p_plugins.video.timeline",
+    "lut_track": "m2p_plugins.video.timeline",
+    "FrameGrader": "m2p_plugins.video.timeline",
+    "transfer_lut": "m2p_plugins.video.transfer",
+    "dominant_colours": "m2p_plugins.video.transfer",
+    "match_palettes": "m2p_plugins.video.transfer",
+    "apply_lut": "m2p_plugins.video.lut",
+    "apply_lut_torch": "m2p_plugins.video.lut",
+    "expand_lut": "m2p_plugins.video.lut",
+    "identity_lut": "m2p_plugins.video.lut",
+    "read_cube": "m2p_plugins.video.lut",
+    "write_cube": "m2p_plugins.video.lut",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+@hookimpl
+def m2p_register(register: Any) -> None:
+    """Register the ``video`` namespace (this package; its names load on first use)."""
+    register("video", sys.modules[__name__],
+             description="MusicGrade effect, grade_video, recolor, .cube export, bar_chart_race")

@@ -187,18 +187,19 @@ class ExpandedLutPair:
     Parameters
     ----------
     a, b
-        ``(N, N, N, 3)`` float LUTs; ``b`` may be ``None`` (then only ``A`` is used).
+        ``(N, N, N, 3)`` float LUTs or tables already made by :func:`expand_lut`; ``b`` may be
+        ``None`` (then only ``A`` is used).
         Memory: 64 MiB for one LUT, 128 MiB for a pair.
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
         self.single = b is None
         if self.single:
-            self._table = expand_lut(a)
+            self._table = _expanded(a)
         else:
-            pair = np.empty((256 ** 3, 2), dtype=np.uint32)  # little-endian: A low, B high
-            pair[:, 0] = expand_lut(a)
-            pair[:, 1] = expand_lut(b)
+            pair = np.empty((256 ** 3, 2), dtype=np.uint32)  # memory order: A then B
+            pair[:, 0] = _expanded(a)
+            pair[:, 1] = _expanded(b)
             self._table = pair.view(np.uint64).reshape(-1)
 
     def __call__(self, frame: np.ndarray, alpha: float = 0.0) -> np.ndarray:
@@ -330,6 +331,13 @@ def temporary_sibling(path: Path) -> Path:
     """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
     path = Path(path)
     return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+
+
+def _expanded(lut: np.ndarray) -> np.ndarray:
+    lut = np.asarray(lut)
+    if lut.ndim == 1 and lut.dtype == np.uint32 and lut.size == 256 ** 3:
+        return lut
+    return expand_lut(lut)
 
 
 def _check_lut(lut: np.ndarray) -> np.ndarray:

@@ -163,7 +163,7 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     """
     import torch
 
-    from m2p.colour import gamut_map_lch, lab_to_lch, lch_to_srgb, srgb_to_lab
+    from m2p.colour import gamut_map_lch, lab_to_lch, lab_to_srgb, lch_to_srgb, srgb_to_lab
 
     src = np.asarray(source_lab, dtype=np.float64).reshape(-1, 3)
     tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)
@@ -214,8 +214,11 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     out = lab.copy()
     out[:, 0] += strength * keep * d_l
     out[:, 1:] += (strength * keep * ends)[:, None] * d_ab
-    mapped = gamut_map_lch(lab_to_lch(torch.from_numpy(out)), iterations=24)
-    rgb = lch_to_srgb(mapped).numpy()
+    rgb = lab_to_srgb(torch.from_numpy(out)).numpy()
+    outside = np.any((rgb < -1e-6) | (rgb > 1.0 + 1e-6), axis=1)
+    if np.any(outside):  # chroma reduction at constant L*, h for the out-of-gamut entries only
+        mapped = gamut_map_lch(lab_to_lch(torch.from_numpy(out[outside])), iterations=24)
+        rgb[outside] = lch_to_srgb(mapped).numpy()
     rgb = np.clip(np.nan_to_num(rgb, nan=0.0), 0.0, 1.0)
     return rgb.reshape(size, size, size, 3).astype(np.float32)
 
@@ -226,7 +229,7 @@ def palette_lab(palette: object) -> np.ndarray:
 
     from m2p.colour import lch_to_lab
 
-    lch = np.asarray(getattr(palette, "lch", palette), dtype=np.float64).reshape(-1, 3)
+    lch = np.array(getattr(palette, "lch", palette), dtype=np.float64).reshape(-1, 3)
     return lch_to_lab(torch.from_numpy(lch)).numpy()
 
 

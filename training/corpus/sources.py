@@ -46,8 +46,12 @@ MUSIC_PATH_HINTS = {
 
 # Licence summaries where the DEP-5 file is not machine readable.
 PACKAGE_LICENCE_FALLBACK = {
-    "singularity-music": "CC-BY-SA-2.5 (Max McCracken; see debian/copyright)",
+    "singularity-music": "CC-BY-SA-3.0 (full CC legal code in debian/copyright)",
     "openttd-openmsx": "GPL-2.0 (openMSX authors)",
+}
+PACKAGE_HOLDER_FALLBACK = {
+    "singularity-music": "2007-2008, 2012 Max McCracken",
+    "openttd-openmsx": "2010 openMSX authors (see readme.txt)",
 }
 
 
@@ -115,11 +119,11 @@ def licence_for(pkg_root: Path, package: str, file_path: Path) -> tuple[str, str
     best = None
     for pats, lic, holder in stanzas:
         for p in pats:
-            if p == "*" or fnmatch.fnmatch(rel, "*" + p.lstrip("*")) or fnmatch.fnmatch(file_path.name, Path(p).name):
+            if p == "*" or fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, "*/" + p):
                 best = (lic, holder)
-    if package in PACKAGE_LICENCE_FALLBACK and (best is None or best[0].lower().startswith("gpl") and package == "singularity-music"):
-        return PACKAGE_LICENCE_FALLBACK[package], ""
-    return best if best else (PACKAGE_LICENCE_FALLBACK.get(package, "see debian/copyright"), "")
+    if best is None:
+        return PACKAGE_LICENCE_FALLBACK.get(package, "see debian/copyright"), PACKAGE_HOLDER_FALLBACK.get(package, "")
+    return best
 
 
 def list_tracks(cache: Path, roots: dict[str, Path], log=print) -> list[dict]:

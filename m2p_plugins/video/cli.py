@@ -1,0 +1,159 @@
+"""``m2p grade | recolor | export | race``: the video adapter's subcommands.
+
+Registered in :data:`m2p.cli.SUBCOMMANDS` (one line each, this module imported only when one of
+them runs). Each ``configure_*`` adds its arguments to the subparser and returns the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from m2p.cli import Handler, add_inference_arguments, inference_kwargs
+
+
+def configure_grade(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p grade VIDEO --music SONG -o OUT``: grade footage to music, music as soundtrack."""
+    parser.add_argument("video", help="input video (mp4, mov, mkv, webm...)")
+    parser.add_argument("--music", required=True, metavar="SONG", help="audio file to grade to")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output video file")
+    _add_strength(parser)
+    parser.add_argument("--keep-audio", action="store_true",
+                        help="keep the video's own sound instead of muxing the music")
+    parser.add_argument("--music-end", choices=("hold", "loop"), default="hold",
+                        help="music shorter than the video: hold the last palette (default) "
+                             "or loop the music and its palettes")
+    parser.add_argument("--lut-size", type=int, default=33, metavar="N",
+                        help="LUT nodes per axis (default 33)")
+    parser.add_argument("--smoothing", type=float, default=1.0, metavar="SECONDS",
+                        help="temporal smoothing of the grade (default 1.0)")
+    parser.add_argument("--codec", default="libx264", help="ffmpeg video encoder (default libx264)")
+    parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
+    parser.add_argument("--grade-device", default="cpu",
+                        help="cpu or cuda for the per-frame grading (default cpu)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p_plugins.video.grade import grade_video
+
+        kwargs = inference_kwargs(args)
+        progress = kwargs.pop("progress")
+        out = grade_video(args.video, args.music, args.output, strength=args.strength,
+                          keep_audio=args.keep_audio, music_end=args.music_end,
+                          lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
+                          preset=args.preset, grade_device=args.grade_device,
+                          progress=progress, **kwargs)
+        print(out)
+        return 0
+
+    return run
+
+
+def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p recolor PHOTO --music SONG -o OUT``: recolour a still image to music."""
+    parser.add_argument("photo", help="input image (jpg, png, tiff, webp...)")
+    parser.add_argument("--music", required=True, metavar="SONG", help="audio file")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output image")
+    _add_strength(parser)
+    parser.add_argument("--at", type=float, default=None, metavar="SECONDS",
+                        help="use the palette at this time (default: whole-piece palette)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p_plugins.video.recolor import recolor
+
+        kwargs = _single_palette_kwargs(args)
+        print(recolor(args.photo, args.music, args.output, strength=args.strength, at=args.at,
+                      **kwargs))
+        return 0
+
+    return run
+
+
+def configure_export(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p export SONG --format cube [-o look.cube]``: the grade as a standard 3-D LUT."""
+    parser.add_argument("song", help="audio file")
+    parser.add_argument("--format", choices=("cube",), default="cube",
+                        help="cube: Adobe/Resolve 3-D LUT, usable as ffmpeg -vf lut3d=FILE")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="output file (default: SONG's name with .cube, here)")
+    _add_strength(parser)
+    parser.add_argument("--at", type=float, default=None, metavar="SECONDS",
+                        help="the palette at this time (default: whole-piece palette)")
+    parser.add_argument("--reference", metavar="IMAGE_OR_VIDEO", default=None,
+                        help="footage the LUT is tuned for (default: neutral split-tone)")
+    parser.add_argument("--size", type=int, default=33, metavar="N",
+                        help="LUT nodes per axis (default 33)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p_plugins.video.recolor import export_cube
+
+        output = args.output or Path(args.song).with_suffix(".cube").name
+        print(export_cube(args.song, output, reference=args.reference, at=args.at,
+                          strength=args.strength, size=args.size, **_single_palette_kwargs(args)))
+        return 0
+
+    return run
+
+
+def configure_race(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p race DATA.csv --music SONG -o race.mp4``: palette-coloured bar-chart race."""
+    parser.add_argument("data", help="wide CSV: first column the period, one column per entity")
+    parser.add_argument("--music", required=True, metavar="SONG", help="audio file (soundtrack)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output video")
+    parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
+                        help="stretch the race to the song (default) or trim the song to the "
+                             "race at --period-seconds per period")
+    parser.add_argument("--period-seconds", type=float, default=1.0, metavar="S",
+                        help="seconds per period with --fit trim (default 1.0)")
+    parser.add_argument("--bars", type=int, default=10, metavar="N",
+                        help="bars shown (default 10)")
+    parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
+    parser.add_argument("--size", default="1280x720", metavar="WxH",
+                        help="video size in pixels (default 1280x720)")
+    parser.add_argument("--title", default=None, help="chart title")
+    parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.errors import VideoError
+        from m2p_plugins.video.race import bar_chart_race
+
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise VideoError(f"--size must look like 1280x720, got {args.size!r}") from None
+        kwargs = inference_kwargs(args)
+        progress = kwargs.pop("progress")
+        print(bar_chart_race(args.data, args.music, args.output, fit=args.fit,
+                             period_seconds=args.period_seconds, n_bars=args.bars, fps=args.fps,
+                             size=(width, height), title=args.title, preset=args.preset,
+                             progress=progress, **kwargs))
+        return 0
+
+    return run
+
+
+def _add_strength(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strength", type=_unit_float, default=0.6, metavar="S",
+                        help="0 = unchanged, 1 = full transfer (default 0.6)")
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+__all__ = ["configure_export", "configure_grade", "configure_race", "configure_recolor"]
+
+if __name__ == "__main__":  # pragma: no cover
+    from m2p.cli import main
+
+    sys.exit(main())

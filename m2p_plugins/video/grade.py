@@ -1,0 +1,249 @@
+"""Grade video to music: the :class:`MusicGrade` MoviePy effect and :func:`grade_video`.
+
+>>> from moviepy import VideoFileClip                                   # doctest: +SKIP
+>>> import m2p
+>>> track = m2p.palette_track("song.mp3")                                 # doctest: +SKIP
+>>> clip = VideoFileClip("in.mp4").with_effects([m2p.video.MusicGrade(track, strength=0.6)])
+>>> clip.write_videofile("out.mp4"); clip.close()                         # doctest: +SKIP
+
+Each frame at time ``t`` is graded with the LUT in force at ``t`` (:mod:`.timeline`): the
+palette-based transfer (:mod:`.transfer`) from the footage's dominant colours to the palette of
+the window, tabulated as a 3-D LUT, smoothed and interpolated in time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import VideoError
+from m2p_plugins.video.lut import DEFAULT_SIZE
+from m2p_plugins.video.media import (
+    atomic_output,
+    check_encoder,
+    check_output,
+    close_quietly,
+    even_size_params,
+    open_audio,
+    open_video,
+)
+from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
+from m2p_plugins.video.transfer import dominant_colours
+
+try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is installed.
+    from moviepy import Effect as _EffectBase
+except ImportError:  # pragma: no cover - exercised only without the [video] extra
+    _EffectBase = object
+
+SOURCE_SAMPLE_FRAMES = 8
+"""Frames sampled evenly over a clip to find its source palette."""
+
+
+@dataclass
+class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
+    """MoviePy 2 effect: grade each frame toward the palette in force at its time.
+
+    Use with ``clip.with_effects([MusicGrade(track)])``. Only the colour frames change; the
+    mask (alpha), duration, audio and size are kept.
+
+    Parameters
+    ----------
+    track
+        :class:`m2p.palette.PaletteTrack`, a single :class:`m2p.palette.Palette` (constant
+        grade), a ready :class:`.timeline.LutTrack`, or an audio path (its palette track is
+        computed with the shipped model).
+    strength
+        0 (no change) to 1 (full transfer). Luminance and skin-tone protection scale with it.
+    source
+        ``(k, 3)`` CIELAB source palette of the footage; default: the dominant colours of
+        :data:`SOURCE_SAMPLE_FRAMES` frames sampled over the clip (``k`` = longest palette).
+    lut_size
+        LUT nodes per axis (33).
+    smoothing
+        Temporal Gaussian smoothing of the LUT keyframes, seconds.
+    music_end
+        ``"hold"`` the last grade past the end of the music (default) or ``"loop"`` the track.
+    luminance, skin
+        See :func:`.transfer.transfer_lut`.
+    device
+        ``"cpu"`` or a torch device (``"cuda"``) for the per-frame work.
+    """
+
+    track: Any
+    strength: float = 0.6
+    source: Any = None
+    lut_size: int = DEFAULT_SIZE
+    smoothing: float = DEFAULT_SMOOTHING
+    music_end: str = "hold"
+    luminance: float = 0.5
+    skin: float = 0.8
+    device: str = "cpu"
+
+    def apply(self, clip: Any) -> Any:
+        """Return ``clip`` graded (a new clip built with ``clip.transform``)."""
+        luts = self.lut_track_for(clip)
+        grader = FrameGrader(luts, device=self.device)
+
+        def grade_frame(get_frame: Any, t: float) -> np.ndarray:
+            return grader(get_frame(t), t)
+
+        return clip.transform(grade_frame, apply_to=[])
+
+    def lut_track_for(self, clip: Any | None = None) -> LutTrack:
+        """The :class:`.timeline.LutTrack` this effect applies to ``clip``."""
+        if isinstance(self.track, LutTrack):
+            return self.track
+        track = self.track
+        if isinstance(track, (str, os.PathLike)):
+            import m2p
+
+            track = m2p.palette_track(track)
+        source = self.source
+        if source is None:
+            if clip is None:
+                raise ValueError("MusicGrade needs a clip or an explicit source palette")
+            source = source_palette(clip, k=_palette_size(track))
+        return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
+                         size=self.lut_size, smoothing=self.smoothing,
+                         music_end=self.music_end,  # type: ignore[arg-type]
+                         luminance=self.luminance, skin=self.skin)
+
+
+def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES) -> np.ndarray:
+    """Dominant CIELAB colours of a clip from ``frames`` frames sampled evenly over it.
+
+    Parameters
+    ----------
+    clip
+        Any MoviePy video clip.
+    k
+        Number of colours.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, 3)`` CIELAB, sorted by L*.
+    """
+    duration = float(clip.duration or 0.0)
+    fps = float(getattr(clip, "fps", None) or 25.0)
+    last = max(duration - 1.0 / fps, 0.0)
+    times = np.linspace(0.0, last, max(1, frames)) if duration > 0 else np.zeros(1)
+    samples = []
+    for t in times:
+        frame = np.asarray(clip.get_frame(float(t)))
+        step = max(1, int(np.ceil(max(frame.shape[:2]) / 256)))  # about 256 px on the long side
+        samples.append(frame[::step, ::step, :3].reshape(-1, 3))
+    pixels = np.concatenate(samples)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    lab, _ = dominant_colours(pixels, k)
+    return lab
+
+
+def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.PathLike[str], *,
+                strength: float = 0.6, keep_audio: bool = False, track: Any = None,
+                music_end: str = "hold", lut_size: int = DEFAULT_SIZE,
+                smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
+                preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
+                grade_device: str = "cpu", progress: bool = True,
+                **inference: Any) -> Path:
+    """Grade a video to a piece of music and write it with the music as its soundtrack.
+
+    Parameters
+    ----------
+    video
+        Input video file.
+    music
+        Audio file (its palette track drives the grade and, unless ``keep_audio``, it becomes
+        the soundtrack, trimmed to the video; with ``music_end="loop"`` it is looped).
+    output
+        Output video file; written to a temporary name and renamed when complete.
+    strength
+        0 to 1, see :class:`MusicGrade`.
+    keep_audio
+        Keep the video's own sound instead of the music (a video without sound stays silent).
+    track
+        A precomputed :class:`m2p.palette.PaletteTrack` (skips inference).
+    music_end
+        ``"hold"`` the last palette when the music is shorter than the video, or ``"loop"``.
+    lut_size, smoothing
+        See :class:`MusicGrade`.
+    codec, preset, audio_codec, threads
+        ffmpeg encoder settings (MoviePy's defaults: libx264, medium).
+    grade_device
+        ``"cpu"`` or ``"cuda"`` for the per-frame grading (``device`` in ``inference`` is the
+        model's).
+    progress
+        Show progress bars (inference and encoding).
+    **inference
+        Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
+
+    Returns
+    -------
+    pathlib.Path
+        ``output``.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        Unreadable video, missing encoder, unwritable output (checked before any work).
+    m2p.errors.AudioError
+        Unreadable music.
+    """
+    out = check_output(output, inputs=(video, music))
+    check_encoder(codec)
+    if music_end not in ("hold", "loop"):
+        raise ValueError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
+    if track is None:
+        import m2p
+
+        track = m2p.palette_track(music, progress=progress, **inference)
+    clip = graded = audio = None
+    tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
+    try:
+        clip = open_video(video, audio=keep_audio)
+        effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
+                            music_end=music_end, device=grade_device)
+        graded = clip.with_effects([effect])
+        if not keep_audio and isinstance(music, (str, os.PathLike)):
+            audio = open_audio(music)
+            graded = graded.with_audio(_fit_audio(audio, clip.duration, music_end))
+        with atomic_output(out) as tmp:
+            try:
+                graded.write_videofile(
+                    str(tmp), fps=clip.fps, codec=codec, preset=preset, audio_codec=audio_codec,
+                    threads=threads, ffmpeg_params=even_size_params(clip.size, codec),
+                    temp_audiofile_path=tmpdir, logger="bar" if progress else None)
+            except (OSError, IOError, BrokenPipeError) as exc:
+                raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
+                                 source=out) from exc
+    finally:
+        close_quietly(graded, audio, clip)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return out
+
+
+def _fit_audio(audio: Any, duration: float, music_end: str) -> Any:
+    """The music trimmed (or, for ``"loop"``, looped) to ``duration`` seconds."""
+    if audio.duration >= duration:
+        return audio.subclipped(0, duration)
+    if music_end == "loop":
+        from moviepy.audio.fx import AudioLoop
+
+        return audio.with_effects([AudioLoop(duration=duration)])
+    return audio  # shorter music ends early; the picture keeps the last palette's grade
+
+
+def _palette_size(track: Any) -> int:
+    if hasattr(track, "max_colors"):
+        return int(track.max_colors)
+    return max(3, len(track)) if hasattr(track, "__len__") else 5
+
+
+__all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "grade_video", "source_palette"]

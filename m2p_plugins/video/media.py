@@ -1,0 +1,242 @@
+"""Media plumbing shared by grading and the bar-chart race: encoder checks, safe outputs, opening.
+
+Every function here raises :class:`m2p.errors.VideoError` naming the file, and nothing writes to
+an output path directly: results go to a hidden temporary sibling that is renamed on success
+(:func:`atomic_output`), so a failed or interrupted run never leaves a half-written file under
+the requested name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from m2p.errors import VideoError
+from m2p_plugins.video.lut import temporary_sibling
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary MoviePy uses (``imageio-ffmpeg``'s, or ``$FFMPEG_BINARY``).
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        No ffmpeg binary can be found.
+    """
+    exe = os.environ.get("FFMPEG_BINARY")
+    if exe and exe != "ffmpeg-imageio" and Path(exe).exists():
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no encoder"
+        raise VideoError(f"no ffmpeg binary found ({exc}); pip install imageio-ffmpeg",
+                         source="ffmpeg") from exc
+
+
+def check_encoder(codec: str = "libx264") -> str:
+    """Check up front that ffmpeg can encode with ``codec``; returns the ffmpeg path.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        ffmpeg is missing or lacks the encoder (the message says which and how to fix it).
+    """
+    exe = ffmpeg_exe()
+    if codec not in _encoders(exe):
+        raise VideoError(f"this ffmpeg has no {codec!r} encoder (try --codec mpeg4, or install an "
+                         f"ffmpeg build with it and set FFMPEG_BINARY)", source=exe)
+    return exe
+
+
+def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
+    """Validate an output path before any work: folder exists and is writable, not an input.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        The folder is missing or read-only, the path is a folder, or it would overwrite an input.
+    """
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise VideoError("output path is a folder", source=out)
+    if not parent.is_dir():
+        raise VideoError(f"output folder {str(parent)!r} does not exist", source=out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise VideoError(f"output folder {str(parent)!r} is not writable", source=out)
+    for item in inputs:
+        if isinstance(item, (str, os.PathLike)) and Path(item).exists() and out.exists():
+            if os.path.samefile(item, out):
+                raise VideoError("output would overwrite an input file", source=out)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write to; rename it to ``path`` on success.
+
+    On any exception the temporary file is deleted and the exception propagates (``OSError``
+    becomes :class:`VideoError`).
+    """
+    out = Path(path)
+    tmp = temporary_sibling(out)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise VideoError("the encoder produced no output", source=out)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise VideoError(f"cannot write output: {exc.strerror or exc}", source=out) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
+    """Open a video with MoviePy, turning every failure into a clear :class:`VideoError`.
+
+    Parameters
+    ----------
+    path
+        Video file. Rotation metadata is applied by ffmpeg while decoding (frames come upright);
+        variable frame rate input is read at its average rate (frames are duplicated or dropped
+        by ffmpeg to a constant rate); an alpha channel is not read (MP4/H.264 has none).
+    audio
+        Also open the video's own sound track, if it has one.
+
+    Returns
+    -------
+    moviepy.VideoFileClip
+        Close it (``clip.close()``) when done; MoviePy keeps ffmpeg processes open otherwise.
+    """
+    from moviepy import VideoFileClip
+
+    path = Path(path)
+    if not path.exists():
+        raise VideoError("no such video file", source=path)
+    if path.is_dir():
+        raise VideoError("is a folder, not a video file", source=path)
+    clip = None
+    try:
+        clip = VideoFileClip(str(path), audio=audio)
+        _fix_rotation(clip, path)
+        if clip.size is None or min(clip.size) <= 0 or not clip.duration or clip.duration <= 0:
+            raise VideoError("no video frames", source=path)
+        if not clip.fps or clip.fps <= 0:
+            raise VideoError("unknown frame rate", source=path)
+        clip.get_frame(0)  # fail now on undecodable content, not halfway through an export
+    except VideoError:
+        close_quietly(clip)
+        raise
+    except Exception as exc:  # noqa: BLE001 - MoviePy raises OSError, KeyError, IndexError...
+        close_quietly(clip)
+        raise VideoError(f"cannot read video ({_first_line(exc)})", source=path) from exc
+    return clip
+
+
+def open_audio(path: str | os.PathLike[str]) -> Any:
+    """Open a music file as a MoviePy ``AudioFileClip`` (close it when done)."""
+    from moviepy import AudioFileClip
+
+    path = Path(path)
+    if not path.exists():
+        raise VideoError("no such audio file", source=path)
+    try:
+        return AudioFileClip(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise VideoError(f"cannot read audio ({_first_line(exc)})", source=path) from exc
+
+
+def close_quietly(*clips: Any) -> None:
+    """Close MoviePy clips (and their readers), ignoring ``None`` and errors."""
+    for clip in clips:
+        if clip is None:
+            continue
+        with contextlib.suppress(Exception):
+            clip.close()
+
+
+def even_size_params(size: tuple[int, int], codec: str) -> list[str]:
+    """ffmpeg output options: yuv420p for H.264 and a 1-pixel crop of odd sizes (4:2:0 needs even)."""
+    params: list[str] = []
+    if codec in ("libx264", "libx265", "h264_nvenc"):
+        if size[0] % 2 or size[1] % 2:
+            params += ["-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2"]
+        params += ["-pix_fmt", "yuv420p"]
+    return params
+
+
+def display_rotation(path: str | os.PathLike[str]) -> int:
+    """Rotation in degrees (0, 90, 180, 270) that ffmpeg applies when decoding ``path``.
+
+    Read from the stream's display matrix side data (``ffmpeg -i`` reports "rotation of X
+    degrees") or a legacy ``rotate`` tag; 0 when there is none or ffmpeg cannot be run.
+    """
+    import re
+
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                                capture_output=True, text=True, timeout=30, check=False,
+                                stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError, VideoError):
+        return 0
+    match = re.search(r"rotation of (-?[\d.]+) degrees", result.stderr) or re.search(
+        r"^\s*rotate\s*:\s*(-?[\d.]+)", result.stderr, flags=re.MULTILINE)
+    if not match:
+        return 0
+    return int(round(float(match.group(1)))) % 360
+
+
+def _fix_rotation(clip: Any, path: Path) -> None:
+    """Make MoviePy's frame size agree with ffmpeg's auto-rotation.
+
+    MoviePy 2.1 misses the ``Display Matrix`` side data printed by recent ffmpeg, so for a
+    portrait phone video it would reshape rotated frames with the unrotated size (garbage).
+    """
+    reader = getattr(clip, "reader", None)
+    if reader is None or getattr(reader, "rotation", 0) in (90, 270):
+        return
+    if display_rotation(path) not in (90, 270):
+        return
+    width, height = reader.size
+    reader.size = [height, width]
+    reader.rotation = 90
+    reader.bufsize = reader.depth * width * height + 100
+    reader.initialize()
+    clip.size = reader.size
+    clip.rotation = 90
+
+
+@functools.lru_cache(maxsize=4)
+def _encoders(exe: str) -> str:
+    try:
+        result = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True,
+                                timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise VideoError(f"cannot run ffmpeg ({exc})", source=exe) from exc
+    return result.stdout
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+__all__ = [
+    "atomic_output",
+    "display_rotation",
+    "check_encoder",
+    "check_output",
+    "close_quietly",
+    "even_size_params",
+    "ffmpeg_exe",
+    "open_audio",
+    "open_video",
+]

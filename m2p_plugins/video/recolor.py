@@ -1,0 +1,239 @@
+"""Still images and exported LUTs: recolour a photo to a song, write the grade as ``.cube``.
+
+``m2p recolor photo.jpg --music song.mp3 -o out.jpg`` is Chang et al.'s palette-based photo
+recolouring with the song's palette as the target (the Music2Palette paper's Figure 4 use).
+``m2p export song.mp3 --format cube -o look.cube`` writes the same kind of transfer as a
+standard 3-D LUT for ffmpeg (``-vf lut3d=look.cube``), DaVinci Resolve or Premiere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import VideoError
+from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, write_cube
+from m2p_plugins.video.media import atomic_output, check_output, close_quietly
+from m2p_plugins.video.transfer import (
+    dominant_colours,
+    match_palettes,
+    neutral_source,
+    palette_lab,
+    transfer_lut,
+)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+"""File suffixes read as still images (anything else is opened as a video)."""
+
+
+def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
+                  size: int = DEFAULT_SIZE, luminance: float = 0.5, skin: float = 0.8,
+                  source: np.ndarray | None = None) -> np.ndarray:
+    """Recolour an image toward a palette (palette-based transfer through a 3-D LUT).
+
+    Parameters
+    ----------
+    image
+        ``(H, W, 3)`` or ``(H, W, 4)`` sRGB, uint8 or float in ``[0, 1]``; alpha is kept.
+    palette
+        :class:`m2p.palette.Palette` or ``(n, 3)`` CIELCh target colours.
+    strength, size, luminance, skin
+        See :func:`.transfer.transfer_lut`.
+    source
+        ``(k, 3)`` CIELAB source palette; default the image's ``n`` dominant colours.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image``.
+    """
+    lut = grade_lut(palette, reference=image if source is None else None, source=source,
+                    strength=strength, size=size, luminance=luminance, skin=skin)
+    return apply_lut(image, lut)
+
+
+def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None = None,
+              strength: float = 0.6, size: int = DEFAULT_SIZE, luminance: float = 0.5,
+              skin: float = 0.8) -> np.ndarray:
+    """The LUT that grades ``reference``-like footage toward ``palette``.
+
+    Parameters
+    ----------
+    palette
+        :class:`m2p.palette.Palette` or ``(n, 3)`` CIELCh.
+    reference
+        Image array, or a path to an image or video, whose dominant colours are the source
+        palette. ``None`` (and no ``source``): a grey ramp at the palette's lightnesses, i.e. a
+        split-tone look usable on any footage.
+    source
+        Explicit ``(k, 3)`` CIELAB source palette (wins over ``reference``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(size, size, size, 3)`` LUT.
+    """
+    target = palette_lab(palette)
+    if source is None:
+        if reference is None:
+            source = neutral_source(target)
+        else:
+            source = _reference_palette(reference, target.shape[0])
+    source = np.asarray(source, dtype=np.float64)
+    slots = match_palettes(source, target)
+    return transfer_lut(source, target[slots], strength=strength, size=size, luminance=luminance,
+                        skin=skin)
+
+
+def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike[str], *,
+            strength: float = 0.6, at: float | None = None, palette: Any = None,
+            quality: int = 95, **inference: Any) -> Path:
+    """Recolour a photo to a piece of music and save it (atomically).
+
+    Parameters
+    ----------
+    photo
+        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied.
+    music
+        Audio file (or array with ``sample_rate=`` in ``inference``); ignored when ``palette``
+        is given.
+    output
+        Output image; the format follows the suffix. Alpha is kept where the format has it
+        (PNG, WebP, TIFF) and dropped for JPEG.
+    strength
+        0 to 1.
+    at
+        Seconds: use the palette of the music at that time instead of the whole-piece palette.
+    palette
+        A ready :class:`m2p.palette.Palette` (skips inference).
+    quality
+        JPEG/WebP quality.
+    **inference
+        Passed to :func:`m2p.palette` / :func:`m2p.palette_track` (``seed``, ``model``...).
+
+    Returns
+    -------
+    pathlib.Path
+        ``output``.
+    """
+    out = check_output(output, inputs=(photo,))
+    image = read_image(photo)
+    if palette is None:
+        palette = music_palette(music, at=at, **inference)
+    result = recolor_image(image, palette, strength=strength)
+    save_image(result, out, quality=quality)
+    return out
+
+
+def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = None,
+                at: float | None = None, strength: float = 0.6, size: int = DEFAULT_SIZE,
+                palette: Any = None, **inference: Any) -> Path:
+    """Export the grade of a song as a ``.cube`` 3-D LUT.
+
+    Parameters
+    ----------
+    music
+        Audio file (ignored when ``palette`` is given).
+    output
+        ``.cube`` path (written atomically).
+    reference
+        Image or video whose colours the LUT is tuned for (see :func:`grade_lut`).
+    at
+        Seconds: the palette in force at that time (default: the whole-piece palette).
+    strength, size
+        Transfer strength and LUT nodes per axis.
+    palette
+        A ready :class:`m2p.palette.Palette`.
+    **inference
+        Passed to :func:`m2p.palette` / :func:`m2p.palette_track`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else ())
+    if palette is None:
+        palette = music_palette(music, at=at, **inference)
+    lut = grade_lut(palette, reference=reference, strength=strength, size=size)
+    hexes = " ".join(getattr(palette, "hex", ()))
+    name = Path(music).name if isinstance(music, (str, os.PathLike)) else "music"
+    comments = (f"music2palette grade for {name}" + (f" at {at:g} s" if at is not None else ""),
+                f"palette {hexes}".strip(), f"strength {strength:g}, {size}^3 nodes, sRGB in/out")
+    return write_cube(out, lut, title=f"m2p {Path(name).stem}", comments=comments)
+
+
+def music_palette(music: Any, *, at: float | None = None, **inference: Any) -> Any:
+    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds."""
+    import m2p
+
+    if hasattr(music, "lch"):
+        return music
+    if hasattr(music, "palettes"):
+        return music.overall if at is None else music.at(at)
+    if at is None:
+        return m2p.palette(music, **inference)
+    return m2p.palette_track(music, **inference).at(at)
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image as uint8 ``(H, W, 3)`` or ``(H, W, 4)`` (EXIF orientation applied).
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        Missing or unreadable file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise VideoError("no such image file", source=path)
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+            return np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise VideoError(f"cannot read image ({exc})", source=path) from exc
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
+    """Save a uint8 image atomically; alpha is dropped for formats without it (JPEG)."""
+    from PIL import Image
+
+    path = Path(path)
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
+    if path.suffix.lower() in (".jpg", ".jpeg", ".bmp") and arr.shape[-1] == 4:
+        arr = arr[..., :3]
+    img = Image.fromarray(arr)
+    with atomic_output(path) as tmp:
+        try:
+            img.save(tmp, quality=quality)
+        except (KeyError, ValueError) as exc:  # unknown suffix
+            raise VideoError(f"cannot save an image with this suffix ({exc})", source=path) from exc
+    return path
+
+
+def _reference_palette(reference: Any, k: int) -> np.ndarray:
+    if isinstance(reference, (str, os.PathLike)):
+        path = Path(reference)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return dominant_colours(read_image(path), k)[0]
+        from m2p_plugins.video.grade import source_palette
+        from m2p_plugins.video.media import open_video
+
+        clip = open_video(path, audio=False)
+        try:
+            return source_palette(clip, k)
+        finally:
+            close_quietly(clip)
+    return dominant_colours(np.asarray(reference), k)[0]
+
+
+__all__ = ["IMAGE_SUFFIXES", "export_cube", "grade_lut", "music_palette", "read_image",
+           "recolor", "recolor_image", "save_image"]

@@ -1,0 +1,208 @@
+"""Training pipeline on generated data: losses, one-batch overfit, resume, feature cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from m2p.network import ModelConfig, Music2Palette
+from training import losses as L
+from training.dataset import FeatureCache, Window, WindowDataset, load_corpus
+from training.train import batch_indices, make_optimizer, train_loop, train_step
+
+FRAMES = 24
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest single-threaded (and CI machines are shared)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _windows(n: int, rng: np.random.Generator) -> list[Window]:
+    out = []
+    for i in range(n):
+        k = int(rng.integers(3, 7))
+        target = tuple(
+            (float(rng.uniform(20, 90)), float(rng.uniform(5, 80)), float(rng.uniform(0, 360)))
+            for _ in range(k)
+        )
+        out.append(Window(f"t{i}", 0.0, 10.0, float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)),
+                          tuple(rng.dirichlet(np.ones(8)).tolist()), (), target))
+    return out
+
+
+def _data(n: int = 8, seed: int = 0) -> WindowDataset:
+    rng = np.random.default_rng(seed)
+    feats = rng.normal(size=(n, FRAMES, 539)).astype(np.float16)
+    valid = np.full(n, FRAMES)
+    valid[0] = FRAMES - 5  # one padded window exercises the frame mask
+    return WindowDataset(_windows(n, rng), feats, valid)
+
+
+def _cfg(**over) -> dict:
+    cfg = {
+        "name": "test", "seed": 0, "model": {}, "batch_size": 4, "steps": 6,
+        "train_noise_scale": 0.1, "log_every": 1, "eval_every": 3, "checkpoint_every": 2,
+        "loss": {"colour": 0.1, "hue": 0.5, "emotion_music": 1.0, "emotion_truth": 2.0,
+                 "va": 1.0, "emotion_head": 0.5, "stop": 0.5},
+        "optim": {"lr": 1e-3, "weight_decay": 0.01, "betas": [0.9, 0.98], "warmup_steps": 2,
+                  "min_lr_ratio": 0.1, "grad_clip": 1.0},
+    }
+    cfg.update(over)
+    return cfg
+
+
+def _model(seed: int = 0) -> Music2Palette:
+    torch.manual_seed(seed)
+    return Music2Palette(ModelConfig.tiny())
+
+
+# ------------------------------------------------------------------------------ losses
+
+
+def test_hungarian_matching_is_permutation_invariant():
+    data = _data()
+    b = data.batch(np.arange(4))
+    torch.manual_seed(1)
+    pred = torch.rand(4, b["target_lch"].shape[1] + 1, 3) * torch.tensor([100.0, 80.0, 360.0])
+    base = L.matched_colour_loss(pred, b["target_lch"], b["lengths"])
+    shuffled = b["target_lch"].clone()
+    for i, k in enumerate(b["lengths"].tolist()):
+        shuffled[i, :k] = shuffled[i, torch.randperm(k)]
+    assert L.matched_colour_loss(pred, shuffled, b["lengths"]) == pytest.approx(float(base), rel=1e-6)
+    # A prediction that is a permutation of the target has zero loss.
+    perm_pred = torch.cat([shuffled, torch.zeros(4, 1, 3)], dim=1)
+    assert float(L.matched_colour_loss(perm_pred, b["target_lch"], b["lengths"])) < 1e-3
+
+
+def test_hue_and_stop_losses():
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    same = torch.tensor([[[50.0, 60.0, 30.0]] * 4])
+    spread = torch.tensor([[[50.0, 60.0, h] for h in (0.0, 90.0, 180.0, 270.0)]])
+    assert float(L.hue_concentration(same, mask)) == pytest.approx(1.0, abs=1e-5)
+    assert float(L.hue_concentration(spread, mask)) == pytest.approx(0.0, abs=1e-5)
+    lengths = torch.tensor([4])
+    assert float(L.hue_diversity_loss(same, spread, lengths)) == pytest.approx(1.0, abs=1e-5)
+    assert float(L.hue_diversity_loss(spread, same, lengths)) == pytest.approx(0.0, abs=1e-5)
+    # Stop BCE: confident correct logits -> ~0; steps after the length are ignored.
+    logits = torch.tensor([[-20.0, -20.0, 20.0, 123.0]])
+    assert float(L.stop_loss(logits, torch.tensor([2]))) < 1e-6
+
+
+def test_total_loss_finite_and_differentiable():
+    data = _data()
+    b = data.batch(np.arange(4))
+    model = _model()
+    lch, stop, enc = model(b["features"], b["frame_mask"], b["target_lch"])
+    total, parts = L.total_loss(lch, stop, enc, b, L.LossWeights())
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert set(parts) >= {"colour", "hue", "emotion_music", "emotion_truth", "va", "stop"}
+    with pytest.raises(ValueError):
+        L.LossWeights.from_dict({"colours": 1.0})
+
+
+# ------------------------------------------------------------------------------ training
+
+
+def test_one_batch_overfit_loss_decreases():
+    data = _data()
+    model = _model()
+    cfg = _cfg(steps=40)
+    opt, sched = make_optimizer(model, cfg)
+    w = L.LossWeights.from_dict(cfg["loss"])
+    b = data.batch(np.arange(4))
+    losses = []
+    for step in range(40):
+        parts = train_step(model, opt, b, w, noise_scale=0.0, generator=None, grad_clip=1.0)
+        sched.step()
+        losses.append(parts["total"])
+    assert all(np.isfinite(losses))
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_batches_are_stateless_and_cover_epoch():
+    a = [batch_indices(s, 10, 4, 0) for s in range(2)]
+    assert np.array_equal(batch_indices(1, 10, 4, 0), a[1])
+    assert len(set(np.concatenate(a).tolist())) == 8
+
+
+def test_resume_restores_step_optimizer_and_trajectory(tmp_path):
+    data, val = _data(8), _data(4, seed=1)
+    cfg = _cfg(steps=4, eval_every=2)
+    full = _model()
+    res_full = train_loop(full, data, val, cfg, tmp_path / "full", log=lambda m: None)
+    assert res_full["completed"] and res_full["step"] == 4
+
+    part = _model()
+    res1 = train_loop(part, data, val, cfg, tmp_path / "part", max_session_steps=2, log=lambda m: None)
+    assert res1["step"] == 2 and not res1["completed"]
+    state = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2 and state["optimizer"]["state"]
+
+    fresh = _model(seed=123)  # different init: everything must come from the checkpoint
+    res2 = train_loop(fresh, data, val, cfg, tmp_path / "part", resume=True, log=lambda m: None)
+    assert res2["completed"] and res2["step"] == 4
+    for (name, p1), p2 in zip(full.state_dict().items(), fresh.state_dict().values()):
+        torch.testing.assert_close(p1, p2, rtol=1e-4, atol=1e-5, msg=name)
+    assert [r["step"] for r in res2["history"] if r["kind"] == "train"] == list(range(1, 5))
+
+
+# ------------------------------------------------------------------------------ cache, report
+
+
+def test_feature_cache_reuses_files(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from m2p import audio
+
+    root = tmp_path / "cache"
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True)
+    sr = audio.SAMPLE_RATE
+    t = np.arange(int(3.5 * sr)) / sr
+    sf.write(root / "a.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    (corpus / "tracks.jsonl").write_text(json.dumps(
+        {"track_id": "a", "path": "a.wav", "kind": "test", "split": "train"}) + "\n")
+    rows = [{"track_id": "a", "start": s, "duration": d, "valence": 0.1, "arousal": 0.2,
+             "emotion": [0.125] * 8, "palette_ids": [], "target_lch": [[50, 20, 30]] * 3}
+            for s, d in ((0.0, 2.0), (1.0, 2.0), (2.5, 1.0))]
+    (corpus / "windows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    c = load_corpus(corpus)
+    cache = FeatureCache(tmp_path / "features", window_seconds=2.0)
+    assert cache.ensure(c, c.windows, log=lambda m: None) == 3
+    assert cache.valid_frames(c.windows[2]) < cache.frames
+
+    def no_decode(*a, **k):
+        raise AssertionError("audio decoded again")
+
+    monkeypatch.setattr(audio, "load", no_decode)
+    assert cache.ensure(c, c.windows, log=lambda m: None) == 0
+    ds = WindowDataset.from_cache(cache, c.windows)
+    assert ds.features.dtype == np.float16 and ds.features.shape == (3, cache.frames, 539)
+    assert np.all(ds.features[2, cache.valid_frames(c.windows[2]):] == 0)
+    b = ds.batch(np.arange(3))
+    assert b["frame_mask"] is not None and b["target_lch"].shape == (3, 3, 3)
+
+
+def test_report_outputs(tmp_path):
+    from training.report import markdown_table, plot_loss_curve, write_training_log
+
+    hist = [{"step": s, "kind": k, "lr": 1e-3, "elapsed": s, "total": 1.0 / s, "colour": 10.0 / s,
+             "hue": 0.1, "stop": 0.5} for s in range(1, 5) for k in ("train",)]
+    hist.append({"step": 4, "kind": "val", "lr": 1e-3, "elapsed": 4, "total": 0.3, "colour": 3.0,
+                 "hue": 0.1, "stop": 0.4})
+    csv = write_training_log(hist, tmp_path / "log.csv")
+    assert csv.read_text().splitlines()[0].startswith("step,kind")
+    png = plot_loss_curve(hist, tmp_path / "curve.png")
+    assert png.stat().st_size > 1000
+    assert "| a | b |" in markdown_table(["a", "b"], [[1.0, None]])
