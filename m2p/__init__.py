@@ -30,12 +30,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Palette": ("m2p.palette", "Palette"),
     "PaletteTrack": ("m2p.palette", "PaletteTrack"),
     "errors": ("m2p.errors", None),
-    # --- integrations (plugin engineer): add entries below, one line each -------------------
-    # "style": ("m2p.style", "style"),
-    # "plugins": ("m2p.plugins", None),
-    # "altair": ("m2p.altair", None),
-    # "video": ("m2p.video", "video"),
-    # "animate_colors": ("m2p.video", "animate_colors"),
+    # --- integrations: forwarders that load the adapter plugins on first use -------------
+    "style": ("m2p.plugins", "style"),
+    "plugins": ("m2p.plugins", None),
+    "altair": ("m2p.plugins", "altair"),
+    "animate_colors": ("m2p.plugins", "animate_colors"),
+    "video": ("m2p.plugins", "video"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh all
-song="${1:-examples/example.ogg}"
+song="${1:-examples/savino_caribbean_excerpt.ogg}"
 mkdir -p out
 .venv/bin/m2p palette "$song"
 .venv/bin/m2p track "$song" -o out/track.json --png out/timeline.png

@@ -213,3 +213,33 @@ def test_librosa_not_imported_at_runtime() -> None:
     code = ("import sys, torch, m2p.features as F; F.extract_features(torch.zeros(1, 3000));"
             "assert 'librosa' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chunked_pitch_equals_unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    y = torch.from_numpy(np.stack([music(2.0, seed=1), music(2.0, seed=2)]))
+    whole = extract_features(y)
+    monkeypatch.setattr(F, "_YIN_CHUNK_FRAMES", 14)  # 7 frames per chunk for a batch of 2
+    torch.testing.assert_close(extract_features(y), whole)
+
+
+EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "savino_caribbean_excerpt.ogg"
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example recording not in this checkout")
+def test_real_recording_matches_librosa() -> None:
+    from m2p.audio import load
+
+    y = load(EXAMPLE, max_seconds=8.0)
+    ours = extract_features(torch.from_numpy(y)).numpy().T
+    chroma = librosa.feature.chroma_stft(y=y, sr=SR, tuning=0.0)
+    np.testing.assert_allclose(block(ours, "mel"), librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=SR)),
+                               atol=1e-2)
+    np.testing.assert_allclose(block(ours, "chroma"), chroma, atol=1e-4)
+    np.testing.assert_allclose(block(ours, "tonnetz"), librosa.feature.tonnetz(chroma=chroma), atol=1e-4)
+    np.testing.assert_allclose(block(ours, "tempogram"),
+                               librosa.feature.tempogram(y=y, sr=SR, win_length=384), atol=1e-3)
+    # Contrast: 0.15 dB in the six octave bands; in the top band (6.4-11 kHz, above the
+    # codec's low-pass) valleys are ~0 and float32 FFT rounding moves some cells by ~1 dB.
+    diff = np.abs(block(ours, "contrast") - librosa.feature.spectral_contrast(y=y, sr=SR))
+    assert diff[:6].max() < 0.15
+    assert np.median(diff[6]) < 0.05 and diff[6].max() < 2.0

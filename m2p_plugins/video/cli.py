@@ -63,7 +63,7 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
     def run(args: argparse.Namespace) -> int:
         from m2p_plugins.video.recolor import recolor
 
-        kwargs = _single_palette_kwargs(args)
+        kwargs = inference_kwargs(args)
         print(recolor(args.photo, args.music, args.output, strength=args.strength, at=args.at,
                       **kwargs))
         return 0
@@ -92,7 +92,7 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
 
         output = args.output or Path(args.song).with_suffix(".cube").name
         print(export_cube(args.song, output, reference=args.reference, at=args.at,
-                          strength=args.strength, size=args.size, **_single_palette_kwargs(args)))
+                          strength=args.strength, size=args.size, **inference_kwargs(args)))
         return 0
 
     return run
