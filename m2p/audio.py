@@ -18,6 +18,13 @@ Conventions
   where *every* sample is non-finite raises :class:`~m2p.errors.InvalidAudioError` (for a
   streamed file, when the stream reaches its end).
 * Integer arrays are scaled to [-1, 1) by their dtype's range, as soundfile does.
+* A truncated or partly corrupt file keeps what decodes, with a :class:`UserWarning`; if
+  nothing decodes, :class:`~m2p.errors.AudioDecodeError`.
+* Errors are typed (:mod:`m2p.errors`) and read ``"<file>: <one-line reason>"``: a missing
+  file is :class:`~m2p.errors.AudioFileNotFoundError`; empty, non-audio, undecodable files
+  :class:`~m2p.errors.AudioDecodeError`; bad arrays and ``sample_rate=`` values (required
+  for arrays, whole Hz in [1000, 1,000,000]; refused for files, which carry their own rate)
+  :class:`~m2p.errors.InvalidAudioError`.
 * Silence is valid audio.
 """
 
@@ -57,7 +64,7 @@ ARRAY_NAME = "<array>"
 _READ_FRAMES = 1 << 16
 # Bytes read from ffmpeg's pipe per call (float32 mono at 22,050 Hz: about 3 s).
 _PIPE_BYTES = 1 << 18
-# Soundfile fails on these; we then ask ffmpeg (which reads far more formats).
+# More "channels" than this in an array means (channels, samples) was passed by mistake.
 _MAX_CHANNELS_ARRAY = 64
 
 
@@ -257,11 +264,13 @@ class _ArraySource(_Source):
             raise InvalidAudioError(
                 f"cannot read samples from {type(data).__name__}: {exc}", source=self.label
             ) from None
+        self.offset, self.scale = 0.0, 1.0
         if arr.dtype.kind in "iu":
             info = np.iinfo(arr.dtype)
-            # Same scaling as soundfile: full-scale integer maps to [-1, 1).
-            mid = (int(info.max) + int(info.min) + 1) / 2.0
-            arr = (arr.astype(np.float64) - mid) / (float(info.max) - mid + 1.0)
+            # Same scaling as soundfile: full-scale integers map to [-1, 1) (done per chunk,
+            # so an int16 hour is never copied whole to float64).
+            self.offset = (int(info.max) + int(info.min) + 1) / 2.0
+            self.scale = 1.0 / (float(info.max) - self.offset + 1.0)
         elif arr.dtype.kind != "f":
             raise InvalidAudioError(
                 f"samples must be a real float or integer array, got dtype {arr.dtype}",
@@ -282,10 +291,12 @@ class _ArraySource(_Source):
             )
         if arr.shape[0] == 0:
             raise InvalidAudioError("array has no samples", source=self.label)
-        finite = np.isfinite(arr)
-        if not finite.any():
+        bad = 0
+        if arr.dtype.kind == "f":
+            for start in range(0, arr.shape[0], _READ_FRAMES):
+                bad += int(np.count_nonzero(~np.isfinite(arr[start : start + _READ_FRAMES])))
+        if bad == arr.size:
             raise InvalidAudioError("every sample is NaN or infinite", source=self.label)
-        bad = arr.size - int(np.count_nonzero(finite))
         if bad:
             _warn_non_finite(self.label, bad, arr.size)
         self.data = arr
@@ -296,6 +307,8 @@ class _ArraySource(_Source):
         def native() -> Iterator[np.ndarray]:
             for start in range(0, self.data.shape[0], _READ_FRAMES):
                 chunk = self.data[start : start + _READ_FRAMES]
+                if self.scale != 1.0:
+                    chunk = (chunk.astype(np.float64) - self.offset) * self.scale
                 if self.bad:
                     chunk = np.where(np.isfinite(chunk), chunk, 0.0)
                 yield _mix(chunk)
@@ -393,6 +406,11 @@ def _ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def _ffmpeg_input(path: Path) -> str:
+    # The file: protocol keeps ffmpeg from reading names like "pipe:1" or "concat:a|b" as URLs.
+    return "file:" + str(path.absolute())
+
+
 class _FfmpegSource(_Source):
     """Decode through ``ffmpeg ... -f f32le -ac 1 -ar 22050 pipe:1``."""
 
@@ -403,7 +421,7 @@ class _FfmpegSource(_Source):
         try:
             # "-i" alone prints the stream description on stderr and exits 1 (no output given).
             proc = subprocess.run(
-                [exe, "-hide_banner", "-nostdin", "-i", str(path)],
+                [exe, "-hide_banner", "-nostdin", "-i", _ffmpeg_input(path)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 timeout=60,
             )
@@ -444,7 +462,7 @@ class _FfmpegSource(_Source):
 
     def _decode(self) -> Iterator[np.ndarray]:
         exe = _ffmpeg_exe()
-        cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(self.path),
+        cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", _ffmpeg_input(self.path),
                "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE),
                "-f", "f32le", "pipe:1"]
         # stderr goes to a file, not a pipe: an unread stderr pipe can fill and hang ffmpeg.
@@ -502,14 +520,16 @@ def _mix(chunk: np.ndarray) -> np.ndarray:
 def _sanitise(pieces: Iterator[np.ndarray], label: str, *, mix: bool = True) -> Iterator[np.ndarray]:
     """Replace non-finite samples by 0 (before mixing, so one bad channel spoils nothing else)."""
     bad = total = 0
-    for piece in pieces:
-        total += piece.size
-        finite = np.isfinite(piece)
-        if not finite.all():
-            nb = piece.size - int(np.count_nonzero(finite))
-            bad += nb
-            piece = np.where(finite, piece, np.float32(0.0))
-        yield _mix(piece) if mix else piece
+    try:
+        for piece in pieces:
+            total += piece.size
+            finite = np.isfinite(piece)
+            if not finite.all():
+                bad += piece.size - int(np.count_nonzero(finite))
+                piece = np.where(finite, piece, np.float32(0.0))
+            yield _mix(piece) if mix else piece
+    finally:
+        _close(pieces)
     if total and bad == total:
         raise InvalidAudioError("every sample is NaN or infinite", source=label)
     if bad:
@@ -535,7 +555,10 @@ def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) 
     g = gcd(rate_in, rate_out)
     up, down = rate_out // g, rate_in // g
     if up == down:
-        yield from pieces
+        try:
+            yield from pieces
+        finally:
+            _close(pieces)
         return
     from scipy.signal import resample_poly
 
@@ -547,18 +570,21 @@ def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) 
     buf = np.zeros(0, np.float64)
     buf_start = 0  # global input index of buf[0]
     pos = 0  # next input index to produce output for (a multiple of down)
-    for piece in pieces:
-        buf = np.concatenate([buf, piece.astype(np.float64)])
-        while buf_start + len(buf) >= pos + seg + context:
-            lo = max(0, pos - context)
-            x = buf[lo - buf_start : pos + seg + context - buf_start]
-            y = resample_poly(x, up, down)
-            off = (pos - lo) * up // down
-            yield y[off : off + seg * up // down].astype(np.float32)
-            pos += seg
-            cut = max(0, pos - context) - buf_start
-            buf = buf[cut:]
-            buf_start += cut
+    try:
+        for piece in pieces:
+            buf = np.concatenate([buf, piece.astype(np.float64)])
+            while buf_start + len(buf) >= pos + seg + context:
+                lo = max(0, pos - context)
+                x = buf[lo - buf_start : pos + seg + context - buf_start]
+                y = resample_poly(x, up, down)
+                off = (pos - lo) * up // down
+                yield y[off : off + seg * up // down].astype(np.float32)
+                pos += seg
+                cut = max(0, pos - context) - buf_start
+                buf = buf[cut:]
+                buf_start += cut
+    finally:
+        _close(pieces)
     total = buf_start + len(buf)
     if total > pos:
         lo = max(0, pos - context)
@@ -588,6 +614,13 @@ def _rechunk(src: _Source, block: int) -> Iterator[np.ndarray]:
         gen.close()
 
 
+def _close(gen: object) -> None:
+    """Close an inner generator now (not at garbage collection): it may own an ffmpeg process."""
+    close = getattr(gen, "close", None)
+    if close is not None:
+        close()
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -600,7 +633,10 @@ def _last_line(text: str, path: Path) -> str:
     lines = [ln for ln in lines if not ln.startswith("At least one output file")] or lines
     if not lines:
         return "unknown ffmpeg error"
-    line = lines[-1].replace(str(path) + ": ", "").replace(str(path), "").strip()
+    line = lines[-1]
+    for name in (_ffmpeg_input(path), str(path.absolute()), str(path)):
+        line = line.replace(name + ": ", "").replace(name, "")
+    line = line.strip()
     return line or "unknown ffmpeg error"
 
 

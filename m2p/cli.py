@@ -77,6 +77,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    # torch's OpenMP workers spin-wait by default, which costs more than it saves on small
+    # CPUs (docs/performance.md); this only takes effect if torch is not imported yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = _root_parser()
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -131,8 +131,10 @@ def feature_extractor(device: torch.device | str = "cpu") -> "FeatureExtractor":
 class FeatureExtractor(nn.Module):
     """Holds the window and filter banks as buffers; ``forward`` is :func:`extract_features`.
 
-    Buffers: ``window`` (2048,), ``mel_basis`` (128, 1025), ``chroma_basis`` (12, 1025),
-    ``tonnetz_basis`` (6, 12), ``tempo_window`` (384,), ``contrast_weights`` (7, 1025).
+    Buffers (float32, non-persistent): ``window`` (2048,) periodic Hann, ``mel_basis``
+    (128, 1025), ``chroma_basis`` (12, 1025), ``tonnetz_basis`` (6, 12), ``tempo_window``
+    (384,). ``bands`` lists the spectral-contrast bands as (first bin, stop bin, quantile count).
+    Use :func:`feature_extractor` to get the cached instance for a device.
     """
 
     def __init__(self) -> None:
@@ -144,6 +146,8 @@ class FeatureExtractor(nn.Module):
         self.register_buffer("tonnetz_basis", torch.from_numpy(tonnetz_basis()).to(f32), persistent=False)
         self.register_buffer("tempo_window", torch.hann_window(TEMPOGRAM_WIN, periodic=True, dtype=f32),
                              persistent=False)
+        self.register_buffer("alternating", (1.0 - 2.0 * (torch.arange(HOP_LENGTH + 1) % 2)).to(f32),
+                             persistent=False)  # (-1)^k: a 512-sample shift in a 1024-point DFT
         self.bands = contrast_bands()
         self.min_period = int(math.floor(SAMPLE_RATE / PITCH_FMAX))
         self.max_period = min(int(math.ceil(SAMPLE_RATE / PITCH_FMIN)), N_FFT - 1)
@@ -158,36 +162,38 @@ class FeatureExtractor(nn.Module):
         # frequency for the per-frame reductions below (torch.stft's result is a transposed
         # view of a (B, T, F) buffer, so this transpose is free).
         power = _abs2(spec.transpose(1, 2))  # (B, T, 1025)
-        mag = power.sqrt()
 
         mel_db = _power_to_db(torch.matmul(power, self.mel_basis.T))  # (B, T, 128)
         chroma = _normalise_max(torch.matmul(power, self.chroma_basis.T))  # (B, T, 12)
-        contrast = self._contrast(mag)  # (B, T, 7)
+        contrast = self._contrast(power)  # (B, T, 7)
         l1 = chroma.sum(dim=-1, keepdim=True)
         tonnetz = torch.matmul(chroma / torch.where(l1 < _TINY, 1.0, l1), self.tonnetz_basis.T)  # (B, T, 6)
         tempogram = self._tempogram(mel_db)  # (B, T, 384)
-        frames = _frame(x, N_FFT, HOP_LENGTH)  # (B, T, 2048), a strided view
-        # YIN needs ~20 KB per frame: chunk over frames so long inputs stay in bounded memory.
+        padded = torch.nn.functional.pad(x, (N_FFT // 2, N_FFT // 2))  # centred frames
+        n_frames = 1 + x.shape[-1] // HOP_LENGTH
+        # YIN needs ~10 KB per frame: chunk over frames so long inputs stay in bounded memory.
         step = max(1, _YIN_CHUNK_FRAMES // x.shape[0])
-        parts = [self._rms_pitch(frames[:, i : i + step]) for i in range(0, frames.shape[1], step)]
+        parts = [self._rms_pitch(padded, i, min(i + step, n_frames)) for i in range(0, n_frames, step)]
         rms = torch.cat([p[0] for p in parts], dim=1)  # (B, T)
         pitch = torch.cat([p[1] for p in parts], dim=1)  # (B, T)
         return torch.cat([mel_db, chroma, contrast, tonnetz, tempogram, rms[..., None], pitch[..., None]], dim=-1)
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def _contrast(self, mag: Tensor) -> Tensor:
+    def _contrast(self, power: Tensor) -> Tensor:
+        """Spectral contrast from the power spectrum (ranking power = ranking magnitude, and
+        only the selected bins need a square root)."""
         peaks, valleys = [], []
         for lo, hi, k in self.bands:
-            sub = mag[..., lo:hi]  # (B, T, bins)
+            sub = power[..., lo:hi]  # (B, T, bins)
             if k == 1:  # min/max are much cheaper than topk
                 low, high = torch.aminmax(sub, dim=-1)
-                valleys.append(low)
-                peaks.append(high)
+                valleys.append(low.sqrt())
+                peaks.append(high.sqrt())
                 continue
             # Means of the k smallest and k largest magnitudes in the band (librosa sorts).
-            valleys.append(torch.topk(sub, k, dim=-1, largest=False, sorted=False).values.mean(dim=-1))
-            peaks.append(torch.topk(sub, k, dim=-1, largest=True, sorted=False).values.mean(dim=-1))
+            valleys.append(_extremes(sub, k, largest=False).sqrt().mean(dim=-1))
+            peaks.append(_extremes(sub, k, largest=True).sqrt().mean(dim=-1))
         return _power_to_db(torch.stack(peaks, -1)) - _power_to_db(torch.stack(valleys, -1))
 
     def _tempogram(self, mel_db: Tensor) -> Tensor:
@@ -204,15 +210,31 @@ class FeatureExtractor(nn.Module):
         padded = torch.cat([left, env, right], dim=1)
         odf = padded.unfold(1, TEMPOGRAM_WIN, 1)[:, :t] * self.tempo_window  # (B, T, 384)
         n_fft = 2 * TEMPOGRAM_WIN  # >= 2 * 384 - 1: linear (not circular) autocorrelation
-        spec = _abs2(torch.fft.rfft(odf, n=n_fft, dim=-1))
+        spec = _abs2_(torch.fft.rfft(odf, n=n_fft, dim=-1))
         return _normalise_max(torch.fft.irfft(spec, n=n_fft, dim=-1)[..., :TEMPOGRAM_WIN])
 
-    def _rms_pitch(self, frames: Tensor) -> tuple[Tensor, Tensor]:
-        """RMS of frames ``(B, T, 2048)``, and their YIN pitch (MIDI, 0 = unvoiced)."""
+    def _rms_pitch(self, padded: Tensor, start: int, stop: int) -> tuple[Tensor, Tensor]:
+        """RMS and YIN pitch (MIDI, 0 = unvoiced) of frames ``start:stop``, each ``(B, frames)``.
+
+        ``padded`` is the signal with 1024 zeros on both sides; frame t is
+        ``padded[t * 512 : t * 512 + 2048]``, i.e. the 512-sample blocks t .. t+3.
+        """
         lo, hi = self.min_period, self.max_period
-        # Linear autocorrelation up to lag hi needs an FFT of >= 2048 + hi points (2400).
-        n_fft = _fast_len(N_FFT + hi + 1)
-        acf = torch.fft.irfft(_abs2(torch.fft.rfft(frames, n=n_fft, dim=-1)), n=n_fft, dim=-1)[..., : hi + 1]
+        n = stop - start
+        frames = padded[:, start * HOP_LENGTH :].unfold(-1, N_FFT, HOP_LENGTH)[:, :n]  # (B, n, 2048) view
+        # Autocorrelation r(0..hi) of every frame from 1024-point FFTs of its 512-sample
+        # blocks, shared by the four frames that overlap each block (hi < 512): with X_b the
+        # spectrum of zero-padded block b, the frame's r = irfft(sum_{j<4} |X_{t+j}|^2
+        # + sum_{j<3} conj(X_{t+j}) (-1)^k X_{t+j+1}), exactly the linear autocorrelation
+        # (the cross terms are block b against block b+1 shifted by 512 samples). That is
+        # about 2.5x fewer FFT points than one 2400-point FFT per frame.
+        blocks = padded[:, start * HOP_LENGTH : (stop + 3) * HOP_LENGTH].reshape(padded.shape[0], n + 3, HOP_LENGTH)
+        spec = torch.fft.rfft(blocks, n=2 * HOP_LENGTH, dim=-1)  # (B, n+3, 513)
+        auto = _abs2(spec)
+        cross = spec[:, :-1].conj() * spec[:, 1:] * self.alternating  # (B, n+2, 513)
+        total = cross[:, 0:n] + cross[:, 1 : n + 1] + cross[:, 2 : n + 2]
+        total = total + (auto[:, 0:n] + auto[:, 1 : n + 1] + auto[:, 2 : n + 2] + auto[:, 3 : n + 3])
+        acf = torch.fft.irfft(total, n=2 * HOP_LENGTH, dim=-1)[..., : hi + 1]
         # r(0) is the frame's energy: the RMS comes for free.
         rms = (acf[..., 0].clamp_min(0.0) / N_FFT).sqrt()
 
@@ -356,10 +378,21 @@ def _power_to_db(s: Tensor) -> Tensor:
 
 
 def _abs2(z: Tensor) -> Tensor:
-    """|z|^2 of a complex tensor, in one fused pass (faster than abs().square())."""
+    """|z|^2 of a complex tensor as a real one (cheaper than abs().square(): no sqrt)."""
     r = torch.view_as_real(z)
-    re, im = r[..., 0], r[..., 1]
-    return torch.addcmul(re * re, im, im)
+    return r[..., 0].square().addcmul_(r[..., 1], r[..., 1])
+
+
+def _abs2_(z: Tensor) -> Tensor:
+    """|z|^2 written into ``z`` itself (imaginary part 0): an inverse FFT of a complex input
+    skips the real-to-complex conversion an irfft of a real tensor would do."""
+    if z.requires_grad:  # autograd cannot differentiate through the in-place version
+        power = _abs2(z)
+        return torch.complex(power, torch.zeros_like(power))
+    r = torch.view_as_real(z)
+    r[..., 0].square_().addcmul_(r[..., 1], r[..., 1])
+    r[..., 1].zero_()
+    return z
 
 
 def _fast_len(n: int) -> int:
@@ -380,10 +413,25 @@ def _normalise_max(s: Tensor) -> Tensor:
     return s / torch.where(peak < _TINY, 1.0, peak)
 
 
-def _frame(x: Tensor, length: int, hop: int) -> Tensor:
-    """Centred, zero-padded frames ``(B, 1 + n // hop, length)`` (a strided view)."""
-    padded = torch.nn.functional.pad(x, (length // 2, length // 2))
-    return padded.unfold(-1, length, hop)
+def _extremes(x: Tensor, k: int, *, largest: bool, group: int = 8) -> Tensor:
+    """The ``k`` largest (or smallest) values along the last dim, unordered: ``(..., k)``.
+
+    Exact, and about 1.7x faster than one ``topk`` over long rows on CPU: split each row into
+    groups of ``group``; the k extreme values all lie in the k groups with the most extreme
+    group extrema (each such value's group has an extremum at least as extreme, and at most k
+    groups can), so ``topk`` runs over k group extrema and then k * group candidates.
+    """
+    n = x.shape[-1]
+    if n <= 4 * group or k * group >= n:
+        return torch.topk(x, k, dim=-1, largest=largest, sorted=False).values
+    n_groups = -(-n // group)
+    fill = float("-inf") if largest else float("inf")
+    grouped = torch.nn.functional.pad(x, (0, n_groups * group - n), value=fill)
+    grouped = grouped.reshape(*x.shape[:-1], n_groups, group)
+    ext = grouped.amax(dim=-1) if largest else grouped.amin(dim=-1)
+    chosen = torch.topk(ext, k, dim=-1, largest=largest, sorted=False).indices
+    candidates = torch.gather(grouped, -2, chosen[..., None].expand(*chosen.shape, group))
+    return torch.topk(candidates.flatten(-2), k, dim=-1, largest=largest, sorted=False).values
 
 
 __all__ = [

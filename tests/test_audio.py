@@ -332,3 +332,16 @@ def test_bad_arrays(bad: np.ndarray) -> None:
 def test_public_names() -> None:
     assert audio.SAMPLE_RATE == 22050
     assert set(audio.__all__) >= {"SAMPLE_RATE", "AudioInfo", "probe", "stream", "load"}
+
+
+def test_ffmpeg_path_with_odd_name(tmp_path: Path) -> None:
+    wav = tmp_path / "t.wav"
+    sf.write(wav, tone(440, 1.0, 22050), 22050)
+    odd = encode(wav, tmp_path / "concat:odd name é.m4a", "-c:a", "aac")
+    assert abs(len(load(odd)) - SAMPLE_RATE) < 0.1 * SAMPLE_RATE
+    bad = tmp_path / "pipe:1.webm"
+    bad.write_bytes(b"\x1aE\xdf\xa3 not really matroska" * 10)
+    with pytest.raises(AudioDecodeError) as err:
+        load(bad)
+    assert_one_line_naming(err, bad)
+    assert "file:" not in str(err.value)

@@ -27,7 +27,7 @@ def music(seconds: float, *, seed: int = 0, noise: float = 3e-3) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = int(seconds * SR)
     y = np.zeros(n)
-    beat = SR // 4  # 16ths at 60 bpm quarter... fast enough for a tempogram peak
+    beat = SR // 4  # a note every 0.25 s (clicks every 0.5 s): clear tempogram peaks
     chords = [(60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62)]
     for i, start in enumerate(range(0, n, beat)):
         length = min(beat, n - start)
@@ -243,3 +243,24 @@ def test_real_recording_matches_librosa() -> None:
     diff = np.abs(block(ours, "contrast") - librosa.feature.spectral_contrast(y=y, sr=SR))
     assert diff[:6].max() < 0.15
     assert np.median(diff[6]) < 0.05 and diff[6].max() < 2.0
+
+
+@pytest.mark.parametrize("largest", [False, True])
+def test_grouped_extremes_equal_topk(largest: bool) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 50, 431, generator=g)
+    x[0] = 0.0  # all ties (silence)
+    x[1, :, ::7] = 0.5  # many ties
+    for k in (1, 2, 6, 9):
+        ours = F._extremes(x, k, largest=largest).sort(dim=-1).values
+        ref = torch.topk(x, k, dim=-1, largest=largest).values.sort(dim=-1).values
+        torch.testing.assert_close(ours, ref, atol=0, rtol=0)
+
+
+def test_gradients_flow_when_asked() -> None:
+    x = (0.1 * torch.randn(1, SR // 2, generator=torch.Generator().manual_seed(0))).requires_grad_()
+    out = extract_features(x)
+    out[..., : FEATURE_BLOCKS["rms"].stop].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with torch.no_grad():
+        torch.testing.assert_close(extract_features(x.detach()), out.detach())

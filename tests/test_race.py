@@ -12,7 +12,12 @@ pytest.importorskip("matplotlib")
 
 from m2p.errors import VideoError  # noqa: E402
 from m2p.palette import Palette, PaletteTrack  # noqa: E402
-from m2p_plugins.video.race import BarChartRace, RaceData, bar_chart_race, read_wide_csv  # noqa: E402
+from m2p_plugins.video.race import (  # noqa: E402
+    BarChartRace,
+    RaceData,
+    bar_chart_race,
+    read_wide_csv,
+)
 
 RED = Palette.from_hex(["#d62828", "#f77f00", "#fcbf49"])
 BLUE = Palette.from_hex(["#03045e", "#0077b6", "#90e0ef"])

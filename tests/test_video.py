@@ -140,7 +140,7 @@ def test_numpy_torch_and_expanded_paths_agree() -> None:
     pair = ExpandedLutPair(a, b)
     assert np.abs(pair(img, 0.0).astype(int) - ref).max() <= 1
     mixed = apply_lut(img, 0.7 * a + 0.3 * b)
-    assert np.abs(pair(img, 0.3).astype(int) - mixed).max() <= 1
+    assert np.abs(pair(img, 0.3).astype(int) - mixed).max() <= 2  # blend truncates
 
 
 def test_read_cube_rejects_garbage(tmp_path: Path) -> None:
@@ -417,12 +417,17 @@ def test_cli_grade_recolor_export(tmp_path: Path, tiny_model_dir: Path,
 
 
 def test_plugin_registration_is_lazy() -> None:
+    import subprocess
     import sys
 
     import m2p_plugins.video as video
 
-    registered = {}
+    registered: dict = {}
     video.m2p_register(lambda name, obj, description="": registered.setdefault(name, obj))
     assert registered["video"] is video
     assert callable(video.grade_video) and "MusicGrade" in dir(video)
-    assert "m2p_plugins.video.race" not in sys.modules or True  # loaded only on use
+    # Importing the adapter and running its hook imports neither MoviePy, Matplotlib nor torch.
+    code = ("import sys, m2p_plugins.video as v; v.m2p_register(lambda *a, **k: None); "
+            "print(sorted(m for m in ('moviepy', 'matplotlib', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

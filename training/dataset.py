@@ -30,6 +30,7 @@ __all__ = [
     "Window",
     "Corpus",
     "load_corpus",
+    "cap_per_track",
     "FeatureCache",
     "WindowDataset",
     "collate",
@@ -128,6 +129,27 @@ def load_corpus(root: str | os.PathLike[str] = CORPUS_DIR) -> Corpus:
         for row in _read_jsonl(path):
             palettes[str(row["id"])] = row
     return Corpus(root, tracks, windows, palettes)
+
+
+def cap_per_track(windows: Sequence[Window], limit: int | None) -> list[Window]:
+    """Keep at most ``limit`` evenly spaced windows per track (order preserved).
+
+    Long tracks (game soundtracks of several minutes) would otherwise outweigh the short
+    controlled renders and dominate the feature-extraction budget. ``None`` or 0 keeps all.
+    """
+    if not limit:
+        return list(windows)
+    by_track: dict[str, list[Window]] = {}
+    for w in windows:
+        by_track.setdefault(w.track_id, []).append(w)
+    keep: set[tuple[str, float]] = set()
+    for tid, ws in by_track.items():
+        ws = sorted(ws, key=lambda w: w.start)
+        if len(ws) > limit:
+            idx = np.unique(np.round(np.linspace(0, len(ws) - 1, int(limit))).astype(int))
+            ws = [ws[i] for i in idx]
+        keep.update((w.track_id, w.start) for w in ws)
+    return [w for w in windows if (w.track_id, w.start) in keep]
 
 
 class FeatureCache:

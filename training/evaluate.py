@@ -52,6 +52,7 @@ from training.dataset import (
     FeatureCache,
     Window,
     WindowDataset,
+    cap_per_track,
     load_corpus,
 )
 from training.report import EVAL_END, EVAL_START, markdown_table
@@ -258,7 +259,8 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
     model.eval()
     sigma = float(model.config.noise_scale)
     corpus = load_corpus(corpus_dir)
-    windows = corpus.split(split)
+    per_track = _training_config(model_dir).get("max_windows_per_track")
+    windows = cap_per_track(corpus.split(split), per_track)
     if not windows:
         raise SystemExit(f"split {split!r} has no windows in {corpus.root}")
     cache = FeatureCache(features_dir, window_seconds=_window_seconds(model_dir))
@@ -320,6 +322,7 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
     return {
         "model": str(model_dir), "split": split, "windows": len(windows),
         "tracks": len({w.track_id for w in windows}), "noise_scale": sigma,
+        "max_windows_per_track": per_track,
         "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
         "table": rows, "music_va_mae": music_va_mae, "beats_baselines": verdict,
         "multimodality_positive": bool((ours["multimodality"] or 0) > 0),
@@ -339,7 +342,8 @@ def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
     lines = [
         f"{h} Test-split metrics",
         "",
-        f"Split `{res['split']}`: {res['windows']} windows from {res['tracks']} tracks; "
+        f"Split `{res['split']}`: {res['windows']} windows from {res['tracks']} tracks "
+        f"(at most {res.get('max_windows_per_track') or 'all'} evenly spaced windows per track); "
         f"multimodality over {res['noise_draws']} noise draws (σ = {res['noise_scale']:g}) of the "
         f"first {res['mm_windows']} windows; seed {res['seed']}. CHO and BC compare each "
         f"method's colours with the ground-truth colours of the split (so the ground-truth row "
@@ -393,9 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--results", default=str(REPO_ROOT / "docs" / "results.md"))
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1 is fastest on a shared machine)")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(max(1, args.threads))
     res = evaluate(args.model, split=args.split, corpus_dir=args.corpus,
                    noise_draws=args.noise_draws, mm_windows=args.mm_windows, seed=args.seed,
                    device=args.device, features_dir=args.features)
@@ -413,13 +419,18 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _window_seconds(model_dir: str | os.PathLike[str]) -> float:
-    """Window length the model was trained on (training metadata; 10 s if absent)."""
+def _training_config(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The training config stored in the model's metadata ({} if absent)."""
     try:
         doc = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-        return float(doc["metadata"]["training"]["config"]["window_seconds"])
+        return dict(doc["metadata"]["training"]["config"])
     except (OSError, KeyError, TypeError, ValueError):
-        return 10.0
+        return {}
+
+
+def _window_seconds(model_dir: str | os.PathLike[str]) -> float:
+    """Window length the model was trained on (training metadata; 10 s if absent)."""
+    return float(_training_config(model_dir).get("window_seconds", 10.0))
 
 
 def _update_card(card: Path, md: str) -> None:

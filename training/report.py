@@ -125,6 +125,14 @@ not the paper's model.
 
 ## How they were made
 
+From a clean checkout (the corpus and feature cache live in the git-ignored `training/cache/`):
+
+```
+python -m training.corpus.build --cache training/cache      # build the corpus
+python -m training.train --config {tr['config_file']}        # features (cached) + training -> model/
+python -m training.evaluate --model model --split test       # docs/results.md + this card's numbers
+```
+
 | | |
 |---|---|
 | command | `python -m training.train --config {tr['config_file']}` |

@@ -38,6 +38,7 @@ from training.dataset import (
     FEATURE_DIR,
     FeatureCache,
     WindowDataset,
+    cap_per_track,
     feature_statistics,
     load_corpus,
 )
@@ -65,6 +66,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``optim`` (``lr``, ``weight_decay``, ``betas``, ``warmup_steps``, ``min_lr_ratio``,
     ``grad_clip``), ``batch_size``, ``steps``, ``train_noise_scale``, ``log_every``,
     ``eval_every``, ``checkpoint_every``, ``val_windows``, ``max_train_windows``,
+    ``max_windows_per_track``,
     ``max_minutes``, ``device``, ``num_threads``, ``window_seconds``, ``feature_batch``.
     """
     with open(path, encoding="utf-8") as fh:
@@ -73,7 +75,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         "name": Path(path).stem, "seed": 0, "model": {}, "loss": {},
         "optim": {}, "batch_size": 32, "steps": 1000, "train_noise_scale": 0.1,
         "log_every": 10, "eval_every": 200, "checkpoint_every": 200, "val_windows": 256,
-        "max_train_windows": None, "max_minutes": None, "device": "auto", "num_threads": None,
+        "max_train_windows": None, "max_windows_per_track": None, "max_minutes": None, "device": "auto", "num_threads": None,
         "window_seconds": 10.0, "feature_batch": 16,
     }
     out = {**defaults, **cfg}
@@ -308,9 +310,12 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"config {args.config} -> run {run_dir}, device {device}, threads {torch.get_num_threads()}")
     corpus = load_corpus(args.corpus)
-    train_w = _cap(corpus.split("train"), cfg.get("max_train_windows"), int(cfg["seed"]))
-    val_w = _cap(corpus.split("val"), cfg.get("val_windows"), int(cfg["seed"]) + 1)
-    test_w = corpus.split("test")
+    per_track = cfg.get("max_windows_per_track")
+    train_w = _cap(cap_per_track(corpus.split("train"), per_track), cfg.get("max_train_windows"),
+                   int(cfg["seed"]))
+    val_w = _cap(cap_per_track(corpus.split("val"), per_track), cfg.get("val_windows"),
+                 int(cfg["seed"]) + 1)
+    test_w = cap_per_track(corpus.split("test"), per_track)
     log(f"corpus {corpus.root}: {len(corpus.tracks)} tracks, {len(corpus.windows)} windows; "
         f"train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
     cache = FeatureCache(args.features, window_seconds=float(cfg["window_seconds"]))
@@ -367,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             "train_windows": len(train_w),
             "val_windows": len(val_w),
             "test_windows": len(test_w),
+            "max_windows_per_track": per_track,
             "palettes": len(corpus.palettes),
         },
     }

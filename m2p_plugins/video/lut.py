@@ -138,18 +138,20 @@ def expand_lut(lut: np.ndarray) -> np.ndarray:
     """Tabulate the trilinear LUT at all ``256**3`` 8-bit inputs.
 
     Trilinear interpolation is separable, so the table is built one axis at a time (the last axis
-    as one matrix product per slab of red values); the result is :func:`apply_lut` on every uint8 colour (up to rounding).
+    as one matrix product per slab); the result is :func:`apply_lut` on every uint8 colour (up
+    to rounding).
 
     Parameters
     ----------
     lut
-        ``(N, N, N, 3)`` float LUT.
+        ``(N, N, N, 3)`` float LUT (clipped to ``[0, 1]``).
 
     Returns
     -------
     numpy.ndarray
-        uint32, shape ``(256**3,)``: entry ``(r << 16) | (g << 8) | b`` holds the output colour as
-        bytes ``r, g, b, 0`` in memory order (view as uint8 ``(..., 4)``).
+        uint32, shape ``(256**3,)``. Entry ``(b << 16) | (g << 8) | r`` (the little-endian value
+        of the pixel's bytes ``r, g, b``) holds the output colour as bytes ``r, g, b, 0`` in memory
+        order (view as uint8 ``(..., 4)``).
     """
     import torch
 
@@ -161,71 +163,54 @@ def expand_lut(lut: np.ndarray) -> np.ndarray:
     weights[np.arange(256), i0] = 1.0 - (pos - i0)
     weights[np.arange(256), i0 + 1] += pos - i0
     m = torch.from_numpy(weights)
-    t = torch.from_numpy(np.ascontiguousarray(lut, dtype=np.float32)) * 255.0
+    # Axes in (b, g, r) order so that the flat index is the little-endian value of r, g, b bytes;
+    # +0.5 before the (convex) interpolation makes the final truncation a rounding.
+    rgb = np.clip(lut, 0.0, 1.0).transpose(2, 1, 0, 3)
+    t = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)) * 255.0 + 0.5
     t = torch.einsum("ri,igbc->rgbc", m, t)  # (256, N, N, 3)
     t = torch.einsum("gj,rjbc->rgbc", m, t)  # (256, 256, N, 3)
     t = t.permute(0, 1, 3, 2).reshape(-1, n)  # (256 * 256 * 3, N)
     mt = m.t().contiguous()
     out = np.zeros((256, 256, 256, 4), dtype=np.uint8)
     out_t = torch.from_numpy(out)
-    slab = 32  # red values per GEMM: bounds the float temporaries to ~25 MB
+    slab = 32  # first-axis values per GEMM: bounds the float temporaries to ~25 MB
     for r0 in range(0, 256, slab):
         part = t[r0 * 768:(r0 + slab) * 768] @ mt  # (slab * 256 * 3, 256 blue values)
-        part = part.view(slab, 256, 3, 256).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        part = part.view(slab, 256, 3, 256).to(torch.uint8)
         out_t[r0:r0 + slab, :, :, :3] = part.permute(0, 1, 3, 2)
     return out.reshape(-1).view(np.uint32)
 
 
 class ExpandedLutPair:
-    """Grade uint8 frames with ``(1 - alpha) * A + alpha * B`` for two LUTs, one gather a pixel.
+    """Grade uint8 frames with ``(1 - alpha) * A + alpha * B`` for two LUTs, by table lookup.
 
-    Both LUTs are expanded (:func:`expand_lut`) and interleaved into one uint64 table, so a frame
-    costs one 8-byte gather per pixel plus a fixed-point blend with ``alpha`` quantised to 1/256.
-    Because trilinear interpolation is linear in the LUT values, the result equals grading with
-    the interpolated LUT (to 1/2 code value).
+    Both LUTs are expanded (:func:`expand_lut`), so a frame costs a pixel index (one strided pass,
+    :func:`pixel_index`), one 4-byte gather per pixel and LUT, and Pillow's C blend and RGBX ->
+    RGB repack (``alpha`` quantised to 1/256). Because trilinear interpolation is linear in the
+    LUT values, the result equals grading with the interpolated LUT to within one code value.
 
     Parameters
     ----------
     a, b
         ``(N, N, N, 3)`` float LUTs or tables already made by :func:`expand_lut`; ``b`` may be
-        ``None`` (then only ``A`` is used).
-        Memory: 64 MiB for one LUT, 128 MiB for a pair.
+        ``None`` (then only ``A`` is used). Memory: 64 MiB per LUT.
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
         self.single = b is None
-        if self.single:
-            self._table = _expanded(a)
-        else:
-            pair = np.empty((256 ** 3, 2), dtype=np.uint32)  # memory order: A then B
-            pair[:, 0] = _expanded(a)
-            pair[:, 1] = _expanded(b)
-            self._table = pair.view(np.uint64).reshape(-1)
+        self._a = _expanded(a)
+        self._b = None if b is None else _expanded(b)
 
     def __call__(self, frame: np.ndarray, alpha: float = 0.0) -> np.ndarray:
         """Grade ``frame`` (uint8 ``(H, W, 3)``); returns a new uint8 ``(H, W, 3)`` array."""
         frame = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
-        r = frame[..., 0].astype(np.uint32)
-        r <<= 16
-        g = frame[..., 1].astype(np.uint32)
-        g <<= 8
-        r |= g
-        r |= frame[..., 2]
-        shape = frame.shape[:-1]
+        idx = pixel_index(frame)
         weight = int(round(float(np.clip(alpha, 0.0, 1.0)) * 256))
-        if self.single:
-            return np.take(self._table, r).view(np.uint8).reshape(shape + (4,))[..., :3].copy()
-        packed = np.take(self._table, r).view(np.uint8).reshape(shape + (8,))
+        if self._b is None or weight == 0:
+            return _rgbx_to_rgb(np.take(self._a, idx))
         if weight == 256:
-            return packed[..., 4:7].copy()
-        acc = packed[..., 0:3].astype(np.uint16)
-        acc *= 256 - weight
-        hi = packed[..., 4:7].astype(np.uint16)
-        hi *= weight
-        acc += hi
-        acc += 128
-        acc >>= 8
-        return acc.astype(np.uint8)
+            return _rgbx_to_rgb(np.take(self._b, idx))
+        return _blend_rgbx(np.take(self._a, idx), np.take(self._b, idx), weight / 256.0)
 
 
 def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str | None = None,
@@ -333,6 +318,53 @@ def temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
 
 
+def pixel_index(frame: np.ndarray) -> np.ndarray:
+    """``(b << 16) | (g << 8) | r`` for every pixel of a contiguous uint8 ``(H, W, 3)`` frame.
+
+    Reads each pixel's three bytes (and the next pixel's first) as one unaligned little-endian
+    uint32 through a strided view, then masks: one pass instead of three casts and shifts.
+
+    Returns
+    -------
+    numpy.ndarray
+        intp ``(H, W)``.
+    """
+    flat = np.ascontiguousarray(frame, dtype=np.uint8).reshape(-1)
+    n = flat.size // 3
+    idx = np.empty(n, dtype=np.intp)
+    if n > 1:
+        words = np.ndarray(shape=(n - 1,), dtype="<u4", buffer=flat, offset=0, strides=(3,))
+        np.bitwise_and(words, 0xFFFFFF, out=idx[:-1], casting="unsafe")
+    if n:
+        r, g, b = (int(v) for v in flat[-3:])
+        idx[-1] = (b << 16) | (g << 8) | r
+    return idx.reshape(frame.shape[:-1])
+
+
+def _blend_rgbx(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    """``a + alpha * (b - a)`` per channel of packed RGBX uint32 pixels -> uint8 ``(H, W, 3)``.
+
+    Pillow's C blend (truncating: at most one code value below the rounded result) followed by
+    its RGBX -> RGB repack; about twice as fast as the same arithmetic in NumPy.
+    """
+    from PIL import Image
+
+    height, width = a.shape
+    image_a, image_b = (Image.frombuffer("RGBX", (width, height), np.ascontiguousarray(x), "raw",
+                                         "RGBX", 0, 1) for x in (a, b))
+    return np.asarray(Image.blend(image_a, image_b, alpha).convert("RGB"))
+
+
+def _rgbx_to_rgb(packed: np.ndarray) -> np.ndarray:
+    """Packed RGBX uint32 pixels ``(H, W)`` -> contiguous uint8 ``(H, W, 3)``."""
+    from PIL import Image
+
+    height, width = packed.shape[:2] if packed.ndim == 2 else (1, packed.size)
+    packed = np.ascontiguousarray(packed)
+    image = Image.frombuffer("RGBX", (width, height), packed, "raw", "RGBX", 0, 1)
+    return np.asarray(image.convert("RGB")).reshape(packed.shape + (3,))
+
+
 def _expanded(lut: np.ndarray) -> np.ndarray:
     lut = np.asarray(lut)
     if lut.ndim == 1 and lut.dtype == np.uint32 and lut.size == 256 ** 3:
@@ -364,8 +396,10 @@ def _trilinear_numpy(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
     def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
         return a + (b - a) * t
 
-    c0 = lerp(lerp(corner(0, 0, 0), corner(0, 0, 1), wb), lerp(corner(0, 1, 0), corner(0, 1, 1), wb), wg)
-    c1 = lerp(lerp(corner(1, 0, 0), corner(1, 0, 1), wb), lerp(corner(1, 1, 0), corner(1, 1, 1), wb), wg)
+    c0 = lerp(lerp(corner(0, 0, 0), corner(0, 0, 1), wb),
+              lerp(corner(0, 1, 0), corner(0, 1, 1), wb), wg)
+    c1 = lerp(lerp(corner(1, 0, 0), corner(1, 0, 1), wb),
+              lerp(corner(1, 1, 0), corner(1, 1, 1), wb), wg)
     return lerp(c0, c1, wr)
 
 
@@ -377,6 +411,7 @@ __all__ = [
     "expand_lut",
     "identity_lut",
     "lut_grid",
+    "pixel_index",
     "read_cube",
     "temporary_sibling",
     "write_cube",

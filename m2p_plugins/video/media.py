@@ -164,7 +164,8 @@ def close_quietly(*clips: Any) -> None:
 
 
 def even_size_params(size: tuple[int, int], codec: str) -> list[str]:
-    """ffmpeg output options: yuv420p for H.264 and a 1-pixel crop of odd sizes (4:2:0 needs even)."""
+    """ffmpeg output options: yuv420p for H.264, and a 1-pixel crop of odd sizes (4:2:0 needs
+    even ones)."""
     params: list[str] = []
     if codec in ("libx264", "libx265", "h264_nvenc"):
         if size[0] % 2 or size[1] % 2:

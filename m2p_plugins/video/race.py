@@ -11,8 +11,10 @@ the race (``fit="trim"``, ``period_seconds`` per period). Entity ``e`` keeps col
 the palette shifts with the music.
 
 Speed: the figure is built once and every frame only moves artists (``Rectangle.set_width`` /
-``set_y``, ``Text.set_position`` / ``set_text``) before one Agg draw; the ``bar_chart_race``
-package instead clears and re-plots the axes every frame.
+``set_y``, ``Text.set_position`` / ``set_text``) before one Agg draw; text that never changes
+(entity names, period labels) is rasterised once and pasted as sprites, since Agg text layout
+dominates a frame. The ``bar_chart_race`` package instead clears and re-plots the axes every
+frame.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ class BarChartRace:
         self.ax = ax
         ax.set_ylim(-0.6, self.n_bars - 0.4)
         ax.set_yticks([])
+        ax.yaxis.set_visible(False)  # names are sprites pasted next to their bars
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # few tick labels: text is the cost
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
         ax.grid(axis="x", alpha=0.3)
@@ -130,13 +136,15 @@ class BarChartRace:
         ax.tick_params(axis="x", labelsize=9, colors="#555555")
         self.bars = ax.barh(np.full(n_ent, -5.0), np.zeros(n_ent), height=0.8)
         label_size = max(7, min(13, int(0.45 * self.size[1] / (self.n_bars + 2) / 1.4)))
-        self.names = [ax.text(0, -5, name, ha="right", va="center", fontsize=label_size,
-                              clip_on=False) for name in data.entities]
+        # Text that never changes (entity names, period labels) is rasterised once into
+        # sprites and pasted after each draw: Agg text layout is most of a frame's cost.
+        self._name_sprites = [_text_sprite(name, label_size, "#222222", dpi) for name in
+                              data.entities]
+        counter_size = min(48, int(self.size[1] / 14))
+        self._period_sprites: dict[str, np.ndarray] = {}
+        self._counter_style = (counter_size, "#8a8a8a", dpi)
         self.labels = [ax.text(0, -5, "", ha="left", va="center", fontsize=label_size - 1,
                                color="#333333", clip_on=False) for _ in data.entities]
-        self.counter = ax.text(0.98, 0.06, "", transform=ax.transAxes, ha="right", va="bottom",
-                               fontsize=min(48, int(self.size[1] / 14)), color="#777777",
-                               alpha=0.8, fontweight="bold")
         if title:
             self.fig.suptitle(title, fontsize=min(20, int(self.size[1] / 30)), y=0.975)
 
@@ -154,19 +162,31 @@ class BarChartRace:
         self.ax.set_xlim(0, top * 1.12)
         pad = top * 0.01
         for e, bar in enumerate(self.bars):
-            visible = y[e] > -1.0
+            visible = bool(y[e] > -1.0)
             bar.set_y(y[e] - 0.4)
             bar.set_width(values[e])
             bar.set_color(palette[e % len(palette)])
             bar.set_visible(visible)
-            self.names[e].set_position((-pad, y[e]))
-            self.names[e].set_visible(visible)
             self.labels[e].set_position((values[e] + pad, y[e]))
             self.labels[e].set_text(_format_value(values[e]))
             self.labels[e].set_visible(visible)
-        self.counter.set_text(self.data.periods[int(round(u))])
         self.canvas.draw()
-        return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
+        image = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
+        height = image.shape[0]
+        to_pixels = self.ax.transData.transform
+        x0 = self.ax.bbox.x0
+        for e in np.flatnonzero(y > -1.0):
+            _, py = to_pixels((0.0, y[e]))
+            _paste(image, self._name_sprites[e], right=x0 - 6, middle=height - py)
+        period = self.data.periods[int(round(u))]
+        sprite = self._period_sprites.get(period)
+        if sprite is None:
+            sprite = self._period_sprites[period] = _text_sprite(period, *self._counter_style,
+                                                                 bold=True)
+        box = self.ax.bbox
+        _paste(image, sprite, right=box.x1 - 0.02 * box.width,
+               middle=height - box.y0 - 0.06 * box.height - sprite.shape[0] / 2)
+        return image
 
     def close(self) -> None:
         """Release the figure."""
@@ -260,6 +280,42 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
             race.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
     return out
+
+
+def _text_sprite(text: str, size: float, colour: str, dpi: int, *,
+                 bold: bool = False) -> np.ndarray:
+    """Rasterise ``text`` once: float32 ``(h, w, 4)`` premultiplied-free RGBA in ``[0, 1]``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(1.0, 0.012 * size * len(text) + 0.5), 0.03 * size + 0.3), dpi=dpi)
+    fig.patch.set_alpha(0.0)
+    canvas = FigureCanvasAgg(fig)
+    fig.text(0.02, 0.5, text, fontsize=size, color=colour, va="center",
+             fontweight="bold" if bold else "normal")
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba()).astype(np.float32) / 255.0
+    rows = np.flatnonzero(rgba[..., 3].max(1) > 0)
+    cols = np.flatnonzero(rgba[..., 3].max(0) > 0)
+    if rows.size == 0:
+        return np.zeros((1, 1, 4), dtype=np.float32)
+    return rgba[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
+
+
+def _paste(image: np.ndarray, sprite: np.ndarray, *, right: float, middle: float) -> None:
+    """Alpha-blend ``sprite`` into ``image`` (uint8 RGB) with its right edge and centre given."""
+    h, w = sprite.shape[:2]
+    top, left = int(round(middle - h / 2)), int(round(right - w))
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + h, image.shape[0]), min(left + w, image.shape[1])
+    if r0 >= r1 or c0 >= c1:
+        return
+    part = sprite[r0 - top:r1 - top, c0 - left:c1 - left]
+    alpha = part[..., 3:4]
+    region = image[r0:r1, c0:c1].astype(np.float32)
+    # Agg's buffer is premultiplied on a transparent figure: unpremultiply colour first.
+    colour = np.where(alpha > 0, part[..., :3] / np.maximum(alpha, 1e-6), 0.0) * 255.0
+    image[r0:r1, c0:c1] = np.clip(region * (1.0 - alpha) + colour * alpha + 0.5, 0, 255)
 
 
 def _as_race_data(data: Any) -> RaceData:

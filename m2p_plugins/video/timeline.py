@@ -58,7 +58,8 @@ class LutTrack:
         times = np.asarray(self.times, dtype=np.float64).reshape(-1)
         luts = np.asarray(self.luts, dtype=np.float32)
         if luts.ndim != 5 or luts.shape[0] != times.size or times.size == 0:
-            raise ValueError(f"need (K, N, N, N, 3) LUTs for K times, got {luts.shape}, {times.size}")
+            raise ValueError(f"need (K, N, N, N, 3) LUTs for K times, got {luts.shape} for "
+                             f"{times.size} times")
         if np.any(np.diff(times) <= 0):
             raise ValueError("keyframe times must be strictly increasing")
         if self.music_end not in ("hold", "loop"):
@@ -214,7 +215,8 @@ class FrameGrader:
                 if tables[k] is None:
                     tables[k] = expand_lut(self.luts.luts[k])
             self._expanded = tables  # keep only the keyframes in use (64 MiB each)
-            self._pair = ExpandedLutPair(tables[key[0]], None if key[0] == key[1] else tables[key[1]])
+            second = None if key[0] == key[1] else tables[key[1]]
+            self._pair = ExpandedLutPair(tables[key[0]], second)
             self._pair_key = key
         assert self._pair is not None
         return self._pair(rgb, 0.0 if key[0] == key[1] else a)

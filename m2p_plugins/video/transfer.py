@@ -11,9 +11,10 @@ Three steps, all in CIELAB (D65):
 3. :func:`transfer_lut` moves every colour of the sRGB cube by a smooth function of its colour:
    lightness through a monotone piecewise-linear curve through the (source L*, target L*) pairs
    (so the luminance order of the image is kept), and a*, b* by the RBF-interpolated (Gaussian
-   kernel, exact at the source colours, clamped and normalised) per-entry offsets. The offset is damped for skin-like hues and
-   near black and white, scaled by ``strength``, gamut-mapped by chroma reduction at constant L*
-   and hue, and tabulated on an ``N**3`` grid: the result is a LUT (:mod:`.lut`).
+   kernel, exact at the source colours, clamped and normalised) per-entry offsets. The offset
+   is damped for skin-like hues and near black and white, scaled by ``strength``, gamut-mapped
+   by chroma reduction at constant L* and hue, and tabulated on an ``N**3`` grid: the result is
+   a LUT (:mod:`.lut`).
 
 References: Chang, Fried, Liu, DiVerdi, Finkelstein (2015), *Palette-based photo recoloring*,
 ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
@@ -168,7 +169,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     src = np.asarray(source_lab, dtype=np.float64).reshape(-1, 3)
     tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)
     if src.shape != tgt.shape:
-        raise ValueError(f"source and target palettes must pair up, got {src.shape} and {tgt.shape}")
+        raise ValueError(f"source and target palettes must pair up, got {src.shape} and "
+                         f"{tgt.shape}")
     strength = float(np.clip(strength, 0.0, 1.0))
     grid = lut_grid(size).astype(np.float64)
     lab = srgb_to_lab(torch.from_numpy(grid)).numpy()
