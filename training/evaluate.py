@@ -158,8 +158,9 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
 
     Tracks with ``tune_id`` in their metadata are grouped; a *tempo pair* is two renderings
     of a tune equal in mode, loudness and transpose but with different ``tempo_factor``
-    (difference = faster - slower); a *mode pair* equal in all but ``mode`` major vs minor
-    (difference = major - minor). Per track the generated palettes (noise off) of all its
+    (difference = faster - slower); a *mode pair* equal in all but the mode, major vs minor
+    (difference = major - minor; a variant with ``mode == "original"`` has the tune's
+    ``tune_mode``). Per track the generated palettes (noise off) of all its
     windows are averaged: L, C, b* (yellow +, blue -) and the palette's valence and arousal.
 
     Returns
@@ -204,10 +205,16 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
         stats[tid] = dict(zip(["L", "C", "b", "palette_valence", "palette_arousal",
                                "music_valence", "music_arousal"], map(float, r)))
 
+    def mode_of(tid: str) -> str:
+        m = variants[tid].meta
+        mode = str(m.get("mode"))
+        return mode if mode in ("major", "minor") else str(m.get("tune_mode"))
+
     def key(tid: str, drop: str) -> tuple:
         m = variants[tid].meta
-        return tuple((k, str(m.get(k))) for k in ("tune_id", "tempo_factor", "mode", "loudness",
-                                                   "transpose") if k != drop)
+        return tuple((k, mode_of(tid) if k == "mode" else str(m.get(k)))
+                     for k in ("tune_id", "tempo_factor", "mode", "loudness", "transpose")
+                     if k != drop)
 
     expected = {
         "tempo": {"L": 1, "C": 1, "b": 1, "palette_arousal": 1, "music_arousal": 1},
@@ -229,10 +236,10 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
                             continue
                         hi, lo = (tids[i], tids[j]) if fa > fb else (tids[j], tids[i])
                     else:
-                        modes = {str(a.get(field)), str(b.get(field))}
-                        if modes != {"major", "minor"}:
+                        if {mode_of(tids[i]), mode_of(tids[j])} != {"major", "minor"}:
                             continue
-                        hi, lo = (tids[i], tids[j]) if a.get(field) == "major" else (tids[j], tids[i])
+                        hi, lo = ((tids[i], tids[j]) if mode_of(tids[i]) == "major"
+                                  else (tids[j], tids[i]))
                     diffs.append({q: stats[hi][q] - stats[lo][q] for q in stats[hi]})
         res: dict[str, Any] = {"pairs": len(diffs)}
         for q, sign in expected[factor].items():

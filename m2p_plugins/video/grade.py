@@ -200,14 +200,14 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
         raise ValueError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
-    if track is None:
-        import m2p
-
-        track = m2p.palette_track(music, progress=progress, **inference)
     clip = graded = audio = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
-        clip = open_video(video, audio=keep_audio)
+        clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
+        if track is None:
+            import m2p
+
+            track = m2p.palette_track(music, progress=progress, **inference)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
                             music_end=music_end, device=grade_device)
         graded = clip.with_effects([effect])

@@ -40,6 +40,30 @@ def split_for(key: str) -> str:
     return "train" if h < 80 else ("val" if h < 90 else "test")
 
 
+def assign_splits(tracks: list[dict]) -> None:
+    """80/10/10 by track (MIDI: by tune), stratified by package: within each package the units are
+    ordered by a SHA-1 hash of their id and the first 10 % go to test, the next 10 % to val
+    (at least one each when a package has 5 or more units)."""
+    groups: dict[str, set] = {}
+    for t in tracks:
+        unit = t["tune_id"] if t["kind"] == "midi" else t["track_id"]
+        groups.setdefault(t["package"], set()).add(unit)
+    split_of = {}
+    for pkg, units in groups.items():
+        order = sorted(units, key=lambda u: hashlib.sha1(u.encode()).hexdigest())
+        n = len(order)
+        if n < 5:
+            for u in order:
+                split_of[u] = split_for(u)
+            continue
+        n_test = max(1, int(round(0.1 * n)))
+        n_val = max(1, int(round(0.1 * n)))
+        for i, u in enumerate(order):
+            split_of[u] = "test" if i < n_test else ("val" if i < n_test + n_val else "train")
+    for t in tracks:
+        t["split"] = split_of[t["tune_id"] if t["kind"] == "midi" else t["track_id"]]
+
+
 def _analysis_path(cache: Path, track_id: str) -> Path:
     safe = track_id.replace("/", "__")
     return cache / "corpus" / "analysis" / f"{safe}.json"
@@ -102,8 +126,7 @@ def main(argv=None) -> int:
     log(f"render: {n_tunes} tunes per music21 source")
     tracks += midi.build_renders(cache, n_tunes, args.full, log)
     tracks += midi.render_midi_files(cache, sources.midi_files(midi_roots), log)
-    for t in tracks:
-        t["split"] = split_for(t["tune_id"] if t["kind"] == "midi" else t["track_id"])
+    assign_splits(tracks)
     log(f"tracks: {len(tracks)} ({sum(t['duration'] for t in tracks) / 3600:.2f} h)")
 
     # analyse

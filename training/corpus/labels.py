@@ -3,7 +3,10 @@
 Each dimension is ``tanh(scale * w . z)`` where ``z`` are corpus-standardised features:
 
 - arousal: log tempo, log onset rate, loudness (dB), log brightness, vibenet energy
-- valence: mode score, register, log brightness, log tempo, vibenet valence
+- valence: mode score, register, log tempo, vibenet valence (brightness is left out: in the
+  renders it moves with register and would take over the valence fit)
+
+Loudness and register are standardised within each kind (game / midi); the others over the corpus.
 
 The non-negative weights ``w`` are fitted on the controlled MIDI renders of the *training*
 tunes by pairwise logistic regression (variant pairs where the literature says which of the two
@@ -18,10 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 AROUSAL_FEATURES = ("tempo", "onset", "loudness", "brightness", "vibenet_a")
-VALENCE_FEATURES = ("mode", "register", "brightness", "tempo", "vibenet_v")
+VALENCE_FEATURES = ("mode", "register", "tempo", "vibenet_v")
+# loudness and register are standardised within each kind (game / midi): the absolute level of a
+# render is the synthesiser gain and that of a game track its mastering, and the spectral register
+# of a full band mix sits lower than that of a solo melody, so only relative values are cues.
+PER_KIND = ("loudness", "register")
 PRIOR = {
     "arousal": np.array([0.35, 0.25, 0.25, 0.10, 0.30]),
-    "valence": np.array([0.50, 0.15, 0.05, 0.15, 0.30]),
+    "valence": np.array([0.50, 0.15, 0.15, 0.30]),
 }
 PRIOR_STRENGTH = 1.0
 TARGET_STD = 0.8
@@ -42,10 +49,11 @@ TABLE_PAIRS = {
 }
 
 
-def raw_features(win: dict) -> dict[str, float]:
+def raw_features(win: dict, kind: str = "game") -> dict[str, float]:
     c = win["cues"]
     vb = win.get("vibenet")
     return {
+        "kind": kind,
         "tempo": float(np.log2(max(c["tempo_bpm"], 30.0))),
         "onset": float(np.log1p(c["onset_rate"])),
         "loudness": float(c["loudness_db"]),
@@ -59,12 +67,21 @@ def raw_features(win: dict) -> dict[str, float]:
 
 class Standardiser:
     def __init__(self, rows: list[dict]):
-        keys = rows[0].keys()
+        keys = [k for k in rows[0].keys() if k != "kind"]
         self.mean = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
         self.std = {k: float(np.nanstd([r[k] for r in rows]) + 1e-9) for k in keys}
+        for kind in sorted({r["kind"] for r in rows}):
+            for k in PER_KIND:
+                vals = [r[k] for r in rows if r["kind"] == kind]
+                self.mean[f"{k}@{kind}"] = float(np.nanmean(vals))
+                self.std[f"{k}@{kind}"] = float(np.nanstd(vals) + 1e-9)
 
     def __call__(self, row: dict, names) -> np.ndarray:
-        z = np.array([(row[k] - self.mean[k]) / self.std[k] for k in names])
+        def key(k):
+            kk = f"{k}@{row['kind']}"
+            return kk if k in PER_KIND and kk in self.mean else k
+
+        z = np.array([(row[k] - self.mean[key(k)]) / self.std[key(k)] for k in names])
         return np.nan_to_num(z, nan=0.0)  # missing vibenet -> corpus mean
 
     def to_dict(self):
@@ -109,7 +126,8 @@ def fit_weights(diffs: list[np.ndarray], prior: np.ndarray, strength: float = PR
 
 def fit_and_label(tracks: list[dict], windows_by_track: dict[str, list[dict]], log=print) -> dict:
     """Fit the blend on training-split controlled renders; write valence/arousal into windows."""
-    all_rows = [raw_features(w) for ws in windows_by_track.values() for w in ws]
+    kind_of = {t["track_id"]: t["kind"] for t in tracks}
+    all_rows = [raw_features(w, kind_of.get(tid, "game")) for tid, ws in windows_by_track.items() for w in ws]
     std = Standardiser(all_rows)
     names = {"arousal": AROUSAL_FEATURES, "valence": VALENCE_FEATURES}
     cue_only = {d: tuple(n for n in names[d] if not n.startswith("vibenet")) for d in names}
@@ -118,7 +136,7 @@ def fit_and_label(tracks: list[dict], windows_by_track: dict[str, list[dict]], l
         ws = windows_by_track.get(tid, [])
         if not ws:
             return None
-        return np.mean([std(raw_features(w), feat_names) for w in ws], axis=0)
+        return np.mean([std(raw_features(w, kind_of.get(tid, "game")), feat_names) for w in ws], axis=0)
 
     ctrl = [t for t in tracks if t["kind"] == "midi" and t.get("variant") in
             ("base", "slow", "fast", "soft", "loud", "low", "high", "mode") and windows_by_track.get(t["track_id"])]
@@ -148,9 +166,9 @@ def fit_and_label(tracks: list[dict], windows_by_track: dict[str, list[dict]], l
         log(f"  blend {dim}: " + ", ".join(f"{n}={x:.3f}" for n, x in zip(names[dim], w)) + f" (pairs {len(diffs)})")
 
     # label every window
-    for ws in windows_by_track.values():
+    for tid, ws in windows_by_track.items():
         for w in ws:
-            r = raw_features(w)
+            r = raw_features(w, kind_of.get(tid, "game"))
             va = []
             for dim in ("valence", "arousal"):
                 z = std(r, names[dim])

@@ -8,7 +8,8 @@
    distinguishability check (``kept``).
 3. Refinement of the top-1 candidate toward the window's cues (Palmer et al. 2013: faster, major,
    louder music -> lighter, more saturated, warmer/yellower colours):
-   - L += 6 * valence + 2 * clip(z_register, -2, 2)
+   - L += (6 * valence + 2 * clip(z_register, -2, 2)) * min(1, 2 * headroom / 100), headroom being
+     100 - L for a lightening and L for a darkening shift (so light colours do not clip to white)
    - lightness contrast around the palette mean scaled by (1 + 0.15 * arousal)
    - C *= 1 + 0.25 * arousal
    - hue rotated toward yellow (90 deg) by up to 10 deg * max(valence, 0) and toward orange-red
@@ -36,8 +37,13 @@ def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float) -
 
     lch = np.array(lch, dtype=np.float64)
     L, C, h = lch[:, 0], lch[:, 1], lch[:, 2]
-    L = L + 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2))
-    L = L.mean() + (L - L.mean()) * (1.0 + 0.15 * arousal)
+    d = 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2))
+    # soft limits: the shift fades out near white / black so that light colours do not all clip to 100
+    room = np.clip(2.0 * ((100.0 - L) if d > 0 else L) / 100.0, 0.0, 1.0)
+    L = L + d * room
+    m = L.mean()
+    L = m + (L - m) * (1.0 + 0.15 * arousal)
+    L = np.where(L > 98.0, 98.0 + (L - 98.0) * 0.1, L)
     C = C * (1.0 + 0.25 * arousal)
     wchroma = np.clip(C / 30.0, 0.0, 1.0)
     h = _rotate_toward(h, 90.0, 10.0 * max(valence, 0.0) * wchroma)

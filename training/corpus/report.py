@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +46,9 @@ def contact_sheet(cache: Path, path: Path, tracks, windows, pals, n: int = 16, s
         ax.set_ylim(0, 2)
         ax.axis("off")
         for k, col in enumerate(rgb_o):
-            ax.add_patch(plt.Rectangle((11 + k * 4.5 / len(rgb_o), 1.05), 4.5 / len(rgb_o), 0.8, color=col))
+            ax.add_patch(plt.Rectangle((11 + k * 4.5 / len(rgb_o), 1.05), 4.5 / len(rgb_o), 0.8, facecolor=col, edgecolor="0.8", linewidth=0.4))
         for k, col in enumerate(rgb_t):
-            ax.add_patch(plt.Rectangle((15.5 + k * 4.5 / len(rgb_t), 1.05), 4.5 / len(rgb_t), 0.8, color=col))
+            ax.add_patch(plt.Rectangle((15.5 + k * 4.5 / len(rgb_t), 1.05), 4.5 / len(rgb_t), 0.8, facecolor=col, edgecolor="0.8", linewidth=0.4))
         ax.text(11, 0.75, "top-1 candidate", fontsize=7, va="top")
         ax.text(15.5, 0.75, "refined target", fontsize=7, va="top")
         name = orig["name"] or orig["source"]
