@@ -244,6 +244,20 @@ def _mean_ab_of(palette: Palette) -> np.ndarray:
     return palette_lab(palette)[:, 1:].mean(0)
 
 
+def test_frame_grader_torch_path_matches_cpu_path() -> None:
+    """The torch path (CUDA when present; run here on the CPU as "cpu:0") agrees with NumPy."""
+    from m2p_plugins.video.timeline import FrameGrader
+
+    src, _ = dominant_colours(_gradient(), 3)
+    luts = lut_track(_red_blue_track(1.0), src, smoothing=0.0)
+    frame = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    device = "cuda" if torch.cuda.is_available() else "cpu:0"
+    for t in (0.0, 0.4, 0.9):
+        cpu = FrameGrader(luts)(frame, t).astype(int)
+        other = FrameGrader(luts, device=device)(frame, t).astype(int)
+        assert np.abs(cpu - other).max() <= 2
+
+
 def test_lut_track_hold_and_loop() -> None:
     src, _ = dominant_colours(_gradient(), 3)
     hold = lut_track(_red_blue_track(1.0), src, smoothing=0.0)
@@ -346,6 +360,18 @@ def test_corrupt_input_and_bad_output_give_clear_errors(tmp_path: Path) -> None:
         grade_video(src, song, src, track=_red_blue_track(1.0))
 
 
+def test_missing_encoder_is_reported_up_front(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from m2p_plugins.video import media
+    from m2p_plugins.video.grade import grade_video
+
+    monkeypatch.setattr(media, "_encoders", lambda exe: " V..... mpeg4  MPEG-4 part 2")
+    with pytest.raises(VideoError, match="no 'libx264' encoder"):
+        grade_video(tmp_path / "in.mp4", tmp_path / "song.wav", tmp_path / "out.mp4",
+                    track=_red_blue_track(1.0))
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_failure_midway_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from m2p_plugins.video import timeline
     from m2p_plugins.video.grade import grade_video
@@ -401,6 +427,24 @@ def test_cli_grade_recolor_export(tmp_path: Path, tiny_model_dir: Path,
     assert _cli(["grade", str(src), "--music", str(song), "-o", str(out), "--strength", "0.7",
                  "--preset", "ultrafast", *model]) == 0
     assert out.exists()
+    # The frames moved toward the palette the model gives this song (whatever it is).
+    import m2p
+    from moviepy import VideoFileClip
+
+    track = m2p.palette_track(song, model=str(tiny_model_dir))
+    a, b = VideoFileClip(str(src)), VideoFileClip(str(out))
+    try:
+        for t in (0.0, 0.4):
+            target = palette_lab(track.at(t))
+
+            def distance(frame: np.ndarray) -> float:
+                lab = _lab(frame)
+                return float(np.sqrt(((lab[:, None] - target[None]) ** 2).sum(-1)).min(1).mean())
+
+            assert distance(b.get_frame(t)) < distance(a.get_frame(t))
+    finally:
+        a.close()
+        b.close()
     photo = tmp_path / "p.png"
     Image.fromarray(_gradient()).save(photo)
     assert _cli(["recolor", str(photo), "--music", str(song), "-o", str(tmp_path / "r.png"),

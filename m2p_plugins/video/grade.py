@@ -3,7 +3,7 @@
 >>> from moviepy import VideoFileClip                                   # doctest: +SKIP
 >>> import m2p
 >>> track = m2p.palette_track("song.mp3")                                 # doctest: +SKIP
->>> clip = VideoFileClip("in.mp4").with_effects([m2p.video.MusicGrade(track, strength=0.6)])
+>>> clip = VideoFileClip("in.mp4").with_effects([m2p.video.MusicGrade(track)])  # doctest: +SKIP
 >>> clip.write_videofile("out.mp4"); clip.close()                         # doctest: +SKIP
 
 Each frame at time ``t`` is graded with the LUT in force at ``t`` (:mod:`.timeline`): the
