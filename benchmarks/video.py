@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
     from m2p_plugins.video.grade import MusicGrade, source_palette
     from m2p_plugins.video.lut import ExpandedLutPair, apply_lut_torch, write_cube
     from m2p_plugins.video.media import ffmpeg_exe, open_video

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from moviepy import VideoClip
 
     from m2p.errors import M2PError
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
     from m2p_plugins.video.grade import MusicGrade
 
     IMG.mkdir(parents=True, exist_ok=True)

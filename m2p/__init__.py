@@ -8,16 +8,13 @@
 The public names are loaded lazily (module ``__getattr__``, PEP 562), so ``import m2p`` does
 not import torch or NumPy; the first use of a name imports what it needs.
 
-``m2p.palette`` is the function. The value types live in the submodule of the same name:
-import them as ``from m2p.palette import Palette, PaletteTrack`` (or use ``m2p.Palette``);
-``import m2p.palette as x`` would give the function, not the module.
+``m2p.palette`` is the function; the value types live in ``m2p.palette_types`` (also
+exported as ``m2p.Palette`` and ``m2p.PaletteTrack``).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 # Public name -> (module, attribute in it; None means the module itself).
@@ -27,8 +24,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "palette": ("m2p.api", "palette"),
     "palette_track": ("m2p.api", "palette_track"),
     "palettes": ("m2p.api", "palettes"),
-    "Palette": ("m2p.palette", "Palette"),
-    "PaletteTrack": ("m2p.palette", "PaletteTrack"),
+    "Palette": ("m2p.palette_types", "Palette"),
+    "PaletteTrack": ("m2p.palette_types", "PaletteTrack"),
     "errors": ("m2p.errors", None),
     # --- integrations: forwarders that load the adapter plugins on first use -------------
     "style": ("m2p.plugins", "style"),
@@ -43,7 +40,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from m2p import errors
     from m2p.api import palette, palette_track, palettes
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
     __version__: str
 
@@ -72,20 +69,3 @@ def _version() -> str:
         return version("music2palette")
     except PackageNotFoundError:  # running from a checkout that was never installed
         return "0+unknown"
-
-
-class _Package(types.ModuleType):
-    """The ``m2p`` module type: keeps public functions from being shadowed by submodules.
-
-    Importing a submodule sets it as an attribute of its package; ``m2p.palette`` (the
-    submodule with the value types) would then replace ``m2p.palette`` (the function).
-    Names listed in :data:`_LAZY` as non-module attributes are protected from that.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name, ("", None))[1] is not None:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

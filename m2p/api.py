@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import torch
 
     from m2p.network import Music2Palette
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
 __all__ = ["palette", "palette_track", "palettes"]
 

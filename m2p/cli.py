@@ -46,7 +46,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from m2p.errors import M2PError
 
 if TYPE_CHECKING:
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
 PROG = "m2p"
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import torch
 
     from m2p.network import MusicEncoding, Music2Palette
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
 __all__ = [
     "MIN_AUDIO_SECONDS",
@@ -204,7 +204,7 @@ def run_inference(
     import torch
 
     from m2p.audio import SAMPLE_RATE, probe, stream
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
     window_samples = max(1, int(round(window * SAMPLE_RATE)))
     hop_samples = max(1, int(round(hop * SAMPLE_RATE)))

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
 __all__ = [
     "palette_strip",

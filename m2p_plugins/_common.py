@@ -53,7 +53,7 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
         ``at`` is outside ``[0, duration]`` or given with a single Palette.
     """
     from m2p import cache
-    from m2p.palette import Palette, PaletteTrack
+    from m2p.palette_types import Palette, PaletteTrack
 
     if isinstance(source, Palette):
         if at is not None:

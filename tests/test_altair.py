@@ -13,7 +13,7 @@ alt = pytest.importorskip("altair")
 import m2p.plugins  # noqa: E402
 from m2p import colour  # noqa: E402
 from m2p.errors import TrackError  # noqa: E402
-from m2p.palette import Palette, PaletteTrack  # noqa: E402
+from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins import _common  # noqa: E402
 from m2p_plugins.altair import register_theme, scale, theme_config  # noqa: E402
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from m2p import cli
 from m2p.audio import SAMPLE_RATE
-from m2p.palette import Palette, PaletteTrack
+from m2p.palette_types import Palette, PaletteTrack
 
 HEX_LINE = r"^#[0-9a-f]{6}$"
 FAST = ["--window", "2", "--hop", "1", "--device", "cpu"]
@@ -193,9 +193,10 @@ def test_import_m2p_does_not_import_torch():
     assert result.stdout.split() == ["False", "True"]
 
 
-def test_palette_function_survives_submodule_import():
+def test_palette_function_survives_submodule_imports():
     import m2p
-    import m2p.palette  # noqa: F401  (the value-type submodule)
+    import m2p.api  # noqa: F401
+    import m2p.palette_types  # noqa: F401  (the value-type submodule)
 
     assert callable(m2p.palette) and m2p.Palette is Palette
 

@@ -22,7 +22,7 @@ from m2p.errors import (
     ModelNotFoundError,
 )
 from m2p.inference import _Windower, align_palettes, window_spans
-from m2p.palette import Palette, PaletteTrack
+from m2p.palette_types import Palette, PaletteTrack
 
 # Short windows keep every test to a few seconds of audio on a CPU.
 FAST = {"window": 2.0, "hop": 1.0, "device": "cpu"}

@@ -24,7 +24,7 @@ import m2p.cache  # noqa: E402
 import m2p.plugins  # noqa: E402
 from m2p import colour  # noqa: E402
 from m2p.errors import TrackError  # noqa: E402
-from m2p.palette import Palette, PaletteTrack  # noqa: E402
+from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins import _common  # noqa: E402
 from m2p_plugins.matplotlib import animate_colors, register_colormaps, style  # noqa: E402
 

@@ -11,7 +11,7 @@ pytest.importorskip("moviepy")
 pytest.importorskip("matplotlib")
 
 from m2p.errors import VideoError  # noqa: E402
-from m2p.palette import Palette, PaletteTrack  # noqa: E402
+from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins.video.race import (  # noqa: E402
     BarChartRace,
     RaceData,

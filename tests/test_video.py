@@ -16,7 +16,7 @@ import torch
 pytest.importorskip("moviepy")
 
 from m2p.errors import VideoError  # noqa: E402
-from m2p.palette import Palette, PaletteTrack  # noqa: E402
+from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins.video.lut import (  # noqa: E402
     ExpandedLutPair,
     apply_lut,

@@ -11,7 +11,7 @@ Importing this module needs only NumPy; the colour conversions (torch) are impor
 time a display form is asked for.
 
 Note on names: ``m2p.palette`` is the *function* that makes a palette from music; import the
-value types as ``from m2p.palette import Palette, PaletteTrack`` (or ``m2p.Palette``).
+value types as ``from m2p.palette_types import Palette, PaletteTrack`` (or ``m2p.Palette``).
 """
 
 from __future__ import annotations
