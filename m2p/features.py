@@ -123,7 +123,10 @@ def feature_extractor(device: torch.device | str = "cpu") -> "FeatureExtractor":
     with _LOCK:
         ext = _CACHE.get(key)
         if ext is None:
-            ext = FeatureExtractor().to(device)
+            # Built outside inference mode: buffers made under torch.inference_mode() could
+            # never take part in a later autograd graph (training through the features).
+            with torch.inference_mode(False):
+                ext = FeatureExtractor().to(device)
             _CACHE[key] = ext
     return ext
 

@@ -264,3 +264,14 @@ def test_gradients_flow_when_asked() -> None:
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     with torch.no_grad():
         torch.testing.assert_close(extract_features(x.detach()), out.detach())
+
+
+def test_gradients_flow_after_first_use_in_inference_mode() -> None:
+    # Inference builds the cached extractor under torch.inference_mode(); a later training
+    # step through the same extractor must still be able to backpropagate.
+    F._CACHE.clear()
+    with torch.inference_mode():
+        extract_features(torch.zeros(1, SR // 4))
+    x = (0.1 * torch.randn(1, SR // 4, generator=torch.Generator().manual_seed(1))).requires_grad_()
+    extract_features(x)[..., : FEATURE_BLOCKS["rms"].stop].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
