@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from m2p.audio import probe
+from m2p.errors import InvalidArgumentError
 from m2p.inference import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_HOP,
@@ -105,7 +107,7 @@ def palette(
     TypeError, ValueError
         Bad arguments.
     """
-    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
     result = run_inference(
         source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
@@ -148,7 +150,7 @@ def palette_track(
     PaletteTrack
         ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``...
     """
-    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
     result = run_inference(
         source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=True, sample_rate=sample_rate,
@@ -194,7 +196,7 @@ def palettes(
         ``n`` palettes sharing the music's predicted emotion.
     """
     count = _int(n, "n", minimum=1)
-    net, dev, noise_scale = _prepare(model, device, seed, noise, window, hop, batch_size)
+    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
     if noise is None and noise_scale == 0:
         noise_scale = DIVERSITY_NOISE
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)]
@@ -212,19 +214,25 @@ def palettes(
 
 
 def _prepare(
-    model: ModelArg, device: Any, seed: Any, noise: Any, window: Any, hop: Any, batch_size: Any
+    source: AudioSource, sample_rate: int | None, model: ModelArg, device: Any, seed: Any,
+    noise: Any, window: Any, hop: Any, batch_size: Any,
 ) -> tuple["Music2Palette", "torch.device", float]:
-    """Validate the shared arguments, then load the model (cheap checks first)."""
+    """Validate the shared arguments and the source, then load the model (cheap checks first).
+
+    The source is probed before the model is loaded so that a missing or broken file is
+    reported as such, not hidden behind a missing-model error.
+    """
     _int(seed, "seed", minimum=0, maximum=_MAX_SEED)
     window_s = _seconds(window, "window")
     if window_s < MIN_AUDIO_SECONDS:
-        raise ValueError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
+        raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
     _seconds(hop, "hop")
     _int(batch_size, "batch_size", minimum=1)
     if noise is not None:
         noise_value = _number(noise, "noise")
         if noise_value < 0:
-            raise ValueError(f"noise must be >= 0, got {noise!r}")
+            raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
+    probe(source, sample_rate=sample_rate)
     net, dev = resolve_model(model, device)
     noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
     return net, dev, noise_scale
@@ -235,14 +243,14 @@ def _number(value: Any, name: str) -> float:
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be finite, got {value!r}")
     return number
 
 
 def _seconds(value: Any, name: str) -> float:
     number = _number(value, name)
     if number <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
     return number
 
 
@@ -252,7 +260,7 @@ def _int(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> 
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be {bound}, got {value!r}")
     return number
 
 
