@@ -38,9 +38,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
-    from m2p import errors
-    from m2p.api import palette, palette_track, palettes
-    from m2p.palette_types import Palette, PaletteTrack
+    from m2p import errors  # noqa: F401
+    from m2p.api import palette, palette_track, palettes  # noqa: F401
+    from m2p.palette_types import Palette, PaletteTrack  # noqa: F401
 
     __version__: str
 
