@@ -88,10 +88,10 @@ class InferenceResult:
     Attributes
     ----------
     track
-        The :class:`~m2p.palette.PaletteTrack` for the first seed (None when per-window
+        The :class:`~m2p.palette_types.PaletteTrack` for the first seed (None when per-window
         palettes were not asked for).
     overall
-        One whole-piece :class:`~m2p.palette.Palette` per seed, in seed order.
+        One whole-piece :class:`~m2p.palette_types.Palette` per seed, in seed order.
     duration
         Audio length in seconds (after resampling to 22,050 Hz).
     """

@@ -257,7 +257,7 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     Parameters
     ----------
     source
-        Audio path, :class:`~m2p.palette.Palette` or :class:`~m2p.palette.PaletteTrack`.
+        Audio path, :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
     at
         Seconds: use the palette in force at that time (a track is computed for paths).
     dark

@@ -1,7 +1,7 @@
 """Drawing palettes and palette tracks: PNG (Pillow), HTML swatches, terminal swatches.
 
 Pillow only (no matplotlib) so the core stays light. Every swatch is filled with exactly the
-palette's 8-bit sRGB colour (:attr:`m2p.palette.Palette.rgb8`), so a picture read back with
+palette's 8-bit sRGB colour (:attr:`m2p.palette_types.Palette.rgb8`), so a picture read back with
 Pillow gives the palette's hex codes.
 
 Layout of the palette strip (:func:`palette_strip`): swatch ``i`` covers

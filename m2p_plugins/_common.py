@@ -34,7 +34,7 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
     ----------
     source
         Audio path (str / PathLike), NumPy samples (pass ``sample_rate=``), a
-        :class:`~m2p.palette.Palette` or a :class:`~m2p.palette.PaletteTrack`.
+        :class:`~m2p.palette_types.Palette` or a :class:`~m2p.palette_types.PaletteTrack`.
     at
         Seconds into the piece: the palette in force then. For paths and arrays a palette track
         is computed (once; cached). ``None`` uses the whole-piece palette.

@@ -31,7 +31,7 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
     ----------
     source
         Audio path (inference cached per file content), NumPy samples (``sample_rate=``),
-        :class:`~m2p.palette.Palette` or :class:`~m2p.palette.PaletteTrack`.
+        :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
     name
         Theme name. Registering the same name again replaces the theme's colours (and, if that
         theme is the active one, the new colours apply from the next chart on).

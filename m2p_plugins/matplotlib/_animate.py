@@ -10,7 +10,7 @@ from m2p_plugins import _common
 
 
 def animate_colors(track: Any, *, order: str | Sequence[int] | None = "legible") -> "TrackColors":
-    """Colours of a :class:`~m2p.palette.PaletteTrack` at any time ``t`` (seconds).
+    """Colours of a :class:`~m2p.palette_types.PaletteTrack` at any time ``t`` (seconds).
 
     Example
     -------

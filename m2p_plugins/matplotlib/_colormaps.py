@@ -52,7 +52,7 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
 
 
 def make_colormaps(palette: Any, *, stem: str) -> dict[str, Any]:
-    """The six colormaps of a :class:`~m2p.palette.Palette` without registering them."""
+    """The six colormaps of a :class:`~m2p.palette_types.Palette` without registering them."""
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
     lch = _common.palette_lch(palette)

@@ -28,8 +28,8 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     ----------
     source
         Audio path (inference runs once per file content; see :mod:`m2p.cache`), NumPy samples
-        (with ``sample_rate=``), a :class:`~m2p.palette.Palette` or a
-        :class:`~m2p.palette.PaletteTrack` (used as is: no second inference).
+        (with ``sample_rate=``), a :class:`~m2p.palette_types.Palette` or a
+        :class:`~m2p.palette_types.PaletteTrack` (used as is: no second inference).
     at
         Seconds: use the palette in force at that time instead of the whole-piece palette.
         Outside ``[0, duration]`` raises :class:`~m2p.errors.TrackError`.

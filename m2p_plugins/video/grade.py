@@ -55,7 +55,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     Parameters
     ----------
     track
-        :class:`m2p.palette.PaletteTrack`, a single :class:`m2p.palette.Palette` (constant
+        :class:`m2p.palette_types.PaletteTrack`, a single :class:`m2p.palette_types.Palette` (constant
         grade), a ready :class:`.timeline.LutTrack`, or an audio path (its palette track is
         computed with the shipped model).
     strength
@@ -169,7 +169,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     keep_audio
         Keep the video's own sound instead of the music (a video without sound stays silent).
     track
-        A precomputed :class:`m2p.palette.PaletteTrack` (skips inference).
+        A precomputed :class:`m2p.palette_types.PaletteTrack` (skips inference).
     music_end
         ``"hold"`` the last palette when the music is shorter than the video, or ``"loop"``.
     lut_size, smoothing

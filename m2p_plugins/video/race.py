@@ -220,7 +220,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     fps
         Frames per second.
     track
-        A precomputed :class:`m2p.palette.PaletteTrack` (skips inference).
+        A precomputed :class:`m2p.palette_types.PaletteTrack` (skips inference).
     codec, preset
         ffmpeg encoder settings.
     progress

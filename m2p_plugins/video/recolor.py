@@ -39,7 +39,7 @@ def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
     image
         ``(H, W, 3)`` or ``(H, W, 4)`` sRGB, uint8 or float in ``[0, 1]``; alpha is kept.
     palette
-        :class:`m2p.palette.Palette` or ``(n, 3)`` CIELCh target colours.
+        :class:`m2p.palette_types.Palette` or ``(n, 3)`` CIELCh target colours.
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`.
     source
@@ -63,7 +63,7 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
     Parameters
     ----------
     palette
-        :class:`m2p.palette.Palette` or ``(n, 3)`` CIELCh.
+        :class:`m2p.palette_types.Palette` or ``(n, 3)`` CIELCh.
     reference
         Image array, or a path to an image or video, whose dominant colours are the source
         palette. ``None`` (and no ``source``): a grey ramp at the palette's lightnesses, i.e. a
@@ -108,7 +108,7 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     at
         Seconds: use the palette of the music at that time instead of the whole-piece palette.
     palette
-        A ready :class:`m2p.palette.Palette` (skips inference).
+        A ready :class:`m2p.palette_types.Palette` (skips inference).
     quality
         JPEG/WebP quality.
     **inference
@@ -146,7 +146,7 @@ def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = 
     strength, size
         Transfer strength and LUT nodes per axis.
     palette
-        A ready :class:`m2p.palette.Palette`.
+        A ready :class:`m2p.palette_types.Palette`.
     **inference
         Passed to :func:`m2p.palette` / :func:`m2p.palette_track`.
 

@@ -1,6 +1,6 @@
 """A grade that changes with the music: 3-D LUT keyframes at the palette-track windows.
 
-:func:`lut_track` turns a :class:`m2p.palette.PaletteTrack` and the footage's source palette into
+:func:`lut_track` turns a :class:`m2p.palette_types.PaletteTrack` and the footage's source palette into
 a :class:`LutTrack`: one LUT per window centre (palette transfer, :mod:`.transfer`), smoothed in
 time with a Gaussian over keyframes, and evaluated at any time by linear interpolation *of the
 LUTs* (never of frames). :class:`FrameGrader` applies it to uint8 frames: on the CPU through
@@ -116,8 +116,8 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
     Parameters
     ----------
     track
-        :class:`m2p.palette.PaletteTrack` (``.times``, ``.palettes``, ``.duration``), or a single
-        :class:`m2p.palette.Palette` (a constant grade).
+        :class:`m2p.palette_types.PaletteTrack` (``.times``, ``.palettes``, ``.duration``), or a single
+        :class:`m2p.palette_types.Palette` (a constant grade).
     source_lab
         ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colours`).
     strength, size, luminance, skin

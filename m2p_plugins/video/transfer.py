@@ -226,7 +226,7 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
 
 
 def palette_lab(palette: object) -> np.ndarray:
-    """CIELAB ``(n, 3)`` of an :class:`m2p.palette.Palette` (or an ``(n, 3)`` LCh array)."""
+    """CIELAB ``(n, 3)`` of an :class:`m2p.palette_types.Palette` (or an ``(n, 3)`` LCh array)."""
     import torch
 
     from m2p.colour import lch_to_lab
