@@ -130,6 +130,19 @@ def test_one_batch_overfit_loss_decreases():
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
 
 
+def test_free_running_step_is_finite_and_reports_generated_terms():
+    data = _data()
+    model = _model()
+    cfg = _cfg()
+    cfg["loss"]["free_running"] = 1.0
+    opt, _ = make_optimizer(model, cfg)
+    w = L.LossWeights.from_dict(cfg["loss"])
+    b = data.batch(np.arange(4))
+    parts = train_step(model, opt, b, w, noise_scale=0.1, generator=torch.Generator().manual_seed(0))
+    assert np.isfinite(parts["total"]) and np.isfinite(parts["gen_colour"])
+    assert {"gen_hue", "gen_emotion_music", "gen_emotion_truth"} <= set(parts)
+
+
 def test_batches_are_stateless_and_cover_epoch():
     a = [batch_indices(s, 10, 4, 0) for s in range(2)]
     assert np.array_equal(batch_indices(1, 10, 4, 0), a[1])

@@ -22,6 +22,13 @@ Terms (all scalars, averaged over the batch; weights come from the training conf
     Music emotion head, categories: soft cross-entropy against the normalised 8-way label.
 ``stop``
     Stop token: binary cross-entropy on the stop logits, target 1 after the last colour.
+
+Teacher forcing alone lets the decoder lean on the ground-truth prefix, and at generation time
+(fed its own colours) it then drifts to washed-out, near-identical colours. With
+``free_running > 0`` the palette is also generated autoregressively *with gradients*
+(``Music2Palette.generate`` forced to the target length) and the set-level terms (``colour``
+after Hungarian matching, ``hue``, ``emotion``) are applied to that generated palette too,
+weighted by ``free_running`` (:func:`free_running_loss`).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ __all__ = [
     "stop_loss",
     "length_mask",
     "total_loss",
+    "free_running_loss",
 ]
 
 
@@ -63,6 +71,7 @@ class LossWeights:
     va: float = 5.0
     emotion_head: float = 1.0
     stop: float = 1.0
+    free_running: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "LossWeights":
@@ -272,3 +281,43 @@ def total_loss(
         "stop": float(stop.detach()),
     }
     return total, parts
+
+
+def free_running_loss(
+    gen_lch: Tensor,
+    encoding: Any,
+    batch: Mapping[str, Tensor],
+    weights: LossWeights,
+) -> tuple[Tensor, dict[str, float]]:
+    """Set-level terms on a palette generated autoregressively (see the module docstring).
+
+    Parameters
+    ----------
+    gen_lch
+        (B, >= n, 3) generated colours (first ``lengths[b]`` count), with gradients.
+    encoding
+        The batch's ``MusicEncoding``.
+    batch, weights
+        As in :func:`total_loss`.
+
+    Returns
+    -------
+    total, parts
+        Unscaled sum ``colour + hue + emotion`` (weighted as in :func:`total_loss`) and the
+        terms as floats, prefixed ``gen_``.
+    """
+    target = batch["target_lch"]
+    lengths = batch["lengths"]
+    colour = matched_colour_loss(gen_lch, target, lengths)
+    hue = hue_diversity_loss(gen_lch, target, lengths)
+    emo, emo_music, emo_truth = emotion_consistency_loss(
+        gen_lch, lengths, encoding.emotion, batch["emotion"],
+        w_music=weights.emotion_music, w_truth=weights.emotion_truth,
+    )
+    total = weights.colour * colour + weights.hue * hue + emo
+    return total, {
+        "gen_colour": float(colour.detach()),
+        "gen_hue": float(hue.detach()),
+        "gen_emotion_music": float(emo_music.detach()),
+        "gen_emotion_truth": float(emo_truth.detach()),
+    }

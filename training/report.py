@@ -48,7 +48,8 @@ def plot_loss_curve(history: Sequence[Mapping[str, Any]], path: str | os.PathLik
     path.parent.mkdir(parents=True, exist_ok=True)
     train = [r for r in history if r.get("kind") == "train"]
     val = [r for r in history if r.get("kind") == "val"]
-    terms = ["colour", "hue", "emotion_music", "emotion_truth", "va", "emotion_head", "stop"]
+    terms = ["colour", "hue", "emotion_music", "emotion_truth", "va", "emotion_head", "stop",
+             "gen_colour", "gen_hue", "gen_emotion_truth"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     ax = axes[0]
     ax.plot([r["step"] for r in train], [r["total"] for r in train], label="train total", lw=1)
@@ -60,19 +61,20 @@ def plot_loss_curve(history: Sequence[Mapping[str, Any]], path: str | os.PathLik
     ax.legend()
     ax = axes[1]
     for i, t in enumerate(terms):
-        colour = f"C{i}"
+        colour = f"C{i % 10}"
+        scale = 10.0 if t.endswith("colour") else 1.0
+        style = "--" if t.startswith("gen_") else "-"
         if train and t in train[0]:
-            ys = [r[t] for r in train]
-            if t == "colour":
-                ys = [y / 10.0 for y in ys]
-            ax.plot([r["step"] for r in train], ys, color=colour, lw=0.8,
-                    label=t + (" (ΔE00/10)" if t == "colour" else ""))
+            ys = [r[t] / scale for r in train]
+            ax.plot([r["step"] for r in train], ys, style, color=colour, lw=0.8,
+                    label=t + (" (ΔE00/10)" if scale != 1.0 else ""))
         if val and t in val[0]:
-            ys = [r[t] / (10.0 if t == "colour" else 1.0) for r in val]
+            ys = [r[t] / scale for r in val]
             ax.plot([r["step"] for r in val], ys, "o", color=colour, ms=3)
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_title("Terms (unweighted; lines train, dots validation)")
+    ax.set_title("Terms (unweighted; lines train, dots validation; dashed: generated palettes)",
+                 fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -108,7 +110,9 @@ def write_model_card(model_dir: str | os.PathLike[str], meta: Mapping[str, Any],
     size_mb = (model_dir / "model.safetensors").stat().st_size / 1e6 \
         if (model_dir / "model.safetensors").exists() else float("nan")
     ft, fv = tr.get("final_train") or {}, tr.get("final_val") or {}
-    terms = ["total", "colour", "hue", "emotion_music", "emotion_truth", "va", "emotion_head", "stop"]
+    terms = ["total", "colour", "hue", "emotion_music", "emotion_truth", "va", "emotion_head", "stop",
+             "gen_colour", "gen_hue", "gen_emotion_music", "gen_emotion_truth"]
+    terms = [t for t in terms if t in ft or t in fv]
     loss_rows = [[t, ft.get(t), fv.get(t)] for t in terms]
     if evaluation_md is None and card.exists():
         old = card.read_text(encoding="utf-8")
@@ -158,6 +162,9 @@ validation, {corpus.get('test_windows', '?')} held out for testing, split by tra
 palette of each window, so the model learns the automatic matching, not human judgements.
 
 ## Final losses (unweighted terms)
+
+`colour` is CIEDE2000 after Hungarian matching; `emotion_*` are 1 - cosine; `gen_*` are the same
+terms on palettes generated autoregressively (free-running) rather than teacher-forced.
 
 {markdown_table(['term', 'train (last log interval)', 'validation'], loss_rows, 4)}
 

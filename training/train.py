@@ -4,11 +4,17 @@ Usage::
 
     python -m training.train --config training/configs/cpu_small.json [--resume] [--out model]
                              [--max-minutes M] [--device auto|cpu|cuda] [--features-only]
+                             [--corpus DIR] [--features DIR] [--curve PNG]
+
+``cpu_small.json`` is the shipped configuration (about 20 minutes on a shared 2-core CPU);
+``gpu_full.json`` is the paper-sized network for a CUDA GPU.
 
 Steps: read the corpus (``training/cache/corpus``), make sure every window's features are in
 the feature cache (audio is decoded only for windows not cached yet), set the network's feature
 standardisation from the training split, then optimise the weighted loss of
-:mod:`training.losses` with AdamW and a warm-up + cosine-annealing learning rate. Checkpoints
+:mod:`training.losses` (teacher-forced, plus the set-level terms on free-running generated
+palettes when ``loss.free_running > 0``) with AdamW and a warm-up + cosine-annealing learning
+rate. Checkpoints
 (model, optimiser, scheduler, step, RNG states, log) go to ``training/cache/runs/<name>/`` every
 ``checkpoint_every`` steps, so ``--resume`` continues where a run stopped, with the same batches.
 A run that reaches its ``steps`` writes ``--out`` (``model.safetensors``, ``config.json`` with the
@@ -42,7 +48,7 @@ from training.dataset import (
     feature_statistics,
     load_corpus,
 )
-from training.losses import LossWeights, total_loss
+from training.losses import LossWeights, free_running_loss, total_loss
 
 __all__ = [
     "load_config",
@@ -146,6 +152,13 @@ def train_step(
     lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"],
                                   noise_scale=noise_scale, generator=generator)
     loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
+    if weights.free_running > 0:
+        n = int(batch["lengths"].max())
+        gen, _ = model.generate(enc, noise_scale=noise_scale, generator=generator, num_colors=n)
+        free, free_parts = free_running_loss(gen, enc, batch, weights)
+        loss = loss + weights.free_running * free
+        parts.update(free_parts)
+        parts["total"] = float(loss.detach())
     if not torch.isfinite(loss):
         raise FloatingPointError(f"non-finite loss: {parts}")
     optimizer.zero_grad(set_to_none=True)
@@ -167,7 +180,12 @@ def validate(model: Music2Palette, data: WindowDataset, weights: LossWeights, *,
         idx = np.arange(i, min(i + batch_size, len(data)))
         batch = data.batch(idx, device)
         lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"])
-        _, parts = total_loss(lch, stop_logits, enc, batch, weights)
+        loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
+        if weights.free_running > 0:
+            gen, _ = model.generate(enc, num_colors=int(batch["lengths"].max()))
+            free, free_parts = free_running_loss(gen, enc, batch, weights)
+            parts.update(free_parts)
+            parts["total"] = float(loss + weights.free_running * free)
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + v * len(idx)
         count += len(idx)
