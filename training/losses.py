@@ -251,35 +251,17 @@ def total_loss(
     total, parts
         The scalar to minimise and a dict of each (unweighted) term as a float, plus ``total``.
     """
-    target = batch["target_lch"]
-    lengths = batch["lengths"]
-    colour = matched_colour_loss(pred_lch, target, lengths)
-    hue = hue_diversity_loss(pred_lch, target, lengths)
-    emo, emo_music, emo_truth = emotion_consistency_loss(
-        pred_lch, lengths, encoding.emotion, batch["emotion"],
-        w_music=weights.emotion_music, w_truth=weights.emotion_truth,
-    )
+    palette_total, parts = _palette_terms(pred_lch, encoding, batch, weights)
     va = va_loss(encoding.valence_arousal, batch["valence_arousal"])
     head = emotion_head_loss(encoding.emotion_logits, batch["emotion"])
-    stop = stop_loss(stop_logits, lengths)
-    total = (
-        weights.colour * colour
-        + weights.hue * hue
-        + emo
-        + weights.va * va
-        + weights.emotion_head * head
-        + weights.stop * stop
+    stop = stop_loss(stop_logits, batch["lengths"])
+    total = palette_total + weights.va * va + weights.emotion_head * head + weights.stop * stop
+    parts.update(
+        total=float(total.detach()),
+        va=float(va.detach()),
+        emotion_head=float(head.detach()),
+        stop=float(stop.detach()),
     )
-    parts = {
-        "total": float(total.detach()),
-        "colour": float(colour.detach()),
-        "hue": float(hue.detach()),
-        "emotion_music": float(emo_music.detach()),
-        "emotion_truth": float(emo_truth.detach()),
-        "va": float(va.detach()),
-        "emotion_head": float(head.detach()),
-        "stop": float(stop.detach()),
-    }
     return total, parts
 
 
@@ -306,18 +288,30 @@ def free_running_loss(
         Unscaled sum ``colour + hue + emotion`` (weighted as in :func:`total_loss`) and the
         terms as floats, prefixed ``gen_``.
     """
+    total, parts = _palette_terms(gen_lch, encoding, batch, weights)
+    return total, {f"gen_{name}": value for name, value in parts.items()}
+
+
+def _palette_terms(
+    pred_lch: Tensor, encoding: Any, batch: Mapping[str, Tensor], weights: LossWeights
+) -> tuple[Tensor, dict[str, float]]:
+    """The set-level terms shared by teacher-forced and generated palettes.
+
+    Returns ``colour * w_colour + hue * w_hue + emotion`` and the unweighted terms
+    ``colour``, ``hue``, ``emotion_music``, ``emotion_truth`` as floats.
+    """
     target = batch["target_lch"]
     lengths = batch["lengths"]
-    colour = matched_colour_loss(gen_lch, target, lengths)
-    hue = hue_diversity_loss(gen_lch, target, lengths)
+    colour = matched_colour_loss(pred_lch, target, lengths)
+    hue = hue_diversity_loss(pred_lch, target, lengths)
     emo, emo_music, emo_truth = emotion_consistency_loss(
-        gen_lch, lengths, encoding.emotion, batch["emotion"],
+        pred_lch, lengths, encoding.emotion, batch["emotion"],
         w_music=weights.emotion_music, w_truth=weights.emotion_truth,
     )
     total = weights.colour * colour + weights.hue * hue + emo
     return total, {
-        "gen_colour": float(colour.detach()),
-        "gen_hue": float(hue.detach()),
-        "gen_emotion_music": float(emo_music.detach()),
-        "gen_emotion_truth": float(emo_truth.detach()),
+        "colour": float(colour.detach()),
+        "hue": float(hue.detach()),
+        "emotion_music": float(emo_music.detach()),
+        "emotion_truth": float(emo_truth.detach()),
     }
