@@ -122,13 +122,18 @@ def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
     """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
     from m2p.emotion import palette_emotion
 
+    return palette_emotion(*pad_palettes(palettes)).numpy()
+
+
+def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
     n = max(len(p) for p in palettes)
     lch = np.zeros((len(palettes), n, 3))
     mask = np.zeros((len(palettes), n), dtype=bool)
     for i, p in enumerate(palettes):
         lch[i, : len(p)] = p
         mask[i, : len(p)] = True
-    return palette_emotion(torch.as_tensor(lch), torch.as_tensor(mask)).numpy()
+    return torch.as_tensor(lch), torch.as_tensor(mask)
 
 
 def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
@@ -182,13 +187,7 @@ class Calibration:
         """(N, 8) calibrated emotion vectors of palettes."""
         from m2p.emotion import palette_valence_arousal, va_to_emotion
 
-        n = max(len(p) for p in palettes)
-        lch = np.zeros((len(palettes), n, 3))
-        mask = np.zeros((len(palettes), n), dtype=bool)
-        for i, p in enumerate(palettes):
-            lch[i, : len(p)] = p
-            mask[i, : len(p)] = True
-        va = palette_valence_arousal(torch.as_tensor(lch), torch.as_tensor(mask)).numpy()
+        va = palette_valence_arousal(*pad_palettes(palettes)).numpy()
         cal = np.clip((va - self.mean_p) / self.std_p * self.std_m + self.mean_m, -1, 1)
         return va_to_emotion(torch.as_tensor(cal)).numpy()
 
