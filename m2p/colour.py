@@ -51,6 +51,7 @@ __all__ = [
     "srgb_to_lch",
     "lch_to_srgb",
     "ciede2000",
+    "ciede2000_matrix",
     "in_srgb_gamut",
     "gamut_map_lch",
     "lch_to_hex",
@@ -535,6 +536,28 @@ def gamut_map_lch(lch: Tensor, *, iterations: int = 40) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 
 _HEX_RE = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def ciede2000_matrix(lch_a: np.ndarray, lch_b: np.ndarray | None = None) -> np.ndarray:
+    """CIEDE2000 differences between every colour of two CIELCh palettes.
+
+    Parameters
+    ----------
+    lch_a
+        Array (n, 3), CIELCh (L 0-100, C >= 0, h degrees).
+    lch_b
+        Array (m, 3); ``None`` compares ``lch_a`` with itself.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, m) float64, ``[i, j]`` = :func:`ciede2000` between colour i of ``lch_a`` and
+        colour j of ``lch_b``.
+    """
+    a = torch.as_tensor(np.array(lch_a, dtype=np.float64).reshape(-1, 3))
+    b = a if lch_b is None else torch.as_tensor(np.array(lch_b, dtype=np.float64).reshape(-1, 3))
+    with torch.no_grad():
+        return ciede2000(lch_to_lab(a)[:, None, :], lch_to_lab(b)[None, :, :]).numpy()
 
 
 def lch_to_rgb8(lch: np.ndarray) -> np.ndarray:

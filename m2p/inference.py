@@ -326,7 +326,7 @@ def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
         colours = np.asarray(lch, dtype=np.float64)
         slots = min(len(colours), len(reference))
         if slots:
-            rows, cols = linear_sum_assignment(_ciede2000_matrix(reference[:slots], colours))
+            rows, cols = linear_sum_assignment(_alignment_cost(reference[:slots], colours))
             order = list(cols[np.argsort(rows)])
             taken = set(order)
             order += [j for j in range(len(colours)) if j not in taken]
@@ -469,17 +469,11 @@ class _EncodingSum:
 # ----------------------------------------------------------------------------------------------
 
 
-def _ciede2000_matrix(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
-    """(n_a, n_b) CIEDE2000 differences between two CIELCh palettes."""
-    import torch
+def _alignment_cost(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
+    """(n_a, n_b) CIEDE2000 costs for the Hungarian alignment, never NaN (scipy rejects it)."""
+    from m2p.colour import ciede2000_matrix
 
-    from m2p.colour import ciede2000, lch_to_lab
-
-    with torch.no_grad():
-        a = lch_to_lab(torch.from_numpy(np.array(a_lch, dtype=np.float64)))
-        b = lch_to_lab(torch.from_numpy(np.array(b_lch, dtype=np.float64)))
-        cost = ciede2000(a[:, None, :], b[None, :, :]).numpy()
-    return np.nan_to_num(cost, nan=1e6, posinf=1e6)
+    return np.nan_to_num(ciede2000_matrix(a_lch, b_lch), nan=1e6, posinf=1e6)
 
 
 def _finite(tensor: "torch.Tensor") -> np.ndarray:

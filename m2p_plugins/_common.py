@@ -116,7 +116,9 @@ def legible_order(lch: np.ndarray) -> list[int]:
     n = len(lch)
     if n <= 2:
         return sorted(range(n), key=lambda i: -lch[i, 1])
-    dist = pairwise_ciede2000(lch)
+    from m2p import colour
+
+    dist = colour.ciede2000_matrix(lch)
     if n <= 8:
         first = int(np.argmax(lch[:, 1]))  # cycles are rotation-invariant: start at the most vivid
         rest = [i for i in range(n) if i != first]
@@ -134,17 +136,6 @@ def legible_order(lch: np.ndarray) -> list[int]:
         order.append(nxt)
         left.remove(nxt)
     return order
-
-
-def pairwise_ciede2000(lch: np.ndarray) -> np.ndarray:
-    """(n, n) CIEDE2000 distances between CIELCh colours."""
-    import torch
-
-    from m2p import colour
-
-    with torch.no_grad():
-        lab = colour.lch_to_lab(torch.as_tensor(np.asarray(lch, dtype=np.float64)))
-        return colour.ciede2000(lab[:, None, :], lab[None, :, :]).numpy()
 
 
 def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, float] = (25.0, 92.0)

@@ -152,14 +152,14 @@ def test_alignment_restores_slots_after_a_shorter_palette():
 def test_track_slots_are_aligned(tiny_model, tmp_path):
     from scipy.optimize import linear_sum_assignment
 
-    from m2p.inference import _ciede2000_matrix
+    from m2p.colour import ciede2000_matrix
 
     path = write(tmp_path / "long.wav", music(6.0, seed=3))
     track = m2p.palette_track(path, model=tiny_model, **FAST)
     reference = track.palettes[0].lch
     for p in track.palettes[1:]:
         k = min(len(p), len(reference))
-        cost = _ciede2000_matrix(reference[:k], p.lch)
+        cost = ciede2000_matrix(reference[:k], p.lch)
         rows, cols = linear_sum_assignment(cost)
         # keeping slot i at position i is an optimal assignment
         assert cost[np.arange(k), np.arange(k)].sum() == pytest.approx(cost[rows, cols].sum())

@@ -85,7 +85,7 @@ def test_style_cycle_is_the_palette_in_legible_order(pal):
     rc = style(pal)
     cycle = _cycle(rc)
     assert sorted(cycle) == sorted(pal.hex)
-    dist = _common.pairwise_ciede2000(colour.hex_to_lch(cycle))
+    dist = colour.ciede2000_matrix(colour.hex_to_lch(cycle))
     n = len(cycle)
 
     def min_adjacent(order):

@@ -7,22 +7,23 @@ import itertools
 import numpy as np
 import pytest
 
+from m2p.colour import ciede2000_matrix
 from training import metrics as M
 
 PALETTE = np.array([[30.0, 40.0, 20.0], [70.0, 60.0, 100.0], [50.0, 30.0, 250.0],
                     [85.0, 10.0, 300.0]])
 
 
-def test_delta_e_matrix_zero_diagonal_and_symmetric():
-    d = M.delta_e_matrix(PALETTE, PALETTE)
+def test_ciede2000_matrix_zero_diagonal_and_symmetric():
+    d = ciede2000_matrix(PALETTE, PALETTE)
     assert d.shape == (4, 4)
     np.testing.assert_allclose(np.diag(d), 0.0, atol=1e-6)
     np.testing.assert_allclose(d, d.T, atol=1e-9)
 
 
-def test_delta_e_matrix_lightness_only_pair():
+def test_ciede2000_matrix_lightness_only_pair():
     # Two neutrals differing only in L: CIEDE2000 = dL / S_L with L_bar = 50 -> S_L = 1.
-    d = M.delta_e_matrix(np.array([[45.0, 0.0, 0.0]]), np.array([[55.0, 0.0, 0.0]]))
+    d = ciede2000_matrix(np.array([[45.0, 0.0, 0.0]]), np.array([[55.0, 0.0, 0.0]]))
     assert d[0, 0] == pytest.approx(10.0, abs=1e-6)
 
 
@@ -31,7 +32,7 @@ def test_diversity_hand_values():
     assert M.diversity(np.array([[50.0, 20.0, 40.0]] * 3)) == pytest.approx(0.0, abs=1e-6)
     pair = np.array([[45.0, 0.0, 0.0], [55.0, 0.0, 0.0]])
     assert M.diversity(pair) == pytest.approx(10.0, abs=1e-6)
-    d = M.delta_e_matrix(PALETTE, PALETTE)
+    d = ciede2000_matrix(PALETTE, PALETTE)
     expected = np.mean([d[i, j] for i, j in itertools.combinations(range(4), 2)])
     assert M.diversity(PALETTE) == pytest.approx(expected)
 
@@ -41,7 +42,7 @@ def test_palette_distance_is_order_free_and_zero_for_identical():
     assert M.palette_distance(PALETTE, perm) == pytest.approx(0.0, abs=1e-6)
     a = np.array([[45.0, 0.0, 0.0], [80.0, 0.0, 0.0]])
     b = np.array([[81.0, 0.0, 0.0], [55.0, 0.0, 0.0]])  # matched: 45-55 and 80-81
-    expected = np.mean([M.delta_e_matrix(a[:1], b[1:])[0, 0], M.delta_e_matrix(a[1:], b[:1])[0, 0]])
+    expected = np.mean([ciede2000_matrix(a[:1], b[1:])[0, 0], ciede2000_matrix(a[1:], b[:1])[0, 0]])
     assert M.palette_distance(a, b) == pytest.approx(expected)
     assert M.palette_distance(a, b) == pytest.approx(M.palette_distance(b, a))
 

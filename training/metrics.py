@@ -1,7 +1,7 @@
 """The paper's palette metrics, implemented from their definitions (pure functions, NumPy in/out).
 
 Colours are CIELCh arrays ``(n, 3)`` (L in [0, 100], C >= 0, h in degrees). Colour distances are
-CIEDE2000 (``m2p.colour.ciede2000``, evaluated in float64).
+CIEDE2000 (``m2p.colour.ciede2000_matrix``, evaluated in float64).
 
 Per-palette metrics
     :func:`diversity`, :func:`palette_distance`, :func:`multimodality`.
@@ -27,15 +27,13 @@ import itertools
 from typing import Sequence
 
 import numpy as np
-import torch
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 from scipy.spatial import QhullError
 
-from m2p.colour import ciede2000, lch_to_lab
+from m2p.colour import ciede2000_matrix
 
 __all__ = [
-    "delta_e_matrix",
     "diversity",
     "palette_distance",
     "multimodality",
@@ -49,26 +47,6 @@ __all__ = [
 
 #: Default histogram ranges for :func:`lch_histogram` (L, C, h).
 LCH_RANGES: tuple[tuple[float, float], ...] = ((0.0, 100.0), (0.0, 150.0), (0.0, 360.0))
-
-
-def delta_e_matrix(lch_a: np.ndarray, lch_b: np.ndarray) -> np.ndarray:
-    """Pairwise CIEDE2000 distances.
-
-    Parameters
-    ----------
-    lch_a, lch_b
-        (n, 3) and (m, 3) LCh colours.
-
-    Returns
-    -------
-    np.ndarray
-        (n, m) float64 distances.
-    """
-    a = torch.as_tensor(np.array(lch_a, dtype=np.float64).reshape(-1, 3))
-    b = torch.as_tensor(np.array(lch_b, dtype=np.float64).reshape(-1, 3))
-    lab_a = lch_to_lab(a)[:, None, :].expand(-1, b.shape[0], -1)
-    lab_b = lch_to_lab(b)[None, :, :].expand(a.shape[0], -1, -1)
-    return ciede2000(lab_a, lab_b).numpy()
 
 
 def diversity(lch: np.ndarray) -> float:
@@ -88,7 +66,7 @@ def diversity(lch: np.ndarray) -> float:
     n = lch.shape[0]
     if n < 2:
         return 0.0
-    d = delta_e_matrix(lch, lch)
+    d = ciede2000_matrix(lch)
     iu = np.triu_indices(n, k=1)
     return float(d[iu].mean())
 
@@ -99,7 +77,7 @@ def palette_distance(lch_a: np.ndarray, lch_b: np.ndarray) -> float:
     The optimal one-to-one assignment pairs ``min(n, m)`` colours; the distance is the mean
     over the assigned pairs. Identical palettes in any order have distance 0.
     """
-    d = delta_e_matrix(lch_a, lch_b)
+    d = ciede2000_matrix(lch_a, lch_b)
     if d.size == 0:
         return 0.0
     rows, cols = linear_sum_assignment(d)
