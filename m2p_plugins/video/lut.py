@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from m2p.errors import VideoError
+from m2p_plugins.video.media import atomic_output
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -246,7 +247,8 @@ def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str | No
     rows = np.clip(lut, 0.0, 1.0).transpose(2, 1, 0, 3).reshape(-1, 3)
     body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
     text = "\n".join(lines) + "\n" + body + "\n"
-    write_text_atomic(path, text)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
@@ -293,29 +295,6 @@ def read_cube(path: str | os.PathLike[str]) -> np.ndarray:
         raise VideoError(f"not a 3-D .cube LUT (size {size}, {len(values)} entries)", source=path)
     arr = np.asarray(values, dtype=np.float32).reshape(size, size, size, 3)  # [b, g, r]
     return np.ascontiguousarray(arr.transpose(2, 1, 0, 3))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
-
-    Raises
-    ------
-    m2p.errors.VideoError
-        The folder does not exist or is not writable.
-    """
-    tmp = temporary_sibling(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise VideoError(f"cannot write output: {exc.strerror or exc}", source=path) from exc
-
-
-def temporary_sibling(path: Path) -> Path:
-    """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
 
 
 def pixel_index(frame: np.ndarray) -> np.ndarray:
@@ -413,7 +392,5 @@ __all__ = [
     "lut_grid",
     "pixel_index",
     "read_cube",
-    "temporary_sibling",
     "write_cube",
-    "write_text_atomic",
 ]

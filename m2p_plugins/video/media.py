@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from m2p.errors import VideoError
-from m2p_plugins.video.lut import temporary_sibling
 
 
 def ffmpeg_exe() -> str:
@@ -76,6 +75,12 @@ def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) 
             if os.path.samefile(item, out):
                 raise VideoError("output would overwrite an input file", source=out)
     return out
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
 
 
 @contextlib.contextmanager
@@ -232,6 +237,7 @@ def _first_line(exc: BaseException) -> str:
 
 __all__ = [
     "atomic_output",
+    "temporary_sibling",
     "display_rotation",
     "check_encoder",
     "check_output",
