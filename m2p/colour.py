@@ -56,6 +56,7 @@ __all__ = [
     "gamut_map_lch",
     "lch_to_hex",
     "hex_to_lch",
+    "hex_to_rgb",
     "lch_to_rgb8",
     "WHITE_D65_XY",
     "WHITE_D65_XYZ",
@@ -629,6 +630,28 @@ def hex_to_lch(hexes: str | Iterable[str]) -> np.ndarray:
     ValueError
         If a string is not a hex colour.
     """
+    with torch.no_grad():
+        return srgb_to_lch(torch.from_numpy(hex_to_rgb(hexes))).numpy()
+
+
+def hex_to_rgb(hexes: str | Iterable[str]) -> np.ndarray:
+    """Parse hex colours (``'#rrggbb'``, ``'rrggbb'`` or ``'#rgb'``) into sRGB.
+
+    Parameters
+    ----------
+    hexes
+        One string or an iterable of strings.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array (n, 3), sRGB in [0, 1]; n = 1 for a single string.
+
+    Raises
+    ------
+    ValueError
+        If a string is not a hex colour.
+    """
     items = [hexes] if isinstance(hexes, str) else list(hexes)
     rgb = np.empty((len(items), 3), dtype=np.float64)
     for i, item in enumerate(items):
@@ -639,8 +662,7 @@ def hex_to_lch(hexes: str | Iterable[str]) -> np.ndarray:
         if len(digits) == 3:
             digits = "".join(c * 2 for c in digits)
         rgb[i] = [int(digits[k:k + 2], 16) / 255.0 for k in (0, 2, 4)]
-    with torch.no_grad():
-        return srgb_to_lch(torch.from_numpy(rgb)).numpy()
+    return rgb
 
 
 # ----------------------------------------------------------------------------------------------

@@ -281,12 +281,9 @@ def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
 def to_rgb(c: Any) -> np.ndarray:
     """A hex string or sRGB triple in [0, 1] as a float array (3,)."""
     if isinstance(c, str):
-        s = c.strip().lstrip("#")
-        if len(s) == 3:
-            s = "".join(ch * 2 for ch in s)
-        if not re.fullmatch(r"[0-9a-fA-F]{6}", s):
-            raise ValueError(f"not a hex colour: {c!r}")
-        return np.array([int(s[k:k + 2], 16) / 255.0 for k in (0, 2, 4)])
+        from m2p.colour import hex_to_rgb
+
+        return hex_to_rgb(c)[0]
     return np.asarray(c, dtype=np.float64).reshape(3)
 
 
