@@ -4,7 +4,9 @@ Data flow (shapes with batch ``B``, frames ``T``, patches ``S = ceil(T / P)``, w
 
     features (B, T, 539) --standardise--> patches (B, S, P*539) --Linear--> (B, S, d)
     [CLS; patches] + sinusoidal time position --TransformerEncoder--> (B, 1+S, d)
-    CLS output = music embedding (B, d) --> emotion head: valence-arousal (B, 2), emotion (B, 8)
+    CLS output (+ summary branch: Linear of the frames' mean and std and the window's music
+        cues, when ``summary_features``) = music embedding (B, d)
+        --> emotion head: valence-arousal (B, 2), emotion (B, 8)
     memory = [embedding + noise_scale * N(0, 1); patch outputs]   (B, 1+S, d)
     [start; embed(c_1) ... embed(c_n)] + colour-index position --TransformerDecoder(memory)-->
         per step: LCh head (sigmoid * LCH_SCALE) and stop logit
@@ -27,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from m2p.errors import ModelFormatError
+from m2p.music_cues import CUE_NAMES, window_cues
 
 #: The decoder's sigmoid outputs times this are L, C and h (degrees).
 LCH_SCALE: tuple[float, float, float] = (100.0, 150.0, 360.0)
@@ -77,6 +80,10 @@ class ModelConfig:
     noise_scale
         Standard deviation of the Gaussian noise added to the music embedding by default at
         inference (callers pass it on; the network methods default to 0, i.e. deterministic).
+    summary_features
+        Add a summary branch to the music embedding: the mean and standard deviation over the
+        window of every standardised feature and the music cues of ``m2p.music_cues`` (mode,
+        register, loudness, pitch, voicing), linearly projected. Off in the paper's design.
     """
 
     feature_dim: int = 539
@@ -91,6 +98,7 @@ class ModelConfig:
     min_colors: int = 3
     max_colors: int = 8
     noise_scale: float = 0.1
+    summary_features: bool = False
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
@@ -114,6 +122,8 @@ class ModelConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not float(self.noise_scale) >= 0.0:
             raise ValueError(f"noise_scale must be >= 0, got {self.noise_scale!r}")
+        if not isinstance(self.summary_features, bool):
+            raise ValueError(f"summary_features must be true or false, got {self.summary_features!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable dict."""
@@ -215,8 +225,9 @@ class Music2Palette(nn.Module):
     Notes
     -----
     ``feature_mean`` and ``feature_std`` (buffers, shape (feature_dim,)) standardise raw
-    features inside :meth:`encode`; training sets them from corpus statistics and they are
-    saved with the weights.
+    features inside :meth:`encode`; with ``summary_features``, ``cue_mean`` and ``cue_std``
+    (shape (5,)) do the same for the music cues. Training sets them from corpus statistics and
+    they are saved with the weights.
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
@@ -239,6 +250,15 @@ class Music2Palette(nn.Module):
         self.encoder = nn.TransformerEncoder(
             enc_layer, c.encoder_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
         )
+
+        # Summary branch: whole-window statistics that patch attention learns poorly from little
+        # data (key-profile mode above all), added to the CLS output.
+        if c.summary_features:
+            self.register_buffer("cue_mean", torch.zeros(len(CUE_NAMES)))
+            self.register_buffer("cue_std", torch.ones(len(CUE_NAMES)))
+            self.summary_proj = nn.Sequential(
+                nn.Dropout(c.dropout), nn.Linear(2 * c.feature_dim + len(CUE_NAMES), d)
+            )
 
         # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
         self.emotion_head = nn.Sequential(
@@ -297,9 +317,8 @@ class Music2Palette(nn.Module):
         p = c.patch_frames
         n_patches = -(-frames // p)
         pad = n_patches * p - frames
-        if pad:
-            x = nn.functional.pad(x, (0, 0, 0, pad))
-        tokens = self.patch_embed(x.reshape(batch, n_patches, p * c.feature_dim))
+        padded = nn.functional.pad(x, (0, 0, 0, pad)) if pad else x
+        tokens = self.patch_embed(padded.reshape(batch, n_patches, p * c.feature_dim))
         tokens = tokens + sinusoidal_encoding(
             torch.arange(n_patches, device=tokens.device), c.d_model
         ).to(tokens.dtype)
@@ -319,6 +338,8 @@ class Music2Palette(nn.Module):
         out = self.encoder(seq, src_key_padding_mask=key_padding)
 
         embedding = out[:, 0]
+        if c.summary_features:
+            embedding = embedding + self.summary_proj(self._summary(features, x, frame_mask))
         memory = out[:, 1:]
         head = self.emotion_head(embedding)
         logits = head[:, 2:]
@@ -437,6 +458,22 @@ class Music2Palette(nn.Module):
         return out * keep.unsqueeze(-1).to(out.dtype), lengths
 
     # ------------------------------------------------------------------ internals
+
+    def _summary(self, features: Tensor, standardised: Tensor, frame_mask: Tensor | None) -> Tensor:
+        """(B, 2 * feature_dim + 5): mean and std of the standardised frames, standardised cues.
+
+        ``standardised`` is the (B, T, feature_dim) input with padded frames zeroed.
+        """
+        if frame_mask is None:
+            valid = standardised.new_ones(*standardised.shape[:2], 1)
+        else:
+            valid = frame_mask.unsqueeze(-1).to(standardised.dtype)
+        count = valid.sum(dim=1).clamp_min(1.0)
+        mean = standardised.sum(dim=1) / count
+        var = (((standardised - mean.unsqueeze(1)) * valid) ** 2).sum(dim=1) / count
+        cues = window_cues(features, frame_mask).to(standardised.dtype)
+        cues = (cues - self.cue_mean) / self.cue_std.clamp_min(1e-8)
+        return torch.cat([mean, torch.sqrt(var + 1e-8), cues], dim=-1)
 
     def _decoder_memory(
         self,

@@ -87,6 +87,41 @@ def test_padding_mask_gives_same_encoding(tiny_model: Music2Palette) -> None:
             torch.testing.assert_close(lch_b[i], lch_1[0], atol=1e-4, rtol=1e-4)
 
 
+@pytest.fixture
+def summary_model(tiny_config: ModelConfig) -> Music2Palette:
+    torch.manual_seed(0)
+    config = ModelConfig.from_dict({**tiny_config.to_dict(), "summary_features": True})
+    return Music2Palette(config).eval()
+
+
+def test_summary_branch_respects_padding(summary_model: Music2Palette) -> None:
+    short = _features(1, 13, seed=1).abs()
+    batch = torch.full((1, 41, 539), 7.5)
+    batch[0, :13] = short[0]
+    mask = torch.zeros(1, 41, dtype=torch.bool)
+    mask[0, :13] = True
+    with torch.no_grad():
+        padded = summary_model.encode(batch, mask)
+        alone = summary_model.encode(short)
+    torch.testing.assert_close(padded.embedding, alone.embedding, atol=1e-5, rtol=1e-5)
+
+
+def test_summary_branch_changes_the_embedding(summary_model: Music2Palette) -> None:
+    feats = _features(2, 20, seed=3).abs()
+    with torch.no_grad():
+        with_branch = summary_model.encode(feats).embedding
+        summary_model.summary_proj[1].weight.zero_()
+        summary_model.summary_proj[1].bias.zero_()
+        without = summary_model.encode(feats).embedding
+    assert not torch.allclose(with_branch, without)
+    assert {"cue_mean", "cue_std"} <= set(summary_model.state_dict())
+
+
+def test_summary_features_flag_is_validated(tiny_config: ModelConfig) -> None:
+    with pytest.raises(ModelFormatError, match="summary_features"):
+        ModelConfig.from_dict({**tiny_config.to_dict(), "summary_features": "yes"})
+
+
 def test_any_length_without_max(tiny_model: Music2Palette) -> None:
     with torch.no_grad():
         for frames in (1, 4, 5, 600):

@@ -130,6 +130,37 @@ def test_one_batch_overfit_loss_decreases():
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
 
 
+def test_summary_branch_model_trains_with_cue_statistics():
+    from m2p.music_cues import window_cues
+    from training.dataset import cue_statistics
+
+    data = _data()
+    feats = np.abs(data.features)  # cues need non-negative RMS / mel magnitudes to be meaningful
+    mean, std = cue_statistics(feats, data.valid_frames, chunk=3)
+    frames = torch.arange(FRAMES)[None, :] < torch.from_numpy(data.valid_frames)[:, None]
+    expected = window_cues(torch.from_numpy(feats.astype(np.float32)), frames).numpy()
+    np.testing.assert_allclose(mean, expected.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(std, np.maximum(expected.std(0), 1e-3), rtol=1e-4, atol=1e-4)
+
+    torch.manual_seed(0)
+    model = Music2Palette(ModelConfig.from_dict({**ModelConfig.tiny().to_dict(), "summary_features": True}))
+    model.cue_mean.copy_(torch.from_numpy(mean))
+    model.cue_std.copy_(torch.from_numpy(std))
+    data.features = feats
+    cfg = _cfg(steps=30)
+    opt, sched = make_optimizer(model, cfg)
+    w = L.LossWeights.from_dict(cfg["loss"])
+    b = data.batch(np.arange(4))
+    losses = []
+    for _ in range(30):
+        parts = train_step(model, opt, b, w, noise_scale=0.0, generator=None, grad_clip=1.0)
+        sched.step()
+        losses.append(parts["total"])
+    assert all(np.isfinite(losses))
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+    assert model.summary_proj[1].weight.grad is not None
+
+
 def test_free_running_step_is_finite_and_reports_generated_terms():
     data = _data()
     model = _model()

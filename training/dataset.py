@@ -36,6 +36,7 @@ __all__ = [
     "collate",
     "iterate_batches",
     "feature_statistics",
+    "cue_statistics",
 ]
 
 #: Git-ignored working folder of the training pipeline.
@@ -355,6 +356,28 @@ def feature_statistics(features: np.ndarray, valid_frames: np.ndarray, *, chunk:
     mean = total / max(count, 1)
     var = np.maximum(total_sq / max(count, 1) - mean * mean, 0.0)
     return mean.astype(np.float32), np.maximum(np.sqrt(var), 1e-3).astype(np.float32)
+
+
+def cue_statistics(features: np.ndarray, valid_frames: np.ndarray, *, chunk: int = 64
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over windows of ``m2p.music_cues.window_cues``.
+
+    Returns
+    -------
+    mean, std
+        (5,) float32; std floored at 1e-3.
+    """
+    from m2p.music_cues import window_cues
+
+    cues = []
+    frames = features.shape[1]
+    for i in range(0, len(features), chunk):
+        x = torch.from_numpy(features[i: i + chunk].astype(np.float32))
+        mask = torch.arange(frames)[None, :] < torch.from_numpy(valid_frames[i: i + chunk])[:, None]
+        cues.append(window_cues(x, mask).numpy().astype(np.float64))
+    values = np.concatenate(cues)
+    return (values.mean(0).astype(np.float32),
+            np.maximum(values.std(0), 1e-3).astype(np.float32))
 
 
 # ---------------------------------------------------------------------------------- helpers

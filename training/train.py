@@ -45,6 +45,7 @@ from training.dataset import (
     FeatureCache,
     WindowDataset,
     cap_per_track,
+    cue_statistics,
     feature_statistics,
     load_corpus,
 )
@@ -352,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     mean, std = feature_statistics(train_data.features, train_data.valid_frames)
     model.feature_mean.copy_(torch.from_numpy(mean))
     model.feature_std.copy_(torch.from_numpy(std))
+    if model_cfg.summary_features:
+        cue_mean, cue_std = cue_statistics(train_data.features, train_data.valid_frames)
+        model.cue_mean.copy_(torch.from_numpy(cue_mean))
+        model.cue_std.copy_(torch.from_numpy(cue_std))
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params / 1e6:.2f} M parameters; {model_cfg.to_dict()}")
 

