@@ -400,7 +400,8 @@ class Music2Palette(nn.Module):
         noise_scale: float = 0.0,
         generator: torch.Generator | None = None,
         num_colors: int | None = None,
-    ) -> tuple[Tensor, Tensor]:
+        return_stop_logits: bool = False,
+    ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
         """Decode palettes autoregressively (greedy; the noise supplies diversity).
 
         Parameters
@@ -415,6 +416,9 @@ class Music2Palette(nn.Module):
         num_colors
             Force exactly this many colours (1 to ``max_colors``) instead of letting the stop
             token decide.
+        return_stop_logits
+            Also return the stop logit of every decoded step (training supervises the stop
+            token on the model's own colours with it).
 
         Returns
         -------
@@ -423,6 +427,9 @@ class Music2Palette(nn.Module):
         lengths
             (B,) int64 palette lengths. Item ``b`` stops at the first step ``i`` with
             ``min_colors <= i`` and stop probability > 0.5, else at ``max_colors``.
+        stop_logits
+            Only with ``return_stop_logits``: (B, S) logit that the palette ends after ``i``
+            colours, for the S steps decoded (S <= max_colors).
 
         Notes
         -----
@@ -437,12 +444,15 @@ class Music2Palette(nn.Module):
         colours = memory.new_zeros(batch, 0, 3)
         lengths = torch.full((batch,), c.max_colors, dtype=torch.long, device=device)
         done = torch.zeros(batch, dtype=torch.bool, device=device)
+        step_logits = []
         for step in range(c.max_colors):
             hidden = self._decode(colours, memory, memory_pad)[:, -1]
+            stop_logit = self.stop_head(hidden).squeeze(-1)
+            step_logits.append(stop_logit)
             if num_colors is not None:
                 stop_now = torch.full_like(done, step >= num_colors)
             elif step >= c.min_colors:
-                stop_now = torch.sigmoid(self.stop_head(hidden).squeeze(-1)) > 0.5
+                stop_now = torch.sigmoid(stop_logit) > 0.5
             else:
                 stop_now = torch.zeros_like(done)
             newly = stop_now & ~done
@@ -455,7 +465,10 @@ class Music2Palette(nn.Module):
         out = memory.new_zeros(batch, c.max_colors, 3)
         out[:, : colours.shape[1]] = colours
         keep = torch.arange(c.max_colors, device=device).unsqueeze(0) < lengths.unsqueeze(1)
-        return out * keep.unsqueeze(-1).to(out.dtype), lengths
+        out = out * keep.unsqueeze(-1).to(out.dtype)
+        if return_stop_logits:
+            return out, lengths, torch.stack(step_logits, dim=1)
+        return out, lengths
 
     # ------------------------------------------------------------------ internals
 

@@ -197,6 +197,22 @@ def test_stop_token_depends_on_input(tiny_model: Music2Palette) -> None:
         torch.testing.assert_close(lch[b, :n], full[b, :n])
 
 
+def test_generate_returns_the_stop_logits_it_used(tiny_model: Music2Palette) -> None:
+    enc = tiny_model.encode(_features(6, 20, seed=4))
+    with torch.no_grad():
+        lch, lengths = tiny_model.generate(enc)
+        lch2, lengths2, logits = tiny_model.generate(enc, return_stop_logits=True)
+    torch.testing.assert_close(lch, lch2)
+    assert torch.equal(lengths, lengths2)
+    assert logits.shape[0] == 6 and logits.shape[1] <= tiny_model.config.max_colors
+    for b in range(6):
+        n = int(lengths[b])
+        if n < tiny_model.config.max_colors:
+            assert float(torch.sigmoid(logits[b, n])) > 0.5
+        later = logits[b, tiny_model.config.min_colors: n]
+        assert bool((torch.sigmoid(later) <= 0.5).all())
+
+
 def test_num_colors_forces_length(tiny_model: Music2Palette) -> None:
     with torch.no_grad():
         lch, lengths = tiny_model.generate(tiny_model.encode(_features(2, 8)), num_colors=5)

@@ -114,19 +114,23 @@ def test_total_loss_finite_and_differentiable():
 # ------------------------------------------------------------------------------ training
 
 
-def test_one_batch_overfit_loss_decreases():
-    data = _data()
-    model = _model()
-    cfg = _cfg(steps=40)
+def _overfit_one_batch(model: Music2Palette, data: WindowDataset, steps: int) -> list[float]:
+    """Total loss of ``steps`` optimisation steps on the first 4 windows."""
+    cfg = _cfg(steps=steps)
     opt, sched = make_optimizer(model, cfg)
     w = L.LossWeights.from_dict(cfg["loss"])
     b = data.batch(np.arange(4))
     losses = []
-    for step in range(40):
+    for _ in range(steps):
         parts = train_step(model, opt, b, w, noise_scale=0.0, generator=None, grad_clip=1.0)
         sched.step()
         losses.append(parts["total"])
     assert all(np.isfinite(losses))
+    return losses
+
+
+def test_one_batch_overfit_loss_decreases():
+    losses = _overfit_one_batch(_model(), _data(), 40)
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
 
 
@@ -147,16 +151,7 @@ def test_summary_branch_model_trains_with_cue_statistics():
     model.cue_mean.copy_(torch.from_numpy(mean))
     model.cue_std.copy_(torch.from_numpy(std))
     data.features = feats
-    cfg = _cfg(steps=30)
-    opt, sched = make_optimizer(model, cfg)
-    w = L.LossWeights.from_dict(cfg["loss"])
-    b = data.batch(np.arange(4))
-    losses = []
-    for _ in range(30):
-        parts = train_step(model, opt, b, w, noise_scale=0.0, generator=None, grad_clip=1.0)
-        sched.step()
-        losses.append(parts["total"])
-    assert all(np.isfinite(losses))
+    losses = _overfit_one_batch(model, data, 30)
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
     assert model.summary_proj[1].weight.grad is not None
 
@@ -171,7 +166,7 @@ def test_free_running_step_is_finite_and_reports_generated_terms():
     b = data.batch(np.arange(4))
     parts = train_step(model, opt, b, w, noise_scale=0.1, generator=torch.Generator().manual_seed(0))
     assert np.isfinite(parts["total"]) and np.isfinite(parts["gen_colour"])
-    assert {"gen_hue", "gen_emotion_music", "gen_emotion_truth"} <= set(parts)
+    assert {"gen_hue", "gen_emotion_music", "gen_emotion_truth", "gen_stop"} <= set(parts)
 
 
 def test_batches_are_stateless_and_cover_epoch():

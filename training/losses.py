@@ -270,6 +270,7 @@ def free_running_loss(
     encoding: Any,
     batch: Mapping[str, Tensor],
     weights: LossWeights,
+    stop_logits: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
     """Set-level terms on a palette generated autoregressively (see the module docstring).
 
@@ -281,14 +282,23 @@ def free_running_loss(
         The batch's ``MusicEncoding``.
     batch, weights
         As in :func:`total_loss`.
+    stop_logits
+        (B, S) stop logits of the generation steps (``generate(..., return_stop_logits=True)``);
+        when given, the stop token is also supervised on the model's own colours: teacher
+        forcing alone lets it learn to stop after ground-truth prefixes only, and generated
+        palettes then run to ``max_colors``.
 
     Returns
     -------
     total, parts
-        Unscaled sum ``colour + hue + emotion`` (weighted as in :func:`total_loss`) and the
-        terms as floats, prefixed ``gen_``.
+        Unscaled sum ``colour + hue + emotion (+ stop)`` (weighted as in :func:`total_loss`)
+        and the terms as floats, prefixed ``gen_``.
     """
     total, parts = _palette_terms(gen_lch, encoding, batch, weights)
+    if stop_logits is not None:
+        stop = stop_loss(stop_logits, batch["lengths"])
+        total = total + weights.stop * stop
+        parts["stop"] = float(stop.detach())
     return total, {f"gen_{name}": value for name, value in parts.items()}
 
 

@@ -111,7 +111,7 @@ def write_model_card(model_dir: str | os.PathLike[str], meta: Mapping[str, Any],
         if (model_dir / "model.safetensors").exists() else float("nan")
     ft, fv = tr.get("final_train") or {}, tr.get("final_val") or {}
     terms = ["total", "colour", "hue", "emotion_music", "emotion_truth", "va", "emotion_head", "stop",
-             "gen_colour", "gen_hue", "gen_emotion_music", "gen_emotion_truth"]
+             "gen_colour", "gen_hue", "gen_emotion_music", "gen_emotion_truth", "gen_stop"]
     terms = [t for t in terms if t in ft or t in fv]
     loss_rows = [[t, ft.get(t), fv.get(t)] for t in terms]
     if evaluation_md is None and card.exists():

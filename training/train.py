@@ -155,8 +155,9 @@ def train_step(
     loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
     if weights.free_running > 0:
         n = int(batch["lengths"].max())
-        gen, _ = model.generate(enc, noise_scale=noise_scale, generator=generator, num_colors=n)
-        free, free_parts = free_running_loss(gen, enc, batch, weights)
+        gen, _, gen_stop = model.generate(enc, noise_scale=noise_scale, generator=generator,
+                                          num_colors=n, return_stop_logits=True)
+        free, free_parts = free_running_loss(gen, enc, batch, weights, stop_logits=gen_stop)
         loss = loss + weights.free_running * free
         parts.update(free_parts)
         parts["total"] = float(loss.detach())
@@ -183,8 +184,9 @@ def validate(model: Music2Palette, data: WindowDataset, weights: LossWeights, *,
         lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"])
         loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
         if weights.free_running > 0:
-            gen, _ = model.generate(enc, num_colors=int(batch["lengths"].max()))
-            free, free_parts = free_running_loss(gen, enc, batch, weights)
+            gen, _, gen_stop = model.generate(enc, num_colors=int(batch["lengths"].max()),
+                                              return_stop_logits=True)
+            free, free_parts = free_running_loss(gen, enc, batch, weights, stop_logits=gen_stop)
             parts.update(free_parts)
             parts["total"] = float(loss + weights.free_running * free)
         for k, v in parts.items():
