@@ -300,9 +300,13 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
 def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
              corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
              mm_windows: int = 200, seed: int = 0, device: str = "cpu",
-             features_dir: str | os.PathLike[str] = FEATURE_DIR, log: Any = print
-             ) -> dict[str, Any]:
-    """Compute the results table and the directional check (see the module docstring)."""
+             features_dir: str | os.PathLike[str] = FEATURE_DIR, heldout_tunes: int = 10,
+             log: Any = print) -> dict[str, Any]:
+    """Compute the results table and the directional checks (see the module docstring).
+
+    ``heldout_tunes`` music21 tunes per source outside the corpus are rendered for a second
+    directional check (``training.corpus.heldout``); 0 skips it.
+    """
     from m2p.weights import load_model
 
     model = load_model(model_dir, device=device)
@@ -380,6 +384,12 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
     }
     music_va_mae = float(np.abs(music_va - data.valence_arousal).mean())
     direction = directional_check(model, corpus, cache, split=split, device=device)
+    direction_heldout = None
+    if heldout_tunes > 0:
+        from training.corpus.heldout import heldout_corpus
+
+        held = heldout_corpus(Path(corpus_dir).parent, corpus, tunes_per_source=heldout_tunes, log=log)
+        direction_heldout = directional_check(model, held, cache, split="heldout", device=device)
     ours = rows[next(iter(rows))]
     verdict = {
         name: {
@@ -396,6 +406,7 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
         "table": rows, "music_va_mae": music_va_mae, "beats_baselines": verdict,
         "multimodality_positive": bool((ours["multimodality"] or 0) > 0),
         "directional": direction,
+        "directional_heldout": direction_heldout,
         "evaluated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -441,26 +452,36 @@ def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
     mm = "positive" if res["multimodality_positive"] else "**zero**"
     lines += ["Done-when checks (model with noise on):", "", *verdicts,
               f"* Multimodality with noise on: {mm}.", ""]
-    d = res["directional"]
-    lines += [f"{h} Directional check (tempo and mode)", ""]
-    if not d.get("tracks_used"):
-        lines += [d.get("note", "no controlled variants"), ""]
-    else:
-        lines += [f"{d['tracks_used']} rendered variant tracks ({d['scope']}); palettes with noise "
-                  "off averaged per track. Predicted direction for faster and for major: higher "
-                  "L, higher C, higher b* (yellower), and higher arousal (tempo) / valence "
-                  "(mode). d_z = mean paired difference / its standard deviation.", ""]
-        drows = []
-        for factor in ("tempo", "mode"):
-            fr = d.get(factor, {})
-            for q, v in fr.items():
-                if q == "pairs":
-                    continue
-                drows.append([f"{factor} ({fr['pairs']} pairs)", q, "+" if v["expected"] > 0 else "-",
-                              v["mean_diff"], v["d_z"], v["frac_expected"]])
-        lines += [markdown_table(["contrast", "quantity", "predicted", "mean diff", "d_z",
-                                  "share in predicted direction"], drows), ""]
+    lines += [f"{h} Directional check (tempo and mode)", "",
+              "Palettes with noise off, averaged per track. Predicted direction for faster and "
+              "for major: higher L, higher C, higher b* (yellower), and higher arousal (tempo) / "
+              "valence (mode). d_z = mean paired difference / its standard deviation.", ""]
+    held = res.get("directional_heldout")
+    if held:
+        lines += [f"{h}# Held-out tunes (never in the corpus)", "",
+                  f"{held.get('tracks_used', 0)} renders of music21 tunes drawn with another seed "
+                  "and not in the corpus (base, 0.7x and 1.4x tempo, parallel mode; "
+                  "`training/corpus/heldout.py`).", "", *_directional_table(held)]
+    lines += [f"{h}# Corpus test split", "",
+              f"{res['directional'].get('tracks_used', 0)} rendered variant tracks "
+              f"({res['directional'].get('scope')}).", "", *_directional_table(res["directional"])]
     return "\n".join(lines)
+
+
+def _directional_table(d: Mapping[str, Any]) -> list[str]:
+    """Markdown lines of one directional check's effect sizes."""
+    if not d.get("tracks_used"):
+        return [d.get("note", "no controlled variants"), ""]
+    drows = []
+    for factor in ("tempo", "mode"):
+        fr = d.get(factor, {})
+        for q, v in fr.items():
+            if q == "pairs":
+                continue
+            drows.append([f"{factor} ({fr['pairs']} pairs)", q, "+" if v["expected"] > 0 else "-",
+                          v["mean_diff"], v["d_z"], v["frac_expected"]])
+    return [markdown_table(["contrast", "quantity", "predicted", "mean diff", "d_z",
+                            "share in predicted direction"], drows), ""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -477,12 +498,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=str(REPO_ROOT / "docs" / "results.md"))
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (1 is fastest on a shared machine)")
+    ap.add_argument("--heldout-tunes", type=int, default=10,
+                    help="music21 tunes per source outside the corpus rendered for the held-out "
+                         "directional check (0: skip; needs fluidsynth and a GM soundfont)")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     res = evaluate(args.model, split=args.split, corpus_dir=args.corpus,
                    noise_draws=args.noise_draws, mm_windows=args.mm_windows, seed=args.seed,
-                   device=args.device, features_dir=args.features)
+                   device=args.device, features_dir=args.features,
+                   heldout_tunes=args.heldout_tunes)
     md = results_markdown(res)
     print(md)
     if args.no_write:

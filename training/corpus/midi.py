@@ -285,6 +285,12 @@ def build_renders(cache: Path, n_per_source: int, full: bool, log=print) -> list
         index_path.write_text(json.dumps(tunes_meta))
     tunes = [Tune(**t) for t in tunes_meta["tunes"]]
     variants = VARIANTS_BASIC + (VARIANTS_FULL_EXTRA if full else ())
+    return render_tune_variants(cache, tunes, variants, sf2, log)
+
+
+def render_tune_variants(cache: Path, tunes: list[Tune], variants, sf2: Path, log=print) -> list[dict]:
+    """Render ``variants`` (rows of :data:`VARIANTS_BASIC`) of each tune into
+    ``cache/renders/<source>/`` (existing files are kept); returns track records."""
     records = []
     for i, tune in enumerate(tunes):
         for suffix, tf, mode, loud, tr in variants:
