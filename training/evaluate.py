@@ -27,7 +27,9 @@ palette emotion (``m2p.emotion.palette_emotion``).
 Directional check: on rendered MIDI variants that differ only in tempo (or only in mode), the
 per-track mean of the generated palettes must move as the music-colour literature predicts
 (faster / major: lighter, more saturated, yellower; Palmer et al. 2013, PNAS 110(22)); effect
-sizes are paired Cohen's d_z.
+sizes are paired Cohen's d_z. It runs twice: on the variants in the evaluated split, and on
+``--heldout-tunes`` fresh tunes per music21 source that are not in the corpus at all
+(``training.corpus.heldout``), which gives far more pairs than the test split's few tunes.
 
 Writes ``docs/results.md``, ``<model>/evaluation.json`` and the evaluation section of
 ``<model>/MODEL_CARD.md``.
