@@ -777,3 +777,40 @@ def test_fetch_reuses_extracted_packages_and_midi_files(tmp_path):
     files = sources.midi_files(roots)
     assert [f.name for f, _, _ in files] == ["a.mid", "b.mid"]
     assert all(pkg == "openttd-openmsx" and lic.startswith("GPL-2.0") for _, pkg, lic in files)
+
+
+# ------------------------------------------------------------------ held-out directional renders
+
+
+def test_heldout_corpus_excludes_corpus_tunes_and_lists_windows(monkeypatch, tmp_path):
+    from training.corpus import heldout
+    from training.dataset import Corpus, Track
+
+    def tune(tune_id):
+        return midi.Tune(tune_id, "essen", "PD", tune_id, [(0.0, 1.0, 60, 0)], 0, "major", 100.0, 0, 4.0)
+
+    drawn = [tune("essen-a"), tune("essen-b"), tune("essen-c")]
+    monkeypatch.setattr(midi, "load_tunes", lambda n, seed=0, log=print: drawn)
+    monkeypatch.setattr(midi, "find_soundfont", lambda: tmp_path / "gm.sf2")
+    rendered = []
+
+    def fake_render(cache, tunes, variants, sf2, log=print):
+        rendered.extend(t.tune_id for t in tunes)
+        return [{"track_id": f"midi/{t.tune_id}/{v[0]}", "path": f"renders/essen/{t.tune_id}__{v[0]}.flac",
+                 "kind": "midi", "tune_id": t.tune_id, "tempo_factor": v[1], "mode": "original",
+                 "tune_mode": "major", "loudness": 1.0, "transpose": 0, "duration": 24.0}
+                for t in tunes for v in variants]
+
+    monkeypatch.setattr(midi, "render_tune_variants", fake_render)
+    seen = Corpus(tmp_path, {"midi/essen-b/base": Track("midi/essen-b/base", "x.flac", "train", "midi",
+                                                          {"tune_id": "essen-b"})}, [], {})
+    held = heldout.heldout_corpus(tmp_path, seen, tunes_per_source=3, log=lambda m: None)
+
+    assert rendered == ["essen-a", "essen-c"]  # the corpus's tune is never rendered again
+    assert {t.meta["tune_id"] for t in held.tracks.values()} == {"essen-a", "essen-c"}
+    assert {t.split for t in held.tracks.values()} == {"heldout"}
+    assert len(held.tracks) == 2 * len(heldout.HELDOUT_VARIANTS)
+    # 24 s of audio: windows start at 0, 5, 10 and 15 s (the last one 9 s long)
+    per_track = collections.Counter(w.track_id for w in held.windows)
+    assert set(per_track.values()) == {len(cues.window_starts(24.0))}
+    assert held.audio_path("midi/essen-a/base") == tmp_path / "heldout" / "renders/essen/essen-a__base.flac"
