@@ -29,6 +29,8 @@ linearity, and additivity of primary musical cues. *Frontiers in Psychology*, 4,
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -123,20 +125,31 @@ def mode_score(chroma_mean: Tensor) -> Tensor:
     return torch.where(norm.squeeze(-1) > 1e-9, score, torch.zeros_like(score))
 
 
+@functools.lru_cache(maxsize=None)
 def _key_profiles(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """The 12 rotations of each profile, centred and unit-norm: two (12, 12) tensors."""
+    """The 12 rotations of each profile, centred and unit-norm: two (12, 12) tensors.
+
+    Cached per device and dtype: the network's summary branch asks for them on every batch.
+    """
 
     def rotations(profile: tuple[float, ...]) -> Tensor:
         rows = np.stack([np.roll(np.asarray(profile), k) for k in range(12)])
         rows = rows - rows.mean(axis=1, keepdims=True)
         rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-        return torch.as_tensor(rows, dtype=dtype, device=device)
+        # Outside inference mode, like m2p.features' cached extractor: a cached inference
+        # tensor could not take part in autograd later (training).
+        with torch.inference_mode(False):
+            return torch.as_tensor(rows, dtype=dtype, device=device)
 
     return rotations(KRUMHANSL_KESSLER_MAJOR), rotations(KRUMHANSL_KESSLER_MINOR)
 
 
+@functools.lru_cache(maxsize=None)
 def _register_bands(device: torch.device) -> tuple[Tensor, Tensor]:
-    """MIDI pitch of each mel band centre inside :data:`REGISTER_BAND_HZ`, and the band mask."""
+    """MIDI pitch of each mel band centre inside :data:`REGISTER_BAND_HZ`, and the band mask.
+
+    Cached per device, like :func:`_key_profiles`.
+    """
     edges = feature_blocks.mel_to_hz(
         np.linspace(
             feature_blocks.hz_to_mel(np.array(0.0)),
@@ -148,7 +161,8 @@ def _register_bands(device: torch.device) -> tuple[Tensor, Tensor]:
     low, high = REGISTER_BAND_HZ
     in_band = (centres >= low) & (centres <= high)
     midi = 69.0 + 12.0 * np.log2(centres[in_band] / 440.0)
-    return (
-        torch.as_tensor(midi, dtype=torch.float32, device=device),
-        torch.as_tensor(in_band, device=device),
-    )
+    with torch.inference_mode(False):  # see _key_profiles
+        return (
+            torch.as_tensor(midi, dtype=torch.float32, device=device),
+            torch.as_tensor(in_band, device=device),
+        )

@@ -90,3 +90,18 @@ def test_silence_gives_finite_cues() -> None:
 
 def test_blocks_used_exist() -> None:
     assert {"chroma", "mel", "rms", "pitch"} <= set(FEATURE_BLOCKS)
+
+
+def test_cues_first_computed_in_inference_mode_still_work_with_autograd() -> None:
+    # The key profiles and register bands are cached; a cache filled under inference_mode
+    # must not break a later training step that needs gradients.
+    from m2p.music_cues import _key_profiles, _register_bands
+
+    _key_profiles.cache_clear()
+    _register_bands.cache_clear()
+    feats = extract_features(_cadence(4, 9).unsqueeze(0))
+    with torch.inference_mode():
+        window_cues(feats)
+    trainable = feats.clone().abs().requires_grad_(True)
+    window_cues(trainable).sum().backward()
+    assert trainable.grad is not None and torch.isfinite(trainable.grad).all()

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from m2p import music_cues
 from m2p.music_cues import KRUMHANSL_KESSLER_MAJOR, KRUMHANSL_KESSLER_MINOR
 
 SR = 22050
@@ -31,20 +32,6 @@ SILENCE_DB = -55.0
 
 KK_MAJOR = np.array(KRUMHANSL_KESSLER_MAJOR)
 KK_MINOR = np.array(KRUMHANSL_KESSLER_MINOR)
-
-
-def _profiles() -> tuple[np.ndarray, np.ndarray]:
-    maj = np.stack([np.roll(KK_MAJOR, k) for k in range(12)])
-    mnr = np.stack([np.roll(KK_MINOR, k) for k in range(12)])
-
-    def z(a):
-        a = a - a.mean(axis=1, keepdims=True)
-        return a / np.linalg.norm(a, axis=1, keepdims=True)
-
-    return z(maj), z(mnr)
-
-
-_MAJ, _MIN = _profiles()
 
 
 def load_audio(path, max_seconds: float | None = None) -> np.ndarray:
@@ -76,12 +63,10 @@ def window_starts(duration: float) -> list[tuple[float, float]]:
 
 
 def mode_score(chroma_mean: np.ndarray) -> float:
-    c = chroma_mean - chroma_mean.mean()
-    n = np.linalg.norm(c)
-    if n < 1e-9:
-        return 0.0
-    c = c / n
-    return float((_MAJ @ c).max() - (_MIN @ c).max())
+    """``m2p.music_cues.mode_score`` of one (12,) chroma vector, as a float (0 when flat)."""
+    import torch
+
+    return float(music_cues.mode_score(torch.as_tensor(np.asarray(chroma_mean, dtype=np.float64))))
 
 
 def analyse(y: np.ndarray, vibenet_model=None) -> list[dict]:

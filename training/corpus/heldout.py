@@ -13,8 +13,6 @@ whose windows carry no labels.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 from training.dataset import Corpus, Track, Window
@@ -52,16 +50,9 @@ def heldout_corpus(cache: Path, corpus: Corpus, *, tunes_per_source: int = 10, s
         10 s with a 5 s hop like the corpus, no labels and no palettes.
     """
     root = Path(cache) / "heldout"
-    index = root / "tunes.json"
-    root.mkdir(parents=True, exist_ok=True)
-    meta = json.loads(index.read_text()) if index.exists() else None
-    if meta is None or meta.get("n_per_source") != tunes_per_source or meta.get("seed") != seed:
-        tunes = midi.load_tunes(tunes_per_source, seed=seed, log=log)
-        meta = {"n_per_source": tunes_per_source, "seed": seed,
-                "tunes": [dataclasses.asdict(t) for t in tunes]}
-        index.write_text(json.dumps(meta))
+    drawn = midi.cached_tunes(root / "tunes.json", tunes_per_source, seed=seed, log=log)
     seen = {t.meta.get("tune_id") for t in corpus.tracks.values()}
-    tunes = [midi.Tune(**t) for t in meta["tunes"] if t["tune_id"] not in seen]
+    tunes = [t for t in drawn if t.tune_id not in seen]
     sf2 = midi.find_soundfont()
     if sf2 is None:
         raise RuntimeError("no GM soundfont found (apt-get install timgm6mb-soundfont)")

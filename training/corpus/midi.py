@@ -276,16 +276,22 @@ def build_renders(cache: Path, n_per_source: int, full: bool, log=print) -> list
     sf2 = find_soundfont()
     if sf2 is None:
         raise RuntimeError("no GM soundfont found (apt-get install musescore-general-soundfont-small)")
-    index_path = cache / "renders" / "tunes.json"
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    tunes_meta = json.loads(index_path.read_text()) if index_path.exists() else None
-    if tunes_meta is None or tunes_meta.get("n_per_source") != n_per_source:
-        tunes = load_tunes(n_per_source, log=log)
-        tunes_meta = {"n_per_source": n_per_source, "tunes": [dataclasses.asdict(t) for t in tunes]}
-        index_path.write_text(json.dumps(tunes_meta))
-    tunes = [Tune(**t) for t in tunes_meta["tunes"]]
+    tunes = cached_tunes(cache / "renders" / "tunes.json", n_per_source, log=log)
     variants = VARIANTS_BASIC + (VARIANTS_FULL_EXTRA if full else ())
     return render_tune_variants(cache, tunes, variants, sf2, log)
+
+
+def cached_tunes(index_path: Path, n_per_source: int, *, seed: int = 0, log=print) -> list[Tune]:
+    """:func:`load_tunes`, remembered in ``index_path`` (JSON) so that re-runs skip music21's
+    parsing; the index is redone when ``n_per_source`` or ``seed`` changes."""
+    meta = json.loads(index_path.read_text()) if index_path.exists() else None
+    if meta is None or meta.get("n_per_source") != n_per_source or meta.get("seed", 0) != seed:
+        tunes = load_tunes(n_per_source, seed=seed, log=log)
+        meta = {"n_per_source": n_per_source, "seed": seed,
+                "tunes": [dataclasses.asdict(t) for t in tunes]}
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        index_path.write_text(json.dumps(meta))
+    return [Tune(**t) for t in meta["tunes"]]
 
 
 def render_tune_variants(cache: Path, tunes: list[Tune], variants, sf2: Path, log=print) -> list[dict]:
