@@ -52,6 +52,8 @@ __all__ = [
     "REFERENCE_C_STD",
     "REFERENCE_HEAT_MEAN",
     "REFERENCE_HEAT_STD",
+    "REFERENCE_YELLOW_MEAN",
+    "REFERENCE_YELLOW_STD",
 ]
 
 #: Russell's eight categories, in the order of every emotion 8-vector.
@@ -79,12 +81,18 @@ REFERENCE_C_MEAN = 58.68
 REFERENCE_C_STD = 27.03
 REFERENCE_HEAT_MEAN = -0.2951
 REFERENCE_HEAT_STD = 0.8008
+REFERENCE_YELLOW_MEAN = 3.793  # b* = C* sin(h): the yellow (+) to blue (-) axis
+REFERENCE_YELLOW_STD = 45.96
 
 # Model weights (see docs/science.md, "Palette emotion model").
 _VALENCE_FROM_L = 0.69  # Valdez & Mehrabian (1994) pleasure: 0.69 brightness ...
 _VALENCE_FROM_C = 0.22  # ... + 0.22 saturation.
 _AROUSAL_FROM_C = 0.60  # Valdez & Mehrabian (1994) arousal: 0.60 saturation.
 _AROUSAL_FROM_HEAT = 0.20  # warm hues more arousing (Wilms & Oberfeld 2018); a third of chroma.
+# Music-colour association: happy music goes with yellow, sad music with blue (Palmer et al.
+# 2013; Lindborg & Friberg 2015). Without a hue term, palettes could carry mood only through
+# lightness and chroma, and every mood got the same hues (model v2, issue 9).
+_VALENCE_FROM_YELLOW = 0.30
 
 _EPS = 1e-12
 
@@ -240,8 +248,14 @@ def colour_valence_arousal_raw(lch: Tensor) -> Tensor:
     ``zH = (CH + 0.2951) / 0.8008`` (z-scores over a uniform grid of the sRGB cube, CH from
     :func:`ou_colour_heat`)::
 
-        valence = 0.69 zL + 0.22 zC            (Valdez & Mehrabian 1994, pleasure)
+        valence = 0.69 zL + 0.22 zC + 0.30 zY  (Valdez & Mehrabian 1994, pleasure, + yellowness)
         arousal = 0.60 zC + 0.20 zH            (their arousal's saturation term + hue warmth)
+
+    where ``zY`` is the z-score of ``b* = C* sin(h)``, the yellow-blue axis: in music-colour
+    association studies happy music is matched with yellow and sad music with blue (Palmer et
+    al. 2013; Lindborg & Friberg 2015), so hue, not only lightness and chroma, carries valence.
+    Its weight is an engineering choice, under half of lightness's, so a dark yellow never
+    outranks a light blue.
 
     Valdez & Mehrabian's arousal also has a -0.31 brightness term, which Wilms & Oberfeld
     (2018) contradict (bright colours were more arousing there); with the evidence split, the
@@ -255,13 +269,16 @@ def colour_valence_arousal_raw(lch: Tensor) -> Tensor:
     Valdez, P. and Mehrabian, A. (1994). J. Exp. Psychol. Gen. 123(4), 394-409.
     Wilms, L. and Oberfeld, D. (2018). Psychological Research 82(5), 896-914.
     Ou, L.-C. et al. (2004). Color Res. Appl. 29(3), 232-240.
+    Palmer, S. E. et al. (2013). PNAS 110(22), 8836-8841.
+    Lindborg, P. and Friberg, A. K. (2015). PLOS ONE 10(12), e0144013.
     """
     lch = _as_float(lch)
-    L, C, _ = lch.unbind(-1)
+    L, C, h = lch.unbind(-1)
     zL = (L - REFERENCE_L_MEAN) / REFERENCE_L_STD
     zC = (C - REFERENCE_C_MEAN) / REFERENCE_C_STD
     zH = (ou_colour_heat(lch) - REFERENCE_HEAT_MEAN) / REFERENCE_HEAT_STD
-    valence = _VALENCE_FROM_L * zL + _VALENCE_FROM_C * zC
+    zY = (C.clamp_min(0.0) * torch.sin(torch.deg2rad(h)) - REFERENCE_YELLOW_MEAN) / REFERENCE_YELLOW_STD
+    valence = _VALENCE_FROM_L * zL + _VALENCE_FROM_C * zC + _VALENCE_FROM_YELLOW * zY
     arousal = _AROUSAL_FROM_C * zC + _AROUSAL_FROM_HEAT * zH
     return torch.stack((valence, arousal), dim=-1)
 

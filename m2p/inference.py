@@ -209,12 +209,9 @@ def run_inference(
     window_samples = max(1, int(round(window * SAMPLE_RATE)))
     hop_samples = max(1, int(round(hop * SAMPLE_RATE)))
     name = _source_name(source)
-    # One noise vector per seed, drawn on the CPU so a seed means the same noise everywhere.
-    dim = model.config.d_model
-    noises = torch.stack(
-        [torch.randn(dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
-    ).to(device)
-    noises = noises * float(noise_scale)
+    # One noise vector per seed, shared by every window (a steady passage keeps its palette).
+    with torch.no_grad():
+        noises = model.noise_for(seeds, float(noise_scale)).to(device)
 
     windower = _Windower(window_samples, hop_samples)
     summary = _EncodingSum()

@@ -7,7 +7,11 @@ Data flow (shapes with batch ``B``, frames ``T``, patches ``S = ceil(T / P)``, w
     CLS output (+ summary branch: Linear of the frames' mean and std and the window's music
         cues, when ``summary_features``) = music embedding (B, d)
         --> emotion head: valence-arousal (B, 2), emotion (B, 8)
+        --> teacher-tag head (``teacher_tags`` > 0): logits of pretrained musicnn taggers'
+            tags, trained by distillation (``training.corpus.teachers``)
     memory = [embedding + noise_scale * N(0, 1); patch outputs]   (B, 1+S, d)
+        (``decoder_conditioning="embedding"``: memory = [noisy embedding] alone, and the start
+        token is shifted by a projection of it, so the noise cannot be ignored)
     [start; embed(c_1) ... embed(c_n)] + colour-index position --TransformerDecoder(memory)-->
         per step: LCh head (sigmoid * LCH_SCALE) and stop logit
 
@@ -84,6 +88,21 @@ class ModelConfig:
         Add a summary branch to the music embedding: the mean and standard deviation over the
         window of every standardised feature and the music cues of ``m2p.music_cues`` (mode,
         register, loudness, pitch, voicing), linearly projected. Off in the paper's design.
+    teacher_tags
+        Width of a head on the music embedding that predicts the tag scores of pretrained
+        taggers (``m2p.musicnn``; distillation in training). The taggers themselves cost far
+        more CPU than the whole pipeline may (``model/musicnn/README.md``), so the network
+        learns what they hear instead of running them. 0 = no such head.
+    noise_components
+        0: the embedding noise is ``noise_scale * N(0, I)`` (the paper). ``K`` > 0: a mixture of
+        ``K`` learnt centres plus that Gaussian (``centre_k + noise_scale * N(0, I)``), each
+        centre trained to reach a different one of the window's emotion-matched candidate
+        palettes; a seed ``s`` uses centre ``s mod K`` (:meth:`Music2Palette.noise_offsets`).
+    decoder_conditioning
+        ``"memory"``: the decoder attends to the noisy embedding and the patch outputs (the
+        paper's design). ``"embedding"``: it attends to the noisy embedding alone, which also
+        shifts the start token; the noise then chooses among palettes instead of being
+        averaged away by the noise-free patch memory.
     """
 
     feature_dim: int = 539
@@ -99,6 +118,9 @@ class ModelConfig:
     max_colors: int = 8
     noise_scale: float = 0.1
     summary_features: bool = False
+    teacher_tags: int = 0
+    noise_components: int = 0
+    decoder_conditioning: str = "memory"
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
@@ -124,6 +146,14 @@ class ModelConfig:
             raise ValueError(f"noise_scale must be >= 0, got {self.noise_scale!r}")
         if not isinstance(self.summary_features, bool):
             raise ValueError(f"summary_features must be true or false, got {self.summary_features!r}")
+        for name in ("teacher_tags", "noise_components"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.decoder_conditioning not in ("memory", "embedding"):
+            raise ValueError(
+                f"decoder_conditioning must be 'memory' or 'embedding', got {self.decoder_conditioning!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable dict."""
@@ -191,6 +221,8 @@ class MusicEncoding:
         (B, 8) predicted emotion distribution (sums to 1), ``m2p.emotion.EMOTIONS`` order.
     emotion_logits
         (B, 8) the logits behind ``emotion`` (for cross-entropy losses in training).
+    tag_logits
+        (B, teacher_tags) logits of the pretrained taggers' tags, or None without that head.
     """
 
     embedding: Tensor
@@ -199,6 +231,7 @@ class MusicEncoding:
     valence_arousal: Tensor
     emotion: Tensor
     emotion_logits: Tensor = field(repr=False)
+    tag_logits: Tensor | None = field(default=None, repr=False)
 
     def select(self, index: Tensor | slice | int) -> "MusicEncoding":
         """Return the encoding of a subset of the batch (index along dimension 0)."""
@@ -211,6 +244,7 @@ class MusicEncoding:
             valence_arousal=self.valence_arousal[index],
             emotion=self.emotion[index],
             emotion_logits=self.emotion_logits[index],
+            tag_logits=None if self.tag_logits is None else self.tag_logits[index],
         )
 
 
@@ -259,6 +293,16 @@ class Music2Palette(nn.Module):
             self.summary_proj = nn.Sequential(
                 nn.Dropout(c.dropout), nn.Linear(2 * c.feature_dim + len(CUE_NAMES), d)
             )
+
+        # Teacher-tag head: taggers trained on ~200k songs hear timbre and mood that 22 h of
+        # game music cannot teach the encoder; predicting their tags passes that on (model v2).
+        if c.teacher_tags:
+            self.tag_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, c.teacher_tags))
+        if c.decoder_conditioning == "embedding":
+            self.start_shift = nn.Linear(d, d)
+        if c.noise_components:
+            # Centres as far apart as unit Gaussian draws, so each starts on its own palette.
+            self.noise_centres = nn.Parameter(torch.randn(c.noise_components, d))
 
         # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
         self.emotion_head = nn.Sequential(
@@ -350,6 +394,7 @@ class Music2Palette(nn.Module):
             valence_arousal=torch.tanh(head[:, :2]),
             emotion=torch.softmax(logits, dim=-1),
             emotion_logits=logits,
+            tag_logits=self.tag_head(embedding) if c.teacher_tags else None,
         )
 
     def forward(
@@ -389,9 +434,33 @@ class Music2Palette(nn.Module):
         if target_lch.dim() != 3 or target_lch.shape[-1] != 3:
             raise ValueError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
         encoding = self.encode(features, frame_mask)
+        lch, stop_logits = self.teacher_forced(encoding, target_lch, noise_scale=noise_scale,
+                                               generator=generator)
+        return lch, stop_logits, encoding
+
+    def teacher_forced(
+        self,
+        encoding: MusicEncoding,
+        target_lch: Tensor,
+        *,
+        noise_scale: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Teacher-forced decoding of an existing encoding (see :meth:`forward`).
+
+        Training decodes one encoding against several targets and noise draws with this,
+        without encoding the audio again.
+
+        Returns
+        -------
+        lch, stop_logits
+            (B, n + 1, 3) and (B, n + 1), as in :meth:`forward`.
+        """
+        if target_lch.dim() != 3 or target_lch.shape[-1] != 3:
+            raise ValueError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
         memory, memory_pad = self._decoder_memory(encoding, noise_scale, generator)
         hidden = self._decode(target_lch.to(memory.dtype), memory, memory_pad)
-        return self._colour_from_hidden(hidden), self.stop_head(hidden).squeeze(-1), encoding
+        return self._colour_from_hidden(hidden), self.stop_head(hidden).squeeze(-1)
 
     def generate(
         self,
@@ -470,6 +539,36 @@ class Music2Palette(nn.Module):
             return out, lengths, torch.stack(step_logits, dim=1)
         return out, lengths
 
+    def noise_for(self, seeds: "list[int] | tuple[int, ...]", noise_scale: float) -> Tensor:
+        """One embedding noise vector per seed, (len(seeds), d), on the model's device.
+
+        ``noise_scale * N(0, I)`` drawn on the CPU from ``torch.Generator().manual_seed(seed)``
+        (the same seed gives the same noise on any device), plus, for mixture models, centre
+        ``seed mod K``; with ``noise_scale == 0`` the result does not depend on the seed (zeros,
+        or centre 0 for mixture models, whose decoder was never trained without a centre).
+        Add it to ``MusicEncoding.embedding`` and decode with ``noise_scale=0``.
+        """
+        d = self.config.d_model
+        device = self.cls_token.device
+        seeds = [int(s) for s in seeds]
+        if noise_scale > 0:
+            gauss = torch.stack([torch.randn(d, generator=torch.Generator().manual_seed(s))
+                                 for s in seeds]).to(device) * float(noise_scale)
+            return gauss + self.noise_offsets(torch.tensor(seeds)).to(gauss)
+        return self.noise_offsets(torch.zeros(len(seeds), dtype=torch.long)).detach().clone()
+
+    def noise_offsets(self, choices: Tensor) -> Tensor:
+        """Mixture centres (B, d) for component indices ``choices`` (B,) (taken modulo ``K``).
+
+        Zeros without mixture components (``noise_components == 0``). Add them to the
+        embedding together with the Gaussian noise: ``embedding + offsets + sigma * N(0, I)``.
+        """
+        d = self.config.d_model
+        choices = torch.as_tensor(choices, dtype=torch.long).reshape(-1)
+        if not self.config.noise_components:
+            return torch.zeros(choices.shape[0], d, device=self.cls_token.device)
+        return self.noise_centres[choices.to(self.noise_centres.device) % self.config.noise_components]
+
     # ------------------------------------------------------------------ internals
 
     def _summary(self, features: Tensor, standardised: Tensor, frame_mask: Tensor | None) -> Tensor:
@@ -494,8 +593,14 @@ class Music2Palette(nn.Module):
         noise_scale: float,
         generator: torch.Generator | None,
     ) -> tuple[Tensor, Tensor | None]:
-        """Return memory (B, 1+S, d) = [noisy embedding; patches] and its key padding mask."""
+        """Return memory (B, 1+S, d) = [noisy embedding; patches] and its key padding mask.
+
+        With ``decoder_conditioning="embedding"`` the memory is the noisy embedding alone
+        (B, 1, d), and no mask.
+        """
         embedding = add_noise(encoding.embedding, noise_scale, generator)
+        if self.config.decoder_conditioning == "embedding":
+            return embedding.unsqueeze(1), None
         memory = torch.cat([embedding.unsqueeze(1), encoding.memory], dim=1)
         if encoding.memory_mask is None:
             return memory, None
@@ -511,10 +616,11 @@ class Music2Palette(nn.Module):
             [colours[..., 0] / scale[0], colours[..., 1] / scale[1], torch.cos(hue), torch.sin(hue)],
             dim=-1,
         )
-        tgt = torch.cat(
-            [self.start_token.expand(batch, -1, -1).to(memory.dtype), self.colour_embed(inputs)],
-            dim=1,
-        )
+        start = self.start_token.expand(batch, -1, -1).to(memory.dtype)
+        if self.config.decoder_conditioning == "embedding":
+            # memory[:, 0] is the noisy embedding: the first colour depends on the noise directly.
+            start = start + self.start_shift(memory[:, :1])
+        tgt = torch.cat([start, self.colour_embed(inputs)], dim=1)
         tgt = tgt + sinusoidal_encoding(torch.arange(n + 1, device=tgt.device), tgt.shape[-1]).to(
             tgt.dtype
         )

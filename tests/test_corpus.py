@@ -200,7 +200,7 @@ def test_load_audio_mono_resampled(tmp_path):
 
 def _manifest(seed: int = 0) -> list[dict]:
     tracks = []
-    for pkg, n in (("pkg-a", 120), ("pkg-b", 47), ("pkg-c", 3)):
+    for pkg, n in (("pkg-a", 120), ("wesnoth-1.16-music", 30), ("hyperrogue-music", 17)):
         for i in range(n):
             tracks.append({"track_id": f"game/{pkg}/t{i:03d}", "kind": "game", "package": pkg})
     for i in range(40):
@@ -233,26 +233,26 @@ def test_splits_keep_variants_of_a_tune_together_and_are_deterministic():
     assert all(len(s) == 1 for s in per_track.values())
 
 
-def test_split_proportions_near_80_10_10_per_package():
+def test_game_music_is_split_by_whole_package():
     tracks = _manifest()
     build.assign_splits(tracks)
-    units = collections.defaultdict(dict)
+    per_package = collections.defaultdict(set)
     for t in tracks:
-        unit = t["tune_id"] if t["kind"] == "midi" else t["track_id"]
-        units[t["package"]][unit] = t["split"]
-    for pkg in ("pkg-a", "pkg-b", "music21-corpus/essen"):
-        c = collections.Counter(units[pkg].values())
-        n = len(units[pkg])
-        assert c["test"] == max(1, round(0.1 * n)) and c["val"] == max(1, round(0.1 * n))
-        assert c["train"] / n == pytest.approx(0.8, abs=0.02)
-    # a package with fewer than 5 units falls back to the per-unit hash
-    for u, s in units["pkg-c"].items():
-        assert s == build.split_for(u)
-    # the smallest stratified package still gets one test and one val unit
-    small = [{"track_id": f"game/p/{i}", "kind": "game", "package": "p"} for i in range(5)]
-    build.assign_splits(small)
-    c = collections.Counter(t["split"] for t in small)
-    assert c == {"train": 3, "val": 1, "test": 1}
+        if t["kind"] == "game":
+            per_package[t["package"]].add(t["split"])
+    # a held-out package never contributes a single track to training
+    assert per_package["wesnoth-1.16-music"] == {"test"}
+    assert per_package["hyperrogue-music"] == {"val"}
+    assert per_package["pkg-a"] == {"train"}
+    assert set(sources.HELDOUT_PACKAGES.values()) == {"val", "test"}
+
+
+def test_midi_split_proportions_near_80_10_10_per_source():
+    tracks = _manifest()
+    build.assign_splits(tracks)
+    units = {t["tune_id"]: t["split"] for t in tracks if t["kind"] == "midi"}
+    c = collections.Counter(units.values())
+    assert c["test"] == 4 and c["val"] == 4 and c["train"] == 32
 
 
 def test_split_for_hash_rule():
@@ -814,3 +814,65 @@ def test_heldout_corpus_excludes_corpus_tunes_and_lists_windows(monkeypatch, tmp
     per_track = collections.Counter(w.track_id for w in held.windows)
     assert set(per_track.values()) == {len(cues.window_starts(24.0))}
     assert held.audio_path("midi/essen-a/base") == tmp_path / "heldout" / "renders/essen/essen-a__base.flac"
+
+
+# --------------------------------------------------------------------------- teachers (model v2)
+
+
+def _tags(model: str, high: tuple[str, ...], low: tuple[str, ...]) -> np.ndarray:
+    from m2p.musicnn import MODELS
+
+    names = MODELS[model][1]
+    row = np.full(len(names), 0.2)
+    for n in high:
+        row[names.index(n)] = 0.9
+    for n in low:
+        row[names.index(n)] = 0.02
+    return row[None, :]
+
+
+def test_tag_reading_orders_happy_loud_above_sad_quiet():
+    from training.corpus.teachers import tag_valence_arousal
+
+    happy_loud = {"MTT_vgg": _tags("MTT_vgg", ("loud", "fast", "drums"), ("quiet", "slow")),
+                  "MSD_vgg": _tags("MSD_vgg", ("happy", "party", "dance"), ("sad", "Mellow"))}
+    sad_quiet = {"MTT_vgg": _tags("MTT_vgg", ("quiet", "slow", "soft"), ("loud", "fast")),
+                 "MSD_vgg": _tags("MSD_vgg", ("sad", "Mellow", "ambient"), ("happy", "party"))}
+    v1, a1 = tag_valence_arousal(happy_loud)
+    v2, a2 = tag_valence_arousal(sad_quiet)
+    assert v1[0] > v2[0] + 1 and a1[0] > a2[0] + 1
+    # every tag named in the reading exists in the models' tag lists
+    from m2p.musicnn import MODELS
+    from training.corpus.teachers import AROUSAL_TAGS, VALENCE_TAGS
+
+    for table in (AROUSAL_TAGS, VALENCE_TAGS):
+        for model, (plus, minus) in table.items():
+            assert set(plus) | set(minus) <= set(MODELS[model][1])
+
+
+def test_recording_labels_follow_teachers_and_leave_renders_alone():
+    from training.corpus.teachers import TEACHER_MODELS
+
+    rng = np.random.default_rng(0)
+    tracks = [{"track_id": "game/p/a", "kind": "game"}, {"track_id": "midi/t/base", "kind": "midi"}]
+    n = 40
+    calm_to_loud = np.linspace(0, 1, n)
+    game = [{"start": 5.0 * i, "valence": 0.0, "arousal": float(rng.uniform(-0.2, 0.2)),
+             "vibenet": [0.5, float(calm_to_loud[i])]} for i in range(n)]
+    render = [{"start": 0.0, "valence": 0.3, "arousal": -0.4, "vibenet": [0.2, 0.2]}]
+    teach = {"starts": np.array([5.0 * i for i in range(n)])}
+    for m in TEACHER_MODELS:
+        teach[m] = np.tile(_tags(m, (), ()), (n, 1))
+        col = {"MTT_vgg": "loud", "MSD_vgg": "metal"}[m]
+        from m2p.musicnn import MODELS
+
+        teach[m][:, MODELS[m][1].index(col)] = 0.05 + 0.9 * calm_to_loud
+    stats = labels.label_recordings(tracks, {"game/p/a": game, "midi/t/base": render},
+                                    {"game/p/a": teach}, log=lambda m: None)
+    assert stats["windows"] == n and stats["with_tags"] == n
+    assert render[0]["valence"] == 0.3 and render[0]["arousal"] == -0.4 and "teachers" not in render[0]
+    arousal = np.array([w["arousal"] for w in game])
+    assert np.all(np.abs(arousal) < 1)
+    assert np.corrcoef(arousal, calm_to_loud)[0, 1] > 0.9
+    assert arousal.std() == pytest.approx(np.tanh(labels.TARGET_STD), abs=0.25)
+    assert len(game[0]["teachers"]["tags"]) == 100 and game[0]["blend_va"][0] == 0.0

@@ -20,6 +20,8 @@ from m2p.emotion import (
     REFERENCE_HEAT_STD,
     REFERENCE_L_MEAN,
     REFERENCE_L_STD,
+    REFERENCE_YELLOW_MEAN,
+    REFERENCE_YELLOW_STD,
     colour_valence_arousal_raw,
     emotion_similarity,
     emotion_to_va,
@@ -168,6 +170,21 @@ def test_reference_statistics_match_srgb_grid():
     assert C.std() == pytest.approx(REFERENCE_C_STD, abs=0.01)
     assert heat.mean() == pytest.approx(REFERENCE_HEAT_MEAN, abs=1e-3)
     assert heat.std() == pytest.approx(REFERENCE_HEAT_STD, abs=1e-3)
+    yellow = lch[:, 1].numpy() * np.sin(np.deg2rad(lch[:, 2].numpy()))
+    assert yellow.mean() == pytest.approx(REFERENCE_YELLOW_MEAN, abs=1e-2)
+    assert yellow.std() == pytest.approx(REFERENCE_YELLOW_STD, abs=1e-2)
+
+
+def test_hue_carries_valence_yellow_above_blue_at_equal_l_and_c():
+    # Palmer et al. (2013), Lindborg & Friberg (2015): happy music <-> yellow, sad <-> blue.
+    for L in (35.0, 60.0, 85.0):
+        yellow = _palette([L], [50], [95])
+        blue = _palette([L], [50], [265])
+        v_yellow, v_blue = palette_valence_arousal(yellow)[0], palette_valence_arousal(blue)[0]
+        assert v_yellow > v_blue + 0.2
+    # ... and hue sends otherwise equal palettes to different categories.
+    sad_blues = _palette([35, 45, 40], [40, 45, 35], [250, 265, 280])
+    assert EMOTIONS[int(palette_emotion(sad_blues).argmax())] in ("sad", "depressed")
 
 
 def test_brighter_palette_has_higher_valence():

@@ -70,6 +70,10 @@ class Window:
     emotion: tuple[float, ...]
     palette_ids: tuple[str, ...]
     target_lch: tuple[tuple[float, float, float], ...]
+    #: All refined emotion-matched candidates (the top-1 first); one-to-many training uses them.
+    targets_lch: tuple[tuple[tuple[float, float, float], ...], ...] = ()
+    #: Tag probabilities of the pretrained teachers (``training.corpus.teachers``), or empty.
+    teacher_tags: tuple[float, ...] = ()
 
     @property
     def key(self) -> str:
@@ -123,6 +127,9 @@ def load_corpus(root: str | os.PathLike[str] = CORPUS_DIR) -> Corpus:
             emotion=tuple(float(x) for x in row["emotion"]),
             palette_ids=tuple(str(x) for x in row.get("palette_ids", [])),
             target_lch=tuple(tuple(float(v) for v in c) for c in target),
+            targets_lch=tuple(tuple(tuple(float(v) for v in c) for c in t)
+                              for t in (row.get("targets_lch") or [target]) if len(t)),
+            teacher_tags=tuple(float(x) for x in (row.get("teachers") or {}).get("tags", [])),
         ))
     palettes: dict[str, dict[str, Any]] = {}
     path = root / "palettes.jsonl"
@@ -274,12 +281,28 @@ class WindowDataset:
         self.features = features
         self.valid_frames = np.asarray(valid_frames, dtype=np.int64)
         n = len(self.windows)
+        # Teacher tag probabilities (N, T); NaN rows for windows without them (loss skips them).
+        width = max([len(w.teacher_tags) for w in self.windows] + [0])
+        self.teacher_tags = np.full((n, width), np.nan, dtype=np.float32)
+        for i, w in enumerate(self.windows):
+            if len(w.teacher_tags) == width:
+                self.teacher_tags[i] = w.teacher_tags
         self.target_lch = np.zeros((n, max_colors, 3), dtype=np.float32)
         self.lengths = np.zeros(n, dtype=np.int64)
         for i, w in enumerate(self.windows):
             t = np.asarray(w.target_lch, dtype=np.float32)[:max_colors]
             self.target_lch[i, : len(t)] = t
             self.lengths[i] = len(t)
+        # One-to-many targets (N, K, max_colors, 3); windows with fewer candidates repeat theirs.
+        k = max([len(w.targets_lch) for w in self.windows] + [1])
+        self.targets_lch = np.zeros((n, k, max_colors, 3), dtype=np.float32)
+        self.targets_lengths = np.zeros((n, k), dtype=np.int64)
+        for i, w in enumerate(self.windows):
+            candidates = w.targets_lch or (w.target_lch,)
+            for j in range(k):
+                t = np.asarray(candidates[j % len(candidates)], dtype=np.float32)[:max_colors]
+                self.targets_lch[i, j, : len(t)] = t
+                self.targets_lengths[i, j] = len(t)
         self.valence_arousal = np.array([[w.valence, w.arousal] for w in self.windows],
                                         dtype=np.float32).reshape(n, 2)
         self.emotion = np.array([w.emotion for w in self.windows], dtype=np.float32).reshape(n, -1)
@@ -304,7 +327,8 @@ def collate(data: WindowDataset, index: np.ndarray, device: torch.device | str =
             ) -> dict[str, Tensor]:
     """Batch dict: ``features`` (B, T, D) float32, ``frame_mask`` (B, T) bool or None,
     ``target_lch`` (B, n, 3) trimmed to the longest palette, ``lengths`` (B,),
-    ``valence_arousal`` (B, 2), ``emotion`` (B, 8)."""
+    ``targets_lch`` (B, K, n', 3) and ``targets_lengths`` (B, K) (all K candidates),
+    ``valence_arousal`` (B, 2), ``emotion`` (B, 8), ``teacher_tags`` (B, T) (NaN rows: none)."""
     index = np.asarray(index)
     feats = torch.from_numpy(data.features[index].astype(np.float32))
     frames = feats.shape[1]
@@ -312,13 +336,18 @@ def collate(data: WindowDataset, index: np.ndarray, device: torch.device | str =
     mask = torch.arange(frames).unsqueeze(0) < valid.unsqueeze(1)
     lengths = torch.from_numpy(data.lengths[index])
     n = int(lengths.max())
+    targets_lengths = torch.from_numpy(data.targets_lengths[index])
+    n_all = int(targets_lengths.max())
     out: dict[str, Any] = {
         "features": feats,
         "frame_mask": None if bool(mask.all()) else mask,
         "target_lch": torch.from_numpy(data.target_lch[index, :n]),
         "lengths": lengths,
+        "targets_lch": torch.from_numpy(data.targets_lch[index, :, :n_all]),
+        "targets_lengths": targets_lengths,
         "valence_arousal": torch.from_numpy(data.valence_arousal[index]),
         "emotion": torch.from_numpy(data.emotion[index]),
+        "teacher_tags": torch.from_numpy(data.teacher_tags[index]),
     }
     return {k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in out.items()}
 

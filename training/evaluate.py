@@ -102,21 +102,25 @@ def dominant_colour(valence: float, arousal: float) -> np.ndarray:
 def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, seed: int,
                       batch_size: int = 64, device: str | torch.device = "cpu"
                       ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Generate one palette per window.
+    """Generate one palette per window, as the library does for a track with ``seed``: every
+    window decoded with the same noise vector (``Music2Palette.noise_for``).
 
     Returns
     -------
     palettes, music_va
         List of (n_i, 3) LCh arrays and the network's predicted music valence-arousal (N, 2).
     """
+    import dataclasses
+
     palettes: list[np.ndarray] = []
     vas = []
-    for bi, i in enumerate(range(0, len(data), batch_size)):
+    noise = model.noise_for([int(seed)], float(noise_scale)).to(device)
+    for i in range(0, len(data), batch_size):
         idx = np.arange(i, min(i + batch_size, len(data)))
         b = data.batch(idx, device)
         enc = model.encode(b["features"], b["frame_mask"])
-        gen = torch.Generator().manual_seed(int(seed) * 100_003 + bi)
-        lch, lengths = model.generate(enc, noise_scale=noise_scale, generator=gen)
+        noisy = dataclasses.replace(enc, embedding=enc.embedding + noise)
+        lch, lengths = model.generate(noisy)
         lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
         palettes.extend(lch[k, : lengths[k]].astype(np.float64) for k in range(len(idx)))
         vas.append(enc.valence_arousal.cpu().numpy())
@@ -168,6 +172,7 @@ def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
         "emotion_similarity": M.emotion_similarity(music_emotion, pe),
         "js_divergence": M.js_divergence(music_emotion, pe),
         "mean_colours": float(np.mean([len(p) for p in palettes])),
+        "modal_length_share": float(np.bincount([len(p) for p in palettes]).max() / len(palettes)),
         **extra,
     }
 
@@ -417,10 +422,11 @@ def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
     """Markdown for the results (tables, verdicts, directional check)."""
     h = "#" * heading
     header = ["method", "Diversity ↑", "Multimodality", "CHO ↑", "BC ↑", "ES ↑", "JS ↓",
-              "ES cal.", "JS cal.", "colours"]
+              "ES cal.", "JS cal.", "colours", "modal length"]
     rows = [[name, r["diversity"], r["multimodality"], r["convex_hull_overlap"],
              r["bhattacharyya"], r["emotion_similarity"], r["js_divergence"],
-             r.get("es_calibrated"), r.get("js_calibrated"), r["mean_colours"]]
+             r.get("es_calibrated"), r.get("js_calibrated"), r["mean_colours"],
+             r.get("modal_length_share")]
             for name, r in res["table"].items()]
     lines = [
         f"{h} Metrics on the `{res['split']}` split",
@@ -439,7 +445,8 @@ def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
         f"corpus's automatic music labels (an oracle for the model, which hears only audio): "
         f"(B) one colour per piece from the piece's mean label, as the issue defines it, (B-w) "
         f"one colour per window from that window's label; (A′) and (B′) apply the (A) and (B-w) "
-        f"rules to our network's predicted valence-arousal.",
+        f"rules to our network's predicted valence-arousal. *modal length*: share of palettes "
+        f"with the most common length.",
         "",
         markdown_table(header, rows),
         "",

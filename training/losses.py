@@ -22,6 +22,9 @@ Terms (all scalars, averaged over the batch; weights come from the training conf
     Music emotion head, categories: soft cross-entropy against the normalised 8-way label.
 ``stop``
     Stop token: binary cross-entropy on the stop logits, target 1 after the last colour.
+``tags``
+    Distillation: binary cross-entropy of the teacher-tag head against the tag probabilities
+    of the pretrained musicnn taggers (``training.corpus.teachers``).
 
 Teacher forcing alone lets the decoder lean on the ground-truth prefix, and at generation time
 (fed its own colours) it then drifts to washed-out, near-identical colours. With
@@ -54,6 +57,7 @@ __all__ = [
     "va_loss",
     "emotion_head_loss",
     "stop_loss",
+    "teacher_tag_loss",
     "length_mask",
     "total_loss",
     "free_running_loss",
@@ -72,6 +76,7 @@ class LossWeights:
     emotion_head: float = 1.0
     stop: float = 1.0
     free_running: float = 0.0
+    tags: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "LossWeights":
@@ -215,6 +220,18 @@ def emotion_head_loss(logits: Tensor, target_emotion: Tensor) -> Tensor:
     target = target_emotion.to(logits.dtype).clamp_min(0)
     target = target / target.sum(-1, keepdim=True).clamp_min(1e-8)
     return -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+def teacher_tag_loss(tag_logits: Tensor, teacher_tags: Tensor) -> Tensor:
+    """BCE of the network's tag logits (B, T) against the teachers' probabilities (B, T).
+
+    Rows holding NaN (windows the teachers did not hear) are left out; 0 when none is left.
+    """
+    target = teacher_tags.to(tag_logits)
+    known = torch.isfinite(target).all(-1)
+    if target.shape[-1] != tag_logits.shape[-1] or not bool(known.any()):
+        return tag_logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(tag_logits[known], target[known])
 
 
 def stop_loss(stop_logits: Tensor, lengths: Tensor) -> Tensor:

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from m2p.network import ModelConfig, Music2Palette
+from training.one_to_many import one_to_many_loss
 from training.dataset import (
     CACHE_DIR,
     CORPUS_DIR,
@@ -74,7 +75,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``grad_clip``), ``batch_size``, ``steps``, ``train_noise_scale``, ``log_every``,
     ``eval_every``, ``checkpoint_every``, ``val_windows``, ``max_train_windows``,
     ``max_windows_per_track``,
-    ``max_minutes``, ``device``, ``num_threads``, ``window_seconds``, ``feature_batch``.
+    ``max_minutes``, ``device``, ``num_threads``, ``window_seconds``, ``feature_batch``,
+    ``noise_draws`` (> 1: one-to-many training, :mod:`training.one_to_many`).
     """
     with open(path, encoding="utf-8") as fh:
         cfg = json.load(fh)
@@ -83,7 +85,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         "optim": {}, "batch_size": 32, "steps": 1000, "train_noise_scale": 0.1,
         "log_every": 10, "eval_every": 200, "checkpoint_every": 200, "val_windows": 256,
         "max_train_windows": None, "max_windows_per_track": None, "max_minutes": None, "device": "auto", "num_threads": None,
-        "window_seconds": 10.0, "feature_batch": 16,
+        "window_seconds": 10.0, "feature_batch": 16, "noise_draws": 1,
     }
     out = {**defaults, **cfg}
     out["optim"] = {"lr": 3e-4, "weight_decay": 0.01, "betas": [0.9, 0.98],
@@ -147,9 +149,18 @@ def train_step(
     noise_scale: float,
     generator: torch.Generator | None,
     grad_clip: float | None = 1.0,
+    noise_draws: int = 1,
 ) -> dict[str, float]:
-    """One optimisation step on a batch; returns the loss parts (floats)."""
+    """One optimisation step on a batch; returns the loss parts (floats).
+
+    With ``noise_draws`` > 1 the one-to-many loss of :mod:`training.one_to_many` replaces the
+    single-target teacher-forced and free-running terms.
+    """
     model.train()
+    if noise_draws > 1:
+        loss, parts = one_to_many_loss(model, batch, weights, draws=noise_draws,
+                                       noise_scale=noise_scale, generator=generator)
+        return _apply(model, optimizer, loss, parts, grad_clip)
     lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"],
                                   noise_scale=noise_scale, generator=generator)
     loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
@@ -161,6 +172,11 @@ def train_step(
         loss = loss + weights.free_running * free
         parts.update(free_parts)
         parts["total"] = float(loss.detach())
+    return _apply(model, optimizer, loss, parts, grad_clip)
+
+
+def _apply(model, optimizer, loss, parts, grad_clip) -> dict[str, float]:
+    """Backward pass, clipping and optimiser step; returns ``parts`` with the gradient norm."""
     if not torch.isfinite(loss):
         raise FloatingPointError(f"non-finite loss: {parts}")
     optimizer.zero_grad(set_to_none=True)
@@ -173,14 +189,24 @@ def train_step(
 
 @torch.no_grad()
 def validate(model: Music2Palette, data: WindowDataset, weights: LossWeights, *,
-             batch_size: int = 64, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Teacher-forced loss parts on ``data`` (noise off, eval mode), window-weighted means."""
+             batch_size: int = 64, device: torch.device | str = "cpu",
+             noise_draws: int = 1, noise_scale: float = 0.0) -> dict[str, float]:
+    """Loss parts on ``data`` in eval mode, window-weighted means: teacher-forced with noise
+    off, or with ``noise_draws`` > 1 the one-to-many loss (fixed noise seed)."""
     model.eval()
     sums: dict[str, float] = {}
     count = 0
+    generator = torch.Generator().manual_seed(12345)
     for i in range(0, len(data), batch_size):
         idx = np.arange(i, min(i + batch_size, len(data)))
         batch = data.batch(idx, device)
+        if noise_draws > 1:
+            _, parts = one_to_many_loss(model, batch, weights, draws=noise_draws,
+                                        noise_scale=noise_scale, generator=generator)
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+            count += len(idx)
+            continue
         lch, stop_logits, enc = model(batch["features"], batch["frame_mask"], batch["target_lch"])
         loss, parts = total_loss(lch, stop_logits, enc, batch, weights)
         if weights.free_running > 0:
@@ -240,6 +266,7 @@ def train_loop(
     seed = int(cfg["seed"])
     bs = int(cfg["batch_size"])
     noise = float(cfg["train_noise_scale"])
+    draws = int(cfg.get("noise_draws", 1))
     clip = cfg["optim"].get("grad_clip")
     log_every, eval_every = int(cfg["log_every"]), int(cfg["eval_every"])
     ckpt_every = int(cfg["checkpoint_every"])
@@ -270,7 +297,7 @@ def train_loop(
         batch = train_data.batch(idx, device)
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
         parts = train_step(model, optimizer, batch, weights, noise_scale=noise, generator=gen,
-                           grad_clip=clip)
+                           grad_clip=clip, noise_draws=draws)
         scheduler.step()
         step += 1
         for k, v in parts.items():
@@ -285,7 +312,8 @@ def train_loop(
         if val_data is not None and len(val_data) and (step % eval_every == 0 or step == total_steps):
             row = {"step": step, "kind": "val", "lr": scheduler.get_last_lr()[0],
                    "elapsed": round(elapsed(), 2),
-                   **validate(model, val_data, weights, device=device)}
+                   **validate(model, val_data, weights, device=device, noise_draws=draws,
+                              noise_scale=noise)}
             history.append(row)
             log(_fmt(row))
         if step % ckpt_every == 0 or step == total_steps:

@@ -9,7 +9,8 @@ Stages (each resumable; finished work is skipped on a re-run):
   fetch    apt-get download + dpkg -x of the game-music packages into <cache>/pkgs
   render   music21 tunes in controlled variants + openMSX MIDI -> <cache>/renders (fluidsynth)
   analyse  per-track cues + vibenet per 10 s window -> <cache>/corpus/analysis/*.json
-  label    blend fit on the controlled renders -> valence / arousal per window
+  label    blend fit on the controlled renders -> valence / arousal per window; recordings
+           relabelled from the teachers (vibenet, musicnn tags: python -m training.corpus.teachers)
   palettes palette sources, de-duplication, emotion, harmony, min CIEDE2000
   pair     top-5 palettes per window, refined top-1 target
   write    <cache>/corpus/{tracks,windows,palettes}.jsonl + summary.json
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cues, labels, midi, pairing, palettes, sources
+from . import cues, labels, midi, pairing, palettes, sources, teachers
 
 _VB = None
 
@@ -44,11 +45,14 @@ def split_for(key: str) -> str:
 
 
 def assign_splits(tracks: list[dict]) -> None:
-    """80/10/10 by track (MIDI: by tune), stratified by package: within each package the units are
+    """Game music: whole packages (``sources.HELDOUT_PACKAGES``) form val and test, the rest is
+    train. MIDI renders: 80/10/10 by tune, stratified by source: within each source the tunes are
     ordered by a SHA-1 hash of their id and the first 10 % go to test, the next 10 % to val
-    (at least one each when a package has 5 or more units)."""
+    (at least one each when a source has 5 or more tunes)."""
     groups: dict[str, set] = {}
     for t in tracks:
+        if t["kind"] != "midi":
+            continue
         unit = t["tune_id"] if t["kind"] == "midi" else t["track_id"]
         groups.setdefault(t["package"], set()).add(unit)
     split_of = {}
@@ -64,7 +68,10 @@ def assign_splits(tracks: list[dict]) -> None:
         for i, u in enumerate(order):
             split_of[u] = "test" if i < n_test else ("val" if i < n_test + n_val else "train")
     for t in tracks:
-        t["split"] = split_of[t["tune_id"] if t["kind"] == "midi" else t["track_id"]]
+        if t["kind"] == "midi":
+            t["split"] = split_of[t["tune_id"]]
+        else:
+            t["split"] = sources.HELDOUT_PACKAGES.get(t["package"], "train")
 
 
 def _analysis_path(cache: Path, track_id: str) -> Path:
@@ -173,6 +180,13 @@ def main(argv=None) -> int:
     # label
     log("label: fitting the vibenet + cue blend on the controlled renders")
     fit = labels.fit_and_label(tracks, windows_by_track, log)
+    teachers_by_track = {t["track_id"]: teachers.load(cache, t["track_id"]) for t in tracks
+                         if t["kind"] == "game"}
+    missing = sorted(tid for tid, v in teachers_by_track.items() if v is None)
+    if missing:
+        log(f"  teachers: {len(missing)} recordings without teacher tags "
+            f"(run python -m training.corpus.teachers); they keep vibenet + cues")
+    fit["recordings"] = labels.label_recordings(tracks, windows_by_track, teachers_by_track, log)
 
     # palettes
     log("palettes")
@@ -201,7 +215,7 @@ def main(argv=None) -> int:
 
     dump(corpus / "tracks.jsonl", tracks)
     wkeys = ["track_id", "start", "duration", "valence", "arousal", "vibenet", "cue_va", "cues", "emotion",
-             "palette_ids", "palette_similarity", "target_lch"]
+             "palette_ids", "palette_similarity", "target_lch", "targets_lch", "teachers", "blend_va"]
     dump(corpus / "windows.jsonl", windows, wkeys)
     dump(corpus / "palettes.jsonl", pals)
     summary = {

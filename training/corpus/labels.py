@@ -241,3 +241,84 @@ def agreement_table(by_tune, train_tunes, held_tunes, windows_by_track) -> dict:
                 row[f"{subset_name}/{source}"] = [right, total]
         table[label] = row
     return table
+
+
+# ----------------------------------------------------------------------------------------------
+# Model v2: teacher labels for recordings
+# ----------------------------------------------------------------------------------------------
+
+#: Weights of the standardised sources in the recording labels: the two pretrained teachers
+#: (vibenet, the musicnn taggers read zero-shot) and the cue blend above, which was fitted on
+#: piano renders only and on recordings followed tempo estimates and onset rate (issue 9).
+RECORDING_WEIGHTS = {
+    "valence": {"vibenet": 0.4, "tags": 0.4, "cues": 0.2},
+    "arousal": {"vibenet": 0.4, "tags": 0.4, "cues": 0.2},
+}
+
+
+def label_recordings(tracks: list[dict], windows_by_track: dict[str, list[dict]],
+                     teachers_by_track: dict[str, dict], log=print) -> dict:
+    """Relabel the windows of recorded (game) tracks from the teachers; renders keep the blend.
+
+    For each dimension the label is ``tanh(scale * sum_s w_s z_s)`` over the sources ``s`` of
+    :data:`RECORDING_WEIGHTS`, each z-scored over the recorded windows that have it (a missing
+    source counts as its mean, 0), ``scale`` giving the combination a standard deviation of
+    :data:`TARGET_STD`. Stores ``teachers`` = {``tags`` (100 tag probabilities, MTT then MSD),
+    ``tag_va`` (zero-shot valence, arousal)} in each window that the teachers heard, and the
+    previous blend as ``blend_va``.
+
+    Returns
+    -------
+    dict
+        The per-source means and standard deviations, scales and window counts.
+    """
+    from .teachers import TEACHER_MODELS, tag_valence_arousal
+
+    kind_of = {t["track_id"]: t["kind"] for t in tracks}
+    rows = []  # (window, {source: (valence, arousal)})
+    for tid, ws in windows_by_track.items():
+        if kind_of.get(tid) != "game":
+            continue
+        teach = teachers_by_track.get(tid)
+        lookup = {}
+        if teach is not None and all(m in teach for m in TEACHER_MODELS):
+            tag_v, tag_a = tag_valence_arousal({m: teach[m] for m in TEACHER_MODELS})
+            for i, s in enumerate(teach["starts"]):
+                lookup[round(float(s), 3)] = (
+                    np.concatenate([teach[m][i].astype(np.float32) for m in TEACHER_MODELS]),
+                    (float(tag_v[i]), float(tag_a[i])),
+                )
+        for w in ws:
+            sources = {"cues": (w["valence"], w["arousal"])}
+            if w.get("vibenet"):
+                sources["vibenet"] = tuple(w["vibenet"])
+            hit = lookup.get(round(float(w["start"]), 3))
+            if hit is not None:
+                w["teachers"] = {"tags": np.round(hit[0], 3).tolist(),
+                                 "tag_va": [round(hit[1][0], 4), round(hit[1][1], 4)]}
+                sources["tags"] = hit[1]
+            rows.append((w, sources))
+    if not rows:
+        return {"windows": 0}
+    stats: dict = {"windows": len(rows),
+                   "with_tags": sum("tags" in s for _, s in rows),
+                   "with_vibenet": sum("vibenet" in s for _, s in rows)}
+    combined = {}
+    for k, dim in enumerate(("valence", "arousal")):
+        total = np.zeros(len(rows))
+        for src, weight in RECORDING_WEIGHTS[dim].items():
+            vals = np.array([s[src][k] if src in s else np.nan for _, s in rows], dtype=np.float64)
+            mean, std = _finite_mean(vals), _finite_std(vals)
+            z = np.nan_to_num((vals - mean) / std, nan=0.0)
+            total += weight * z
+            stats[f"{dim}/{src}"] = {"mean": mean, "std": std}
+        scale = TARGET_STD / (np.std(total) + 1e-9)
+        stats[f"{dim}/scale"] = float(scale)
+        combined[dim] = np.tanh(scale * total)
+    for i, (w, _) in enumerate(rows):
+        w["blend_va"] = [w["valence"], w["arousal"]]
+        w["valence"] = round(float(combined["valence"][i]), 4)
+        w["arousal"] = round(float(combined["arousal"][i]), 4)
+    log(f"  recording labels: {len(rows)} windows ({stats['with_tags']} with tags, "
+        f"{stats['with_vibenet']} with vibenet)")
+    return stats

@@ -6,7 +6,7 @@
    music labels and would otherwise send most windows to a handful of palettes.
 2. Cosine similarity, top-5 candidates per window among the palettes that passed the harmony and
    distinguishability check (``kept``).
-3. Refinement of the top-1 candidate toward the window's cues (Palmer et al. 2013: faster, major,
+3. Refinement of each of the five candidates (``targets_lch``; ``target_lch`` is the top-1) toward the window's cues (Palmer et al. 2013: faster, major,
    louder music -> lighter, more saturated, warmer/yellower colours):
    - L += (6 * valence + 2 * clip(z_register, -2, 2)) * min(1, 2 * headroom / 100), headroom being
      100 - L for a lightening and L for a darkening shift (so light colours do not clip to white)
@@ -31,10 +31,22 @@ def _rotate_toward(h: np.ndarray, target: float, amount: np.ndarray) -> np.ndarr
 
 
 def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float) -> np.ndarray:
+    """The refined palette (n, 3), gamut-mapped (see the module docstring)."""
+    return gamut_map(_shift(lch, valence, arousal, z_register))
+
+
+def gamut_map(lch: np.ndarray) -> np.ndarray:
+    """``m2p.colour.gamut_map_lch`` of any (..., 3) array (one call for many palettes)."""
     import torch
 
     from m2p import colour
 
+    with torch.no_grad():
+        return colour.gamut_map_lch(torch.tensor(np.asarray(lch), dtype=torch.float64)).numpy()
+
+
+def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float) -> np.ndarray:
+    """The refinement's lightness, chroma and hue moves, before gamut mapping."""
     lch = np.array(lch, dtype=np.float64)
     L, C, h = lch[:, 0], lch[:, 1], lch[:, 2]
     d = 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2))
@@ -48,10 +60,7 @@ def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float) -
     wchroma = np.clip(C / 30.0, 0.0, 1.0)
     h = _rotate_toward(h, 90.0, 10.0 * max(valence, 0.0) * wchroma)
     h = _rotate_toward(h, 40.0, 8.0 * max(arousal, 0.0) * wchroma)
-    out = np.stack([np.clip(L, 0, 100), np.clip(C, 0, None), h], axis=1)
-    with torch.no_grad():
-        out = colour.gamut_map_lch(torch.tensor(out, dtype=torch.float64)).numpy()
-    return out
+    return np.stack([np.clip(L, 0, 100), np.clip(C, 0, None), h], axis=1)
 
 
 def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=print) -> dict:
@@ -83,8 +92,15 @@ def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=
             w["emotion"] = np.round(e_m[i], 5).tolist()
             w["palette_ids"] = ids[row].tolist()
             w["palette_similarity"] = np.round(sim[j, row], 4).tolist()
-            target = refine(kept[row[0]]["lch"], w["valence"], w["arousal"], float(z_register[i]))
-            w["target_lch"] = np.round(target, 3).tolist()
+            # Every candidate is refined: the decoder learns all five (one-to-many targets,
+            # chosen among by the embedding noise), not only the top-1.
+            shifted = [_shift(kept[r]["lch"], w["valence"], w["arousal"], float(z_register[i]))
+                       for r in row]
+            sizes = [len(x) for x in shifted]
+            mapped = np.split(gamut_map(np.concatenate(shifted)), np.cumsum(sizes)[:-1])
+            targets = [np.round(x, 3).tolist() for x in mapped]
+            w["targets_lch"] = targets
+            w["target_lch"] = targets[0]
             top1.append(ids[row[0]])
     n_distinct = len(set(top1))
     log(f"  pairing: {len(windows)} windows, {n_distinct} distinct top-1 palettes of {len(kept)} kept")
