@@ -212,6 +212,7 @@ def run_inference(
     # One noise vector per seed, shared by every window (a steady passage keeps its palette).
     with torch.no_grad():
         noises = model.noise_for(seeds, float(noise_scale)).to(device)
+    quantiles = model.stop_quantiles(seeds, float(noise_scale)).to(device)
 
     windower = _Windower(window_samples, hop_samples)
     summary = _EncodingSum()
@@ -225,7 +226,8 @@ def run_inference(
         encoding = _encode(model, waves)
         summary.add(encoding)
         if per_window:
-            lch, lengths = _decode(model, encoding, noises[0:1].expand(len(pending), -1))
+            lch, lengths = _decode(model, encoding, noises[0:1].expand(len(pending), -1),
+                                   quantiles[0:1].expand(len(pending)))
             emotion = _finite(encoding.emotion)
             va = _finite(encoding.valence_arousal)
             for i, start in enumerate(starts):
@@ -257,7 +259,8 @@ def run_inference(
             pending.extend(windower.finish())
             if pending:
                 run_batch()
-            overall_lch, overall_lengths = _decode(model, summary.mean(batch=len(seeds)), noises)
+            overall_lch, overall_lengths = _decode(model, summary.mean(batch=len(seeds)), noises,
+                                                   quantiles)
     finally:
         blocks.close()  # stops a decoder subprocess at once when we fail midway
         bar.close()
@@ -405,15 +408,17 @@ def _encode(model: "Music2Palette", waves: "torch.Tensor") -> "MusicEncoding":
 
 
 def _decode(
-    model: "Music2Palette", encoding: "MusicEncoding", noise: "torch.Tensor"
+    model: "Music2Palette", encoding: "MusicEncoding", noise: "torch.Tensor",
+    stop_quantile: "torch.Tensor",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode with the given noise rows (B, d) added to the embedding; gamut-mapped LCh."""
+    """Decode with the given noise rows (B, d) added to the embedding and the stop quantiles
+    (B,) (``Music2Palette.stop_quantiles``); gamut-mapped LCh."""
     import torch
 
     from m2p.colour import gamut_map_lch
 
     noisy = dataclasses.replace(encoding, embedding=encoding.embedding + noise.to(encoding.embedding.dtype))
-    lch, lengths = model.generate(noisy, noise_scale=0.0)
+    lch, lengths = model.generate(noisy, noise_scale=0.0, stop_quantile=stop_quantile)
     lch = gamut_map_lch(lch.to(torch.float64)).cpu().numpy()
     bad = ~np.isfinite(lch).all(axis=-1)
     if bad.any():  # guard only: never hand out NaN

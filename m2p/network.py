@@ -470,6 +470,7 @@ class Music2Palette(nn.Module):
         generator: torch.Generator | None = None,
         num_colors: int | None = None,
         return_stop_logits: bool = False,
+        stop_quantile: Tensor | None = None,
     ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
         """Decode palettes autoregressively (greedy; the noise supplies diversity).
 
@@ -488,6 +489,12 @@ class Music2Palette(nn.Module):
         return_stop_logits
             Also return the stop logit of every decoded step (training supervises the stop
             token on the model's own colours with it).
+        stop_quantile
+            (B,) numbers in (0, 1): stop at the first step where the probability that the
+            palette has ended by then (from the stop token's per-step probabilities, steps from
+            ``min_colors`` on) reaches this quantile, i.e. draw the length from the decoder's own
+            length distribution with a fixed uniform number (:meth:`stop_quantiles`). None: stop
+            when the stop probability exceeds 0.5 (always the most common length).
 
         Returns
         -------
@@ -495,7 +502,8 @@ class Music2Palette(nn.Module):
             (B, max_colors, 3) colours in LCh units; entries at and after ``lengths[b]`` are 0.
         lengths
             (B,) int64 palette lengths. Item ``b`` stops at the first step ``i`` with
-            ``min_colors <= i`` and stop probability > 0.5, else at ``max_colors``.
+            ``min_colors <= i`` and stop probability > 0.5 (or, with ``stop_quantile``, the
+            quantile rule), else at ``max_colors``.
         stop_logits
             Only with ``return_stop_logits``: (B, S) logit that the palette ends after ``i``
             colours, for the S steps decoded (S <= max_colors).
@@ -514,12 +522,16 @@ class Music2Palette(nn.Module):
         lengths = torch.full((batch,), c.max_colors, dtype=torch.long, device=device)
         done = torch.zeros(batch, dtype=torch.bool, device=device)
         step_logits = []
+        ended = memory.new_zeros(batch)  # probability that the palette has ended by this step
         for step in range(c.max_colors):
             hidden = self._decode(colours, memory, memory_pad)[:, -1]
             stop_logit = self.stop_head(hidden).squeeze(-1)
             step_logits.append(stop_logit)
             if num_colors is not None:
                 stop_now = torch.full_like(done, step >= num_colors)
+            elif step >= c.min_colors and stop_quantile is not None:
+                ended = ended + (1.0 - ended) * torch.sigmoid(stop_logit)
+                stop_now = ended >= stop_quantile.to(ended)
             elif step >= c.min_colors:
                 stop_now = torch.sigmoid(stop_logit) > 0.5
             else:
@@ -556,6 +568,20 @@ class Music2Palette(nn.Module):
                                  for s in seeds]).to(device) * float(noise_scale)
             return gauss + self.noise_offsets(torch.tensor(seeds)).to(gauss)
         return self.noise_offsets(torch.zeros(len(seeds), dtype=torch.long)).detach().clone()
+
+    @staticmethod
+    def stop_quantiles(seeds: "list[int] | tuple[int, ...]", noise_scale: float) -> Tensor:
+        """The ``stop_quantile`` of :meth:`generate` for each seed, (len(seeds),) on the CPU.
+
+        A uniform number in (0.05, 0.95) drawn from the seed (the same for every window of a
+        track, so a steady passage keeps its length); 0.5 (the median length) for every seed
+        when ``noise_scale == 0``.
+        """
+        if noise_scale <= 0:
+            return torch.full((len(seeds),), 0.5)
+        draws = [torch.rand(1, generator=torch.Generator().manual_seed(int(s) + 7919))
+                 for s in seeds]
+        return 0.05 + 0.9 * torch.cat(draws)
 
     def noise_offsets(self, choices: Tensor) -> Tensor:
         """Mixture centres (B, d) for component indices ``choices`` (B,) (taken modulo ``K``).

@@ -271,3 +271,22 @@ def test_bad_input_shapes(tiny_model: Music2Palette) -> None:
         tiny_model.encode(torch.zeros(1, 10, 12))
     with pytest.raises(ValueError):
         tiny_model.encode(torch.zeros(1, 10, 539), torch.ones(1, 9, dtype=torch.bool))
+
+
+def test_stop_quantile_draws_lengths_from_the_stop_distribution(tiny_model: Music2Palette) -> None:
+    tiny_model.eval()
+    with torch.no_grad():
+        enc = tiny_model.encode(_features(4, 37))
+        tiny_model.stop_head[1].bias.fill_(0.0)  # stop probability 0.5 at every step
+        tiny_model.stop_head[1].weight.zero_()
+        _, short = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.1))
+        _, long_ = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.9))
+        _, median = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.5))
+    c = tiny_model.config
+    # P(ended by min_colors) = 0.5: a low quantile stops there, a high one runs 3 steps more
+    assert torch.all(short == c.min_colors) and torch.all(median == c.min_colors)
+    assert torch.all(long_ == min(c.min_colors + 3, c.max_colors))
+    q = Music2Palette.stop_quantiles([0, 1, 2], 1.0)
+    assert torch.equal(q, Music2Palette.stop_quantiles([0, 1, 2], 1.0))
+    assert bool(((q > 0.05) & (q < 0.95)).all()) and len(set(q.tolist())) == 3
+    assert torch.equal(Music2Palette.stop_quantiles([3, 4], 0.0), torch.full((2,), 0.5))
