@@ -12,11 +12,12 @@ import contextlib
 import functools
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from m2p import outputs as _outputs
 from m2p.errors import VideoError
+from m2p.outputs import temporary_sibling
 
 
 def ffmpeg_exe() -> str:
@@ -54,54 +55,17 @@ def check_encoder(codec: str = "libx264") -> str:
     return exe
 
 
-def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
-    """Validate an output path before any work: folder exists and is writable, not an input.
-
-    Raises
-    ------
-    m2p.errors.VideoError
-        The folder is missing or read-only, the path is a folder, or it would overwrite an input.
-    """
-    out = Path(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise VideoError("output path is a folder", source=out)
-    if not parent.is_dir():
-        raise VideoError(f"output folder {str(parent)!r} does not exist", source=out)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise VideoError(f"output folder {str(parent)!r} is not writable", source=out)
-    for item in inputs:
-        if isinstance(item, (str, os.PathLike)) and Path(item).exists() and out.exists():
-            if os.path.samefile(item, out):
-                raise VideoError("output would overwrite an input file", source=out)
-    return out
+def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
+                 suffixes: Any = None) -> Path:
+    """:func:`m2p.outputs.check_output` raising :class:`VideoError` (folder exists and is
+    writable, known suffix, not a device, not an input)."""
+    return _outputs.check_output(path, inputs=inputs, suffixes=suffixes, error=VideoError)
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path`` to write to; rename it to ``path`` on success.
-
-    On any exception the temporary file is deleted and the exception propagates (``OSError``
-    becomes :class:`VideoError`).
-    """
-    out = Path(path)
-    tmp = temporary_sibling(out)
-    try:
-        yield tmp
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise VideoError("the encoder produced no output", source=out)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise VideoError(f"cannot write output: {exc.strerror or exc}", source=out) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
+    """:func:`m2p.outputs.atomic_output` raising :class:`VideoError`: yields a temporary
+    sibling of ``path`` and renames it to ``path`` on success (deleted on any exception)."""
+    return _outputs.atomic_output(path, error=VideoError)
 
 
 def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
