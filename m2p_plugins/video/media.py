@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import subprocess
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,10 @@ def check_encoder(codec: str = "libx264") -> str:
         raise VideoError(f"this ffmpeg has no {codec!r} encoder (try --codec mpeg4, or install an "
                          f"ffmpeg build with it and set FFMPEG_BINARY)", source=exe)
     return exe
+
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+"""Output suffixes the video commands write (ffmpeg picks the container from the suffix)."""
 
 
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
@@ -106,8 +113,39 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - MoviePy raises OSError, KeyError, IndexError...
         close_quietly(clip)
-        raise VideoError(f"cannot read video ({_first_line(exc)})", source=path) from exc
+        raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})", source=path) from exc
     return clip
+
+
+_FRAME_RE = re.compile(r"bytes wanted but \d+ bytes read at frame index (\d+) \(out of a total "
+                       r"(\d+) frames\), at time ([\d.]+)")
+
+
+@contextlib.contextmanager
+def frames_must_decode(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn MoviePy's "using the last valid frame instead" warning into a :class:`VideoError`.
+
+    MoviePy repeats the last frame when ffmpeg delivers too few bytes (a video damaged in the
+    middle), which would grade frozen frames without a word. Its last frame or two are exempt:
+    MoviePy rounds the duration and often reads one frame past the end of a sound file.
+    """
+    previous = warnings.showwarning
+
+    def check(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+              line: Any = None) -> None:
+        match = _FRAME_RE.search(str(message))
+        if match is None:
+            previous(message, category, filename, lineno, file, line)
+            return
+        index, total, when = int(match.group(1)), int(match.group(2)), match.group(3)
+        if index < total - 2:
+            raise VideoError(f"frame {index} of {total} (at {when} s) cannot be decoded; the "
+                             "video is damaged", source=path)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", message=".*bytes wanted but")
+        warnings.showwarning = check
+        yield
 
 
 def open_audio(path: str | os.PathLike[str]) -> Any:
@@ -194,13 +232,35 @@ def _encoders(exe: str) -> str:
     return result.stdout
 
 
+def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
+    """ffmpeg's own last word on a file it cannot read (MoviePy's message only says that it
+    failed to parse ffmpeg's output)."""
+    from m2p.audio import _last_line
+
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "file:" +
+                                 str(path.absolute())], capture_output=True, text=True,
+                                timeout=30, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError, VideoError):
+        return _first_line(exc)
+    text = result.stderr
+    if "Stream #" in text and "Video:" not in text:
+        return "no video stream"
+    reason = _last_line(text, path).replace("file:", "")
+    if reason in ("unknown ffmpeg error",) or "Output file" in reason or "output file" in reason:
+        return _first_line(exc)
+    return reason
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 __all__ = [
+    "VIDEO_SUFFIXES",
     "atomic_output",
+    "frames_must_decode",
     "temporary_sibling",
     "display_rotation",
     "check_encoder",
