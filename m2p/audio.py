@@ -380,17 +380,40 @@ class _SoundFileSource(_Source):
         try:
             with _quiet_stderr(), sf.SoundFile(str(path)) as f:  # libmpg123 prints on open
                 rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
-                fmt = str(f.format)
+                fmt, subtype = str(f.format), str(f.subtype)
         except Exception:  # libsndfile does not know this format: let ffmpeg try
             raise _NotForSoundFile from None
         if rate <= 0 or channels <= 0:
             raise _NotForSoundFile
         _check_header_rate(rate, path)
         self.rate, self.channels, self.frames, self.format = rate, channels, max(frames, 0), fmt
+        # A WAV whose size fields under-state its data (ffmpeg cannot fix them past 4 GB):
+        # the samples after the announced end are read too, straight from the file.
+        self.raw = _wav_past_header(path, subtype, channels, rate, self.frames) if fmt in (
+            "WAV", "WAVEX") else None
+        if self.raw is not None:
+            self.frames = self.raw[2]
         self.info = AudioInfo(path.name, self.frames / rate, rate, channels)
 
     def blocks(self) -> Iterator[np.ndarray]:
-        return _resample_stream(_sanitise(self._native(), self.label), self.rate, SAMPLE_RATE)
+        native = self._native() if self.raw is None else self._raw()
+        return _resample_stream(_sanitise(native, self.label), self.rate, SAMPLE_RATE)
+
+    def _raw(self) -> Iterator[np.ndarray]:
+        offset, dtype, frames, announced = self.raw  # type: ignore[misc]
+        _warn_once(self.label, f"the WAV header announces {announced / self.rate:.2f} s but the "
+                               f"file holds {frames / self.rate:.2f} s (size fields broken, as "
+                               "in a WAV over 4 GB); reading to the end of the file")
+        width = 3 if dtype == "<i3" else np.dtype(dtype).itemsize
+        frame_bytes = width * self.channels
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            for _ in range(0, frames, _READ_FRAMES):
+                data = handle.read(_READ_FRAMES * frame_bytes)
+                data = data[: len(data) - len(data) % frame_bytes]
+                if not data:
+                    break
+                yield _pcm_to_float(data, dtype).reshape(-1, self.channels)
 
     def _native(self) -> Iterator[np.ndarray]:
         import soundfile as sf
@@ -676,6 +699,70 @@ def _rechunk(src: _Source, block: int) -> Iterator[np.ndarray]:
             yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     finally:
         gen.close()
+
+
+_PCM_DTYPES = {"PCM_U8": "u1", "PCM_16": "<i2", "PCM_24": "<i3", "PCM_32": "<i4",
+               "FLOAT": "<f4", "DOUBLE": "<f8"}
+
+
+def _wav_past_header(path: Path, subtype: str, channels: int, rate: int,
+                     frames: int) -> tuple[int, str, int, int] | None:
+    """``(data offset, dtype, frames in the file, frames announced)`` when the WAV's data runs
+    more than a second past what its header announces (and what follows the announced end is
+    not a chain of valid chunks); None for a sound WAV."""
+    dtype = _PCM_DTYPES.get(subtype)
+    if dtype is None:
+        return None
+    width = 3 if dtype == "<i3" else np.dtype(dtype).itemsize
+    size = path.stat().st_size
+    if size - frames * width * channels < rate * width * channels:  # cheap: nothing to find
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        kind, length = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if kind == b"data":
+            offset = pos + 8
+            break
+        pos += 8 + length + (length & 1)
+    else:
+        return None
+    in_file = (size - offset) // (width * channels)
+    if in_file - frames < rate or _chunks_to_end(path, offset + frames * width * channels, size):
+        return None
+    return offset, dtype, in_file, frames
+
+
+def _chunks_to_end(path: Path, pos: int, size: int) -> bool:
+    """Do valid chunks (four printable ASCII bytes, a size that fits) fill ``pos`` to the end?"""
+    with open(path, "rb") as handle:
+        for _ in range(64):
+            if size - pos < 8:
+                return True
+            handle.seek(pos)
+            header = handle.read(8)
+            kind, length = header[:4], int.from_bytes(header[4:], "little")
+            if not all(32 <= b < 127 for b in kind) or pos + 8 + length > size:
+                return False
+            pos += 8 + length + (length & 1)
+    return False
+
+
+def _pcm_to_float(data: bytes, dtype: str) -> np.ndarray:
+    """Little-endian PCM bytes -> float32 in [-1, 1) (soundfile's scaling)."""
+    if dtype == "<i3":
+        b = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        values = (b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)
+        return (values.astype(np.float64) / 2.0**31).astype(np.float32)
+    raw = np.frombuffer(data, dtype=dtype)
+    if dtype == "u1":
+        return ((raw.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    if raw.dtype.kind == "i":
+        return (raw.astype(np.float64) / float(-np.iinfo(raw.dtype).min)).astype(np.float32)
+    return raw.astype(np.float32)
 
 
 def _check_header_rate(rate: int, path: Path) -> None:
