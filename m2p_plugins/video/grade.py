@@ -27,6 +27,7 @@ from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     atomic_output,
+    check_decodes,
     check_encoder,
     check_output,
     close_quietly,
@@ -220,6 +221,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
+        check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
         if track is None:
             import m2p
 

@@ -117,6 +117,31 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
     return clip
 
 
+def check_decodes(path: str | os.PathLike[str]) -> None:
+    """Decode every frame of the video stream once (ffmpeg, no output); decoder errors mean a
+    damaged file, which MoviePy would fill with frozen frames without a word.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        ffmpeg reports decoding errors (the message quotes the first).
+    """
+    path = Path(path)
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i",
+                                 "file:" + str(path.absolute()), "-map", "0:v:0", "-f", "null",
+                                 "-"], capture_output=True, text=True, check=False,
+                                stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise VideoError(f"cannot run ffmpeg ({exc})", source=path) from exc
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in result.stderr.splitlines()
+             if ln.strip()]
+    if result.returncode != 0 or lines:
+        first = lines[0][:160] if lines else f"ffmpeg exit status {result.returncode}"
+        raise VideoError(f"the video is damaged ({len(lines)} decoding error(s), first: {first})",
+                         source=path)
+
+
 _FRAME_RE = re.compile(r"bytes wanted but \d+ bytes read at frame index (\d+) \(out of a total "
                        r"(\d+) frames\), at time ([\d.]+)")
 
@@ -260,6 +285,7 @@ def _first_line(exc: BaseException) -> str:
 __all__ = [
     "VIDEO_SUFFIXES",
     "atomic_output",
+    "check_decodes",
     "frames_must_decode",
     "temporary_sibling",
     "display_rotation",
