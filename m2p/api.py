@@ -151,7 +151,8 @@ def palette_track(
     window
         Window length in seconds (>= 1).
     hop
-        Seconds between window starts (> 0).
+        Seconds between window starts (>= 0.05; rounded to whole samples, and the track's
+        ``hop`` is the value used).
 
     Returns
     -------
