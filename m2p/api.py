@@ -31,6 +31,7 @@ from m2p.inference import (
     DEFAULT_WINDOW,
     DIVERSITY_NOISE,
     MIN_AUDIO_SECONDS,
+    MIN_HOP_SECONDS,
     resolve_model,
     run_inference,
 )
@@ -47,6 +48,10 @@ AudioSource = Union[str, "os.PathLike[str]", np.ndarray]
 ModelArg = Union["Music2Palette", str, "os.PathLike[str]", None]
 
 _MAX_SEED = 2**63 - 1
+
+#: Most palettes one :func:`palettes` call makes (they are decoded in bounded batches; the cap
+#: bounds the seed list and the result).
+MAX_PALETTES = 100_000
 
 
 def palette(
@@ -85,7 +90,10 @@ def palette(
         A ``Music2Palette`` instance, a model directory, or None for the shipped weights
         (``$M2P_MODEL_DIR`` first; see :func:`m2p.weights.find_model_dir`).
     window, hop
-        Analysis window length (>= 1 s) and hop between window starts (> 0 s), in seconds.
+        Analysis window length (>= 1 s) and hop between window starts (>= 0.05 s), in
+        seconds. Both are rounded to whole samples at 22,050 Hz (the track records the
+        values used), and a call analyses at most 20,000 windows
+        (:data:`m2p.inference.MAX_WINDOWS`).
     batch_size
         Windows per model batch (>= 1); larger is faster on a GPU and uses more memory.
     sample_rate
@@ -143,7 +151,8 @@ def palette_track(
     window
         Window length in seconds (>= 1).
     hop
-        Seconds between window starts (> 0).
+        Seconds between window starts (>= 0.05; rounded to whole samples, and the track's
+        ``hop`` is the value used).
 
     Returns
     -------
@@ -183,7 +192,7 @@ def palettes(
     Parameters
     ----------
     n
-        Number of palettes (>= 1).
+        Number of palettes (1 to 100,000); they are decoded in bounded batches.
     noise
         Noise standard deviation (> 0 for different palettes); None uses the model's default,
         or 0.5 when that default is 0.
@@ -195,7 +204,7 @@ def palettes(
     list of Palette
         ``n`` palettes sharing the music's predicted emotion.
     """
-    count = _int(n, "n", minimum=1)
+    count = _int(n, "n", minimum=1, maximum=MAX_PALETTES)
     net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
     if noise is None and noise_scale == 0:
         noise_scale = DIVERSITY_NOISE
@@ -226,12 +235,16 @@ def _prepare(
     window_s = _seconds(window, "window")
     if window_s < MIN_AUDIO_SECONDS:
         raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
-    _seconds(hop, "hop")
+    if _seconds(hop, "hop") < MIN_HOP_SECONDS:
+        raise InvalidArgumentError(f"hop must be at least {MIN_HOP_SECONDS:g} s, got {hop!r}")
     _int(batch_size, "batch_size", minimum=1)
     if noise is not None:
         noise_value = _number(noise, "noise")
         if noise_value < 0:
             raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
+    if source is None or isinstance(source, (bool, int, float, dict, set)):
+        raise TypeError("source must be an audio file path or a NumPy array of samples, "
+                        f"got {type(source).__name__}")
     probe(source, sample_rate=sample_rate)
     net, dev = resolve_model(model, device)
     noise_scale = float(net.config.noise_scale) if noise is None else float(noise)

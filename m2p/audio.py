@@ -30,12 +30,16 @@ Conventions
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 from math import gcd
 from pathlib import Path
 from typing import Iterator
@@ -66,6 +70,18 @@ _READ_FRAMES = 1 << 16
 _PIPE_BYTES = 1 << 18
 # More "channels" than this in an array means (channels, samples) was passed by mistake.
 _MAX_CHANNELS_ARRAY = 64
+# Largest polyphase factor (up or down) of the resampler. Common rates stay exact (96 kHz is
+# 147/640, 768 kHz 147/5120); an odd rate such as 999,983 Hz is resampled by the nearest ratio
+# within this bound (a speed error below 1e-4), so its filter never needs millions of taps.
+_MAX_POLYPHASE = 8192
+# Output samples per resampling segment: memory per step is set by what comes out, so no
+# input rate can make a segment huge.
+_SEGMENT_OUT = 1 << 17
+# soundfile's name for MP3 files (older libsndfile builds say MPEG).
+_MP3_FORMATS = ("MP3", "MPEG")
+# A decode that ends this much before the header's length is reported (seconds; and relative,
+# since compressed headers only estimate).
+_SHORT_SECONDS, _SHORT_FRACTION = 0.5, 0.02
 
 
 @dataclass(frozen=True)
@@ -297,13 +313,16 @@ class _ArraySource(_Source):
                 bad += int(np.count_nonzero(~np.isfinite(arr[start : start + _READ_FRAMES])))
         if bad == arr.size:
             raise InvalidAudioError("every sample is NaN or infinite", source=self.label)
-        if bad:
-            _warn_non_finite(self.label, bad, arr.size)
         self.data = arr
         self.bad = bad
         self.info = AudioInfo(self.label, arr.shape[0] / self.rate, self.rate, arr.shape[1])
 
     def blocks(self) -> Iterator[np.ndarray]:
+        # Warned here, not when opened: probe() opens the source too, and one warning per
+        # decode is the promise.
+        if self.bad:
+            _warn_non_finite(self.label, self.bad, self.data.size)
+
         def native() -> Iterator[np.ndarray]:
             for start in range(0, self.data.shape[0], _READ_FRAMES):
                 chunk = self.data[start : start + _READ_FRAMES]
@@ -317,14 +336,26 @@ class _ArraySource(_Source):
 
 
 def _open_file(path: Path) -> _Source:
-    if not path.exists():
-        raise AudioFileNotFoundError("no such file", source=path)
-    if path.is_dir():
-        raise AudioDecodeError("is a directory, not an audio file", source=path)
     try:
-        size = path.stat().st_size
+        st = os.stat(path)
     except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if os.path.islink(path):
+                raise AudioFileNotFoundError("broken symbolic link (its target does not exist)",
+                                             source=path) from None
+            raise AudioFileNotFoundError("no such file", source=path) from None
+        if exc.errno == errno.ELOOP:
+            raise AudioDecodeError("symbolic link loop (the link leads back to itself)",
+                                   source=path) from None
         raise AudioDecodeError(f"cannot read file: {exc.strerror or exc}", source=path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioDecodeError("is a directory, not an audio file", source=path)
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or a device may block forever or never end: only regular files are read.
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
+        raise AudioDecodeError(f"is {kind}, not a regular audio file", source=path)
+    size = st.st_size
     if size == 0:
         raise AudioDecodeError("file is empty (0 bytes)", source=path)
     if not os.access(path, os.R_OK):
@@ -347,49 +378,91 @@ class _SoundFileSource(_Source):
         self.path = path
         self.label = str(path)
         try:
-            with sf.SoundFile(str(path)) as f:
+            with _quiet_stderr(), sf.SoundFile(str(path)) as f:  # libmpg123 prints on open
                 rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+                fmt, subtype = str(f.format), str(f.subtype)
         except Exception:  # libsndfile does not know this format: let ffmpeg try
             raise _NotForSoundFile from None
         if rate <= 0 or channels <= 0:
             raise _NotForSoundFile
-        self.rate, self.channels = rate, channels
-        self.info = AudioInfo(path.name, max(frames, 0) / rate, rate, channels)
+        _check_header_rate(rate, path)
+        self.rate, self.channels, self.frames, self.format = rate, channels, max(frames, 0), fmt
+        # A WAV whose size fields under-state its data (ffmpeg cannot fix them past 4 GB):
+        # the samples after the announced end are read too, straight from the file.
+        self.raw = _wav_past_header(path, subtype, channels, rate, self.frames) if fmt in (
+            "WAV", "WAVEX") else None
+        if self.raw is not None:
+            self.frames = self.raw[2]
+        self.info = AudioInfo(path.name, self.frames / rate, rate, channels)
 
     def blocks(self) -> Iterator[np.ndarray]:
-        return _resample_stream(_sanitise(self._native(), self.label), self.rate, SAMPLE_RATE)
+        native = self._native() if self.raw is None else self._raw()
+        return _resample_stream(_sanitise(native, self.label), self.rate, SAMPLE_RATE)
+
+    def _raw(self) -> Iterator[np.ndarray]:
+        offset, dtype, frames, announced = self.raw  # type: ignore[misc]
+        _warn_once(self.label, f"the WAV header announces {announced / self.rate:.2f} s but the "
+                               f"file holds {frames / self.rate:.2f} s (size fields broken, as "
+                               "in a WAV over 4 GB); reading to the end of the file")
+        width = 3 if dtype == "<i3" else np.dtype(dtype).itemsize
+        frame_bytes = width * self.channels
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            for _ in range(0, frames, _READ_FRAMES):
+                data = handle.read(_READ_FRAMES * frame_bytes)
+                data = data[: len(data) - len(data) % frame_bytes]
+                if not data:
+                    break
+                yield _pcm_to_float(data, dtype).reshape(-1, self.channels)
 
     def _native(self) -> Iterator[np.ndarray]:
         import soundfile as sf
 
+        # libmpg123 (MP3) writes its complaints straight to the stderr file descriptor; they
+        # are captured and become part of the one warning below.
+        noise = _Captured() if self.format in _MP3_FORMATS else None
         try:
-            f = sf.SoundFile(str(self.path))
+            with _quiet_stderr(noise):
+                f = sf.SoundFile(str(self.path))
         except Exception as exc:
             raise AudioDecodeError(_one_line(exc), source=self.label) from None
         decoded = 0
+        problem = None
         with f:
             while True:
                 try:
-                    chunk = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
-                except Exception as exc:
-                    # A truncated/corrupt file: keep what was decoded, say so.
-                    if decoded == 0:
-                        raise AudioDecodeError(
-                            f"cannot decode audio: {_one_line(exc)}", source=self.label
-                        ) from None
-                    warnings.warn(
-                        f"{self.label}: decoding stopped after {decoded / self.rate:.2f} s "
-                        f"({_one_line(exc)}); using the audio decoded so far",
-                        UserWarning,
-                        stacklevel=4,
-                    )
-                    return
+                    with _quiet_stderr(noise):
+                        chunk = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
+                except Exception as exc:  # a truncated/corrupt file: keep what was decoded
+                    problem = _one_line(exc)
+                    break
                 if chunk.shape[0] == 0:
                     break
                 decoded += chunk.shape[0]
                 yield chunk
+        stopped = decoded
+        if self.format in _MP3_FORMATS and _short(decoded, self.frames, self.rate):
+            # libsndfile gives up at the first bad MP3 frame; ffmpeg resynchronises and goes
+            # on, so it decodes the rest (from the same sample position, at the same rate).
+            for chunk in _ffmpeg_native(self.path, self.rate, self.channels, skip=decoded):
+                decoded += chunk.shape[0]
+                yield chunk
         if decoded == 0:
-            raise AudioDecodeError("file contains no audio samples", source=self.label)
+            reason = f"cannot decode audio: {problem}" if problem else "file contains no audio samples"
+            raise AudioDecodeError(reason, source=self.label)
+        notes = []
+        if noise is not None and noise.lines():
+            notes.append(f"decoder: {noise.lines()[0]}")
+        if problem:
+            notes.append(problem)
+        if decoded > stopped:
+            notes.append(f"libsndfile stopped at {stopped / self.rate:.2f} s, ffmpeg recovered "
+                         f"{(decoded - stopped) / self.rate:.2f} s more")
+        if _short(decoded, self.frames, self.rate):
+            notes.append(f"decoded {decoded / self.rate:.2f} s of the {self.frames / self.rate:.2f} s "
+                         "its header announces (truncated or corrupt)")
+        if notes:
+            _warn_once(self.label, "damaged audio (" + "; ".join(notes) + "); using what decodes")
 
 
 _DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -438,6 +511,7 @@ class _FfmpegSource(_Source):
         desc = match.group(1)
         rate_m = re.search(r"(\d+) Hz", desc)
         rate = int(rate_m.group(1)) if rate_m else SAMPLE_RATE
+        _check_header_rate(rate, path)
         channels = 1
         parts = [p.strip() for p in desc.split(",")]
         for p in parts:
@@ -492,18 +566,20 @@ class _FfmpegSource(_Source):
                     proc.stdout.close()
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
+        notes = []
         if rc != 0 or text.strip():
             reason = _last_line(text, self.path) if text.strip() else f"ffmpeg exit status {rc}"
             if decoded == 0:
                 raise AudioDecodeError(f"cannot decode audio ({reason})", source=self.label)
-            warnings.warn(
-                f"{self.label}: ffmpeg reported an error after {decoded / SAMPLE_RATE:.2f} s "
-                f"({reason}); using the audio decoded so far",
-                UserWarning,
-                stacklevel=4,
-            )
+            notes.append(f"decoder: {reason}")
         if decoded == 0:
             raise AudioDecodeError("file contains no audio samples", source=self.label)
+        expected = getattr(self, "info", None)
+        if expected is not None and _short(decoded, expected.duration * SAMPLE_RATE, SAMPLE_RATE):
+            notes.append(f"decoded {decoded / SAMPLE_RATE:.2f} s of the {expected.duration:.2f} s "
+                         "its header announces (truncated or corrupt)")
+        if notes:
+            _warn_once(self.label, "damaged audio (" + "; ".join(notes) + "); using what decodes")
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,8 +628,7 @@ def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) 
     ``context`` extra input samples on both sides cover the filter's half-length, so the
     samples kept from each segment are the same as the one-shot result.
     """
-    g = gcd(rate_in, rate_out)
-    up, down = rate_out // g, rate_in // g
+    up, down = _ratio(rate_in, rate_out)
     if up == down:
         try:
             yield from pieces
@@ -565,7 +640,8 @@ def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) 
     half_len = 10 * max(up, down)  # resample_poly's filter half-length (upsampled domain)
     reach = half_len // up + 2  # ... in input samples, plus a margin
     context = -(-max(reach, 64) // down) * down
-    seg = -(-max(1 << 17, 4 * context) // down) * down  # input samples per segment
+    # Input samples per segment: a multiple of down giving about _SEGMENT_OUT output samples.
+    seg = max(1, -(-_SEGMENT_OUT // up)) * down
 
     buf = np.zeros(0, np.float64)
     buf_start = 0  # global input index of buf[0]
@@ -594,6 +670,17 @@ def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) 
         yield y[off : off + n_out].astype(np.float32)
 
 
+def _ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
+    """(up, down) of the polyphase resampler, both at most :data:`_MAX_POLYPHASE`."""
+    g = gcd(rate_in, rate_out)
+    up, down = rate_out // g, rate_in // g
+    if max(up, down) <= _MAX_POLYPHASE:
+        return up, down
+    exact = Fraction(rate_out, rate_in)
+    approx = exact.limit_denominator(max(1, int(_MAX_POLYPHASE / max(1.0, float(exact)))))
+    return approx.numerator, approx.denominator
+
+
 def _rechunk(src: _Source, block: int) -> Iterator[np.ndarray]:
     gen = src.blocks()
     parts: list[np.ndarray] = []
@@ -612,6 +699,168 @@ def _rechunk(src: _Source, block: int) -> Iterator[np.ndarray]:
             yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     finally:
         gen.close()
+
+
+_PCM_DTYPES = {"PCM_U8": "u1", "PCM_16": "<i2", "PCM_24": "<i3", "PCM_32": "<i4",
+               "FLOAT": "<f4", "DOUBLE": "<f8"}
+
+
+def _wav_past_header(path: Path, subtype: str, channels: int, rate: int,
+                     frames: int) -> tuple[int, str, int, int] | None:
+    """``(data offset, dtype, frames in the file, frames announced)`` when the WAV's data runs
+    more than a second past what its header announces (and what follows the announced end is
+    not a chain of valid chunks); None for a sound WAV."""
+    dtype = _PCM_DTYPES.get(subtype)
+    if dtype is None:
+        return None
+    width = 3 if dtype == "<i3" else np.dtype(dtype).itemsize
+    size = path.stat().st_size
+    if size - frames * width * channels < rate * width * channels:  # cheap: nothing to find
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        kind, length = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if kind == b"data":
+            offset = pos + 8
+            break
+        pos += 8 + length + (length & 1)
+    else:
+        return None
+    in_file = (size - offset) // (width * channels)
+    if in_file - frames < rate or _chunks_to_end(path, offset + frames * width * channels, size):
+        return None
+    return offset, dtype, in_file, frames
+
+
+def _chunks_to_end(path: Path, pos: int, size: int) -> bool:
+    """Do valid chunks (four printable ASCII bytes, a size that fits) fill ``pos`` to the end?"""
+    with open(path, "rb") as handle:
+        for _ in range(64):
+            if size - pos < 8:
+                return True
+            handle.seek(pos)
+            header = handle.read(8)
+            kind, length = header[:4], int.from_bytes(header[4:], "little")
+            if not all(32 <= b < 127 for b in kind) or pos + 8 + length > size:
+                return False
+            pos += 8 + length + (length & 1)
+    return False
+
+
+def _pcm_to_float(data: bytes, dtype: str) -> np.ndarray:
+    """Little-endian PCM bytes -> float32 in [-1, 1) (soundfile's scaling)."""
+    if dtype == "<i3":
+        b = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        values = (b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)
+        return (values.astype(np.float64) / 2.0**31).astype(np.float32)
+    raw = np.frombuffer(data, dtype=dtype)
+    if dtype == "u1":
+        return ((raw.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    if raw.dtype.kind == "i":
+        return (raw.astype(np.float64) / float(-np.iinfo(raw.dtype).min)).astype(np.float32)
+    return raw.astype(np.float32)
+
+
+def _check_header_rate(rate: int, path: Path) -> None:
+    """A header's sample rate outside [1 kHz, 1 MHz] is corrupt (or a joke): refuse it before
+    the resampler plans around it."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"header sample rate {rate} Hz is outside [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz "
+            "(corrupt header?)", source=path)
+
+
+def _short(decoded: float, expected: float, rate: float) -> bool:
+    """Did a decode end clearly before the length its header announced?"""
+    missing = expected - decoded
+    return missing > _SHORT_SECONDS * rate and missing > _SHORT_FRACTION * expected
+
+
+def _warn_once(label: str, text: str) -> None:
+    warnings.warn(f"{label}: {text}", UserWarning, stacklevel=5)
+
+
+class _Captured:
+    """Text a C library wrote to the stderr file descriptor while :func:`_quiet_stderr` held it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def lines(self) -> list[str]:
+        out = []
+        for line in self.text.splitlines():
+            line = re.sub(r"^\[[^\]]*\]\s*", "", line.strip())  # "[src/libmpg123/x.c:f():12] "
+            if line:
+                out.append(line[:160])
+        return out
+
+
+@contextlib.contextmanager
+def _quiet_stderr(capture: "_Captured | None" = None) -> Iterator[None]:
+    """Point file descriptor 2 at a temporary file while C code runs (libmpg123 prints there
+    directly, past Python); what it wrote goes to ``capture`` (or is dropped)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to silence
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        try:
+            import sys
+
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - a replaced or closed sys.stderr
+            pass
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if capture is not None and len(capture.text) < 4096:
+                sink.seek(0)
+                capture.text += sink.read(4096).decode("utf-8", "replace")
+
+
+def _ffmpeg_native(path: Path, rate: int, channels: int, *, skip: int) -> Iterator[np.ndarray]:
+    """Decode ``path`` with ffmpeg at its own rate and channel count, dropping the first
+    ``skip`` frames; yields (frames, channels) float32. Yields nothing if ffmpeg fails."""
+    try:
+        exe = _ffmpeg_exe()
+    except AudioDecodeError:
+        return
+    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "quiet", "-i", _ffmpeg_input(path),
+           "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", str(channels), "-ar", str(rate),
+           "-f", "f32le", "pipe:1"]
+    frame_bytes = 4 * channels
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    leftover = b""
+    to_skip = skip * frame_bytes
+    try:
+        assert proc.stdout is not None
+        while True:
+            data = proc.stdout.read(_PIPE_BYTES)
+            if not data:
+                break
+            if to_skip:
+                cut = min(to_skip, len(data))
+                data, to_skip = data[cut:], to_skip - cut
+            data = leftover + data
+            usable = len(data) - len(data) % frame_bytes
+            leftover = data[usable:]
+            if usable:
+                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def _close(gen: object) -> None:

@@ -52,12 +52,17 @@ PROG = "m2p"
 
 
 class Subcommand(NamedTuple):
-    """One ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``."""
+    """One ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``.
+
+    ``plugin`` names the adapter (entry point) the command belongs to, if any: when
+    ``M2P_LOAD_PLUGINS`` leaves that adapter out, the command is refused like ``m2p.<name>``.
+    """
 
     name: str
     module: str
     function: str
     help: str
+    plugin: str | None = None
 
 
 #: The registry. One line per subcommand; modules are imported only when their command runs.
@@ -66,10 +71,10 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
     # --- other engineers: add subcommands below, one line each -----------------------------
     Subcommand("plugins", "m2p.plugins", "configure_cli", "List the installed adapters (plugins)."),
-    Subcommand("grade", "m2p_plugins.video.cli", "configure_grade", "Colour-grade a video to music."),
-    Subcommand("recolor", "m2p_plugins.video.cli", "configure_recolor", "Recolour an image to music."),
-    Subcommand("export", "m2p_plugins.video.cli", "configure_export", "Export a palette or a LUT."),
-    Subcommand("race", "m2p_plugins.video.cli", "configure_race", "Bar-chart race coloured by music."),
+    Subcommand("grade", "m2p_plugins.video.cli", "configure_grade", "Colour-grade a video to music.", "video"),
+    Subcommand("recolor", "m2p_plugins.video.cli", "configure_recolor", "Recolour an image to music.", "video"),
+    Subcommand("export", "m2p_plugins.video.cli", "configure_export", "Export a palette or a LUT.", "video"),
+    Subcommand("race", "m2p_plugins.video.cli", "configure_race", "Bar-chart race coloured by music.", "video"),
 ]
 
 Handler = Callable[[argparse.Namespace], int]
@@ -101,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
+            _check_plugin_enabled(chosen)
             return int(handler(args) or 0)
         except M2PError as exc:
             return _report(exc)
@@ -109,6 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
+        except (MemoryError, RecursionError) as exc:
+            return _report(M2PError(f"out of resources ({type(exc).__name__}); the input is "
+                                    "too large or too deeply nested"))
+        except Exception as exc:  # noqa: BLE001 - a bug: still one line, traceback on request
+            if os.environ.get("M2P_DEBUG"):
+                raise
+            text = " ".join(str(exc).split())[:200]
+            return _report(M2PError(f"internal error ({type(exc).__name__}: {text}); please "
+                                    "report it (M2P_DEBUG=1 shows the traceback)"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -119,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def configure_palette(parser: argparse.ArgumentParser) -> Handler:
     """``m2p palette SONG``: print the whole-piece palette."""
     parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
-    parser.add_argument("-n", "--count", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("-n", "--count", type=_palette_count, default=1, metavar="N",
                         help="print N different palettes (default 1)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     add_inference_arguments(parser)
@@ -157,14 +172,28 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         import m2p
+        from m2p.outputs import atomic_outputs, check_output
+        from m2p.render import track_timeline
 
+        to_stdout = args.output == "-" or args.json
+        json_path = args.output if args.output and args.output != "-" and not args.json else None
+        files = [p for p in (json_path, args.png) if p]
+        # Checked before the model runs: a bad path fails now, not after all the work.
+        if len(files) == 2 and os.path.abspath(files[0]) == os.path.abspath(files[1]):
+            raise M2PError("-o and --png name the same file", source=files[0])
+        for path in files:
+            check_output(path, inputs=(args.song, *(f for f in files if f is not path)))
         track = m2p.palette_track(args.song, **inference_kwargs(args))
-        if args.output == "-" or args.json:
+        if to_stdout:
             sys.stdout.write(track.to_json(indent=2) + "\n")
-        elif args.output:
-            track.save_json(args.output)
-        if args.png:
-            track.save_png(args.png)
+        if files:
+            # Both files are renamed into place only when both are complete (all or nothing).
+            with atomic_outputs(*files) as temps:
+                written = dict(zip(files, temps))
+                if json_path:
+                    written[json_path].write_text(track.to_json(indent=2) + "\n", encoding="utf-8")
+                if args.png:
+                    track_timeline(track).save(written[args.png], format="PNG", optimize=True)
         if not (args.output or args.json or args.png):
             print_track(track, sys.stdout)
         return 0
@@ -179,7 +208,7 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--seed --noise --device --model --window --hop --batch-size --quiet``."""
-    from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+    from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
 
     group = parser.add_argument_group("model options")
     group.add_argument("--seed", type=_seed, default=0,
@@ -192,8 +221,9 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
                        help="model directory (default: $M2P_MODEL_DIR, then the shipped weights)")
     group.add_argument("--window", type=_window_seconds, default=DEFAULT_WINDOW, metavar="SECONDS",
                        help=f"analysis window length (default {DEFAULT_WINDOW:g})")
-    group.add_argument("--hop", type=_positive_float, default=DEFAULT_HOP, metavar="SECONDS",
-                       help=f"seconds between window starts (default {DEFAULT_HOP:g})")
+    group.add_argument("--hop", type=_hop_seconds, default=DEFAULT_HOP, metavar="SECONDS",
+                       help=f"seconds between window starts (default {DEFAULT_HOP:g}, "
+                            f"at least {MIN_HOP_SECONDS:g})")
     group.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
                        help=f"windows per model batch (default {DEFAULT_BATCH_SIZE})")
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -340,6 +370,37 @@ def _window_seconds(text: str) -> float:
     if value < MIN_AUDIO_SECONDS:
         raise argparse.ArgumentTypeError(f"must be at least {MIN_AUDIO_SECONDS:g} s: {text!r}")
     return value
+
+
+def _hop_seconds(text: str) -> float:
+    from m2p.inference import MIN_HOP_SECONDS
+
+    value = _number(text)
+    if value < MIN_HOP_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_HOP_SECONDS:g} s: {text!r}")
+    return value
+
+
+def _palette_count(text: str) -> int:
+    from m2p.api import MAX_PALETTES
+
+    value = _positive_int(text)
+    if value > MAX_PALETTES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PALETTES}: {text!r}")
+    return value
+
+
+def _check_plugin_enabled(command: str | None) -> None:
+    """Refuse an adapter's command when ``M2P_LOAD_PLUGINS`` leaves the adapter out."""
+    entry = next((e for e in SUBCOMMANDS if e.name == command), None)
+    if entry is None or entry.plugin is None:
+        return
+    from m2p.plugins import ENV_VAR, enabled_names
+
+    names = enabled_names()
+    if names is not None and entry.plugin not in names:
+        raise M2PError(f"command {entry.name!r} needs the {entry.plugin!r} adapter, which "
+                       f"{ENV_VAR}={os.environ.get(ENV_VAR, '')!r} leaves out")
 
 
 def _integer(text: str) -> int:

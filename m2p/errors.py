@@ -67,6 +67,11 @@ class PluginError(M2PError):
     """A plugin could not be loaded or does not provide what was asked for."""
 
 
+class OutputError(M2PError):
+    """An output file cannot be written (missing or read-only folder, not a regular file, disk
+    full, or it would overwrite an input); nothing is left under the requested name."""
+
+
 class VideoError(M2PError):
     """A video input or output problem (unreadable, no encoder, unwritable path...)."""
 
@@ -83,5 +88,6 @@ __all__ = [
     "ModelFormatError",
     "TrackError",
     "PluginError",
+    "OutputError",
     "VideoError",
 ]

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from m2p.errors import AudioTooShortError
+from m2p.errors import AudioTooShortError, InvalidArgumentError
 
 if TYPE_CHECKING:
     import torch
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_AUDIO_SECONDS",
+    "MIN_HOP_SECONDS",
+    "MAX_WINDOWS",
     "DEFAULT_WINDOW",
     "DEFAULT_HOP",
     "DEFAULT_BATCH_SIZE",
@@ -65,6 +67,12 @@ __all__ = [
 
 #: Shortest audio the model is asked to hear, in seconds.
 MIN_AUDIO_SECONDS = 1.0
+#: Smallest hop between window starts, seconds. Below this neighbouring windows differ by a
+#: few feature frames (23 ms each), so the track gains nothing but run time.
+MIN_HOP_SECONDS = 0.05
+#: Most windows one call analyses (about 14 hours at the default hop); more is refused before
+#: any work with the hop that would fit, so no argument can make a run without limit.
+MAX_WINDOWS = 20_000
 #: Default analysis window, seconds.
 DEFAULT_WINDOW = 10.0
 #: Default hop between window starts, seconds.
@@ -77,6 +85,8 @@ DIVERSITY_NOISE = 0.5
 # Blocks read from the audio stream: small enough to keep memory low, large enough that the
 # per-block overhead (resampling context, Python) is negligible.
 _STREAM_BLOCK_SECONDS = 10.0
+# Whole-piece palettes decoded per model call by palettes(n): bounds memory for any n.
+_DECODE_ROWS = 64
 # Mid grey, substituted by the never-NaN guard for a colour the decoder failed to produce.
 _GREY = (50.0, 0.0, 0.0)
 
@@ -207,8 +217,9 @@ def run_inference(
     from m2p.palette_types import Palette, PaletteTrack
 
     window_samples = max(1, int(round(window * SAMPLE_RATE)))
-    hop_samples = max(1, int(round(hop * SAMPLE_RATE)))
+    hop_samples = max(int(round(MIN_HOP_SECONDS * SAMPLE_RATE)), int(round(hop * SAMPLE_RATE)))
     name = _source_name(source)
+    _check_window_count(source, sample_rate, window_samples, hop_samples, probe)
     # One noise vector per seed, shared by every window (a steady passage keeps its palette).
     with torch.no_grad():
         noises = model.noise_for(seeds, float(noise_scale)).to(device)
@@ -249,6 +260,10 @@ def run_inference(
                     pending.append(span)
                     if len(pending) >= batch_size:
                         run_batch()
+                if windower.emitted > MAX_WINDOWS:  # the header under-stated the length
+                    raise InvalidArgumentError(
+                        f"more than {MAX_WINDOWS} windows at hop {hop_samples / SAMPLE_RATE:g} s; "
+                        "use a longer hop", source=name)
             n_samples = windower.n_samples
             if n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
                 raise AudioTooShortError(
@@ -259,8 +274,7 @@ def run_inference(
             pending.extend(windower.finish())
             if pending:
                 run_batch()
-            overall_lch, overall_lengths = _decode(model, summary.mean(batch=len(seeds)), noises,
-                                                   quantiles)
+            overall_lch, overall_lengths = _decode_overall(model, summary, noises, quantiles)
     finally:
         blocks.close()  # stops a decoder subprocess at once when we fail midway
         bar.close()
@@ -269,7 +283,7 @@ def run_inference(
     emotion_mean, va_mean = summary.mean_emotion()
 
     overall = tuple(
-        Palette(overall_lch[i, : int(overall_lengths[i])], emotion_mean, va_mean)
+        Palette(overall_lch[i][: int(overall_lengths[i])], emotion_mean, va_mean)
         for i in range(len(seeds))
     )
     duration = n_samples / SAMPLE_RATE
@@ -282,8 +296,9 @@ def run_inference(
         track = PaletteTrack(
             times=np.asarray(times),
             palettes=palettes,
-            window=window,
-            hop=hop,
+            # The lengths actually used: rounded to whole samples (and the hop floor).
+            window=window_samples / SAMPLE_RATE if n_samples >= window_samples else window,
+            hop=hop_samples / SAMPLE_RATE,
             duration=duration,
             source=None if isinstance(source, np.ndarray) else os.fspath(source),
             seed=int(seeds[0]),
@@ -359,6 +374,7 @@ class _Windower:
         self.next_start = 0
         self.last_end = 0  # end of the last emitted window
         self.n_samples = 0
+        self.emitted = 0
 
     def feed(self, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         """Add samples; yield ``(start, samples)`` for each window that is now complete."""
@@ -370,6 +386,7 @@ class _Windower:
             ready.append((self.next_start, self.buffer[offset:offset + self.window].copy()))
             self.last_end = self.next_start + self.window
             self.next_start += self.hop
+            self.emitted += 1
         keep_from = min(self.next_start, self.n_samples - self.window)
         drop = max(0, keep_from - self.buffer_start)
         if drop:
@@ -424,6 +441,38 @@ def _decode(
     if bad.any():  # guard only: never hand out NaN
         lch[bad] = _GREY
     return lch, lengths.cpu().numpy()
+
+
+def _decode_overall(
+    model: "Music2Palette", summary: "_EncodingSum", noises: "torch.Tensor",
+    quantiles: "torch.Tensor",
+) -> tuple[list[np.ndarray], list[int]]:
+    """Decode the whole-piece palette once per noise row (and stop quantile), at most
+    ``_DECODE_ROWS`` per call."""
+    lch: list[np.ndarray] = []
+    lengths: list[int] = []
+    for start in range(0, noises.shape[0], _DECODE_ROWS):
+        rows = noises[start:start + _DECODE_ROWS]
+        part_lch, part_lengths = _decode(model, summary.mean(batch=rows.shape[0]), rows,
+                                         quantiles[start:start + _DECODE_ROWS])
+        lch.extend(part_lch)
+        lengths.extend(int(n) for n in part_lengths)
+    return lch, lengths
+
+
+def _check_window_count(source, sample_rate, window_samples, hop_samples, probe) -> None:
+    """Refuse a run that would analyse more than :data:`MAX_WINDOWS` windows (from the probe)."""
+    from m2p.audio import SAMPLE_RATE
+
+    duration = probe(source, sample_rate=sample_rate).duration
+    n = int(round(duration * SAMPLE_RATE))
+    count = 1 if n <= window_samples else (n - window_samples) // hop_samples + 2
+    if count > MAX_WINDOWS:
+        need = (n - window_samples) / (MAX_WINDOWS - 1) / SAMPLE_RATE
+        raise InvalidArgumentError(
+            f"hop {hop_samples / SAMPLE_RATE:g} s gives {count} windows over {duration:.0f} s; "
+            f"at most {MAX_WINDOWS} are analysed per call (use a hop of at least {need:.3g} s)",
+            source=_source_name(source))
 
 
 class _EncodingSum:

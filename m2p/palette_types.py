@@ -37,6 +37,13 @@ TRACK_FORMAT_VERSION = 1
 
 N_EMOTIONS = 8
 
+#: Most colours a palette may hold. The model emits 3 to 8; the cap keeps a hostile document
+#: (a 5,000-colour "palette") from costing quadratic alignment and rendering time.
+MAX_COLORS = 64
+#: Largest palette-track JSON file :meth:`PaletteTrack.load_json` reads, in bytes (a 24-hour
+#: track at the default hop is about 15 MB).
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
 # Below this chroma a colour is practically grey and its hue carries no information, so hue
 # interpolation takes the hue of the other end instead of sweeping through the wheel.
 _ACHROMATIC_CHROMA = 1.0
@@ -70,7 +77,8 @@ class Palette:
     Raises
     ------
     ValueError
-        Wrong shapes, NaN or infinity, L outside [0, 100] or negative C.
+        Wrong shapes, NaN or infinity, L outside [0, 100], negative C, more than
+        :data:`MAX_COLORS` colours, or valence-arousal outside [-1, 1].
 
     Examples
     --------
@@ -91,9 +99,10 @@ class Palette:
         va = colour_va if self.valence_arousal is None else self.valence_arousal
         object.__setattr__(self, "lch", _frozen(lch))
         object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
-        object.__setattr__(
-            self, "valence_arousal", _frozen(_validated_vector(va, 2, "valence_arousal"))
-        )
+        va = _validated_vector(va, 2, "valence_arousal")
+        if np.any(np.abs(va) > 1.0 + _RANGE_SLACK):
+            raise ValueError(f"valence_arousal must lie in [-1, 1], got {va.tolist()}")
+        object.__setattr__(self, "valence_arousal", _frozen(np.clip(va, -1.0, 1.0)))
 
     # -- constructors ---------------------------------------------------------------------
 
@@ -514,9 +523,11 @@ class PaletteTrack:
                 seed=data.get("seed"),
                 overall=None if overall is None else Palette.from_dict(overall),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except RecursionError:
+            raise TrackError("invalid palette track: values are nested too deeply") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise TrackError(f"invalid palette track: {detail}") from None
+            raise TrackError(f"invalid palette track: {_clip_text(detail)}") from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "PaletteTrack":
@@ -529,20 +540,49 @@ class PaletteTrack:
         """
         try:
             data = json.loads(text)
+        except RecursionError:  # the C scanner recurses once per nesting level
+            raise TrackError("palette track JSON is nested too deeply") from None
         except (TypeError, ValueError) as exc:
-            raise TrackError(f"palette track is not valid JSON: {exc}") from None
+            raise TrackError(f"palette track is not valid JSON: {_clip_text(str(exc))}") from None
         return cls.from_dict(data)
 
     def save_json(self, path: str | PathLike[str], *, indent: int | None = 2) -> None:
-        """Write :meth:`to_json` to ``path`` (UTF-8)."""
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json(indent=indent) + "\n")
+        """Write :meth:`to_json` to ``path`` (UTF-8), atomically: an interrupted or failed
+        write leaves the previous file (:func:`m2p.outputs.atomic_output`).
+
+        Raises
+        ------
+        OutputError
+            The file cannot be written (the message names it).
+        """
+        from m2p.outputs import atomic_output
+
+        text = self.to_json(indent=indent) + "\n"
+        with atomic_output(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
     @classmethod
     def load_json(cls, path: str | PathLike[str]) -> "PaletteTrack":
-        """Read a file written by :meth:`save_json`."""
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_json(handle.read())
+        """Read a file written by :meth:`save_json`.
+
+        Raises
+        ------
+        TrackError
+            The file is missing, unreadable, larger than :data:`MAX_JSON_BYTES`, or not a
+            valid palette track; the message names the file.
+        """
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_JSON_BYTES + 1)
+        except OSError as exc:
+            raise TrackError(f"cannot read palette track: {exc.strerror or exc}", source=path) from None
+        if len(data) > MAX_JSON_BYTES:
+            raise TrackError(f"file is larger than {MAX_JSON_BYTES >> 20} MB; not a palette track",
+                             source=path)
+        try:
+            return cls.from_json(data)
+        except TrackError as exc:
+            raise TrackError(exc.reason, source=path) from None
 
     def save_png(self, path: str | PathLike[str], *, width: int | None = None, height: int = 220) -> None:
         """Write a timeline picture: time on x, each window's colours stacked on y.
@@ -582,6 +622,12 @@ class PaletteTrack:
 # ----------------------------------------------------------------------------------------------
 
 
+def _clip_text(text: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters (messages quote hostile input)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     """Return a read-only array (copied, so no outside view can change it)."""
     out = np.array(array, copy=True)
@@ -596,6 +642,8 @@ def _validated_lch(lch: Any) -> np.ndarray:
         raise ValueError(f"palette colours must be numbers: {exc}") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
         raise ValueError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
+    if arr.shape[0] > MAX_COLORS:
+        raise ValueError(f"a palette holds at most {MAX_COLORS} colours, got {arr.shape[0]}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("palette colours contain NaN or infinity")
     light, chroma = arr[:, 0], arr[:, 1]

@@ -190,8 +190,15 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
 
 
 def save_image(image: Image.Image, path: str | os.PathLike[str]) -> None:
-    """Save ``image`` as PNG at ``path`` (any extension), creating no directories."""
-    image.save(Path(path), format="PNG", optimize=True)
+    """Save ``image`` as PNG at ``path`` (any extension), creating no directories.
+
+    Written atomically (:func:`m2p.outputs.atomic_output`): an interrupted save leaves the
+    previous file; errors are :class:`~m2p.errors.OutputError` naming ``path``.
+    """
+    from m2p.outputs import atomic_output
+
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG", optimize=True)
 
 
 # ----------------------------------------------------------------------------------------------

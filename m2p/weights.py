@@ -175,6 +175,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise M2PError(
             f"invalid device {device!r}; use 'auto', 'cpu' or 'cuda'"
         ) from exc
+    if dev.type == "mps" and not (torch.backends.mps.is_available()):
+        raise M2PError(f"device {str(dev)!r} requested but MPS is not available "
+                       "(use device='cpu' or 'auto')")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        # meta, xla, ipu...: torch knows them, but the model cannot run (or is not tested) there.
+        raise M2PError(f"device {str(dev)!r} is not supported; use 'auto', 'cpu' or 'cuda'")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise M2PError(

@@ -24,9 +24,9 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--music-end", choices=("hold", "loop"), default="hold",
                         help="music shorter than the video: hold the last palette (default) "
                              "or loop the music and its palettes")
-    parser.add_argument("--lut-size", type=int, default=33, metavar="N",
-                        help="LUT nodes per axis (default 33)")
-    parser.add_argument("--smoothing", type=float, default=1.0, metavar="SECONDS",
+    parser.add_argument("--lut-size", type=_lut_size, default=33, metavar="N",
+                        help="LUT nodes per axis, 2 to 65 (default 33)")
+    parser.add_argument("--smoothing", type=_non_negative, default=1.0, metavar="SECONDS",
                         help="temporal smoothing of the grade (default 1.0)")
     parser.add_argument("--codec", default="libx264", help="ffmpeg video encoder (default libx264)")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
@@ -83,8 +83,8 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
                         help="the palette at this time (default: whole-piece palette)")
     parser.add_argument("--reference", metavar="IMAGE_OR_VIDEO", default=None,
                         help="footage the LUT is tuned for (default: neutral split-tone)")
-    parser.add_argument("--size", type=int, default=33, metavar="N",
-                        help="LUT nodes per axis (default 33)")
+    parser.add_argument("--size", type=_lut_size, default=33, metavar="N",
+                        help="LUT nodes per axis, 2 to 65 (default 33)")
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
@@ -106,25 +106,22 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
                         help="stretch the race to the song (default) or trim the song to the "
                              "race at --period-seconds per period")
-    parser.add_argument("--period-seconds", type=float, default=1.0, metavar="S",
+    parser.add_argument("--period-seconds", type=_positive, default=1.0, metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
-    parser.add_argument("--bars", type=int, default=10, metavar="N",
+    parser.add_argument("--bars", type=_int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
-    parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
-    parser.add_argument("--size", default="1280x720", metavar="WxH",
+    parser.add_argument("--fps", type=_int_range(1, 240), default=30,
+                        help="frames per second, 1 to 240 (default 30)")
+    parser.add_argument("--size", type=_frame_size, default=(1280, 720), metavar="WxH",
                         help="video size in pixels (default 1280x720)")
     parser.add_argument("--title", default=None, help="chart title")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from m2p.errors import VideoError
         from m2p_plugins.video.race import bar_chart_race
 
-        try:
-            width, height = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            raise VideoError(f"--size must look like 1280x720, got {args.size!r}") from None
+        width, height = args.size
         kwargs = inference_kwargs(args)
         progress = kwargs.pop("progress")
         print(bar_chart_race(args.data, args.music, args.output, fit=args.fit,
@@ -139,6 +136,62 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
 def _add_strength(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=_unit_float, default=0.6, metavar="S",
                         help="0 = unchanged, 1 = full transfer (default 0.6)")
+
+
+def _lut_size(text: str) -> int:
+    from m2p_plugins.video.lut import MAX_SIZE, MIN_SIZE
+
+    return _int_range(MIN_SIZE, MAX_SIZE)(text)
+
+
+def _int_range(low: int, high: int):  # noqa: ANN202 - an argparse type
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}: {text!r}")
+        return value
+
+    return parse
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    from m2p_plugins.video.race import MAX_SIZE, MIN_SIZE
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must look like 1280x720: {text!r}") from None
+    if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
+        raise argparse.ArgumentTypeError(f"must be from {MIN_SIZE[0]}x{MIN_SIZE[1]} to "
+                                         f"{MAX_SIZE[0]}x{MAX_SIZE[1]}: {text!r}")
+    return width, height
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be finite: {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
 
 
 def _unit_float(text: str) -> float:

@@ -23,18 +23,21 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
-from m2p_plugins.video.lut import DEFAULT_SIZE
+from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
+    VIDEO_SUFFIXES,
     atomic_output,
+    check_decodes,
     check_encoder,
     check_output,
     close_quietly,
     even_size_params,
+    frames_must_decode,
     open_audio,
     open_video,
 )
 from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
-from m2p_plugins.video.transfer import dominant_colours
+from m2p_plugins.video.transfer import check_strength, dominant_colours
 
 try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is installed.
     from moviepy import Effect as _EffectBase
@@ -87,6 +90,8 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
 
     def apply(self, clip: Any) -> Any:
         """Return ``clip`` graded (a new clip built with ``clip.transform``)."""
+        check_strength(self.strength)
+        check_lut_size(self.lut_size)
         luts = self.lut_track_for(clip)
         grader = FrameGrader(luts, device=self.device)
 
@@ -151,7 +156,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 music_end: str = "hold", lut_size: int = DEFAULT_SIZE,
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
-                grade_device: str = "cpu", progress: bool = True,
+                grade_device: str = "cpu", progress: bool = False,
                 **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
@@ -180,7 +185,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         ``"cpu"`` or ``"cuda"`` for the per-frame grading (``device`` in ``inference`` is the
         model's).
     progress
-        Show progress bars (inference and encoding).
+        Show progress bars (inference and encoding); off by default in the API (the command
+        line turns them on for a terminal).
     **inference
         Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
 
@@ -192,11 +198,22 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     Raises
     ------
     m2p.errors.VideoError
-        Unreadable video, missing encoder, unwritable output (checked before any work).
+        Unreadable video, missing encoder, unwritable output or unknown output suffix (checked
+        before any work), or a frame that cannot be decoded (a damaged video).
+    m2p.errors.InvalidArgumentError
+        ``strength`` outside [0, 1] or NaN, ``lut_size`` outside [2, 65].
+    m2p.errors.M2PError
+        ``grade_device`` is not available (checked before any work).
     m2p.errors.AudioError
         Unreadable music.
     """
-    out = check_output(output, inputs=(video, music))
+    out = check_output(output, inputs=(video, music), suffixes=VIDEO_SUFFIXES)
+    check_strength(strength)
+    check_lut_size(lut_size)
+    if grade_device != "cpu":
+        from m2p.weights import resolve_device
+
+        grade_device = str(resolve_device(grade_device))  # fails now, not after the model ran
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
         raise ValueError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
@@ -204,6 +221,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
+        check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
         if track is None:
             import m2p
 
@@ -214,7 +232,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         if not keep_audio and isinstance(music, (str, os.PathLike)):
             audio = open_audio(music)
             graded = graded.with_audio(_fit_audio(audio, clip.duration, music_end))
-        with atomic_output(out) as tmp:
+        with atomic_output(out) as tmp, frames_must_decode(video):
             try:
                 graded.write_videofile(
                     str(tmp), fps=clip.fps, codec=codec, preset=preset, audio_codec=audio_codec,

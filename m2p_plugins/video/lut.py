@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from m2p.errors import VideoError
+from m2p.errors import InvalidArgumentError, VideoError
 from m2p_plugins.video.media import atomic_output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_SIZE = 33
 """Default number of nodes per axis (33**3 = 35,937 entries, the usual post-production size)."""
+
+MIN_SIZE, MAX_SIZE = 2, 65
+"""Accepted nodes per axis. 65 is the largest size Resolve and ffmpeg users meet; a graded video
+holds one LUT per palette window (65**3 * 12 bytes = 3.3 MB each), so larger sizes would cost
+gigabytes for nothing visible."""
 
 _CHUNK_PIXELS = 1 << 19  # rows of pixels per NumPy trilinear chunk (bounded temporaries)
 
@@ -45,10 +50,25 @@ def identity_lut(size: int = DEFAULT_SIZE) -> np.ndarray:
     numpy.ndarray
         float32, shape ``(size, size, size, 3)``, ``lut[r, g, b] = (r, g, b) / (size - 1)``.
     """
-    if size < 2:
-        raise ValueError(f"LUT size must be at least 2, got {size}")
+    size = check_lut_size(size)
     axis = np.linspace(0.0, 1.0, size, dtype=np.float32)
     return np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+
+
+def check_lut_size(size: object) -> int:
+    """``size`` as an int in [:data:`MIN_SIZE`, :data:`MAX_SIZE`].
+
+    Raises
+    ------
+    m2p.errors.InvalidArgumentError
+        Not a whole number in range (also a ``ValueError``).
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise InvalidArgumentError(f"LUT size must be a whole number of nodes, got {size!r}")
+    if not MIN_SIZE <= int(size) <= MAX_SIZE:
+        raise InvalidArgumentError(f"LUT size must be between {MIN_SIZE} and {MAX_SIZE} nodes per "
+                                   f"axis, got {size}")
+    return int(size)
 
 
 def lut_grid(size: int = DEFAULT_SIZE) -> np.ndarray:
@@ -387,6 +407,7 @@ __all__ = [
     "ExpandedLutPair",
     "apply_lut",
     "apply_lut_torch",
+    "check_lut_size",
     "expand_lut",
     "identity_lut",
     "lut_grid",

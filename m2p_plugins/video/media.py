@@ -11,12 +11,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from m2p import outputs as _outputs
 from m2p.errors import VideoError
+from m2p.outputs import temporary_sibling
 
 
 def ffmpeg_exe() -> str:
@@ -54,54 +58,21 @@ def check_encoder(codec: str = "libx264") -> str:
     return exe
 
 
-def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
-    """Validate an output path before any work: folder exists and is writable, not an input.
-
-    Raises
-    ------
-    m2p.errors.VideoError
-        The folder is missing or read-only, the path is a folder, or it would overwrite an input.
-    """
-    out = Path(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise VideoError("output path is a folder", source=out)
-    if not parent.is_dir():
-        raise VideoError(f"output folder {str(parent)!r} does not exist", source=out)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise VideoError(f"output folder {str(parent)!r} is not writable", source=out)
-    for item in inputs:
-        if isinstance(item, (str, os.PathLike)) and Path(item).exists() and out.exists():
-            if os.path.samefile(item, out):
-                raise VideoError("output would overwrite an input file", source=out)
-    return out
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+"""Output suffixes the video commands write (ffmpeg picks the container from the suffix)."""
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden temporary name next to ``path`` that keeps its suffix (for ffmpeg and PIL)."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
+                 suffixes: Any = None) -> Path:
+    """:func:`m2p.outputs.check_output` raising :class:`VideoError` (folder exists and is
+    writable, known suffix, not a device, not an input)."""
+    return _outputs.check_output(path, inputs=inputs, suffixes=suffixes, error=VideoError)
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path`` to write to; rename it to ``path`` on success.
-
-    On any exception the temporary file is deleted and the exception propagates (``OSError``
-    becomes :class:`VideoError`).
-    """
-    out = Path(path)
-    tmp = temporary_sibling(out)
-    try:
-        yield tmp
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise VideoError("the encoder produced no output", source=out)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise VideoError(f"cannot write output: {exc.strerror or exc}", source=out) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
+    """:func:`m2p.outputs.atomic_output` raising :class:`VideoError`: yields a temporary
+    sibling of ``path`` and renames it to ``path`` on success (deleted on any exception)."""
+    return _outputs.atomic_output(path, error=VideoError)
 
 
 def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
@@ -142,8 +113,64 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - MoviePy raises OSError, KeyError, IndexError...
         close_quietly(clip)
-        raise VideoError(f"cannot read video ({_first_line(exc)})", source=path) from exc
+        raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})", source=path) from exc
     return clip
+
+
+def check_decodes(path: str | os.PathLike[str]) -> None:
+    """Decode every frame of the video stream once (ffmpeg, no output); decoder errors mean a
+    damaged file, which MoviePy would fill with frozen frames without a word.
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        ffmpeg reports decoding errors (the message quotes the first).
+    """
+    path = Path(path)
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i",
+                                 "file:" + str(path.absolute()), "-map", "0:v:0", "-f", "null",
+                                 "-"], capture_output=True, text=True, check=False,
+                                stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise VideoError(f"cannot run ffmpeg ({exc})", source=path) from exc
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in result.stderr.splitlines()
+             if ln.strip()]
+    if result.returncode != 0 or lines:
+        first = lines[0][:160] if lines else f"ffmpeg exit status {result.returncode}"
+        raise VideoError(f"the video is damaged ({len(lines)} decoding error(s), first: {first})",
+                         source=path)
+
+
+_FRAME_RE = re.compile(r"bytes wanted but \d+ bytes read at frame index (\d+) \(out of a total "
+                       r"(\d+) frames\), at time ([\d.]+)")
+
+
+@contextlib.contextmanager
+def frames_must_decode(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn MoviePy's "using the last valid frame instead" warning into a :class:`VideoError`.
+
+    MoviePy repeats the last frame when ffmpeg delivers too few bytes (a video damaged in the
+    middle), which would grade frozen frames without a word. Its last frame or two are exempt:
+    MoviePy rounds the duration and often reads one frame past the end of a sound file.
+    """
+    previous = warnings.showwarning
+
+    def check(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+              line: Any = None) -> None:
+        match = _FRAME_RE.search(str(message))
+        if match is None:
+            previous(message, category, filename, lineno, file, line)
+            return
+        index, total, when = int(match.group(1)), int(match.group(2)), match.group(3)
+        if index < total - 2:
+            raise VideoError(f"frame {index} of {total} (at {when} s) cannot be decoded; the "
+                             "video is damaged", source=path)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", message=".*bytes wanted but")
+        warnings.showwarning = check
+        yield
 
 
 def open_audio(path: str | os.PathLike[str]) -> Any:
@@ -230,13 +257,36 @@ def _encoders(exe: str) -> str:
     return result.stdout
 
 
+def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
+    """ffmpeg's own last word on a file it cannot read (MoviePy's message only says that it
+    failed to parse ffmpeg's output)."""
+    from m2p.audio import _last_line
+
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "file:" +
+                                 str(path.absolute())], capture_output=True, text=True,
+                                timeout=30, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError, VideoError):
+        return _first_line(exc)
+    text = result.stderr
+    if "Stream #" in text and "Video:" not in text:
+        return "no video stream"
+    reason = _last_line(text, path).replace("file:", "")
+    if reason in ("unknown ffmpeg error",) or "Output file" in reason or "output file" in reason:
+        return _first_line(exc)
+    return reason
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 __all__ = [
+    "VIDEO_SUFFIXES",
     "atomic_output",
+    "check_decodes",
+    "frames_must_decode",
     "temporary_sibling",
     "display_rotation",
     "check_encoder",

@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 
 from m2p.errors import VideoError
 from m2p_plugins.video.media import (
+    VIDEO_SUFFIXES,
     atomic_output,
     check_encoder,
     check_output,
@@ -39,6 +41,13 @@ from m2p_plugins.video.media import (
     even_size_params,
     open_audio,
 )
+
+MAX_VALUE = 1e15
+"""Largest value a bar may have. Matplotlib lays out ticks and labels in float arithmetic that
+overflows (or FreeType rasters that overflow) long before 1e308."""
+MIN_SIZE, MAX_SIZE = (16, 16), (7680, 4320)
+"""Smallest and largest frame, ``(width, height)`` in pixels."""
+MAX_FPS = 240
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ def read_wide_csv(path: str | os.PathLike[str]) -> RaceData:
     Raises
     ------
     m2p.errors.VideoError
-        Missing file, fewer than one entity or two periods, or a non-numeric cell.
+        Missing file, fewer than one entity or two periods, or a cell that is not a number,
+        not finite, negative or above :data:`MAX_VALUE` (the message names row and column).
     """
     path = Path(path)
     try:
@@ -83,7 +93,19 @@ def read_wide_csv(path: str | os.PathLike[str]) -> RaceData:
                 except ValueError:
                     raise VideoError(f"row {i + 2}, column {header[j + 1]!r}: not a number "
                                      f"({cell[:30]!r})", source=path) from None
+    _check_values(values, header[1:], path, first_row=2)
     return RaceData(tuple(r[0].strip() for r in rows[1:]), tuple(header[1:]), _fill(values))
+
+
+def _check_values(values: np.ndarray, entities: Any, source: Any, *, first_row: int) -> None:
+    """Refuse cells a bar cannot show: inf, negative, or so large the axis arithmetic overflows
+    (blank cells are NaN here and are filled later)."""
+    bad = ~np.isnan(values) & ~((values >= 0) & (values <= MAX_VALUE))
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise VideoError(f"row {i + first_row}, column {str(list(entities)[j])!r}: value "
+                         f"{values[i, j]!r} is not a number in [0, {MAX_VALUE:g}] (bars start at "
+                         "0)", source=source)
 
 
 class BarChartRace:
@@ -170,7 +192,9 @@ class BarChartRace:
             self.labels[e].set_position((values[e] + pad, y[e]))
             self.labels[e].set_text(_format_value(values[e]))
             self.labels[e].set_visible(visible)
-        self.canvas.draw()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+            self.canvas.draw()
         image = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
         height = image.shape[0]
         to_pixels = self.ax.transData.transform
@@ -197,7 +221,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                    fit: str = "stretch", period_seconds: float = 1.0, n_bars: int = 10,
                    fps: int = 30, size: tuple[int, int] = (1280, 720), title: str | None = None,
                    track: Any = None, codec: str = "libx264", preset: str = "medium",
-                   progress: bool = True, **inference: Any) -> Path:
+                   progress: bool = False, **inference: Any) -> Path:
     """Render a palette-coloured bar-chart race with the music as soundtrack.
 
     Parameters
@@ -237,7 +261,9 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     m2p.errors.VideoError
         Bad table, no encoder, unwritable output (checked before rendering).
     """
-    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else ())
+    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
+                       suffixes=VIDEO_SUFFIXES)
+    _check_frame(size, fps, n_bars, period_seconds, out)
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
         raise ValueError(f"fit must be 'stretch' or 'trim', got {fit!r}")
@@ -282,6 +308,27 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     return out
 
 
+def _check_frame(size: Any, fps: Any, n_bars: Any, period_seconds: Any, out: Path) -> None:
+    """Frame size, rate and bar count in range, before any work (errors name the output)."""
+    from m2p.errors import InvalidArgumentError
+
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"size must be (width, height) in pixels, got {size!r}") from None
+    if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
+        raise InvalidArgumentError(f"size {width}x{height} is outside {MIN_SIZE[0]}x{MIN_SIZE[1]} "
+                                   f"to {MAX_SIZE[0]}x{MAX_SIZE[1]} pixels", source=out)
+    if isinstance(fps, bool) or not isinstance(fps, (int, np.integer)) or not 1 <= fps <= MAX_FPS:
+        raise InvalidArgumentError(f"fps must be a whole number from 1 to {MAX_FPS}, got {fps!r}",
+                                   source=out)
+    if isinstance(n_bars, bool) or not isinstance(n_bars, (int, np.integer)) or n_bars < 1:
+        raise InvalidArgumentError(f"n_bars must be a whole number >= 1, got {n_bars!r}", source=out)
+    seconds = float(period_seconds)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidArgumentError(f"period_seconds must be > 0, got {period_seconds!r}", source=out)
+
+
 def _text_sprite(text: str, size: float, colour: str, dpi: int, *,
                  bold: bool = False) -> np.ndarray:
     """Rasterise ``text`` once: float32 ``(h, w, 4)`` premultiplied-free RGBA in ``[0, 1]``."""
@@ -293,7 +340,11 @@ def _text_sprite(text: str, size: float, colour: str, dpi: int, *,
     canvas = FigureCanvasAgg(fig)
     fig.text(0.02, 0.5, text, fontsize=size, color=colour, va="center",
              fontweight="bold" if bold else "normal")
-    canvas.draw()
+    with warnings.catch_warnings():
+        # A name in a script the font lacks is drawn as boxes; the warning per glyph is noise.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba()).astype(np.float32) / 255.0
     rows = np.flatnonzero(rgba[..., 3].max(1) > 0)
     cols = np.flatnonzero(rgba[..., 3].max(0) > 0)
@@ -325,6 +376,7 @@ def _as_race_data(data: Any) -> RaceData:
         return read_wide_csv(data)
     if hasattr(data, "columns") and hasattr(data, "index"):  # pandas DataFrame
         values = np.asarray(data.to_numpy(dtype=float), dtype=np.float64)
+        _check_values(values, data.columns, "<DataFrame>", first_row=0)
         return RaceData(tuple(str(i) for i in data.index), tuple(str(c) for c in data.columns),
                         _fill(values))
     raise TypeError(f"data must be a CSV path, RaceData or DataFrame, got {type(data).__name__}")

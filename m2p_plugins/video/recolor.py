@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
-from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, write_cube
+from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, check_lut_size, write_cube
 from m2p_plugins.video.media import atomic_output, check_output, close_quietly
 from m2p_plugins.video.transfer import (
+    check_strength,
     dominant_colours,
     match_palettes,
     neutral_source,
@@ -27,6 +28,10 @@ from m2p_plugins.video.transfer import (
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 """File suffixes read as still images (anything else is opened as a video)."""
+
+MAX_IMAGE_PIXELS = 89_478_485
+"""Largest image read, in pixels (Pillow's decompression-bomb threshold: about 9,500 x 9,500).
+Checked from the header before decoding, so a hostile header cannot allocate gigabytes."""
 
 
 def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
@@ -119,7 +124,8 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     pathlib.Path
         ``output``.
     """
-    out = check_output(output, inputs=(photo,))
+    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES)
+    check_strength(strength)
     image = read_image(photo)
     if palette is None:
         palette = music_palette(music, at=at, **inference)
@@ -155,6 +161,8 @@ def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = 
     pathlib.Path
     """
     out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else ())
+    check_strength(strength)
+    check_lut_size(size)
     if palette is None:
         palette = music_palette(music, at=at, **inference)
     lut = grade_lut(palette, reference=reference, strength=strength, size=size)
@@ -191,13 +199,45 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise VideoError("no such image file", source=path)
+    if not path.is_file():
+        raise VideoError("not a regular image file", source=path)
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise VideoError(f"image is {width} x {height} pixels; at most "
+                                 f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read", source=path)
             img = ImageOps.exif_transpose(img)
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            return np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise VideoError(f"cannot read image ({exc})", source=path) from exc
+            return _to_uint8(img)
+    except VideoError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            EOFError) as exc:
+        raise VideoError(f"cannot read image ({_short(exc)})", source=path) from None
+
+
+def _to_uint8(img: Any) -> np.ndarray:
+    """uint8 RGB(A) from any Pillow mode. 16- and 32-bit integer modes are scaled by their
+    range (Pillow's own ``convert("RGB")`` clips them, turning a 16-bit grey photo white);
+    float ("F") images are taken as [0, 1] when they fit there, else as 0-255."""
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        values = np.asarray(img, dtype=np.float64)
+        if mode == "F":
+            top = 1.0 if np.nanmax(values, initial=0.0) <= 1.0 else 255.0
+        elif mode.startswith("I;16"):
+            top = 65535.0
+        else:  # 32-bit "I": 16-bit PNGs open as "I" in older Pillow
+            top = 65535.0 if np.max(values, initial=0) > 255 else 255.0
+        grey = np.clip(np.nan_to_num(values / top) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    has_alpha = mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    return np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
 
 
 def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
@@ -214,8 +254,9 @@ def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int 
     with atomic_output(path) as tmp:
         try:
             img.save(tmp, quality=quality)
-        except (KeyError, ValueError) as exc:  # unknown suffix
-            raise VideoError(f"cannot save an image with this suffix ({exc})", source=path) from exc
+        except (KeyError, ValueError):  # unknown suffix (the message would name our temp file)
+            raise VideoError(f"cannot save an image with the suffix {path.suffix or '(none)'!r}",
+                             source=path) from None
     return path
 
 

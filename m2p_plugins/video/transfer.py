@@ -22,7 +22,11 @@ ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from m2p.errors import InvalidArgumentError
 
 from m2p_plugins.video.lut import DEFAULT_SIZE, lut_grid
 
@@ -135,6 +139,22 @@ def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray
     return slots
 
 
+def check_strength(strength: object) -> float:
+    """``strength`` as a float in [0, 1].
+
+    Raises
+    ------
+    m2p.errors.InvalidArgumentError
+        NaN, infinite, outside [0, 1] or not a number (NaN would make an all-black grade).
+    """
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"strength must be a number between 0 and 1, got {strength!r}")
+    value = float(strength)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise InvalidArgumentError(f"strength must be between 0 and 1, got {strength!r}")
+    return value
+
+
 def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
                  size: int = DEFAULT_SIZE, luminance: float = 0.5, skin: float = 0.8,
                  sigma: float | None = None) -> np.ndarray:
@@ -171,7 +191,7 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     if src.shape != tgt.shape:
         raise ValueError(f"source and target palettes must pair up, got {src.shape} and "
                          f"{tgt.shape}")
-    strength = float(np.clip(strength, 0.0, 1.0))
+    strength = check_strength(strength)
     grid = lut_grid(size).astype(np.float64)
     lab = srgb_to_lab(torch.from_numpy(grid)).numpy()
     L = lab[:, 0]
@@ -279,6 +299,7 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 __all__ = [
     "SKIN_HUE_DEGREES",
     "SKIN_HUE_WIDTH",
+    "check_strength",
     "dominant_colours",
     "match_palettes",
     "neutral_source",
