@@ -449,12 +449,21 @@ def _decode_overall(
 ) -> tuple[list[np.ndarray], list[int]]:
     """Decode the whole-piece palette once per noise row (and stop quantile), at most
     ``_DECODE_ROWS`` per call."""
+    import torch
+
     lch: list[np.ndarray] = []
     lengths: list[int] = []
     for start in range(0, noises.shape[0], _DECODE_ROWS):
         rows = noises[start:start + _DECODE_ROWS]
-        part_lch, part_lengths = _decode(model, summary.mean(batch=rows.shape[0]), rows,
-                                         quantiles[start:start + _DECODE_ROWS])
+        q = quantiles[start:start + _DECODE_ROWS]
+        n = rows.shape[0]
+        # Always a full batch of rows: the float rounding of the decoder's matrix products
+        # depends on the batch size, and palettes(n=6)[:5] must equal palettes(n=5).
+        pad = _DECODE_ROWS - n
+        rows = torch.cat([rows, rows[-1:].expand(pad, -1)]) if pad else rows
+        q = torch.cat([q, q[-1:].expand(pad)]) if pad else q
+        part_lch, part_lengths = _decode(model, summary.mean(batch=_DECODE_ROWS), rows, q)
+        part_lch, part_lengths = part_lch[:n], part_lengths[:n]
         lch.extend(part_lch)
         lengths.extend(int(n) for n in part_lengths)
     return lch, lengths

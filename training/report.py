@@ -133,6 +133,8 @@ From a clean checkout (the corpus and feature cache live in the git-ignored `tra
 
 ```
 python -m training.corpus.build --cache training/cache      # build the corpus
+python -m training.corpus.teachers --cache training/cache   # musicnn teacher tags (recordings)
+python -m training.corpus.build --cache training/cache      # again: labels use the tags
 python -m training.train --config {tr['config_file']}        # features (cached) + training -> model/
 python -m training.evaluate --model model --split test       # docs/results.md + this card's numbers
 ```
@@ -149,7 +151,7 @@ python -m training.evaluate --model model --split test       # docs/results.md +
 | network | d_model {mc.get('d_model')}, encoder {mc.get('encoder_layers')}x{mc.get('encoder_heads')} heads, decoder {mc.get('decoder_layers')}x{mc.get('decoder_heads')} heads, ff {mc.get('ff_dim')}, patch {mc.get('patch_frames')} frames |
 | optimiser | AdamW lr {cfg['optim']['lr']}, weight decay {cfg['optim']['weight_decay']}, warm-up {cfg['optim']['warmup_steps']} steps then cosine annealing |
 | loss weights | {json.dumps(cfg.get('loss', {}))} |
-| training noise | sigma {cfg['train_noise_scale']} on the music embedding |
+| training noise | sigma {cfg['train_noise_scale']} on the music embedding{f", {mc.get('noise_components')} mixture centres" if mc.get('noise_components') else ""}; {cfg.get('noise_draws', 1)} draws per window |
 | seed | {cfg['seed']} |
 
 ## Data
@@ -157,9 +159,10 @@ python -m training.evaluate --model model --split test       # docs/results.md +
 The corpus built by `training/corpus` (automatic labels; see its documentation):
 {corpus.get('tracks', '?')} tracks, {corpus.get('windows', '?')} labelled {cfg.get('window_seconds', 10):g} s windows
 ({corpus.get('train_windows', '?')} used for training, {corpus.get('val_windows', '?')} for
-validation, {corpus.get('test_windows', '?')} held out for testing, split by track), and
-{corpus.get('palettes', '?')} corpus palettes. Targets are the refined top-1 emotion-matched
-palette of each window, so the model learns the automatic matching, not human judgements.
+validation, {corpus.get('test_windows', '?')} held out for testing; recordings split by whole
+package, renders by tune), and {corpus.get('palettes', '?')} corpus palettes. Targets are the
+refined emotion-matched palettes of each window (all five candidates with ``noise_draws`` > 1,
+else the top-1), so the model learns the automatic matching, not human judgements.
 
 ## Final losses (unweighted terms)
 
@@ -181,7 +184,8 @@ Full log: `model/training_log.csv`; curve: `docs/img/loss_curve.png`.
 * Trained on a small, automatically labelled corpus for a short time on a CPU; emotion labels
   come from a model, not listeners, and palettes from emotion matching.
 * The colour-emotion model used in the loss and in the metrics is the same one
-  (`m2p.emotion.palette_emotion`), so Emotion Similarity rewards agreement with that model.
+  (`m2p.emotion.palette_emotion`), so Emotion Similarity rewards agreement with that model;
+  `docs/results.md` adds checks that do not use it (held-out real music).
 """
     card.write_text(text, encoding="utf-8")
     return card
