@@ -237,6 +237,7 @@ def test_mood_ordering_teacher_agreement_and_markdown():
     assert "| all | music emotion head" in md
     json.dumps(res)
     assert any("AUC" in line for line in H.summary_lines(res))
+    assert "*Note:* trained on x" in H.results_markdown(res, note="trained on x")
 
 
 def test_contact_sheet_writes_a_png(tmp_path: Path):

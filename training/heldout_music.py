@@ -864,16 +864,20 @@ _SCORER_LABEL = {
 }
 
 
-def results_markdown(res: Mapping[str, Any], heading: int = 3) -> str:
-    """Markdown tables (each preceded by a one-line definition) and the group lists."""
+def results_markdown(res: Mapping[str, Any], heading: int = 3, note: str | None = None) -> str:
+    """Markdown tables (each preceded by a one-line definition) and the group lists; ``note``
+    (e.g. which held-out files an older model did train on) goes under the heading."""
     h = "#" * heading
     L: list[str] = []
     L += [f"{h} Held-out real music",
           "",
           f"Model `{res['model']}`, {res['n_files']} recordings ({res['audio_minutes']} min) from "
-          f"whole Debian packages never trained on ({', '.join(f'`{p}`' for p in res['packages'])}), "
+          f"whole Debian packages held out of training since model v2 "
+          f"({', '.join(f'`{p}`' for p in res['packages'])}), "
           f"{res['evaluated_utc']}; `python -m training.heldout_music`"
           + (" (`--quick`: no musicnn)" if res.get("quick") else "") + ".", ""]
+    if note or res.get("note"):
+        L += [f"*Note:* {note or res.get('note')}", ""]
     if res.get("missing_packages"):
         L += [f"Packages not found: {', '.join(res['missing_packages'])}.", ""]
 
@@ -1025,7 +1029,10 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m training.heldout_music", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="model folder (as m2p.weights.load_model takes)")
+    ap.add_argument("--model", help="model folder (as m2p.weights.load_model takes)")
+    ap.add_argument("--md-from-json", default=None, metavar="JSON",
+                    help="only re-render the Markdown (to --out-md or stdout) from an earlier --out-json")
+    ap.add_argument("--note", default=None, help="a line for the Markdown under its heading")
     ap.add_argument("--pkgs", default=str(DEFAULT_PKGS), help="root of the unpacked packages")
     ap.add_argument("--packages", nargs="+", default=list(HELDOUT_PACKAGES), choices=list(HELDOUT_PACKAGES))
     ap.add_argument("--out-json", default=None)
@@ -1041,6 +1048,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
     args = ap.parse_args(argv)
+    if args.md_from_json:
+        md = results_markdown(json.loads(Path(args.md_from_json).read_text(encoding="utf-8")), note=args.note)
+        if args.out_md:
+            Path(args.out_md).write_text(md, encoding="utf-8")
+        else:
+            print(md)
+        return 0
+    if not args.model:
+        ap.error("--model is required")
     import torch
 
     torch.set_num_threads(max(1, args.threads))
@@ -1050,6 +1066,8 @@ def main(argv: list[str] | None = None) -> int:
                            device=args.device, progress=not args.quiet, max_files=args.max_files,
                            alternatives_files=args.alternatives_files, teachers=not args.no_teachers,
                            log=log)
+    if args.note:
+        res["note"] = args.note
     md = results_markdown(res)
     if args.out_json:
         Path(args.out_json).parent.mkdir(parents=True, exist_ok=True)
