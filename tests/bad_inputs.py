@@ -697,11 +697,11 @@ for _opt, _val in (("--size", "0x0"), ("--fps", "0")):
                                         "--model", "/nonexistent-model", *FAST_CLI))
 
 
-@case("symlink loop", 7, "typed", error="AudioError", says=lambda w: ["loop.wav", "loop"])
+@case("symlink loop", 7, "typed", error="AudioError", says=lambda w: ["cycle.wav", "loop"])
 def _(w: Workspace) -> Any:
     from m2p import audio
 
-    link = w.path("loop.wav")
+    link = w.path("cycle.wav")  # not "loop.wav": the message must say "loop" by itself
     os.symlink(link.name, link)
     return audio.probe(link)
 
