@@ -51,6 +51,7 @@ __all__ = [
     "LossWeights",
     "hungarian_match",
     "matched_colour_loss",
+    "matched_delta_e",
     "hue_concentration",
     "hue_diversity_loss",
     "emotion_consistency_loss",
@@ -136,13 +137,23 @@ def matched_colour_loss(pred_lch: Tensor, target_lch: Tensor, lengths: Tensor) -
     lengths
         (B,) valid colour counts.
     """
+    de, mask = matched_delta_e(pred_lch, target_lch, lengths)
+    return (de * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def matched_delta_e(pred_lch: Tensor, target_lch: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """CIEDE2000 of each predicted colour to its Hungarian-matched target colour.
+
+    Returns ``(de, mask)``, both (B, n) with n the target width; ``mask`` (float) is 1 for the
+    first ``lengths[b]`` colours. Shared by the mean loss here and the per-palette costs of
+    :mod:`training.one_to_many`.
+    """
     n = target_lch.shape[1]
     pred = pred_lch[:, :n]
     index = hungarian_match(pred, target_lch, lengths)
     matched = torch.gather(target_lch, 1, index.unsqueeze(-1).expand(-1, -1, 3))
     de = ciede2000(lch_to_lab(pred), lch_to_lab(matched.to(pred.dtype)))
-    mask = length_mask(lengths, n).to(de.dtype)
-    return (de * mask).sum() / mask.sum().clamp_min(1.0)
+    return de, length_mask(lengths, n).to(de.dtype)
 
 
 def hue_concentration(lch: Tensor, mask: Tensor, *, chroma_softness: float = 10.0) -> Tensor:

@@ -30,14 +30,12 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from m2p.colour import ciede2000, lch_to_lab
 from training.losses import (
     LossWeights,
     emotion_consistency_loss,
     emotion_head_loss,
     hue_diversity_loss,
-    hungarian_match,
-    length_mask,
+    matched_delta_e,
     teacher_tag_loss,
     va_loss,
 )
@@ -57,12 +55,7 @@ def palette_colour_costs(pred_lch: Tensor, target_lch: Tensor, lengths: Tensor) 
     lengths
         (B,) valid colour counts (>= 1).
     """
-    n = target_lch.shape[1]
-    pred = pred_lch[:, :n]
-    index = hungarian_match(pred, target_lch, lengths)
-    matched = torch.gather(target_lch, 1, index.unsqueeze(-1).expand(-1, -1, 3))
-    de = ciede2000(lch_to_lab(pred), lch_to_lab(matched.to(pred.dtype)))
-    mask = length_mask(lengths, n).to(de.dtype)
+    de, mask = matched_delta_e(pred_lch, target_lch, lengths)
     return (de * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
 
 
