@@ -292,6 +292,25 @@ def test_grade_video_writes_music_soundtrack_and_graded_frames(tmp_path: Path) -
         b.close()
 
 
+def test_grade_video_leaves_no_unclosed_file_warning(tmp_path: Path) -> None:
+    # MoviePy's reader left ffmpeg's pipes to the garbage collector once ffmpeg had exited
+    # (issue 10, defect 8): users of the API saw "ResourceWarning: unclosed file".
+    import gc
+    import warnings
+
+    from m2p_plugins.video.grade import grade_video
+
+    src = _clip_file(tmp_path / "in.mp4")
+    song = _song(tmp_path / "song.wav", 2.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grade_video(src, song, tmp_path / "out.mp4", track=_red_blue_track(1.0),
+                    progress=False, preset="ultrafast")
+        gc.collect()
+    unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not unclosed, [str(w.message) for w in unclosed]
+
+
 def test_grading_many_clips_leaves_no_child_process(tmp_path: Path) -> None:
     from m2p_plugins.video.grade import grade_video
 

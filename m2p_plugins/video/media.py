@@ -102,6 +102,9 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
     clip = None
     try:
         clip = VideoFileClip(str(path), audio=audio)
+        _close_pipes_on_close(clip.reader)
+        if clip.audio is not None:
+            _close_pipes_on_close(clip.audio.reader)
         _fix_rotation(clip, path)
         if clip.size is None or min(clip.size) <= 0 or not clip.duration or clip.duration <= 0:
             raise VideoError("no video frames", source=path)
@@ -115,6 +118,27 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
         close_quietly(clip)
         raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})", source=path) from exc
     return clip
+
+
+def _close_pipes_on_close(reader: Any) -> None:
+    """Make a MoviePy ffmpeg reader (video or audio) close ffmpeg's pipes every time it closes.
+
+    MoviePy 2's readers' ``close`` closes the pipes only while ffmpeg still runs;
+    when ffmpeg has already exited (at the end of a clip, or before a seek restarts it) they
+    are left to the garbage collector, which then prints "ResourceWarning: unclosed file".
+    Patched on our own readers only, never on the class.
+    """
+    original = reader.close
+
+    def close(*args: Any, **kwargs: Any) -> None:
+        proc = getattr(reader, "proc", None)
+        original(*args, **kwargs)
+        if proc is not None:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None and not pipe.closed:
+                    pipe.close()
+
+    reader.close = close
 
 
 def check_decodes(path: str | os.PathLike[str]) -> None:
@@ -181,7 +205,9 @@ def open_audio(path: str | os.PathLike[str]) -> Any:
     if not path.exists():
         raise VideoError("no such audio file", source=path)
     try:
-        return AudioFileClip(str(path))
+        clip = AudioFileClip(str(path))
+        _close_pipes_on_close(clip.reader)
+        return clip
     except Exception as exc:  # noqa: BLE001
         raise VideoError(f"cannot read audio ({_first_line(exc)})", source=path) from exc
 
