@@ -76,7 +76,7 @@ def musicnn_cost(song: str, repeats: int) -> dict[str, float]:
     for name in ("MTT_vgg", "MSD_vgg", "MTT_musicnn", "MSD_musicnn"):
         tagger = load_musicnn(name)
         with torch.inference_mode():
-            t, res = best_of(repeats, lambda: tagger.tag_audio(song))
+            t, _ = best_of(repeats, lambda: tagger.tag_audio(song))
         out[name] = t
     return out
 
@@ -102,8 +102,9 @@ def main() -> None:
             print(f"| {p} | {r[p]:.3f} | {100 * r[p] / total:.0f} % |")
         print(f"| palette_track (whole, warm) | {r['palette_track (whole, warm)']:.3f} | |")
     if args.musicnn:
-        r = stages(args.song, (args.model or ["model"])[0], 1)
-        minutes = r["audio_s"] / 60
+        from m2p.audio import probe
+
+        minutes = probe(args.song).duration / 60
         print("\n| pretrained tagger (m2p.musicnn) | seconds for the song | s per minute of audio |")
         print("|---|---:|---:|")
         for name, t in musicnn_cost(args.song, args.repeats).items():

@@ -213,7 +213,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model options")
     group.add_argument("--seed", type=_seed, default=0,
                        help="seed of the embedding noise (default 0)")
-    group.add_argument("--noise", type=_non_negative_float, default=None, metavar="SCALE",
+    group.add_argument("--noise", type=non_negative_number, default=None, metavar="SCALE",
                        help="noise standard deviation; 0 = deterministic (default: the model's)")
     group.add_argument("--device", default="auto",
                        help="auto (CUDA if available), cpu, cuda or cuda:N (default auto)")
@@ -339,7 +339,8 @@ def _version() -> str:
     return m2p.__version__
 
 
-def _number(text: str) -> float:
+def finite_number(text: str) -> float:
+    """argparse ``type=``: a finite float (adapters' commands use these three too)."""
     try:
         value = float(text)
     except ValueError:
@@ -349,15 +350,15 @@ def _number(text: str) -> float:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = _number(text)
+def positive_number(text: str) -> float:
+    value = finite_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    value = _number(text)
+def non_negative_number(text: str) -> float:
+    value = finite_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
     return value
@@ -366,7 +367,7 @@ def _non_negative_float(text: str) -> float:
 def _window_seconds(text: str) -> float:
     from m2p.inference import MIN_AUDIO_SECONDS
 
-    value = _number(text)
+    value = finite_number(text)
     if value < MIN_AUDIO_SECONDS:
         raise argparse.ArgumentTypeError(f"must be at least {MIN_AUDIO_SECONDS:g} s: {text!r}")
     return value
@@ -375,7 +376,7 @@ def _window_seconds(text: str) -> float:
 def _hop_seconds(text: str) -> float:
     from m2p.inference import MIN_HOP_SECONDS
 
-    value = _number(text)
+    value = finite_number(text)
     if value < MIN_HOP_SECONDS:
         raise argparse.ArgumentTypeError(f"must be at least {MIN_HOP_SECONDS:g} s: {text!r}")
     return value

@@ -30,3 +30,12 @@ def tiny_model(tiny_config: ModelConfig) -> Music2Palette:
 def tiny_model_dir(tiny_model: Music2Palette, tmp_path: Path) -> Path:
     """A temporary model directory written by ``save_model`` from ``tiny_model``."""
     return save_model(tiny_model, tmp_path / "tiny_model", extra={"note": "random init, tests only"})
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest single-threaded (and CI machines are shared)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

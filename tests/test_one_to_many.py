@@ -16,12 +16,7 @@ BLUES = [[30.0, 45.0, 265.0], [45.0, 50.0, 255.0], [60.0, 40.0, 275.0], [75.0, 3
 YELLOWS = [[60.0, 60.0, 95.0], [70.0, 70.0, 90.0], [80.0, 75.0, 100.0], [90.0, 60.0, 95.0]]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(**over) -> Music2Palette:
@@ -44,6 +39,21 @@ def _batch(n_windows: int = 2) -> dict:
     }
 
 
+def _fit(model: Music2Palette, batch: dict, *, steps: int, draws: int, noise_scale: float,
+         free_running: float) -> None:
+    """Train on the colour and stop terms alone (the candidates carry no emotion here)."""
+    weights = LossWeights(colour=0.1, hue=0.0, emotion_music=0.0, emotion_truth=0.0, va=0.0,
+                          emotion_head=0.0, stop=0.5, free_running=free_running)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        loss, _ = one_to_many_loss(model, batch, weights, draws=draws, noise_scale=noise_scale,
+                                   generator=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def test_palette_colour_costs_are_per_palette_and_order_free():
     a = torch.tensor([BLUES, YELLOWS])
     lengths = torch.tensor([4, 4])
@@ -57,15 +67,7 @@ def test_palette_colour_costs_are_per_palette_and_order_free():
 def test_noise_draws_cover_both_candidates_instead_of_their_mean():
     model = _model()
     batch = _batch()
-    weights = LossWeights(colour=0.1, hue=0.0, emotion_music=0.0, emotion_truth=0.0, va=0.0,
-                          emotion_head=0.0, stop=0.5, free_running=0.0)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(250):
-        loss, _ = one_to_many_loss(model, batch, weights, draws=4, noise_scale=1.0, generator=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    _fit(model, batch, steps=250, draws=4, noise_scale=1.0, free_running=0.0)
     model.eval()
     with torch.no_grad():
         enc = model.encode(batch["features"][:1].repeat(32, 1, 1))
@@ -107,15 +109,7 @@ def test_one_to_many_loss_trains_the_teacher_tag_head():
 def test_mixture_components_reach_different_candidates():
     model = _model(noise_components=2)
     batch = _batch()
-    weights = LossWeights(colour=0.1, hue=0.0, emotion_music=0.0, emotion_truth=0.0, va=0.0,
-                          emotion_head=0.0, stop=0.5, free_running=1.0)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        loss, _ = one_to_many_loss(model, batch, weights, draws=2, noise_scale=0.3, generator=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    _fit(model, batch, steps=150, draws=2, noise_scale=0.3, free_running=1.0)
     model.eval()
     with torch.no_grad():
         enc = model.encode(batch["features"][:1].repeat(2, 1, 1))

@@ -16,13 +16,7 @@ from training.train import batch_indices, make_optimizer, train_loop, train_step
 FRAMES = 24
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest single-threaded (and CI machines are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _windows(n: int, rng: np.random.Generator) -> list[Window]:

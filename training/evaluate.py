@@ -38,6 +38,7 @@ Writes ``docs/results.md``, ``<model>/evaluation.json`` and the evaluation secti
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -110,8 +111,6 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
     palettes, music_va
         List of (n_i, 3) LCh arrays and the network's predicted music valence-arousal (N, 2).
     """
-    import dataclasses
-
     palettes: list[np.ndarray] = []
     vas = []
     noise = model.noise_for([int(seed)], float(noise_scale)).to(device)

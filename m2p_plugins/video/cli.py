@@ -10,7 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from m2p.cli import Handler, add_inference_arguments, inference_kwargs
+from m2p.cli import (
+    Handler,
+    add_inference_arguments,
+    inference_kwargs,
+    non_negative_number,
+    positive_number,
+)
 
 
 def configure_grade(parser: argparse.ArgumentParser) -> Handler:
@@ -26,7 +32,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                              "or loop the music and its palettes")
     parser.add_argument("--lut-size", type=_lut_size, default=33, metavar="N",
                         help="LUT nodes per axis, 2 to 65 (default 33)")
-    parser.add_argument("--smoothing", type=_non_negative, default=1.0, metavar="SECONDS",
+    parser.add_argument("--smoothing", type=non_negative_number, default=1.0, metavar="SECONDS",
                         help="temporal smoothing of the grade (default 1.0)")
     parser.add_argument("--codec", default="libx264", help="ffmpeg video encoder (default libx264)")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
@@ -106,7 +112,7 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
                         help="stretch the race to the song (default) or trim the song to the "
                              "race at --period-seconds per period")
-    parser.add_argument("--period-seconds", type=_positive, default=1.0, metavar="S",
+    parser.add_argument("--period-seconds", type=positive_number, default=1.0, metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
     parser.add_argument("--bars", type=_int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
@@ -168,30 +174,6 @@ def _frame_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"must be from {MIN_SIZE[0]}x{MIN_SIZE[1]} to "
                                          f"{MAX_SIZE[0]}x{MAX_SIZE[1]}: {text!r}")
     return width, height
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be finite: {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _finite(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = _finite(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
 
 
 def _unit_float(text: str) -> float:
