@@ -35,6 +35,7 @@ Whole-piece palette
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ _STREAM_BLOCK_SECONDS = 10.0
 _DECODE_ROWS = 64
 # Mid grey, substituted by the never-NaN guard for a colour the decoder failed to produce.
 _GREY = (50.0, 0.0, 0.0)
+#: Time constant, s, of the smoothing of a family-choosing model's family scores along a track:
+#: the palette family follows changes of mood, not near-ties between neighbouring windows.
+_FAMILY_SMOOTHING_SECONDS = 7.5
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,7 @@ def run_inference(
 
     windower = _Windower(window_samples, hop_samples)
     summary = _EncodingSum()
+    families = _FamilySmoother(hop_samples / SAMPLE_RATE)
     times: list[float] = []
     raw_palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pending: list[tuple[int, np.ndarray]] = []
@@ -237,7 +242,9 @@ def run_inference(
         encoding = _encode(model, waves)
         summary.add(encoding)
         if per_window:
-            lch, lengths = _decode(model, encoding, noises[0:1].expand(len(pending), -1),
+            scores = families.update(model.component_scores(encoding.embedding))
+            noise = noises[0:1] + model.music_offsets(scores, seeds[:1])[:, 0]
+            lch, lengths = _decode(model, encoding, noise.expand(len(pending), -1),
                                    quantiles[0:1].expand(len(pending)))
             emotion = _finite(encoding.emotion)
             va = _finite(encoding.valence_arousal)
@@ -274,7 +281,9 @@ def run_inference(
             pending.extend(windower.finish())
             if pending:
                 run_batch()
-            overall_lch, overall_lengths = _decode_overall(model, summary, noises, quantiles)
+            overall_scores = model.component_scores(summary.mean(batch=1).embedding)
+            overall_noises = noises + model.music_offsets(overall_scores, seeds)[0]
+            overall_lch, overall_lengths = _decode_overall(model, summary, overall_noises, quantiles)
     finally:
         blocks.close()  # stops a decoder subprocess at once when we fail midway
         bar.close()
@@ -482,6 +491,25 @@ def _check_window_count(source, sample_rate, window_samples, hop_samples, probe)
             f"hop {hop_samples / SAMPLE_RATE:g} s gives {count} windows over {duration:.0f} s; "
             f"at most {MAX_WINDOWS} are analysed per call (use a hop of at least {need:.3g} s)",
             source=_source_name(source))
+
+
+class _FamilySmoother:
+    """Exponential smoothing of family scores (B, K) over consecutive windows (causal, so a
+    live stream gets the same choices as the offline track); passes None through."""
+
+    def __init__(self, hop_seconds: float) -> None:
+        self.keep = math.exp(-hop_seconds / _FAMILY_SMOOTHING_SECONDS)
+        self.state: "torch.Tensor | None" = None
+
+    def update(self, scores: "torch.Tensor | None") -> "torch.Tensor | None":
+        if scores is None:
+            return None
+        out = scores.clone()
+        for i in range(scores.shape[0]):
+            row = scores[i]
+            self.state = row if self.state is None else self.keep * self.state + (1 - self.keep) * row
+            out[i] = self.state
+        return out
 
 
 class _EncodingSum:

@@ -41,6 +41,9 @@ LCH_SCALE: tuple[float, float, float] = (100.0, 150.0, 360.0)
 #: Number of emotion categories predicted, in the order of ``m2p.emotion.EMOTIONS``:
 #: excited, happy, content, calm, depressed, sad, afraid, angry.
 N_EMOTIONS = 8
+#: Families a ``component_head`` model offers as alternatives (seeds cycle through the best
+#: ones): the paper's matcher keeps five candidate palettes per window.
+ALTERNATIVES = 5
 
 # Keys a saved config must state explicitly (they fix tensor shapes or decoding behaviour);
 # the others fall back to their defaults when absent.
@@ -98,6 +101,14 @@ class ModelConfig:
         ``K`` learnt centres plus that Gaussian (``centre_k + noise_scale * N(0, I)``), each
         centre trained to reach a different one of the window's emotion-matched candidate
         palettes; a seed ``s`` uses centre ``s mod K`` (:meth:`Music2Palette.noise_offsets`).
+    component_head
+        With ``noise_components``: let the music choose the component. A head on the music
+        embedding predicts which palette family (``K`` families of corpus palettes, clustered by
+        hue content in training) the window's emotion-matched candidates come from; seed 0 uses
+        the family most characteristic of the music (highest ``log p(k | music) -
+        log p(k)``, i.e. pointwise mutual information against the training frequency), seed
+        ``s`` the ``(s mod ALTERNATIVES)``-th most characteristic
+        (:meth:`Music2Palette.component_scores`). False: seed ``s`` uses centre ``s mod K``.
     decoder_conditioning
         ``"memory"``: the decoder attends to the noisy embedding and the patch outputs (the
         paper's design). ``"embedding"``: it attends to the noisy embedding alone, which also
@@ -121,6 +132,7 @@ class ModelConfig:
     teacher_tags: int = 0
     noise_components: int = 0
     decoder_conditioning: str = "memory"
+    component_head: bool = False
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
@@ -150,6 +162,10 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if not isinstance(self.component_head, bool):
+            raise ValueError(f"component_head must be true or false, got {self.component_head!r}")
+        if self.component_head and not self.noise_components:
+            raise ValueError("component_head needs noise_components > 0")
         if self.decoder_conditioning not in ("memory", "embedding"):
             raise ValueError(
                 f"decoder_conditioning must be 'memory' or 'embedding', got {self.decoder_conditioning!r}"
@@ -303,6 +319,15 @@ class Music2Palette(nn.Module):
         if c.noise_components:
             # Centres as far apart as unit Gaussian draws, so each starts on its own palette.
             self.noise_centres = nn.Parameter(torch.randn(c.noise_components, d))
+        if c.component_head:
+            self.component_head = nn.Sequential(
+                nn.Linear(d, d), nn.GELU(), nn.Linear(d, c.noise_components)
+            )
+            # log of each family's share of the training candidates (set by training).
+            self.register_buffer(
+                "component_log_prior",
+                torch.full((c.noise_components,), -math.log(c.noise_components)),
+            )
 
         # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
         self.emotion_head = nn.Sequential(
@@ -555,19 +580,56 @@ class Music2Palette(nn.Module):
         """One embedding noise vector per seed, (len(seeds), d), on the model's device.
 
         ``noise_scale * N(0, I)`` drawn on the CPU from ``torch.Generator().manual_seed(seed)``
-        (the same seed gives the same noise on any device), plus, for mixture models, centre
-        ``seed mod K``; with ``noise_scale == 0`` the result does not depend on the seed (zeros,
-        or centre 0 for mixture models, whose decoder was never trained without a centre).
-        Add it to ``MusicEncoding.embedding`` and decode with ``noise_scale=0``.
+        (the same seed gives the same noise on any device), plus, for mixture models without
+        ``component_head``, centre ``seed mod K``; with ``noise_scale == 0`` the result does not
+        depend on the seed (zeros, or centre 0 for those mixture models, whose decoder was never
+        trained without a centre). Add it to ``MusicEncoding.embedding`` (with
+        :meth:`music_offsets`) and decode with ``noise_scale=0``.
         """
         d = self.config.d_model
         device = self.cls_token.device
         seeds = [int(s) for s in seeds]
+        seed_centres = self.config.noise_components and not self.config.component_head
         if noise_scale > 0:
             gauss = torch.stack([torch.randn(d, generator=torch.Generator().manual_seed(s))
                                  for s in seeds]).to(device) * float(noise_scale)
-            return gauss + self.noise_offsets(torch.tensor(seeds)).to(gauss)
-        return self.noise_offsets(torch.zeros(len(seeds), dtype=torch.long)).detach().clone()
+            if seed_centres:
+                gauss = gauss + self.noise_offsets(torch.tensor(seeds)).to(gauss)
+            return gauss
+        if seed_centres:
+            return self.noise_offsets(torch.zeros(len(seeds), dtype=torch.long)).detach().clone()
+        return torch.zeros(len(seeds), d, device=device)
+
+    def component_scores(self, embedding: Tensor) -> "Tensor | None":
+        """How characteristic each palette family is of the music, (B, K), or None.
+
+        ``log p(k | music) - log p(k)`` from the component head (pointwise mutual information
+        with the family's share of the training candidates): a family that fits the music no
+        better than it fits music in general scores 0. None without ``component_head``.
+
+        Parameters
+        ----------
+        embedding
+            (B, d) music embeddings (``MusicEncoding.embedding``, without noise).
+        """
+        if not self.config.component_head:
+            return None
+        log_p = torch.log_softmax(self.component_head(embedding), dim=-1)
+        return log_p - self.component_log_prior.to(log_p)
+
+    def music_offsets(self, scores: "Tensor | None", seeds: "list[int] | tuple[int, ...]",
+                      ) -> Tensor:
+        """Centres chosen by the music, (B, S, d): for seed ``s``, the centre of the
+        ``(s mod ALTERNATIVES)``-th best family of each row of ``scores`` (B, K), from
+        :meth:`component_scores` (possibly smoothed over time). Zeros when ``scores`` is None.
+        """
+        seeds = [int(s) for s in seeds]
+        if scores is None:
+            return torch.zeros(1, len(seeds), self.config.d_model, device=self.cls_token.device)
+        ranks = torch.tensor([s % ALTERNATIVES for s in seeds], device=scores.device)
+        order = torch.argsort(scores, dim=-1, descending=True, stable=True)  # (B, K)
+        choice = order[:, ranks.clamp_max(scores.shape[-1] - 1)]  # (B, S)
+        return self.noise_centres[choice.to(self.noise_centres.device)]
 
     @staticmethod
     def stop_quantiles(seeds: "list[int] | tuple[int, ...]", noise_scale: float) -> Tensor:
@@ -703,6 +765,7 @@ def add_noise(embedding: Tensor, noise_scale: float, generator: torch.Generator 
 
 
 __all__ = [
+    "ALTERNATIVES",
     "LCH_SCALE",
     "N_EMOTIONS",
     "ModelConfig",

@@ -303,6 +303,8 @@ class WindowDataset:
                 t = np.asarray(candidates[j % len(candidates)], dtype=np.float32)[:max_colors]
                 self.targets_lch[i, j, : len(t)] = t
                 self.targets_lengths[i, j] = len(t)
+        # Palette family of each candidate (``training.families``; all 0 until assigned).
+        self.targets_family = np.zeros((n, k), dtype=np.int64)
         self.valence_arousal = np.array([[w.valence, w.arousal] for w in self.windows],
                                         dtype=np.float32).reshape(n, 2)
         self.emotion = np.array([w.emotion for w in self.windows], dtype=np.float32).reshape(n, -1)
@@ -314,6 +316,18 @@ class WindowDataset:
         feats = cache.load_array(windows)
         valid = np.array([cache.valid_frames(w) for w in windows], dtype=np.int64)
         return cls(windows, feats, valid, max_colors=max_colors)
+
+    def candidates(self) -> list[np.ndarray]:
+        """Every window's candidate palettes, (n_i, 3) LCh each, window-major."""
+        return [self.targets_lch[i, j, : self.targets_lengths[i, j]]
+                for i in range(len(self)) for j in range(self.targets_lch.shape[1])]
+
+    def assign_families(self, centroids: np.ndarray) -> None:
+        """Set ``targets_family`` (N, K) from the family centroids (``training.families``)."""
+        from training.families import assign_families
+
+        labels = assign_families(self.candidates(), centroids)
+        self.targets_family = labels.reshape(self.targets_lengths.shape)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -327,7 +341,8 @@ def collate(data: WindowDataset, index: np.ndarray, device: torch.device | str =
             ) -> dict[str, Tensor]:
     """Batch dict: ``features`` (B, T, D) float32, ``frame_mask`` (B, T) bool or None,
     ``target_lch`` (B, n, 3) trimmed to the longest palette, ``lengths`` (B,),
-    ``targets_lch`` (B, K, n', 3) and ``targets_lengths`` (B, K) (all K candidates),
+    ``targets_lch`` (B, K, n', 3), ``targets_lengths`` (B, K) and ``targets_family`` (B, K)
+    (all K candidates),
     ``valence_arousal`` (B, 2), ``emotion`` (B, 8), ``teacher_tags`` (B, T) (NaN rows: none)."""
     index = np.asarray(index)
     feats = torch.from_numpy(data.features[index].astype(np.float32))
@@ -345,6 +360,7 @@ def collate(data: WindowDataset, index: np.ndarray, device: torch.device | str =
         "lengths": lengths,
         "targets_lch": torch.from_numpy(data.targets_lch[index, :, :n_all]),
         "targets_lengths": targets_lengths,
+        "targets_family": torch.from_numpy(data.targets_family[index]),
         "valence_arousal": torch.from_numpy(data.valence_arousal[index]),
         "emotion": torch.from_numpy(data.emotion[index]),
         "teacher_tags": torch.from_numpy(data.teacher_tags[index]),

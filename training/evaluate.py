@@ -104,7 +104,8 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
                       batch_size: int = 64, device: str | torch.device = "cpu"
                       ) -> tuple[list[np.ndarray], np.ndarray]:
     """Generate one palette per window, as the library does for a track with ``seed``: every
-    window decoded with the same noise vector (``Music2Palette.noise_for``).
+    window decoded with the same noise vector (``Music2Palette.noise_for``), plus, for a
+    family-choosing model, the centre its music chooses (``Music2Palette.music_offsets``).
 
     Returns
     -------
@@ -119,7 +120,10 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
         idx = np.arange(i, min(i + batch_size, len(data)))
         b = data.batch(idx, device)
         enc = model.encode(b["features"], b["frame_mask"])
-        noisy = dataclasses.replace(enc, embedding=enc.embedding + noise)
+        # Family-choosing models pick each window's family from its own music (no smoothing:
+        # the windows here are not a track).
+        chosen = model.music_offsets(model.component_scores(enc.embedding), [int(seed)])[:, 0]
+        noisy = dataclasses.replace(enc, embedding=enc.embedding + noise + chosen)
         lch, lengths = model.generate(noisy, stop_quantile=quantile.expand(len(idx)))
         lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
         palettes.extend(lch[k, : lengths[k]].astype(np.float64) for k in range(len(idx)))

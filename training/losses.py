@@ -78,6 +78,7 @@ class LossWeights:
     stop: float = 1.0
     free_running: float = 0.0
     tags: float = 0.0
+    component: float = 1.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "LossWeights":

@@ -19,6 +19,13 @@ Mixture noise (``noise_components = K`` in the model config): draw ``m`` is cent
 the Gaussian, and draws and candidates are paired one-to-one by the Hungarian algorithm on
 ``cost[b]`` (set prediction as in DETR, Carion et al. 2020) instead of "nearest draw": every
 centre must reach a different candidate, so the components cannot collapse onto one palette.
+
+Family-conditioned mixture (``component_head`` in the model config; ``training.families``):
+every candidate ``k`` has a known family ``f[b, k]``; its draw is centre ``f[b, k]`` plus the
+Gaussian and is trained toward that candidate alone (no pairing is needed), and the component
+head learns the share of each family among the window's candidates (cross-entropy with that
+soft target, weight ``component``). The decoder so learns one palette per (music, family) and
+the head which families suit the music, instead of centres that are the same for every song.
 """
 
 from __future__ import annotations
@@ -109,6 +116,9 @@ def one_to_many_loss(
     enc = model.encode(batch["features"], batch["frame_mask"])
     targets, t_len = batch["targets_lch"], batch["targets_lengths"]
     b, k, n, _ = targets.shape
+    if model.config.component_head:
+        return _family_loss(model, enc, batch, weights, noise_scale=noise_scale,
+                            generator=generator)
     mixture = int(model.config.noise_components)
     m = mixture or int(draws)
     d = enc.embedding.shape[-1]
@@ -145,10 +155,47 @@ def one_to_many_loss(
     total = teacher
     if weights.free_running > 0:
         free, free_parts = _free_running(model, enc, noisy, targets, t_len, batch, weights, relax,
-                                         one_to_one=bool(mixture))
+                                         pairing="hungarian" if mixture else "nearest")
         total = total + weights.free_running * free
         parts.update(free_parts)
 
+    return _with_music_heads(total, parts, enc, batch, weights)
+
+
+def _family_loss(model, enc, batch, weights, *, noise_scale, generator):
+    """The family-conditioned mixture (see the module docstring): draw ``k`` = centre of
+    candidate ``k``'s family + Gaussian, trained toward candidate ``k``."""
+    targets, t_len, family = batch["targets_lch"], batch["targets_lengths"], batch["targets_family"]
+    b, k, n, _ = targets.shape
+    d = enc.embedding.shape[-1]
+    eps = torch.randn(b, k, d, generator=generator).to(enc.embedding)
+    noisy = (enc.embedding.unsqueeze(1) + float(noise_scale) * eps
+             + model.noise_offsets(family.reshape(-1)).to(eps).view(b, k, d))
+
+    rows = torch.arange(b, device=noisy.device).repeat_interleave(k)
+    grid = dataclasses.replace(enc.select(rows), embedding=noisy.reshape(-1, d))
+    flat_targets, flat_len = targets.reshape(-1, n, 3), t_len.reshape(-1)
+    lch, stop_logits = model.teacher_forced(grid, flat_targets)
+    colour = palette_colour_costs(lch, flat_targets, flat_len)
+    stop = palette_stop_costs(stop_logits, flat_len)
+    total = weights.colour * colour.mean() + weights.stop * stop.mean()
+    parts = {"colour": float(colour.mean().detach()), "stop": float(stop.mean().detach())}
+    if weights.free_running > 0:
+        free, free_parts = _free_running(model, enc, noisy, targets, t_len, batch, weights, 0.0,
+                                         pairing="own")
+        total = total + weights.free_running * free
+        parts.update(free_parts)
+
+    share = F.one_hot(family, model.config.noise_components).to(enc.embedding).mean(1)  # (B, K')
+    log_p = torch.log_softmax(model.component_head(enc.embedding), dim=-1)
+    component = -(share * log_p).sum(-1).mean()
+    total = total + weights.component * component
+    parts["component"] = float(component.detach())
+    return _with_music_heads(total, parts, enc, batch, weights)
+
+
+def _with_music_heads(total, parts, enc, batch, weights):
+    """Add the valence-arousal, emotion-head and teacher-tag terms; finish ``parts``."""
     va = va_loss(enc.valence_arousal, batch["valence_arousal"])
     head = emotion_head_loss(enc.emotion_logits, batch["emotion"])
     total = total + weights.va * va + weights.emotion_head * head
@@ -161,20 +208,31 @@ def one_to_many_loss(
     return total, parts
 
 
-def _free_running(model, enc, noisy, targets, t_len, batch, weights, relax, *, one_to_one=False):
-    """Set-level terms on freely generated palettes, one per draw (see the module docstring)."""
+def _free_running(model, enc, noisy, targets, t_len, batch, weights, relax, *, pairing="nearest"):
+    """Set-level terms on freely generated palettes, one per draw (see the module docstring).
+
+    ``pairing``: ``"nearest"`` (each draw follows its nearest candidate), ``"hungarian"``
+    (one-to-one) or ``"own"`` (draw ``m`` belongs to candidate ``m``).
+    """
     b, m, d = noisy.shape
     k, n = targets.shape[1], targets.shape[2]
     rows = torch.arange(b, device=noisy.device).repeat_interleave(m)
     enc_draws = dataclasses.replace(enc.select(rows), embedding=noisy.reshape(-1, d))
     gen, _, gen_stop = model.generate(enc_draws, num_colors=n, return_stop_logits=True)
 
+    if pairing == "own":
+        own = palette_colour_costs(gen, targets.reshape(-1, n, 3), t_len.reshape(-1)).view(b, m)
+        colour = coverage = fit = own.mean()
+        nearest = torch.arange(m, device=noisy.device).expand(b, m)
+        return _draw_terms(model, gen, gen_stop, enc_draws, targets, t_len, batch, weights,
+                           nearest, colour, coverage, fit, relax, b, m)
+
     # Colour cost of every draw against every candidate: (B, M, K).
     gen_grid = gen.unsqueeze(1).expand(-1, k, -1, -1).reshape(-1, gen.shape[1], 3)
     t_grid = targets.unsqueeze(1).expand(b, m, k, n, 3).reshape(-1, n, 3)
     len_grid = t_len.unsqueeze(1).expand(b, m, k).reshape(-1)
     colour = palette_colour_costs(gen_grid, t_grid, len_grid).view(b, m, k)
-    if one_to_one:
+    if pairing == "hungarian":
         pairs = _one_to_one(colour)
         coverage = fit = (colour * pairs).sum() / pairs.sum()
         # Draws left without a candidate (M > K) follow their nearest one.
@@ -183,10 +241,16 @@ def _free_running(model, enc, noisy, targets, t_len, batch, weights, relax, *, o
         coverage = colour.min(dim=1).values.mean()  # every candidate reachable by some draw
         nearest = colour.argmin(dim=2)  # (B, M): the candidate each draw is closest to
         fit = colour.min(dim=2).values.mean()  # every draw close to some candidate
+    return _draw_terms(model, gen, gen_stop, enc_draws, targets, t_len, batch, weights,
+                       nearest, colour.mean(), coverage, fit, relax, b, m)
 
-    # Emotion, hue and stop of each draw, against the candidate it is closest to.
+
+def _draw_terms(model, gen, gen_stop, enc_draws, targets, t_len, batch, weights, nearest,
+                mean_colour, coverage, fit, relax, b, m):
+    """Emotion, hue and stop of each draw against the candidate ``nearest`` (B, M) names."""
+    k, n = targets.shape[1], targets.shape[2]
     pick = nearest.reshape(-1)
-    draw_rows = torch.arange(b * m, device=noisy.device)
+    draw_rows = torch.arange(b * m, device=gen.device)
     own_target = targets.unsqueeze(1).expand(b, m, k, n, 3).reshape(b * m, k, n, 3)[draw_rows, pick]
     own_len = t_len.unsqueeze(1).expand(b, m, k).reshape(b * m, k)[draw_rows, pick]
     hue = hue_diversity_loss(gen, own_target, own_len)
@@ -195,7 +259,7 @@ def _free_running(model, enc, noisy, targets, t_len, batch, weights, relax, *, o
         w_music=weights.emotion_music, w_truth=weights.emotion_truth,
     )
     stop = palette_stop_costs(gen_stop, own_len).mean()
-    total = (weights.colour * (0.5 * coverage + 0.5 * fit + relax * colour.mean())
+    total = (weights.colour * (0.5 * coverage + 0.5 * fit + relax * mean_colour)
              + weights.hue * hue + emo + weights.stop * stop)
     with torch.no_grad():
         spread = _draw_spread(gen, own_len, b, m)

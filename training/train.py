@@ -387,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         cue_mean, cue_std = cue_statistics(train_data.features, train_data.valid_frames)
         model.cue_mean.copy_(torch.from_numpy(cue_mean))
         model.cue_std.copy_(torch.from_numpy(cue_std))
+    families = _fit_families(model, train_data, val_data, int(cfg["seed"]), log)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params / 1e6:.2f} M parameters; {model_cfg.to_dict()}")
 
@@ -418,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             "parameters": n_params,
             "final_train": _last(result["history"], "train"),
             "final_val": _last(result["history"], "val"),
+            "palette_families": families,
         },
         "corpus": {
             "tracks": len(corpus.tracks),
@@ -438,6 +440,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _fit_families(model: Music2Palette, train_data: WindowDataset, val_data: WindowDataset,
+                  seed: int, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """For a ``component_head`` model: cluster the training candidates into palette families
+    (``training.families``), label both splits' candidates, set the model's log-prior; the
+    centroids and shares for the model's metadata. None for other models."""
+    if not model.config.component_head:
+        return None
+    from training.families import family_shares, fit_families
+
+    k = model.config.noise_components
+    centroids = fit_families(train_data.candidates(), k, seed=seed)
+    train_data.assign_families(centroids)
+    val_data.assign_families(centroids)
+    shares = family_shares(train_data.targets_family, k)
+    model.component_log_prior.copy_(torch.from_numpy(np.log(shares)))
+    log("palette families (share of training candidates): "
+        + ", ".join(f"{j}:{x:.3f}" for j, x in enumerate(shares)))
+    return {"centroids": np.round(centroids, 4).tolist(), "shares": np.round(shares, 4).tolist()}
 
 
 def _cap(windows: list, limit: Any, seed: int) -> list:
