@@ -228,6 +228,8 @@ def run_inference(
     with torch.no_grad():
         noises = model.noise_for(seeds, float(noise_scale)).to(device)
     quantiles = model.stop_quantiles(seeds, float(noise_scale)).to(device)
+    # A family-choosing model offers alternatives only with noise: noise 0 is deterministic.
+    family_seeds = list(seeds) if noise_scale > 0 else [0] * len(seeds)
 
     windower = _Windower(window_samples, hop_samples)
     summary = _EncodingSum()
@@ -243,7 +245,7 @@ def run_inference(
         summary.add(encoding)
         if per_window:
             scores = families.update(model.component_scores(encoding.embedding))
-            noise = noises[0:1] + model.music_offsets(scores, seeds[:1])[:, 0]
+            noise = noises[0:1] + model.music_offsets(scores, family_seeds[:1])[:, 0]
             lch, lengths = _decode(model, encoding, noise.expand(len(pending), -1),
                                    quantiles[0:1].expand(len(pending)))
             emotion = _finite(encoding.emotion)
@@ -282,7 +284,7 @@ def run_inference(
             if pending:
                 run_batch()
             overall_scores = model.component_scores(summary.mean(batch=1).embedding)
-            overall_noises = noises + model.music_offsets(overall_scores, seeds)[0]
+            overall_noises = noises + model.music_offsets(overall_scores, family_seeds)[0]
             overall_lch, overall_lengths = _decode_overall(model, summary, overall_noises, quantiles)
     finally:
         blocks.close()  # stops a decoder subprocess at once when we fail midway

@@ -123,3 +123,67 @@ def test_mixture_components_reach_different_candidates():
     # the same seed always gives the same noise; noise 0 ignores the seed
     torch.testing.assert_close(model.noise_for([1], 0.3), model.noise_for([1], 0.3))
     torch.testing.assert_close(model.noise_for([0], 0.0), model.noise_for([5], 0.0))
+
+
+def test_family_head_lets_the_music_choose_the_palette():
+    """Two songs whose candidates come mostly from different families: the head learns which,
+    seed 0 decodes each song's own family and seed 1 the other (the v1 / run 11 failure was
+    one template for every song)."""
+    model = _model(noise_components=2, component_head=True)
+    feats = torch.randn(2, 24, 539, generator=torch.Generator().manual_seed(3))
+    batch = _batch()
+    batch["features"] = feats
+    batch["targets_lch"] = torch.tensor([[BLUES, BLUES, YELLOWS], [YELLOWS, YELLOWS, BLUES]])
+    batch["targets_lengths"] = torch.full((2, 3), 4)
+    batch["targets_family"] = torch.tensor([[0, 0, 1], [1, 1, 0]])
+    weights = LossWeights(colour=0.1, hue=0.0, emotion_music=0.0, emotion_truth=0.0, va=0.0,
+                          emotion_head=0.0, stop=0.5, free_running=1.0, component=1.0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        loss, parts = one_to_many_loss(model, batch, weights, draws=1, noise_scale=0.3,
+                                       generator=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    # The cross-entropy floor of a 2:1 target is its entropy, 0.64; a head that learnt nothing
+    # stays at ln 2 = 0.69.
+    assert "component" in parts and parts["component"] < 0.67
+    model.eval()
+    with torch.no_grad():
+        enc = model.encode(feats)
+        scores = model.component_scores(enc.embedding)
+        offsets = model.music_offsets(scores, [0, 1])  # (2 songs, 2 seeds, d)
+        emb = (enc.embedding.unsqueeze(1) + offsets).reshape(4, -1)
+        lch, _ = model.generate(dataclasses.replace(enc.select(torch.tensor([0, 0, 1, 1])),
+                                                    embedding=emb), num_colors=4)
+    assert scores.argmax(-1).tolist() == [0, 1]
+    blue = palette_colour_costs(lch, torch.tensor([BLUES] * 4), torch.full((4,), 4))
+    yellow = palette_colour_costs(lch, torch.tensor([YELLOWS] * 4), torch.full((4,), 4))
+    # song 0: seed 0 blue, seed 1 yellow; song 1: the reverse
+    assert (blue < yellow).tolist() == [True, False, False, True]
+    assert float(torch.minimum(blue, yellow).max()) < 12.0
+
+
+def test_music_offsets_rank_the_families_and_cycle_through_the_alternatives():
+    from m2p.network import ALTERNATIVES
+
+    model = _model(noise_components=7, component_head=True)
+    scores = torch.tensor([[0.1, 0.9, -0.5, 0.3, 0.0, -1.0, 0.2]])
+    picks = model.music_offsets(scores, [0, 1, 2, ALTERNATIVES])[0]
+    centres = model.noise_centres.detach()
+    torch.testing.assert_close(picks[0], centres[1])
+    torch.testing.assert_close(picks[1], centres[3])
+    torch.testing.assert_close(picks[2], centres[6])
+    torch.testing.assert_close(picks[3], centres[1])  # seed ALTERNATIVES is seed 0's family again
+    # models without the head add nothing; their seeds keep choosing the centre
+    plain = _model(noise_components=2)
+    assert plain.component_scores(torch.zeros(1, 32)) is None
+    assert float(plain.music_offsets(None, [0, 1]).abs().sum()) == 0.0
+
+
+def test_component_head_needs_mixture_components():
+    from m2p.errors import ModelFormatError
+
+    with pytest.raises(ModelFormatError, match="noise_components"):
+        _model(component_head=True)

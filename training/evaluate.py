@@ -122,7 +122,8 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
         enc = model.encode(b["features"], b["frame_mask"])
         # Family-choosing models pick each window's family from its own music (no smoothing:
         # the windows here are not a track).
-        chosen = model.music_offsets(model.component_scores(enc.embedding), [int(seed)])[:, 0]
+        family_seed = int(seed) if noise_scale > 0 else 0
+        chosen = model.music_offsets(model.component_scores(enc.embedding), [family_seed])[:, 0]
         noisy = dataclasses.replace(enc, embedding=enc.embedding + noise + chosen)
         lch, lengths = model.generate(noisy, stop_quantile=quantile.expand(len(idx)))
         lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
