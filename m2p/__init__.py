@@ -26,6 +26,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "palettes": ("m2p.api", "palettes"),
     "Palette": ("m2p.palette_types", "Palette"),
     "PaletteTrack": ("m2p.palette_types", "PaletteTrack"),
+    "PaletteStream": ("m2p.palette_stream", "PaletteStream"),
+    "live": ("m2p.palette_stream", "live"),
     "errors": ("m2p.errors", None),
     # --- integrations: forwarders that load the adapter plugins on first use -------------
     "style": ("m2p.plugins", "style"),
@@ -40,6 +42,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from m2p import errors  # noqa: F401
     from m2p.api import palette, palette_track, palettes  # noqa: F401
+    from m2p.palette_stream import PaletteStream, live  # noqa: F401
     from m2p.palette_types import Palette, PaletteTrack  # noqa: F401
 
     __version__: str

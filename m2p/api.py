@@ -209,10 +209,11 @@ def palettes(
     if noise is None and noise_scale == 0:
         noise_scale = DIVERSITY_NOISE
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)]
+    # A family-choosing model gives palette i the (seed + i)-th most characteristic family.
     result = run_inference(
         source, model=net, device=dev, seeds=seeds, noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
-        progress=_flag(progress, "progress"),
+        progress=_flag(progress, "progress"), alternatives=[seed + i for i in range(count)],
     )
     return list(result.overall)
 

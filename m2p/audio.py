@@ -620,54 +620,150 @@ def _warn_non_finite(label: str, bad: int, total: int) -> None:
     )
 
 
-def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) -> Iterator[np.ndarray]:
-    """Polyphase resampling of a stream of mono pieces, identical to a one-shot resample_poly.
+class BlockConverter:
+    """Push-style conversion of raw sample blocks to mono float32 at 22,050 Hz (live input).
 
-    Output sample ``n`` sits at input time ``n * down / up``. Segments start on multiples of
-    ``down`` input samples, so each segment's output lies exactly on the global output grid;
-    ``context`` extra input samples on both sides cover the filter's half-length, so the
-    samples kept from each segment are the same as the one-shot result.
+    Each block is ``(samples,)`` or ``(samples, channels)``, float or integer (integers scaled
+    like soundfile: full scale to [-1, 1)); non-finite samples become 0 (one warning per
+    stream); channels are averaged; other rates are resampled exactly as :func:`stream`
+    resamples a whole array, with short segments (about 0.1 s) so that little audio waits in
+    the resampler.
+
+    Parameters
+    ----------
+    sample_rate
+        Rate of the incoming blocks, Hz.
+    label
+        Name used in error messages and warnings.
     """
-    up, down = _ratio(rate_in, rate_out)
-    if up == down:
+
+    #: Output samples per resampling segment (latency of the resampler, about 93 ms).
+    LIVE_SEGMENT = 2048
+
+    def __init__(self, sample_rate: int, *, label: str = "<stream>") -> None:
+        self.label = label
+        self.rate = _check_rate(sample_rate, label)
+        self.channels: int | None = None
+        self.resampler = _StreamResampler(self.rate, SAMPLE_RATE, segment_out=self.LIVE_SEGMENT)
+        self.warned = False
+
+    def push(self, block: object) -> np.ndarray:
+        """Convert one block; returns the mono 22,050 Hz samples ready now (maybe none)."""
+        try:
+            arr = np.asarray(block)
+        except Exception as exc:
+            raise InvalidAudioError(f"cannot read samples from {type(block).__name__}: {exc}",
+                                    source=self.label) from None
+        if arr.dtype.kind in "iu":
+            info = np.iinfo(arr.dtype)
+            offset = (int(info.max) + int(info.min) + 1) / 2.0
+            arr = (arr.astype(np.float64) - offset) / (float(info.max) - offset + 1.0)
+        elif arr.dtype.kind != "f":
+            raise InvalidAudioError(f"samples must be a real float or integer array, got dtype "
+                                    f"{arr.dtype}", source=self.label)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or not 1 <= arr.shape[1] <= _MAX_CHANNELS_ARRAY:
+            raise InvalidAudioError(f"a block must have shape (samples,) or (samples, channels), "
+                                    f"got {arr.shape}", source=self.label)
+        if self.channels is None:
+            self.channels = arr.shape[1]
+        elif arr.shape[1] != self.channels:
+            raise InvalidAudioError(f"block has {arr.shape[1]} channels, the stream {self.channels}",
+                                    source=self.label)
+        finite = np.isfinite(arr)
+        if not finite.all():
+            if not self.warned:
+                _warn_non_finite(self.label, int(arr.size - np.count_nonzero(finite)), arr.size)
+                self.warned = True
+            arr = np.where(finite, arr, 0.0)
+        return _join(self.resampler.push(_mix(arr)))
+
+    def flush(self) -> np.ndarray:
+        """The samples still in the resampler at the end of the stream."""
+        return self.resampler.flush()
+
+
+def _join(pieces: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
+def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) -> Iterator[np.ndarray]:
+    """Polyphase resampling of a stream of mono pieces, identical to a one-shot resample_poly
+    (:class:`_StreamResampler` pulled by a generator)."""
+    if _ratio(rate_in, rate_out)[0] == _ratio(rate_in, rate_out)[1]:
         try:
             yield from pieces
         finally:
             _close(pieces)
         return
-    from scipy.signal import resample_poly
-
-    half_len = 10 * max(up, down)  # resample_poly's filter half-length (upsampled domain)
-    reach = half_len // up + 2  # ... in input samples, plus a margin
-    context = -(-max(reach, 64) // down) * down
-    # Input samples per segment: a multiple of down giving about _SEGMENT_OUT output samples.
-    seg = max(1, -(-_SEGMENT_OUT // up)) * down
-
-    buf = np.zeros(0, np.float64)
-    buf_start = 0  # global input index of buf[0]
-    pos = 0  # next input index to produce output for (a multiple of down)
+    resampler = _StreamResampler(rate_in, rate_out)
     try:
         for piece in pieces:
-            buf = np.concatenate([buf, piece.astype(np.float64)])
-            while buf_start + len(buf) >= pos + seg + context:
-                lo = max(0, pos - context)
-                x = buf[lo - buf_start : pos + seg + context - buf_start]
-                y = resample_poly(x, up, down)
-                off = (pos - lo) * up // down
-                yield y[off : off + seg * up // down].astype(np.float32)
-                pos += seg
-                cut = max(0, pos - context) - buf_start
-                buf = buf[cut:]
-                buf_start += cut
+            yield from resampler.push(piece)
     finally:
         _close(pieces)
-    total = buf_start + len(buf)
-    if total > pos:
-        lo = max(0, pos - context)
-        y = resample_poly(buf[lo - buf_start :], up, down)
-        off = (pos - lo) * up // down
-        n_out = -(-total * up // down) - pos * up // down
-        yield y[off : off + n_out].astype(np.float32)
+    tail = resampler.flush()
+    if len(tail):
+        yield tail
+
+
+class _StreamResampler:
+    """Push-style polyphase resampling, identical to a one-shot ``resample_poly``.
+
+    Output sample ``n`` sits at input time ``n * down / up``. Segments start on multiples of
+    ``down`` input samples, so each segment's output lies exactly on the global output grid;
+    ``context`` extra input samples on both sides cover the filter's half-length, so the
+    samples kept from each segment are the same as the one-shot result. ``segment_out`` (output
+    samples per segment) trades per-call overhead against latency (a live stream wants small).
+    """
+
+    def __init__(self, rate_in: int, rate_out: int, *, segment_out: int = _SEGMENT_OUT) -> None:
+        self.up, self.down = _ratio(rate_in, rate_out)
+        half_len = 10 * max(self.up, self.down)  # resample_poly's filter half-length (upsampled)
+        reach = half_len // self.up + 2  # ... in input samples, plus a margin
+        self.context = -(-max(reach, 64) // self.down) * self.down
+        # Input samples per segment: a multiple of down giving about segment_out output samples.
+        self.seg = max(1, -(-int(segment_out) // self.up)) * self.down
+        self.buf = np.zeros(0, np.float64)
+        self.buf_start = 0  # global input index of buf[0]
+        self.pos = 0  # next input index to produce output for (a multiple of down)
+
+    def push(self, piece: np.ndarray) -> list[np.ndarray]:
+        """Add mono input samples; return the output segments now complete (float32)."""
+        from scipy.signal import resample_poly
+
+        up, down, seg, context = self.up, self.down, self.seg, self.context
+        if up == down:
+            return [np.asarray(piece, dtype=np.float32)]
+        self.buf = np.concatenate([self.buf, np.asarray(piece, dtype=np.float64)])
+        out = []
+        while self.buf_start + len(self.buf) >= self.pos + seg + context:
+            lo = max(0, self.pos - context)
+            x = self.buf[lo - self.buf_start : self.pos + seg + context - self.buf_start]
+            y = resample_poly(x, up, down)
+            off = (self.pos - lo) * up // down
+            out.append(y[off : off + seg * up // down].astype(np.float32))
+            self.pos += seg
+            cut = max(0, self.pos - context) - self.buf_start
+            self.buf = self.buf[cut:]
+            self.buf_start += cut
+        return out
+
+    def flush(self) -> np.ndarray:
+        """The output for the input left at the end of the stream (float32, maybe empty)."""
+        from scipy.signal import resample_poly
+
+        up, down = self.up, self.down
+        total = self.buf_start + len(self.buf)
+        if up == down or total <= self.pos:
+            return np.zeros(0, np.float32)
+        lo = max(0, self.pos - self.context)
+        y = resample_poly(self.buf[lo - self.buf_start :], up, down)
+        off = (self.pos - lo) * up // down
+        n_out = -(-total * up // down) - self.pos * up // down
+        self.buf, self.buf_start, self.pos = np.zeros(0, np.float64), total, total
+        return y[off : off + n_out].astype(np.float32)
 
 
 def _ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
@@ -889,4 +985,4 @@ def _last_line(text: str, path: Path) -> str:
     return line or "unknown ffmpeg error"
 
 
-__all__ = ["SAMPLE_RATE", "AudioInfo", "probe", "stream", "load"]
+__all__ = ["SAMPLE_RATE", "AudioInfo", "probe", "stream", "load", "BlockConverter"]

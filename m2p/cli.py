@@ -4,6 +4,7 @@ Usage::
 
     m2p palette SONG [--json] [--seed N] [--noise S] [--device D] [--model DIR] [-n N]
     m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
+    m2p live [SOURCE|-] [--rate HZ] [--channels N] [--format f32le] [--realtime] [--swatches]
     m2p plugins | grade | recolor | export | race ...   (registered by the adapters)
 
 Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
@@ -69,6 +70,7 @@ class Subcommand(NamedTuple):
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
+    Subcommand("live", "m2p.cli", "configure_live", "Palettes of a live stream, one JSON line per window."),
     # --- other engineers: add subcommands below, one line each -----------------------------
     Subcommand("plugins", "m2p.plugins", "configure_cli", "List the installed adapters (plugins)."),
     Subcommand("grade", "m2p_plugins.video.cli", "configure_grade", "Colour-grade a video to music.", "video"),
@@ -199,6 +201,74 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+def configure_live(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p live [SOURCE]``: palettes of a stream as it plays, one JSON line per window."""
+    from m2p.palette_stream import PCM_FORMATS
+
+    parser.add_argument("source", nargs="?", default="-",
+                        help="'-' (default): raw PCM on standard input, e.g. from "
+                             "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
+    parser.add_argument("--rate", type=_positive_int, default=22050, metavar="HZ",
+                        help="sample rate of the PCM on standard input (default 22050)")
+    parser.add_argument("--channels", type=_positive_int, default=1, metavar="N",
+                        help="interleaved channels of the PCM on standard input (default 1)")
+    parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
+                        help="sample format of the PCM on standard input (default f32le)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="play a file at its real speed (as if it were a live stream)")
+    parser.add_argument("--swatches", action="store_true",
+                        help="also draw each palette as a swatch bar on stderr (a terminal)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.palette_stream import PaletteStream, read_pcm, window_json
+
+        kwargs = inference_kwargs(args)
+        kwargs.pop("batch_size"), kwargs.pop("progress")
+        if args.source == "-":
+            rate, label = args.rate, "<stdin>"
+            blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
+        else:
+            rate, label = 22050, args.source
+            blocks = _file_blocks(args.source, realtime=args.realtime)
+        stream = PaletteStream(sample_rate=rate, label=label, **kwargs)
+
+        def emit(windows) -> None:
+            for window in windows:
+                sys.stdout.write(window_json(window) + "\n")
+                sys.stdout.flush()
+                if args.swatches:
+                    from m2p.render import ansi_swatches
+
+                    sys.stderr.write(f"{window.time:8.2f} s  {ansi_swatches(window.palette, width=3)}\n")
+                    sys.stderr.flush()
+
+        for block in blocks:
+            emit(stream.feed(block))
+        emit(stream.close())
+        if stream.seconds < 1.0:
+            raise M2PError(f"the stream ended after {stream.seconds:.2f} s; at least 1 s is needed",
+                           source=label)
+        return 0
+
+    return run
+
+
+def _file_blocks(path: str, *, realtime: bool, block_seconds: float = 0.1):
+    """A file's samples in short blocks (22,050 Hz mono), paced at real speed with ``realtime``."""
+    import time
+
+    from m2p.audio import stream
+
+    start = time.monotonic()
+    played = 0.0
+    for block in stream(path, block_seconds=block_seconds):
+        if realtime:
+            time.sleep(max(0.0, start + played - time.monotonic()))
+        played += len(block) / 22050
+        yield block
 
 
 # ----------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ Whole-piece palette
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -64,6 +65,9 @@ __all__ = [
     "run_inference",
     "InferenceResult",
     "align_palettes",
+    "window_layout",
+    "PaletteEngine",
+    "WindowPalette",
 ]
 
 #: Shortest audio the model is asked to hear, in seconds.
@@ -189,6 +193,7 @@ def run_inference(
     per_window: bool = True,
     sample_rate: int | None = None,
     progress: bool = False,
+    alternatives: Sequence[int] | None = None,
 ) -> InferenceResult:
     """Run the whole pipeline over one audio source (arguments already validated).
 
@@ -214,99 +219,55 @@ def run_inference(
         Sample rate of an array source, Hz.
     progress
         Show a tqdm progress bar (on stderr) counting windows.
+    alternatives
+        For a family-choosing model, the alternative number of each seed (0 = the family most
+        characteristic of the music; ``Music2Palette.music_offsets``); default: the seeds.
+        Ignored (all 0) when ``noise_scale`` is 0.
     """
-    import torch
-
     from m2p.audio import SAMPLE_RATE, probe, stream
-    from m2p.palette_types import Palette, PaletteTrack
+    from m2p.palette_types import PaletteTrack
 
-    window_samples = max(1, int(round(window * SAMPLE_RATE)))
-    hop_samples = max(int(round(MIN_HOP_SECONDS * SAMPLE_RATE)), int(round(hop * SAMPLE_RATE)))
+    window_samples, hop_samples = window_layout(window, hop)
     name = _source_name(source)
     _check_window_count(source, sample_rate, window_samples, hop_samples, probe)
-    # One noise vector per seed, shared by every window (a steady passage keeps its palette).
-    with torch.no_grad():
-        noises = model.noise_for(seeds, float(noise_scale)).to(device)
-    quantiles = model.stop_quantiles(seeds, float(noise_scale)).to(device)
-    # A family-choosing model offers alternatives only with noise: noise 0 is deterministic.
-    family_seeds = list(seeds) if noise_scale > 0 else [0] * len(seeds)
-
-    windower = _Windower(window_samples, hop_samples)
-    summary = _EncodingSum()
-    families = _FamilySmoother(hop_samples / SAMPLE_RATE)
-    times: list[float] = []
-    raw_palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    pending: list[tuple[int, np.ndarray]] = []
-
-    def run_batch() -> None:
-        starts = [start for start, _ in pending]
-        waves = torch.from_numpy(np.stack([samples for _, samples in pending])).to(device)
-        encoding = _encode(model, waves)
-        summary.add(encoding)
-        if per_window:
-            scores = families.update(model.component_scores(encoding.embedding))
-            noise = noises[0:1] + model.music_offsets(scores, family_seeds[:1])[:, 0]
-            lch, lengths = _decode(model, encoding, noise.expand(len(pending), -1),
-                                   quantiles[0:1].expand(len(pending)))
-            emotion = _finite(encoding.emotion)
-            va = _finite(encoding.valence_arousal)
-            for i, start in enumerate(starts):
-                n = int(lengths[i])
-                raw_palettes.append((lch[i, :n], emotion[i], va[i]))
-                times.append((start + waves.shape[1] / 2) / SAMPLE_RATE)
-        bar.update(len(pending))
-        pending.clear()
-
+    engine = PaletteEngine(model, device=device, seeds=seeds, noise_scale=noise_scale,
+                           window_samples=window_samples, hop_samples=hop_samples,
+                           batch_size=batch_size, per_window=per_window,
+                           alternatives=alternatives)
+    windows: list[WindowPalette] = []
+    shown = 0  # windows counted on the progress bar
     blocks = stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS)
     bar = _progress_bar(source, sample_rate, window_samples, hop_samples, progress, probe)
-    # Dropout off while inferring (a model handed in mid-training), its mode restored after.
-    was_training = model.training
     try:
-        model.eval()
-        with torch.inference_mode():
-            for block in blocks:
-                for span in windower.feed(block):
-                    pending.append(span)
-                    if len(pending) >= batch_size:
-                        run_batch()
-                if windower.emitted > MAX_WINDOWS:  # the header under-stated the length
-                    raise InvalidArgumentError(
-                        f"more than {MAX_WINDOWS} windows at hop {hop_samples / SAMPLE_RATE:g} s; "
-                        "use a longer hop", source=name)
-            n_samples = windower.n_samples
-            if n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
-                raise AudioTooShortError(
-                    f"audio is {n_samples / SAMPLE_RATE:.2f} s long; at least "
-                    f"{MIN_AUDIO_SECONDS:g} s is needed",
-                    source=name,
-                )
-            pending.extend(windower.finish())
-            if pending:
-                run_batch()
-            overall_scores = model.component_scores(summary.mean(batch=1).embedding)
-            overall_noises = noises + model.music_offsets(overall_scores, family_seeds)[0]
-            overall_lch, overall_lengths = _decode_overall(model, summary, overall_noises, quantiles)
+        for block in blocks:
+            done = engine.feed(block)
+            windows.extend(done)
+            bar.update(engine.decoded - shown)
+            shown = engine.decoded
+            if engine.emitted > MAX_WINDOWS:  # the header under-stated the length
+                raise InvalidArgumentError(
+                    f"more than {MAX_WINDOWS} windows at hop {hop_samples / SAMPLE_RATE:g} s; "
+                    "use a longer hop", source=name)
+        n_samples = engine.n_samples
+        if n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
+            raise AudioTooShortError(
+                f"audio is {n_samples / SAMPLE_RATE:.2f} s long; at least "
+                f"{MIN_AUDIO_SECONDS:g} s is needed",
+                source=name,
+            )
+        windows.extend(engine.finish())
+        bar.update(engine.decoded - shown)
+        overall = engine.overall()
     finally:
         blocks.close()  # stops a decoder subprocess at once when we fail midway
         bar.close()
-        model.train(was_training)
 
-    emotion_mean, va_mean = summary.mean_emotion()
-
-    overall = tuple(
-        Palette(overall_lch[i][: int(overall_lengths[i])], emotion_mean, va_mean)
-        for i in range(len(seeds))
-    )
     duration = n_samples / SAMPLE_RATE
     track = None
     if per_window:
-        aligned = align_palettes([lch for lch, _, _ in raw_palettes])
-        palettes = tuple(
-            Palette(lch, emotion, va) for lch, (_, emotion, va) in zip(aligned, raw_palettes)
-        )
         track = PaletteTrack(
-            times=np.asarray(times),
-            palettes=palettes,
+            times=np.asarray([w.time for w in windows]),
+            palettes=tuple(w.palette for w in windows),
             # The lengths actually used: rounded to whole samples (and the hop floor).
             window=window_samples / SAMPLE_RATE if n_samples >= window_samples else window,
             hop=hop_samples / SAMPLE_RATE,
@@ -316,6 +277,153 @@ def run_inference(
             overall=overall[0],
         )
     return InferenceResult(track=track, overall=overall, duration=duration)
+
+
+def window_layout(window: float, hop: float) -> tuple[int, int]:
+    """Window and hop lengths in samples at 22,050 Hz (the hop floored at
+    :data:`MIN_HOP_SECONDS`)."""
+    from m2p.audio import SAMPLE_RATE
+
+    window_samples = max(1, int(round(window * SAMPLE_RATE)))
+    hop_samples = max(int(round(MIN_HOP_SECONDS * SAMPLE_RATE)), int(round(hop * SAMPLE_RATE)))
+    return window_samples, hop_samples
+
+
+@dataclass(frozen=True)
+class WindowPalette:
+    """The palette of one analysis window, as :class:`PaletteEngine` hands it out.
+
+    Attributes
+    ----------
+    start, end
+        Window bounds in seconds from the start of the audio.
+    palette
+        Its :class:`~m2p.palette_types.Palette`, colour slots aligned with the previous window's.
+    """
+
+    start: float
+    end: float
+    palette: "Palette"
+
+    @property
+    def time(self) -> float:
+        """The window centre, s (the time a track gives this palette)."""
+        return (self.start + self.end) / 2
+
+
+class PaletteEngine:
+    """The stages after the audio source, one pass: windows -> encode -> decode -> align.
+
+    Feed it mono float32 blocks at 22,050 Hz (:func:`m2p.audio.stream` for a file, a live
+    source for :mod:`m2p.palette_stream`); each window is cut as soon as its samples are in
+    (:class:`_Windower`), encoded and decoded in batches, and its palette aligned with the
+    previous one. :func:`run_inference` and :class:`m2p.palette_stream.PaletteStream` are thin loops around
+    it, so a live stream gives the offline track's palettes.
+
+    Parameters
+    ----------
+    model, device
+        From :func:`resolve_model`.
+    seeds, noise_scale, alternatives, per_window
+        As in :func:`run_inference`.
+    window_samples, hop_samples
+        From :func:`window_layout`.
+    batch_size
+        Windows per model batch: :meth:`feed` waits until this many are complete, unless
+        ``flush=True``.
+    """
+
+    def __init__(self, model: "Music2Palette", *, device: "torch.device", seeds: Sequence[int],
+                 noise_scale: float, window_samples: int, hop_samples: int,
+                 batch_size: int = DEFAULT_BATCH_SIZE, per_window: bool = True,
+                 alternatives: Sequence[int] | None = None) -> None:
+        import torch
+
+        from m2p.audio import SAMPLE_RATE
+
+        self.model, self.device = model, device
+        self.seeds = [int(s) for s in seeds]
+        self.batch_size, self.per_window = int(batch_size), bool(per_window)
+        # One noise vector per seed, shared by every window (a steady passage keeps its palette).
+        with torch.no_grad():
+            self.noises = model.noise_for(self.seeds, float(noise_scale)).to(device)
+        self.quantiles = model.stop_quantiles(self.seeds, float(noise_scale)).to(device)
+        # A family-choosing model offers alternatives only with noise: noise 0 is deterministic.
+        chosen = list(self.seeds if alternatives is None else alternatives)
+        self.alternatives = chosen if noise_scale > 0 else [0] * len(self.seeds)
+        self.windower = _Windower(window_samples, hop_samples)
+        self.summary = _EncodingSum()
+        self.families = _FamilySmoother(hop_samples / SAMPLE_RATE)
+        self.aligner = _SlotAligner()
+        self.pending: list[tuple[int, np.ndarray]] = []
+        self.decoded = 0
+
+    @property
+    def n_samples(self) -> int:
+        """Samples fed so far."""
+        return self.windower.n_samples
+
+    @property
+    def emitted(self) -> int:
+        """Windows cut so far."""
+        return self.windower.emitted
+
+    def feed(self, block: np.ndarray, *, flush: bool = False) -> "list[WindowPalette]":
+        """Add samples; return the palettes of the windows decoded by this call (in time
+        order; empty when ``per_window`` is False). With ``flush``, every complete window is
+        decoded now instead of waiting for a full batch (live use)."""
+        out: list[WindowPalette] = []
+        for span in self.windower.feed(block):
+            self.pending.append(span)
+            if len(self.pending) >= self.batch_size:
+                out.extend(self._run_batch())
+        if flush and self.pending:
+            out.extend(self._run_batch())
+        return out
+
+    def finish(self) -> "list[WindowPalette]":
+        """The end of the stream: decode the tail window and anything still pending."""
+        self.pending.extend(self.windower.finish())
+        return self._run_batch() if self.pending else []
+
+    def overall(self) -> "tuple[Palette, ...]":
+        """One whole-piece palette per seed, from the windows seen so far (at least one)."""
+        from m2p.palette_types import Palette
+
+        with _inference(self.model):
+            summary, model = self.summary, self.model
+            scores = model.component_scores(summary.mean(batch=1).embedding)
+            noises = self.noises + model.music_offsets(scores, self.alternatives)[0]
+            lch, lengths = _decode_overall(model, summary, noises, self.quantiles)
+        emotion, va = summary.mean_emotion()
+        return tuple(Palette(lch[i][: int(lengths[i])], emotion, va) for i in range(len(self.seeds)))
+
+    def _run_batch(self) -> "list[WindowPalette]":
+        import torch
+
+        from m2p.audio import SAMPLE_RATE
+        from m2p.palette_types import Palette
+
+        pending, self.pending = self.pending, []
+        out: list[WindowPalette] = []
+        with _inference(self.model):
+            model = self.model
+            waves = torch.from_numpy(np.stack([samples for _, samples in pending])).to(self.device)
+            encoding = _encode(model, waves)
+            self.summary.add(encoding)
+            if self.per_window:
+                scores = self.families.update(model.component_scores(encoding.embedding))
+                noise = self.noises[0:1] + model.music_offsets(scores, self.alternatives[:1])[:, 0]
+                lch, lengths = _decode(model, encoding, noise.expand(len(pending), -1),
+                                       self.quantiles[0:1].expand(len(pending)))
+                emotion = _finite(encoding.emotion)
+                va = _finite(encoding.valence_arousal)
+                for i, (start, samples) in enumerate(pending):
+                    colours = self.aligner.align(lch[i, : int(lengths[i])])
+                    out.append(WindowPalette(start / SAMPLE_RATE, (start + len(samples)) / SAMPLE_RATE,
+                                             Palette(colours, emotion[i], va[i])))
+        self.decoded += len(pending)
+        return out
 
 
 def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -344,12 +452,21 @@ def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
     against the colours they last had, so a colour that disappears for a few windows comes
     back in its old place instead of wherever the decoder happened to emit it.
     """
-    from scipy.optimize import linear_sum_assignment
+    aligner = _SlotAligner()
+    return [aligner.align(lch) for lch in palettes]
 
-    aligned: list[np.ndarray] = []
-    reference = np.zeros((0, 3))
-    for lch in palettes:
+
+class _SlotAligner:
+    """The state of :func:`align_palettes` between palettes (one palette at a time)."""
+
+    def __init__(self) -> None:
+        self.reference = np.zeros((0, 3))
+
+    def align(self, lch: np.ndarray) -> np.ndarray:
+        from scipy.optimize import linear_sum_assignment
+
         colours = np.asarray(lch, dtype=np.float64)
+        reference = self.reference
         slots = min(len(colours), len(reference))
         if slots:
             rows, cols = linear_sum_assignment(_alignment_cost(reference[:slots], colours))
@@ -357,12 +474,11 @@ def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
             taken = set(order)
             order += [j for j in range(len(colours)) if j not in taken]
             colours = colours[order]
-        aligned.append(colours)
         if len(colours) >= len(reference):
-            reference = colours.copy()
+            self.reference = colours.copy()
         else:
-            reference = np.concatenate([colours, reference[len(colours):]])
-    return aligned
+            self.reference = np.concatenate([colours, reference[len(colours):]])
+        return colours
 
 
 # ----------------------------------------------------------------------------------------------
@@ -422,6 +538,21 @@ class _Windower:
 # ----------------------------------------------------------------------------------------------
 # Model steps
 # ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _inference(model: "Music2Palette") -> Iterator[None]:
+    """Dropout off and no autograd while inferring (a model handed in mid-training); its mode
+    is restored after."""
+    import torch
+
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def _encode(model: "Music2Palette", waves: "torch.Tensor") -> "MusicEncoding":

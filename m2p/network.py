@@ -106,9 +106,10 @@ class ModelConfig:
         embedding predicts which palette family (``K`` families of corpus palettes, clustered by
         hue content in training) the window's emotion-matched candidates come from; seed 0 uses
         the family most characteristic of the music (highest ``log p(k | music) -
-        log p(k)``, i.e. pointwise mutual information against the training frequency), seed
-        ``s`` the ``(s mod ALTERNATIVES)``-th most characteristic
-        (:meth:`Music2Palette.component_scores`). False: seed ``s`` uses centre ``s mod K``.
+        log p(k)``, i.e. pointwise mutual information against the training frequency),
+        alternative ``a`` (seed ``a`` of ``m2p.palette``, palette ``a`` of ``m2p.palettes``) the
+        ``(a mod ALTERNATIVES)``-th most characteristic (:meth:`Music2Palette.component_scores`,
+        :meth:`Music2Palette.music_offsets`). False: seed ``s`` uses centre ``s mod K``.
     decoder_conditioning
         ``"memory"``: the decoder attends to the noisy embedding and the patch outputs (the
         paper's design). ``"embedding"``: it attends to the noisy embedding alone, which also
@@ -617,16 +618,17 @@ class Music2Palette(nn.Module):
         log_p = torch.log_softmax(self.component_head(embedding), dim=-1)
         return log_p - self.component_log_prior.to(log_p)
 
-    def music_offsets(self, scores: "Tensor | None", seeds: "list[int] | tuple[int, ...]",
+    def music_offsets(self, scores: "Tensor | None", alternatives: "list[int] | tuple[int, ...]",
                       ) -> Tensor:
-        """Centres chosen by the music, (B, S, d): for seed ``s``, the centre of the
-        ``(s mod ALTERNATIVES)``-th best family of each row of ``scores`` (B, K), from
-        :meth:`component_scores` (possibly smoothed over time). Zeros when ``scores`` is None.
+        """Centres chosen by the music, (B, S, d): for alternative number ``a`` (0 = the default
+        palette), the centre of the ``(a mod ALTERNATIVES)``-th best family of each row of
+        ``scores`` (B, K) from :meth:`component_scores` (possibly smoothed over time). Zeros
+        (1, S, d) when ``scores`` is None.
         """
-        seeds = [int(s) for s in seeds]
+        alternatives = [int(a) for a in alternatives]
         if scores is None:
-            return torch.zeros(1, len(seeds), self.config.d_model, device=self.cls_token.device)
-        ranks = torch.tensor([s % ALTERNATIVES for s in seeds], device=scores.device)
+            return torch.zeros(1, len(alternatives), self.config.d_model, device=self.cls_token.device)
+        ranks = torch.tensor([a % ALTERNATIVES for a in alternatives], device=scores.device)
         order = torch.argsort(scores, dim=-1, descending=True, stable=True)  # (B, K)
         choice = order[:, ranks.clamp_max(scores.shape[-1] - 1)]  # (B, S)
         return self.noise_centres[choice.to(self.noise_centres.device)]

@@ -359,8 +359,8 @@ def test_family_model_alternatives_are_different_families(family_model, song):
     many = m2p.palettes(song, model=family_model, n=6, noise=0.2, **FAST)
     again = m2p.palettes(song, model=family_model, n=6, noise=0.2, **FAST)
     assert [p.hex for p in many] == [p.hex for p in again]  # deterministic per seed
-    # seeds 0-4 decode the five most characteristic families; seed 5 is seed 0's family again
-    # with its own Gaussian jitter
+    # palettes 0-4 decode the five most characteristic families (palette 5 is palette 0's
+    # family again, with its own Gaussian jitter)
     assert len({p.hex for p in many[:5]}) == 5
     # noise 0 is deterministic: every seed gets the best family
     a = m2p.palette(song, model=family_model, seed=0, noise=0.0, **FAST)
