@@ -549,8 +549,14 @@ class Music2Palette(nn.Module):
         done = torch.zeros(batch, dtype=torch.bool, device=device)
         step_logits = []
         ended = memory.new_zeros(batch)  # probability that the palette has ended by this step
+        # In eval mode each step feeds only the newest token and reuses the earlier tokens'
+        # layer inputs (a key-value cache); training keeps the full pass (dropout, autograd).
+        cache = None if self.training else _StepCache(self, memory, memory_pad)
         for step in range(c.max_colors):
-            hidden = self._decode(colours, memory, memory_pad)[:, -1]
+            if cache is None:
+                hidden = self._decode(colours, memory, memory_pad)[:, -1]
+            else:
+                hidden = cache.step(colours[:, -1:] if step else None)
             stop_logit = self.stop_head(hidden).squeeze(-1)
             step_logits.append(stop_logit)
             if num_colors is not None:
@@ -699,18 +705,8 @@ class Music2Palette(nn.Module):
 
     def _decode(self, colours: Tensor, memory: Tensor, memory_pad: Tensor | None) -> Tensor:
         """Run the decoder on [start; colours] (B, n, 3 LCh) -> hidden states (B, n+1, d)."""
-        batch, n, _ = colours.shape
-        scale = self._lch_scale.to(colours.dtype)
-        hue = torch.deg2rad(colours[..., 2])
-        inputs = torch.stack(
-            [colours[..., 0] / scale[0], colours[..., 1] / scale[1], torch.cos(hue), torch.sin(hue)],
-            dim=-1,
-        )
-        start = self.start_token.expand(batch, -1, -1).to(memory.dtype)
-        if self.config.decoder_conditioning == "embedding":
-            # memory[:, 0] is the noisy embedding: the first colour depends on the noise directly.
-            start = start + self.start_shift(memory[:, :1])
-        tgt = torch.cat([start, self.colour_embed(inputs)], dim=1)
+        n = colours.shape[1]
+        tgt = torch.cat([self._start(memory), self._embed_colours(colours)], dim=1)
         tgt = tgt + sinusoidal_encoding(torch.arange(n + 1, device=tgt.device), tgt.shape[-1]).to(
             tgt.dtype
         )
@@ -719,9 +715,64 @@ class Music2Palette(nn.Module):
         )
         return self.decoder(tgt, memory, tgt_mask=causal, memory_key_padding_mask=memory_pad)
 
+    def _embed_colours(self, colours: Tensor) -> Tensor:
+        """Decoder input tokens (B, n, d) of LCh colours (B, n, 3), without positions."""
+        scale = self._lch_scale.to(colours.dtype)
+        hue = torch.deg2rad(colours[..., 2])
+        inputs = torch.stack(
+            [colours[..., 0] / scale[0], colours[..., 1] / scale[1], torch.cos(hue), torch.sin(hue)],
+            dim=-1,
+        )
+        return self.colour_embed(inputs)
+
+    def _start(self, memory: Tensor) -> Tensor:
+        """The start token (B, 1, d), shifted by the noisy embedding when the decoder is
+        conditioned on it alone (the first colour then depends on the noise directly)."""
+        start = self.start_token.expand(memory.shape[0], -1, -1).to(memory.dtype)
+        if self.config.decoder_conditioning == "embedding":
+            start = start + self.start_shift(memory[:, :1])
+        return start
+
     def _colour_from_hidden(self, hidden: Tensor) -> Tensor:
         """Map decoder states (..., d) to LCh colours (..., 3)."""
         return torch.sigmoid(self.colour_head(hidden)) * self._lch_scale.to(hidden.dtype)
+
+
+class _StepCache:
+    """Incremental decoding for :meth:`Music2Palette.generate` in eval mode.
+
+    ``nn.TransformerDecoder`` recomputes every earlier token at every step. Here each step
+    runs the decoder layers on the newest token only; its self-attention reads the earlier
+    tokens' normalised layer inputs, kept per layer (the keys and values are projections of
+    them). Same result as the full pass up to float rounding (tested), about
+    ``max_colors / 2`` times less decoder work.
+    """
+
+    def __init__(self, model: "Music2Palette", memory: Tensor, memory_pad: Tensor | None) -> None:
+        self.model, self.memory, self.memory_pad = model, memory, memory_pad
+        self.layer_inputs: list[Tensor | None] = [None] * len(model.decoder.layers)
+        self.position = 0
+
+    def step(self, newest: Tensor | None) -> Tensor:
+        """Hidden state (B, d) after the start token (``newest`` None) or after the newest
+        colour (B, 1, 3) LCh."""
+        model = self.model
+        token = model._start(self.memory) if newest is None else model._embed_colours(newest)
+        x = token + sinusoidal_encoding(
+            torch.tensor([self.position], device=token.device), token.shape[-1]).to(token.dtype)
+        self.position += 1
+        for i, layer in enumerate(model.decoder.layers):  # norm_first layers, eval mode
+            h = layer.norm1(x)
+            past = self.layer_inputs[i]
+            past = h if past is None else torch.cat([past, h], dim=1)
+            self.layer_inputs[i] = past
+            x = x + layer.self_attn(h, past, past, need_weights=False)[0]
+            x = x + layer.multihead_attn(layer.norm2(x), self.memory, self.memory,
+                                         key_padding_mask=self.memory_pad, need_weights=False)[0]
+            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm3(x))))
+        if model.decoder.norm is not None:
+            x = model.decoder.norm(x)
+        return x[:, -1]
 
 
 def sinusoidal_encoding(positions: Tensor, dim: int) -> Tensor:

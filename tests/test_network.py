@@ -290,3 +290,26 @@ def test_stop_quantile_draws_lengths_from_the_stop_distribution(tiny_model: Musi
     assert torch.equal(q, Music2Palette.stop_quantiles([0, 1, 2], 1.0))
     assert bool(((q > 0.05) & (q < 0.95)).all()) and len(set(q.tolist())) == 3
     assert torch.equal(Music2Palette.stop_quantiles([3, 4], 0.0), torch.full((2,), 0.5))
+
+
+@pytest.mark.parametrize("conditioning", ["memory", "embedding"])
+def test_incremental_decoding_equals_the_full_pass(tiny_config: ModelConfig, conditioning: str) -> None:
+    """generate() in eval mode decodes one token per step with cached layer inputs; the
+    palettes are those of the full causal pass (what training runs)."""
+    import dataclasses
+
+    torch.manual_seed(3)
+    model = Music2Palette(dataclasses.replace(tiny_config, decoder_conditioning=conditioning,
+                                              dropout=0.0)).eval()
+    features = torch.randn(5, 40, tiny_config.feature_dim)
+    mask = torch.ones(5, 40, dtype=torch.bool)
+    mask[1, 25:] = False  # a padded window: the memory mask must be honoured by both paths
+    with torch.no_grad():
+        enc = model.encode(features, mask)
+        quantile = torch.linspace(0.1, 0.9, 5)
+        cached = model.generate(enc, stop_quantile=quantile, return_stop_logits=True)
+        model.train()  # the full pass (dropout is 0, so only the decoding path differs)
+        full = model.generate(enc, stop_quantile=quantile, return_stop_logits=True)
+    torch.testing.assert_close(cached[0], full[0], atol=1e-3, rtol=1e-4)
+    assert torch.equal(cached[1], full[1])
+    torch.testing.assert_close(cached[2], full[2], atol=1e-4, rtol=1e-4)
