@@ -110,6 +110,16 @@ class ModelConfig:
         alternative ``a`` (seed ``a`` of ``m2p.palette``, palette ``a`` of ``m2p.palettes``) the
         ``(a mod ALTERNATIVES)``-th most characteristic (:meth:`Music2Palette.component_scores`,
         :meth:`Music2Palette.music_offsets`). False: seed ``s`` uses centre ``s mod K``.
+    family_timbre_weight
+        With ``component_head`` and ``teacher_tags``: weight ``lambda`` (nats) of the timbre
+        term in the family scores, ``lambda * cos(t, u_k)``, ``t`` the tag logits standardised
+        by their training mean and spread (what the distilled taggers hear: instruments, genre,
+        as it differs from the training music) and ``u_k`` a fixed direction per family. Songs of the same mood but different sound then get different families among
+        those that fit the mood about equally (within ``2 lambda``). 0: mood alone.
+    stop_temperature
+        Temperature of the stop token in the seeded stop-quantile rule of
+        :meth:`Music2Palette.generate` (calibrated after training so that palette lengths
+        spread like the training palettes'; 1 = the raw stop probabilities).
     decoder_conditioning
         ``"memory"``: the decoder attends to the noisy embedding and the patch outputs (the
         paper's design). ``"embedding"``: it attends to the noisy embedding alone, which also
@@ -134,6 +144,8 @@ class ModelConfig:
     noise_components: int = 0
     decoder_conditioning: str = "memory"
     component_head: bool = False
+    family_timbre_weight: float = 0.0
+    stop_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
@@ -167,6 +179,12 @@ class ModelConfig:
             raise ValueError(f"component_head must be true or false, got {self.component_head!r}")
         if self.component_head and not self.noise_components:
             raise ValueError("component_head needs noise_components > 0")
+        for name in ("family_timbre_weight", "stop_temperature"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if not self.stop_temperature > 0:
+            raise ValueError(f"stop_temperature must be > 0, got {self.stop_temperature!r}")
         if self.decoder_conditioning not in ("memory", "embedding"):
             raise ValueError(
                 f"decoder_conditioning must be 'memory' or 'embedding', got {self.decoder_conditioning!r}"
@@ -329,6 +347,18 @@ class Music2Palette(nn.Module):
                 "component_log_prior",
                 torch.full((c.noise_components,), -math.log(c.noise_components)),
             )
+            if c.teacher_tags and c.family_timbre_weight > 0:
+                # Fixed unit directions in tag space, one per family (seeded: the same on every
+                # machine, never trained, so not saved with the weights).
+                directions = torch.randn(c.noise_components, c.teacher_tags,
+                                         generator=torch.Generator().manual_seed(2025))
+                self.register_buffer("family_directions",
+                                     directions / directions.norm(dim=1, keepdim=True),
+                                     persistent=False)
+                # Mean and spread of the tag logits over the training windows (set by
+                # training.calibrate): the timbre is how a song differs from training music.
+                self.register_buffer("tag_logit_mean", torch.zeros(c.teacher_tags))
+                self.register_buffer("tag_logit_std", torch.ones(c.teacher_tags))
 
         # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
         self.emotion_head = nn.Sequential(
@@ -562,7 +592,7 @@ class Music2Palette(nn.Module):
             if num_colors is not None:
                 stop_now = torch.full_like(done, step >= num_colors)
             elif step >= c.min_colors and stop_quantile is not None:
-                ended = ended + (1.0 - ended) * torch.sigmoid(stop_logit)
+                ended = ended + (1.0 - ended) * torch.sigmoid(stop_logit / c.stop_temperature)
                 stop_now = ended >= stop_quantile.to(ended)
             elif step >= c.min_colors:
                 stop_now = torch.sigmoid(stop_logit) > 0.5
@@ -612,7 +642,9 @@ class Music2Palette(nn.Module):
 
         ``log p(k | music) - log p(k)`` from the component head (pointwise mutual information
         with the family's share of the training candidates): a family that fits the music no
-        better than it fits music in general scores 0. None without ``component_head``.
+        better than it fits music in general scores 0; plus, with ``family_timbre_weight``
+        ``lambda``, ``lambda * cos(t, u_k)`` for the music's standardised tag logits ``t`` and
+        the family's fixed direction ``u_k``. None without ``component_head``.
 
         Parameters
         ----------
@@ -622,7 +654,13 @@ class Music2Palette(nn.Module):
         if not self.config.component_head:
             return None
         log_p = torch.log_softmax(self.component_head(embedding), dim=-1)
-        return log_p - self.component_log_prior.to(log_p)
+        scores = log_p - self.component_log_prior.to(log_p)
+        weight = float(self.config.family_timbre_weight)
+        if weight and self.config.teacher_tags:
+            tags = (self.tag_head(embedding) - self.tag_logit_mean) / self.tag_logit_std.clamp_min(1e-6)
+            timbre = tags / tags.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            scores = scores + weight * timbre @ self.family_directions.to(timbre).T
+        return scores
 
     def music_offsets(self, scores: "Tensor | None", alternatives: "list[int] | tuple[int, ...]",
                       ) -> Tensor:

@@ -1,0 +1,131 @@
+"""Calibrate a trained family-choosing model after training (no weights change).
+
+Usage::
+
+    python -m training.calibrate --model training/cache/candidates/model_v12 \\
+        --out training/cache/candidates/model_v12c --timbre-weight 0.5
+
+1. **Timbre statistics**: the mean and standard deviation of the model's tag logits over the
+   training windows, so the timbre term of the family scores (``family_timbre_weight``) sees how
+   a song differs from the training music, not what all game music shares.
+2. **Stop temperature**: on the validation windows (seeds 0-4, the model's default noise, decoded
+   as the library decodes), the temperature in :data:`TEMPERATURES` whose palette-length
+   distribution is closest (total variation) to that of the windows' candidate palettes.
+
+The timbre weight is given, not tuned. The result is written as a new model folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.dataset import CORPUS_DIR, FEATURE_DIR, FeatureCache, WindowDataset, load_corpus
+
+__all__ = ["TEMPERATURES", "tag_logit_statistics", "length_distribution", "calibrate_stop", "main"]
+
+TEMPERATURES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0)
+SEEDS = (0, 1, 2, 3, 4)
+
+
+@torch.no_grad()
+def tag_logit_statistics(model: Any, data: WindowDataset, *, batch_size: int = 64
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (T,) of the tag head's logits over ``data``'s windows."""
+    logits = []
+    for i in range(0, len(data), batch_size):
+        b = data.batch(np.arange(i, min(i + batch_size, len(data))))
+        logits.append(model.encode(b["features"], b["frame_mask"]).tag_logits)
+    stacked = torch.cat(logits).double()
+    return stacked.mean(0).numpy(), stacked.std(0).numpy()
+
+
+def length_distribution(lengths: Any, lo: int = 3, hi: int = 8) -> np.ndarray:
+    """Shares (hi - lo + 1,) of the palette lengths lo..hi."""
+    counts = Counter(int(n) for n in np.asarray(lengths).ravel())
+    total = max(sum(counts.values()), 1)
+    return np.array([counts.get(n, 0) / total for n in range(lo, hi + 1)])
+
+
+@torch.no_grad()
+def calibrate_stop(model: Any, data: WindowDataset, log=print) -> tuple[float, dict[str, float]]:
+    """The stop temperature of :data:`TEMPERATURES` with the smallest total variation between
+    generated and candidate lengths, and the distance of each."""
+    from training.evaluate import generate_palettes
+
+    truth = length_distribution(data.targets_lengths)
+    distances = {}
+    for temperature in TEMPERATURES:
+        model.config.stop_temperature = temperature
+        lengths = [len(p) for s in SEEDS for p in generate_palettes(
+            model, data, noise_scale=float(model.config.noise_scale), seed=s)[0]]
+        distances[str(temperature)] = float(0.5 * np.abs(length_distribution(lengths) - truth).sum())
+        log(f"  stop temperature {temperature}: total variation {distances[str(temperature)]:.3f}")
+    best = min(TEMPERATURES, key=lambda t: distances[str(t)])
+    model.config.stop_temperature = best
+    return best, distances
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    import dataclasses
+
+    from m2p.network import Music2Palette
+    from m2p.weights import load_model, save_model
+
+    ap = argparse.ArgumentParser(prog="python -m training.calibrate", description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--timbre-weight", type=float, required=True)
+    ap.add_argument("--train-windows", type=int, default=3000)
+    ap.add_argument("--val-windows", type=int, default=240)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    trained = load_model(args.model).eval()
+    config = dataclasses.replace(trained.config, family_timbre_weight=args.timbre_weight)
+    model = Music2Palette(config)
+    model.load_state_dict(trained.state_dict(), strict=False)  # + the new statistics buffers
+    model.metadata = dict(trained.metadata)
+    model.eval()
+
+    corpus = load_corpus(CORPUS_DIR)
+    window_seconds = float(((model.metadata.get("training") or {}).get("config") or {})
+                           .get("window_seconds", 10.0))
+    cache = FeatureCache(FEATURE_DIR, window_seconds=window_seconds)
+
+    def evenly(windows, n):
+        pick = np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int)
+        return [windows[i] for i in sorted(set(pick.tolist()))]
+
+    train = WindowDataset.from_cache(cache, evenly(corpus.split("train"), args.train_windows),
+                                     max_colors=config.max_colors)
+    mean, std = tag_logit_statistics(model, train)
+    model.tag_logit_mean.copy_(torch.from_numpy(mean))
+    model.tag_logit_std.copy_(torch.from_numpy(std))
+    val = WindowDataset.from_cache(cache, evenly(corpus.split("val"), args.val_windows),
+                                   max_colors=config.max_colors)
+    temperature, distances = calibrate_stop(model, val)
+    print(f"stop temperature {temperature} (total variation {distances[str(temperature)]:.3f})")
+    meta = dict(model.metadata)
+    meta["calibration"] = {
+        "from": str(args.model),
+        "family_timbre_weight": args.timbre_weight,
+        "tag_statistics_windows": len(train),
+        "stop_temperature": temperature,
+        "stop_temperature_total_variation": distances,
+        "rule": "training.calibrate: tag statistics on training windows; stop temperature with "
+                "the smallest total variation to the validation candidates' lengths",
+    }
+    save_model(model, args.out, extra=meta)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
