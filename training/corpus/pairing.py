@@ -63,7 +63,14 @@ def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float) -
     return np.stack([np.clip(L, 0, 100), np.clip(C, 0, None), h], axis=1)
 
 
-def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=print) -> dict:
+def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=print, *,
+         key_hues: np.ndarray | None = None) -> dict:
+    """Pair every window with ``TOP_K`` refined candidate palettes (in place: ``emotion``,
+    ``palette_ids``, ``palette_similarity``, ``targets_lch``, ``target_lch``). With
+    ``key_hues`` (N,) degrees, the candidates are the emotion-matched palettes with the most
+    colour near each window's key hue (``training.corpus.colour_key``)."""
+    from training.corpus import colour_key
+
     import torch
 
     from m2p import emotion
@@ -85,7 +92,12 @@ def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=
     top1 = []
     for start in range(0, len(windows), 2048):
         sim = nm[start : start + 2048] @ npal.T
-        top = np.argsort(-sim, axis=1)[:, :TOP_K]
+        if key_hues is None:
+            top = np.argsort(-sim, axis=1)[:, :TOP_K]
+        else:
+            kept_lch = [np.asarray(p["lch"]) for p in kept]
+            top = [colour_key.choose(sim[j], kept_lch, float(key_hues[start + j]), TOP_K)
+                   for j in range(len(sim))]
         for j, row in enumerate(top):
             i = start + j
             w = windows[i]
