@@ -313,3 +313,24 @@ def test_incremental_decoding_equals_the_full_pass(tiny_config: ModelConfig, con
     torch.testing.assert_close(cached[0], full[0], atol=1e-3, rtol=1e-4)
     assert torch.equal(cached[1], full[1])
     torch.testing.assert_close(cached[2], full[2], atol=1e-4, rtol=1e-4)
+
+
+def test_timbre_term_and_stop_temperature(tiny_config: ModelConfig) -> None:
+    import dataclasses
+
+    from m2p.errors import ModelFormatError
+
+    cfg = dataclasses.replace(tiny_config, noise_components=4, component_head=True,
+                              teacher_tags=6, family_timbre_weight=0.5)
+    torch.manual_seed(0)
+    model = Music2Palette(cfg).eval()
+    plain = Music2Palette(dataclasses.replace(cfg, family_timbre_weight=0.0)).eval()
+    plain.load_state_dict(model.state_dict(), strict=False)
+    emb = torch.randn(3, cfg.d_model)
+    with torch.no_grad():
+        diff = model.component_scores(emb) - plain.component_scores(emb)
+    # the timbre term is lambda * cos(.): it moves each family's score by at most lambda
+    assert float(diff.abs().max()) <= 0.5 + 1e-6 and float(diff.abs().max()) > 0.01
+    for bad in ({"family_timbre_weight": -1.0}, {"stop_temperature": 0.0}):
+        with pytest.raises(ModelFormatError):
+            ModelConfig.from_dict({**cfg.to_dict(), **bad})
