@@ -106,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 
     train = WindowDataset.from_cache(cache, evenly(corpus.split("train"), args.train_windows),
                                      max_colors=config.max_colors)
-    mean, std = tag_logit_statistics(model, train)
-    model.tag_logit_mean.copy_(torch.from_numpy(mean))
-    model.tag_logit_std.copy_(torch.from_numpy(std))
+    if args.timbre_weight > 0:  # the statistics buffers exist only then
+        mean, std = tag_logit_statistics(model, train)
+        model.tag_logit_mean.copy_(torch.from_numpy(mean))
+        model.tag_logit_std.copy_(torch.from_numpy(std))
     val = WindowDataset.from_cache(cache, evenly(corpus.split("val"), args.val_windows),
                                    max_colors=config.max_colors)
     temperature, distances = calibrate_stop(model, val)
