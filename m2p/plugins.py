@@ -17,14 +17,16 @@ this module or to its :func:`plugins` function.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import re
 import sys
 import threading
 import types
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, NamedTuple
 
 from m2p.errors import PluginError
 
@@ -35,15 +37,17 @@ Status = Literal["loaded", "failed", "disabled"]
 
 _OWN_DISTRIBUTION = "music2palette"
 
-# Which built-in adapter provides which front-door capability, for helpful error messages.
-_KNOWN_PROVIDERS: dict[str, tuple[str, str]] = {
-    "style": ("matplotlib", "matplotlib"),
-    "colormaps": ("matplotlib", "matplotlib"),
-    "animate_colors": ("matplotlib", "matplotlib"),
-    "matplotlib": ("matplotlib", "matplotlib"),
-    "altair": ("altair", "altair"),
-    "video": ("video", "video"),
+DEFAULT_PLUGINS: dict[str, str] = {
+    "matplotlib": "m2p_plugins.matplotlib",
+    "altair": "m2p_plugins.altair",
+    "video": "m2p_plugins.video",
 }
+"""The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``).
+
+Importing them, instead of finding them through the entry-point group, makes them work when the
+package's metadata is missing (an unpacked checkout on ``PYTHONPATH``, a worktree next to an
+editable install of another copy). Their entry points stay declared for tools that list them;
+the loader skips an entry point that names a built-in adapter's module."""
 
 
 class PluginWarning(UserWarning):
@@ -72,7 +76,9 @@ class PluginInfo:
     error
         Why loading failed (``"ModuleNotFoundError: No module named 'x'"``), else ``None``.
     descriptions
-        ``{capability: one-line description}`` as registered.
+        ``{capability: one-line description}`` as registered (subcommands too).
+    commands
+        Subcommands of ``m2p`` the adapter registered, in registration order.
     """
 
     name: str
@@ -83,6 +89,7 @@ class PluginInfo:
     status: Status = "loaded"
     error: str | None = None
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
+    commands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of all fields."""
@@ -95,7 +102,17 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "descriptions": dict(self.descriptions),
+            "commands": list(self.commands),
         }
+
+
+class Command(NamedTuple):
+    """A subcommand an adapter registered through :func:`m2p.hookspecs.register_commands`."""
+
+    name: str
+    configure: Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
+    help: str
+    plugin: str
 
 
 def plugins(*, include_disabled: bool = True) -> list[PluginInfo]:
@@ -127,20 +144,25 @@ def get(name: str) -> Any:
     ------
     m2p.errors.PluginError
         Nothing provides ``name``; the message says which adapter would and why it is missing
-        (disabled by ``M2P_LOAD_PLUGINS``, failed to import, not installed).
+        (disabled by ``M2P_LOAD_PLUGINS``, failed to import), or lists what is available.
     """
     state = _state()
     entry = state.provided.get(name)
     if entry is not None:
         return entry.obj
-    raise PluginError(_missing_reason(state, name), source=f"m2p.{name}")
+    reason = unavailable_reason(name)
+    if reason is None:
+        have = ", ".join(sorted(state.provided)) or "nothing"
+        reason = f"no loaded m2p adapter provides {name!r} (available: {have})"
+    raise PluginError(reason, source=f"m2p.{name}")
 
 
 def register(plugin: object, name: str | None = None) -> PluginInfo:
     """Register an adapter object by hand (no entry point): a module, class or instance.
 
-    Useful in notebooks and tests. Its ``m2p_register`` hook runs at once; a failure is
-    reported like an entry-point adapter's (status ``"failed"``, :class:`PluginWarning`).
+    Useful in notebooks and tests. Its ``m2p_register`` and ``register_commands`` hooks run at
+    once; a failure is reported like an entry-point adapter's (status ``"failed"``,
+    :class:`PluginWarning`).
 
     Returns
     -------
@@ -152,15 +174,48 @@ def register(plugin: object, name: str | None = None) -> PluginInfo:
         plugin_name = state.manager.register(plugin, name=name)
         if plugin_name is None:
             raise PluginError("already registered or blocked", source=f"plugin {name or plugin!r}")
-        info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
-        state.infos[plugin_name] = info
-        for impl in state.manager.hook.m2p_register.get_hookimpls():
-            if impl.plugin is plugin:
-                info = _call_register_hook(impl, state.infos, state.provided)
+        state.infos[plugin_name] = PluginInfo(name=plugin_name, version=None, distribution=None,
+                                              module=None)
+        info = _call_hooks(state, plugin_name)
     if info.status == "failed":
         warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
                       stacklevel=2)
     return info
+
+
+def commands() -> dict[str, Command]:
+    """The subcommands the loaded adapters registered, ``{name: Command}`` in registration order.
+
+    Loads the adapters on first use. The core's own commands are not included; :mod:`m2p.cli`
+    puts them first and an adapter's command of the same name is never shown.
+    """
+    return dict(_state().commands)
+
+
+def unavailable_reason(name: str, *, command: bool = False) -> str | None:
+    """Why the capability (or, with ``command=True``, the subcommand) ``name`` is missing.
+
+    Returns ``None`` when it is provided, or when no built-in adapter would provide it (an
+    unknown name). For a built-in adapter that ``M2P_LOAD_PLUGINS`` leaves out or that failed to
+    load, the adapter's hooks are run against throw-away callbacks to learn what it *would*
+    provide: each adapter declares its own capabilities, and the core names none of them.
+    """
+    state = _state()
+    if name in (state.commands if command else state.provided):
+        return None
+    kind = "command" if command else "capability"
+    for plugin, info in sorted(state.infos.items()):
+        if info.status == "loaded" or plugin not in DEFAULT_PLUGINS:
+            continue
+        capabilities, subcommands = _declared(DEFAULT_PLUGINS[plugin])
+        if name not in (subcommands if command else capabilities):
+            continue
+        if info.status == "disabled":
+            why = f"which {ENV_VAR}={os.environ.get(ENV_VAR, '')!r} leaves out"
+        else:
+            why = f"which failed to load: {info.error}"
+        return f"{kind} {name!r} needs the {plugin!r} adapter, {why}"
+    return None
 
 
 def available() -> dict[str, str]:
@@ -194,7 +249,8 @@ def format_plugins(infos: list[PluginInfo], *, verbose: bool = False) -> str:
         return "no m2p adapters installed"
     rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
     for info in infos:
-        provides = ", ".join(info.provides) if info.provides else "-"
+        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
+        provides = ", ".join(shown) if shown else "-"
         rows.append((info.name, info.version or "?", info.status, provides))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
@@ -320,6 +376,7 @@ class _State:
     manager: Any
     infos: dict[str, PluginInfo]
     provided: dict[str, _Provided]
+    commands: dict[str, Command]
     wanted: set[str] | None
 
 
@@ -345,16 +402,37 @@ def _load() -> _State:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     wanted = enabled_names()
-    infos: dict[str, PluginInfo] = {}
-    provided: dict[str, _Provided] = {}
+    state = _State(manager=manager, infos={}, provided={}, commands={}, wanted=wanted)
+    infos = state.infos
+
+    # Built-ins first, by import: they must not depend on installed metadata.
+    own_version = _own_version()
+    for name, module in DEFAULT_PLUGINS.items():
+        base = dict(name=name, version=own_version, distribution=_OWN_DISTRIBUTION, module=module)
+        if wanted is not None and name not in wanted:
+            infos[name] = PluginInfo(**base, status="disabled")
+            continue
+        try:
+            manager.register(importlib.import_module(module), name=name)
+        except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
+            infos[name] = PluginInfo(**base, status="failed", error=_describe(exc))
+            continue
+        infos[name] = PluginInfo(**base, status="loaded")
 
     eps = {}
     for ep in entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        if ep.name in DEFAULT_PLUGINS and ep.value == DEFAULT_PLUGINS[ep.name]:
+            continue  # a built-in's own entry point: already registered by import
         eps.setdefault(ep.name, ep)
 
     for name, ep in eps.items():
         dist_name, version = _dist_of(ep)
         base = dict(name=name, version=version, distribution=dist_name, module=ep.value)
+        if name in DEFAULT_PLUGINS:
+            infos[name + f" ({ep.value})"] = PluginInfo(
+                **{**base, "name": name + f" ({ep.value})"}, status="failed",
+                error=f"the name {name!r} belongs to a built-in adapter")
+            continue
         if wanted is not None and name not in wanted:
             infos[name] = PluginInfo(**base, status="disabled")
             continue
@@ -367,48 +445,57 @@ def _load() -> _State:
             continue
         infos[name] = PluginInfo(**base, status="loaded")
 
-    for name in sorted((wanted or set()) - set(eps)):
+    for name in sorted((wanted or set()) - set(eps) - set(DEFAULT_PLUGINS)):
         infos[name] = PluginInfo(name=name, version=None, distribution=None, module=None,
                                  status="failed",
                                  error=f"no adapter named {name!r} is installed "
                                        f"(entry-point group {hookspecs.ENTRY_POINT_GROUP!r}; "
                                        f"asked for by {ENV_VAR})")
 
-    # Call each adapter's m2p_register separately so one failing hook does not stop the rest.
+    # Call each adapter's hooks separately so one failing hook does not stop the rest.
     # Order (which decides clashes: the first registration of a name wins): the built-in
-    # adapters of music2palette first, then the others by name.
-    def precedence(impl: Any) -> tuple[bool, str]:
-        info = infos.get(impl.plugin_name)
-        return (info is None or info.distribution != _OWN_DISTRIBUTION, impl.plugin_name)
-
-    for impl in sorted(manager.hook.m2p_register.get_hookimpls(), key=precedence):
-        _call_register_hook(impl, infos, provided)
+    # adapters first, in DEFAULT_PLUGINS order, then the others by name.
+    builtin_order = list(DEFAULT_PLUGINS)
+    loaded = [name for name, info in infos.items() if info.status == "loaded"]
+    loaded.sort(key=lambda n: (n not in DEFAULT_PLUGINS,
+                               builtin_order.index(n) if n in DEFAULT_PLUGINS else 0, n))
+    for name in loaded:
+        _call_hooks(state, name)
 
     for info in infos.values():
         if info.status == "failed":
             warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
                           stacklevel=4)
-    return _State(manager=manager, infos=infos, provided=provided, wanted=wanted)
+    return state
 
 
-def _call_register_hook(impl: Any, infos: dict[str, PluginInfo],
-                        provided: dict[str, _Provided]) -> PluginInfo:
-    """Run one adapter's ``m2p_register``; on failure nothing it registered is kept."""
-    plugin_name = impl.plugin_name
-    info = infos.get(plugin_name)
+def _call_hooks(state: _State, plugin_name: str) -> PluginInfo:
+    """Run one adapter's hooks; on failure nothing it registered is kept."""
+    info = state.infos.get(plugin_name)
     if info is None:  # registered by hand (:func:`register`), not through an entry point
         info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
+    plugin = state.manager.get_plugin(plugin_name)
     mine: dict[str, _Provided] = {}
-    register = _make_register(plugin_name, mine, provided)
+    my_commands: dict[str, Command] = {}
+    register = _make_register(plugin_name, mine, state.provided)
+    register_command = _make_register_command(plugin_name, my_commands, state.commands)
+    callbacks = {"m2p_register": register, "register_commands": register_command}
+    running = "m2p_register"
     try:
-        impl.function(*[{"register": register}[a] for a in impl.argnames])
+        for running, callback in callbacks.items():
+            for impl in getattr(state.manager.hook, running).get_hookimpls():
+                if impl.plugin is plugin:
+                    impl.function(*[{"register": callback}[a] for a in impl.argnames])
     except Exception as exc:  # noqa: BLE001 - reported, never raised
-        info = _replace(info, status="failed", error=f"m2p_register failed: {_describe(exc)}")
+        info = _replace(info, status="failed", error=f"{running} failed: {_describe(exc)}")
     else:
-        provided.update(mine)
-        info = _replace(info, provides=tuple(mine),
-                        descriptions={k: v.description for k, v in mine.items()})
-    infos[plugin_name] = info
+        state.provided.update(mine)
+        state.commands.update(my_commands)
+        descriptions = {k: v.description for k, v in mine.items()}
+        descriptions.update({f"m2p {k}": v.help for k, v in my_commands.items()})
+        info = _replace(info, provides=tuple(mine), commands=tuple(my_commands),
+                        descriptions=descriptions)
+    state.infos[plugin_name] = info
     return info
 
 
@@ -428,22 +515,57 @@ def _make_register(plugin: str, mine: dict[str, _Provided],
     return register
 
 
-def _missing_reason(state: _State, name: str) -> str:
-    known = _KNOWN_PROVIDERS.get(name)
-    if known is not None:
-        plugin, extra = known
-        info = state.infos.get(plugin)
-        hint = f"pip install 'music2palette[{extra}]'"
-        if info is None:
-            return f"needs the {plugin!r} adapter, which is not installed ({hint})"
-        if info.status == "disabled":
-            return (f"needs the {plugin!r} adapter, which {ENV_VAR}="
-                    f"{os.environ.get(ENV_VAR, '')!r} leaves out")
-        if info.status == "failed":
-            return f"needs the {plugin!r} adapter, which failed to load: {info.error}"
-        return f"the {plugin!r} adapter is loaded but does not provide {name!r}"
-    have = ", ".join(sorted(state.provided)) or "nothing"
-    return f"no loaded m2p adapter provides {name!r} (available: {have})"
+def _make_register_command(plugin: str, mine: dict[str, Command],
+                           taken: dict[str, Command]) -> Callable[..., None]:
+    def register(name: str, configure: Any, *, help: str = "") -> None:  # noqa: A002
+        if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
+            raise PluginError(f"command name must be a word (letters, digits, - and _), "
+                              f"got {name!r}", source=f"plugin {plugin}")
+        if not callable(configure):
+            raise PluginError(f"command {name!r}: configure must be callable, got "
+                              f"{type(configure).__name__}", source=f"plugin {plugin}")
+        if name in taken or name in mine:
+            owner = taken[name].plugin if name in taken else plugin
+            warnings.warn(f"m2p plugin {plugin!r} registers the command {name!r}, already "
+                          f"registered by {owner!r}; keeping {owner!r}", PluginWarning,
+                          stacklevel=2)
+            return
+        mine[name] = Command(name=name, configure=configure, help=help, plugin=plugin)
+
+    return register
+
+
+_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _declared(module: str) -> tuple[set[str], set[str]]:
+    """What a built-in adapter would register: its hooks run against collecting callbacks.
+
+    Used only to explain a missing name; any failure (the module does not import...) means
+    "unknown", never an error of its own.
+    """
+    capabilities: set[str] = set()
+    subcommands: set[str] = set()
+    try:
+        mod = importlib.import_module(module)
+        hooks = {"m2p_register": lambda name, obj, **_: capabilities.add(name),
+                 "register_commands": lambda name, configure, **_: subcommands.add(name)}
+        for hook_name, callback in hooks.items():
+            hook = getattr(mod, hook_name, None)
+            if callable(hook):
+                hook(register=callback)
+    except Exception:  # noqa: BLE001 - explanation only
+        pass
+    return capabilities, subcommands
+
+
+def _own_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(_OWN_DISTRIBUTION)
+    except PackageNotFoundError:  # an unpacked checkout on PYTHONPATH
+        return None
 
 
 def _dist_of(ep: Any) -> tuple[str | None, str | None]:
@@ -479,10 +601,13 @@ __all__ = [
     "ENV_VAR",
     "PluginInfo",
     "PluginWarning",
+    "Command",
+    "DEFAULT_PLUGINS",
     "add_arguments",
     "altair",
     "animate_colors",
     "available",
+    "commands",
     "configure_cli",
     "enabled_names",
     "format_plugins",
@@ -494,6 +619,7 @@ __all__ = [
     "reset",
     "run",
     "style",
+    "unavailable_reason",
     "video",
 ]
 

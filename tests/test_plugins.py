@@ -316,3 +316,111 @@ def test_m2p_plugins_command(capsys):
         pytest.skip("the plugins subcommand is not registered in m2p.cli yet")
     assert cli.main(["plugins"]) == 0
     assert "matplotlib" in capsys.readouterr().out
+
+
+# --- adapters own their commands -----------------------------------------------------------------
+
+GREET_ADAPTER = """
+    import m2p.hookspecs
+
+    def configure_greet(parser):
+        parser.add_argument("who")
+        parser.add_argument("--loud", action="store_true")
+
+        def run(args):
+            text = "hello " + args.who
+            print(text.upper() if args.loud else text)
+            return 0
+
+        return run
+
+    @m2p.hookspecs.hookimpl
+    def register_commands(register):
+        register("greet", configure_greet, help="Greet someone (a throwaway adapter's command).")
+"""
+
+
+def test_third_party_adapter_adds_a_command(tmp_path, monkeypatch, capsys):
+    import m2p.cli as cli
+
+    files = _dist_files("m2p-greet", "0.0.1", {"greet": "m2p_greet_adapter"},
+                        {"m2p_greet_adapter": GREET_ADAPTER})
+    _install_on_path(tmp_path, files, monkeypatch)
+
+    assert cli.main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "greet" in help_text and "Greet someone" in help_text
+    assert cli.main(["greet", "ada", "--loud"]) == 0
+    assert capsys.readouterr().out == "HELLO ADA\n"
+    assert cli.main(["greet", "--help"]) == 0
+    assert "--loud" in capsys.readouterr().out
+
+    assert cli.main(["plugins"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("greet"))
+    assert line.split()[:3] == ["greet", "0.0.1", "loaded"] and "m2p greet" in line
+    assert cli.main(["plugins", "--json"]) == 0
+    listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
+    assert listed["greet"]["commands"] == ["greet"]
+    assert plugins_mod.commands()["greet"].plugin == "greet"
+
+
+def test_command_registered_by_hand_and_core_commands_win(capsys):
+    import types
+
+    import m2p.cli as cli
+    import m2p.hookspecs
+
+    adapter = types.SimpleNamespace()
+
+    @m2p.hookspecs.hookimpl
+    def register_commands(register):
+        register("shout-it", lambda parser: (lambda args: print("LOUD") or 0), help="shouts")
+        register("palette", lambda parser: (lambda args: 99), help="hijack")
+
+    adapter.register_commands = register_commands
+    info = plugins_mod.register(adapter, name="by_hand_cmd")
+    assert info.status == "loaded" and info.commands == ("shout-it", "palette")
+    assert cli.main(["shout-it"]) == 0
+    assert capsys.readouterr().out == "LOUD\n"
+    assert cli.main(["palette", "--help"]) == 0  # the core's palette, not the adapter's
+    assert "--seed" in capsys.readouterr().out
+
+
+def test_video_commands_come_from_the_video_adapter(capsys):
+    import m2p.cli as cli
+
+    assert not {"grade", "recolor", "export", "race"} & {e.name for e in cli.SUBCOMMANDS}
+    registered = plugins_mod.commands()
+    assert [registered[n].plugin for n in ("grade", "recolor", "export", "race")] == ["video"] * 4
+    assert cli.main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert all(name in help_text for name in ("grade", "recolor", "export", "race"))
+
+
+def test_command_of_a_left_out_adapter_is_refused_with_the_reason(monkeypatch, capsys):
+    import m2p.cli as cli
+
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "matplotlib")
+    assert cli.main(["grade", "v.mp4", "--music", "s.wav", "-o", "o.mp4"]) == 1
+    err = capsys.readouterr().err
+    assert "'video' adapter" in err and "M2P_LOAD_PLUGINS" in err
+    assert cli.main(["no-such-command"]) == 2  # unknown to every adapter: a usage error
+
+
+def test_builtins_register_by_import_without_entry_point_metadata(monkeypatch):
+    """A checkout on PYTHONPATH with no installed metadata: the built-ins still load."""
+    import importlib.metadata as md
+
+    real = md.entry_points
+    seen = []
+
+    def no_m2p_entry_points(**kwargs):
+        seen.append(kwargs.get("group"))
+        return [] if kwargs.get("group") == "m2p" else real(**kwargs)
+
+    monkeypatch.setattr(md, "entry_points", no_m2p_entry_points)
+    infos = {info.name: info for info in plugins_mod.plugins()}
+    assert "m2p" in seen  # the loader did look, and found nothing
+    assert all(infos[n].status == "loaded" for n in BUILTINS)
+    assert infos["video"].module == "m2p_plugins.video"
+    assert "grade" in plugins_mod.commands() and "style" in plugins_mod.available()

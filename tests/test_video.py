@@ -104,18 +104,10 @@ def _children() -> list[int]:
 
 
 def _cli(argv: list[str]) -> int:
-    """Run ``m2p`` with the video subcommands registered (whether or not the lead has yet)."""
+    """Run ``m2p``; the video adapter adds its subcommands through ``register_commands``."""
     import m2p.cli as cli
 
-    names = {s.name for s in cli.SUBCOMMANDS}
-    extra = [cli.Subcommand(n, "m2p_plugins.video.cli", f"configure_{n}", n)
-             for n in ("grade", "recolor", "export", "race") if n not in names]
-    saved = cli.SUBCOMMANDS
-    cli.SUBCOMMANDS = saved + extra
-    try:
-        return cli.main(argv)
-    finally:
-        cli.SUBCOMMANDS = saved
+    return cli.main(argv)
 
 
 # -------------------------------------------------------------------------------- LUTs
