@@ -1,7 +1,6 @@
 """Colour logic shared by the built-in adapters (NumPy + :mod:`m2p.colour`, no plotting library).
 
-* :func:`resolve_palette`: a path / Palette / PaletteTrack (+ ``at=``) to one Palette, through the
-  content-hash cache of :mod:`m2p.cache` (a second call on the same song never runs the model).
+* :func:`resolve_palette`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
 * :func:`legible_order`: order colours so adjacent ones are far apart in CIEDE2000.
 * :func:`sequential_ramp`, :func:`diverging_ramp`: ramps built in CIELAB (perceptually
   uniform) with monotonic lightness, gamut-mapped at constant L* and hue.
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.errors import M2PError, TrackError
+from m2p import resolve
 
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
                             "progress"})
@@ -30,14 +29,16 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
                     **inference_kwargs: Any) -> tuple[Any, str]:
     """Turn an adapter's ``source`` argument into ``(Palette, stem)``.
 
+    The palette comes from the core's one resolver, :func:`m2p.resolve.resolve_palette` (cached
+    per audio content); this adds the stem the adapters name their colormaps and themes by.
+
     Parameters
     ----------
     source
         Audio path (str / PathLike), NumPy samples (pass ``sample_rate=``), a
         :class:`~m2p.palette_types.Palette` or a :class:`~m2p.palette_types.PaletteTrack`.
     at
-        Seconds into the piece: the palette in force then. For paths and arrays a palette track
-        is computed (once; cached). ``None`` uses the whole-piece palette.
+        Seconds into the piece: the palette in force then. ``None`` uses the whole-piece palette.
     model, seed, **inference_kwargs
         Passed to :func:`m2p.palette` / :func:`m2p.palette_track` for audio inputs.
 
@@ -55,43 +56,27 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
     from m2p import cache
     from m2p.palette_types import Palette, PaletteTrack
 
-    if isinstance(source, Palette):
-        if at is not None:
-            raise TrackError(f"at={at!r} needs a PaletteTrack or an audio file, got one Palette")
-        return source, "palette_" + _short_hash(",".join(source.hex))
-    if isinstance(source, PaletteTrack):
-        stem = _stem_of(getattr(source, "source", None)) or "track_" + _short_hash(
-            source.to_json() if hasattr(source, "to_json") else repr(source))
-        if at is None:
-            return source.overall, stem
-        return track_at(source, at), stem + _at_suffix(at)
     if isinstance(source, (str, os.PathLike, np.ndarray)):
-        kwargs = dict(inference_kwargs, model=model, seed=seed)
+        palette = resolve.resolve_palette(source, at=at, model=model, seed=seed,
+                                          **inference_kwargs)
         if isinstance(source, np.ndarray):
-            digest = cache.content_digest(source, sample_rate=kwargs.get("sample_rate")) or ""
+            digest = cache.content_digest(
+                source, sample_rate=inference_kwargs.get("sample_rate")) or ""
             stem = "array_" + digest.split(":")[-1][:8]
         else:
             stem = _stem_of(source) or "song"
-        if at is None:
-            return cache.palette(source, **kwargs), stem
-        track = cache.palette_track(source, **kwargs)
-        return track_at(track, at), stem + _at_suffix(at)
-    raise M2PError(f"expected an audio path, NumPy samples, a Palette or a PaletteTrack, "
-                   f"got {type(source).__name__}")
+    else:
+        palette = resolve.resolve_palette(source, at=at)
+        if isinstance(source, Palette):
+            stem = "palette_" + _short_hash(",".join(source.hex))
+        else:
+            assert isinstance(source, PaletteTrack)
+            stem = _stem_of(source.source) or "track_" + _short_hash(source.to_json())
+    return palette, stem if at is None else stem + _at_suffix(at)
 
 
-def track_at(track: Any, at: float) -> Any:
-    """``track.at(at)`` with a clear :class:`~m2p.errors.TrackError` outside the track."""
-    duration = float(track.duration)
-    try:
-        t = float(at)
-    except (TypeError, ValueError):
-        raise TrackError(f"at= must be a number of seconds, got {at!r}",
-                         source=getattr(track, "source", None)) from None
-    if not np.isfinite(t) or t < 0.0 or t > duration:
-        raise TrackError(f"at={t:g} s is outside the track, which covers 0 to {duration:.3f} s",
-                         source=getattr(track, "source", None))
-    return track.at(t)
+track_at = resolve.track_at
+"""``track.at(at)`` with a clear :class:`~m2p.errors.TrackError` outside the track (the core's)."""
 
 
 def legible_order(lch: np.ndarray) -> list[int]:

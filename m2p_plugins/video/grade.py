@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
+from m2p.palette_types import Palette, PaletteTrack
+from m2p.resolve import resolve_track
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
@@ -105,10 +107,8 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         if isinstance(self.track, LutTrack):
             return self.track
         track = self.track
-        if isinstance(track, (str, os.PathLike)):
-            import m2p
-
-            track = m2p.palette_track(track)
+        if not isinstance(track, Palette):  # a Palette is a constant grade
+            track = resolve_track(track)
         source = self.source
         if source is None:
             if clip is None:
@@ -223,9 +223,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
         check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
         if track is None:
-            import m2p
-
-            track = m2p.palette_track(music, progress=progress, **inference)
+            track = resolve_track(music, progress=progress, **inference)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
                             music_end=music_end, device=grade_device)
         graded = clip.with_effects([effect])
@@ -258,10 +256,10 @@ def _fit_audio(audio: Any, duration: float, music_end: str) -> Any:
     return audio  # shorter music ends early; the picture keeps the last palette's grade
 
 
-def _palette_size(track: Any) -> int:
-    if hasattr(track, "max_colors"):
+def _palette_size(track: PaletteTrack | Palette) -> int:
+    if isinstance(track, PaletteTrack):
         return int(track.max_colors)
-    return max(3, len(track)) if hasattr(track, "__len__") else 5
+    return max(3, len(track))
 
 
 __all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "grade_video", "source_palette"]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
+from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     atomic_output,
@@ -268,10 +269,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     if fit not in ("stretch", "trim"):
         raise ValueError(f"fit must be 'stretch' or 'trim', got {fit!r}")
     table = _as_race_data(data)
-    if track is None:
-        import m2p
-
-        track = m2p.palette_track(music, progress=progress, **inference)
+    track = resolve_track(music if track is None else track, progress=progress, **inference)
     audio = clip = race = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-race-")
     try:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
+from m2p.resolve import resolve_palette
 from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, check_lut_size, write_cube
 from m2p_plugins.video.media import atomic_output, check_output, close_quietly
 from m2p_plugins.video.transfer import (
@@ -174,16 +175,12 @@ def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = 
 
 
 def music_palette(music: Any, *, at: float | None = None, **inference: Any) -> Any:
-    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds."""
-    import m2p
+    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds.
 
-    if hasattr(music, "lch"):
-        return music
-    if hasattr(music, "palettes"):
-        return music.overall if at is None else music.at(at)
-    if at is None:
-        return m2p.palette(music, **inference)
-    return m2p.palette_track(music, **inference).at(at)
+    ``music`` is anything :func:`m2p.resolve.resolve_palette` takes (audio, Palette,
+    PaletteTrack); audio results are cached per content, shared with grading and races.
+    """
+    return resolve_palette(music, at=at, **inference)
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
