@@ -42,7 +42,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-SAMPLE_RATE = 22050
+from m2p.audio import SAMPLE_RATE  # the one sample rate, owned by the decoder (re-exported)
+
 N_FFT = 2048
 HOP_LENGTH = 512
 N_MELS = 128

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from m2p.colour_np import lab_to_lch, lch_to_lab, rgb8_to_hex
 from m2p.errors import TrackError
 
 __all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION"]
@@ -35,7 +36,6 @@ TRACK_FORMAT = "music2palette.track"
 #: Version of the palette-track JSON layout written by :meth:`PaletteTrack.to_json`.
 TRACK_FORMAT_VERSION = 1
 
-N_EMOTIONS = 8
 
 #: Most colours a palette may hold. The model emits 3 to 8; the cap keeps a hostile document
 #: (a 5,000-colour "palette") from costing quadratic alignment and rendering time.
@@ -98,6 +98,9 @@ class Palette:
         emotion = colour_emotion if self.emotion is None else self.emotion
         va = colour_va if self.valence_arousal is None else self.valence_arousal
         object.__setattr__(self, "lch", _frozen(lch))
+        # Imported here: m2p.emotion needs torch, and importing this module must not.
+        from m2p.emotion import N_EMOTIONS
+
         object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
         va = _validated_vector(va, 2, "valence_arousal")
         if np.any(np.abs(va) > 1.0 + _RANGE_SLACK):
@@ -150,7 +153,7 @@ class Palette:
     @cached_property
     def hex(self) -> tuple[str, ...]:
         """Lower-case ``'#rrggbb'`` sRGB codes of the (gamut-mapped) colours."""
-        return tuple("#{:02x}{:02x}{:02x}".format(*map(int, row)) for row in self.rgb8)
+        return tuple(rgb8_to_hex(self.rgb8))
 
     @cached_property
     def rgb8(self) -> np.ndarray:
@@ -689,14 +692,9 @@ def _summarise(palettes: Sequence[Palette]) -> Palette:
     seen = np.zeros(count)
     for p in palettes:
         k = min(len(p), count)
-        L, C, h = p.lch[:k, 0], p.lch[:k, 1], np.deg2rad(p.lch[:k, 2])
-        lab_sum[:k] += np.stack([L, C * np.cos(h), C * np.sin(h)], axis=-1)
+        lab_sum[:k] += lch_to_lab(p.lch[:k])
         seen[:k] += 1
-    lab = lab_sum / seen[:, None]
-    lch = np.stack(
-        [lab[:, 0], np.hypot(lab[:, 1], lab[:, 2]), np.rad2deg(np.arctan2(lab[:, 2], lab[:, 1]))],
-        axis=-1,
-    )
+    lch = lab_to_lch(lab_sum / seen[:, None])
     emotion = np.mean([p.emotion for p in palettes], axis=0)
     va = np.mean([p.valence_arousal for p in palettes], axis=0)
     return Palette(lch, emotion, va)

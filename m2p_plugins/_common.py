@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from m2p import resolve
+from m2p.colour_np import lch_to_lab, relative_luminance, rgb_to_hex
 
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
                             "progress"})
@@ -148,7 +149,7 @@ def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, fl
         (n, 3) sRGB in [0, 1].
     """
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    lab = _lch_to_lab(lch)
+    lab = lch_to_lab(lch)
     order = np.argsort(lab[:, 0], kind="stable")
     lab = lab[order]
     lo = min(float(lab[0, 0]), lightness[0])
@@ -191,7 +192,7 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
         (n, 3) sRGB in [0, 1]; the first half has increasing, the second decreasing L*.
     """
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    lab = _lch_to_lab(lch)
+    lab = lch_to_lab(lch)
     ab = lab[:, 1:]
     d = np.linalg.norm(ab[:, None, :] - ab[None, :, :], axis=-1)
     if d.max() < 20.0:
@@ -216,13 +217,6 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
     end_ab = np.where(left[:, None], ab[i], ab[j])
     out[:, 1:] = end_ab * (1.0 - u)[:, None]
     return _lab_to_srgb_mapped(out)
-
-
-def relative_luminance(rgb: np.ndarray) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours in [0, 1], shape (..., 3) -> (...)."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return lin @ np.array([0.2126, 0.7152, 0.0722])
 
 
 def contrast_ratio(a: Any, b: Any) -> float:
@@ -274,8 +268,7 @@ def to_rgb(c: Any) -> np.ndarray:
 
 def to_hex(rgb: Any) -> str:
     """sRGB triple in [0, 1] -> ``'#rrggbb'``."""
-    r, g, b = (int(round(float(x) * 255.0)) for x in np.clip(np.asarray(rgb, float), 0.0, 1.0))
-    return f"#{r:02x}{g:02x}{b:02x}"
+    return rgb_to_hex(np.asarray(rgb, dtype=np.float64).reshape(3))[0]
 
 
 def lch_of_hex(hexes: list[str]) -> np.ndarray:
@@ -291,11 +284,6 @@ def palette_lch(palette: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _lch_to_lab(lch: np.ndarray) -> np.ndarray:
-    h = np.deg2rad(lch[:, 2])
-    return np.column_stack([lch[:, 0], lch[:, 1] * np.cos(h), lch[:, 1] * np.sin(h)])
 
 
 def _lab_to_srgb_mapped(lab: np.ndarray) -> np.ndarray:

@@ -26,7 +26,9 @@ import math
 
 import numpy as np
 
+from m2p.colour_np import lch_to_lab
 from m2p.errors import InvalidArgumentError
+from m2p.palette_types import Palette
 
 from m2p_plugins.video.lut import DEFAULT_SIZE, lut_grid
 
@@ -247,12 +249,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
 
 def palette_lab(palette: object) -> np.ndarray:
     """CIELAB ``(n, 3)`` of an :class:`m2p.palette_types.Palette` (or an ``(n, 3)`` LCh array)."""
-    import torch
-
-    from m2p.colour import lch_to_lab
-
-    lch = np.array(getattr(palette, "lch", palette), dtype=np.float64).reshape(-1, 3)
-    return lch_to_lab(torch.from_numpy(lch)).numpy()
+    lch = palette.lch if isinstance(palette, Palette) else palette
+    return lch_to_lab(np.asarray(lch, dtype=np.float64).reshape(-1, 3))
 
 
 def neutral_source(target_lab: np.ndarray) -> np.ndarray:
