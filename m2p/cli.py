@@ -52,6 +52,7 @@ from m2p.hookspecs import Handler
 
 if TYPE_CHECKING:
     from m2p.palette_types import Palette, PaletteTrack
+    from m2p.plugin_manager import PluginInfo
 
 PROG = "m2p"
 
@@ -70,7 +71,7 @@ class Subcommand(NamedTuple):
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
-    Subcommand("plugins", "m2p.plugins", "configure_cli", "List the installed adapters (plugins)."),
+    Subcommand("plugins", "m2p.cli", "configure_plugins", "List the installed adapters (plugins)."),
 ]
 
 
@@ -202,6 +203,27 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+def configure_plugins(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p plugins``: the installed adapters, their versions, capabilities and commands."""
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print modules and capability descriptions")
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.plugin_manager import PluginWarning, plugins
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
+            infos = plugins()
+        if args.json:
+            print(json.dumps([info.to_dict() for info in infos], indent=2))
+        else:
+            print(format_plugins(infos, verbose=args.verbose))
+        return 0
+
+    return run
+
+
 # ----------------------------------------------------------------------------------------------
 # Helpers shared with other subcommands
 # ----------------------------------------------------------------------------------------------
@@ -269,6 +291,29 @@ def print_track(track: "PaletteTrack", out: IO[str]) -> None:
             out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
 
 
+def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
+    """Plain-text table of adapters (what ``m2p plugins`` prints)."""
+    if not infos:
+        return "no m2p adapters installed"
+    rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
+    for info in infos:
+        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
+        provides = ", ".join(shown) if shown else "-"
+        rows.append((info.name, info.version or "?", info.status, provides))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+             for r in rows]
+    for info in infos:
+        if info.error:
+            lines.append(f"  {info.name}: {info.error}")
+        if verbose:
+            if info.module:
+                lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
+            for cap, text in info.descriptions.items():
+                lines.append(f"    {cap}: {text}" if text else f"    {cap}")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------------------------
 # Internals
 # ----------------------------------------------------------------------------------------------
@@ -305,7 +350,7 @@ def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
 
 def _adapter_commands(*, exclude: set[str]) -> list[Any]:
     """The commands the loaded adapters registered, minus those the core owns."""
-    from m2p.plugins import PluginWarning, commands
+    from m2p.plugin_manager import PluginWarning, commands
 
     with warnings.catch_warnings():
         # A broken adapter is listed by `m2p plugins`; it must not talk over every command.
@@ -324,7 +369,7 @@ def _configure_adapter_command(command: Any, parser: argparse.ArgumentParser) ->
 
 def _refuse_unavailable(command: str) -> None:
     """An adapter's command whose adapter is left out or broken: say so (exit 1), not usage."""
-    from m2p.plugins import unavailable_reason
+    from m2p.plugin_manager import unavailable_reason
 
     reason = unavailable_reason(command, command=True)
     if reason is not None:

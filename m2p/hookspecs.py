@@ -59,9 +59,9 @@ class Register(Protocol):
         ----------
         name
             Capability name, a Python identifier (``"style"``, ``"altair"``...). It is what
-            :func:`m2p.plugins.get` looks up and what ``m2p plugins`` lists under *provides*.
+            :func:`m2p.plugin_manager.get` looks up and what ``m2p plugins`` lists under *provides*.
         obj
-            The object returned by :func:`m2p.plugins.get`.
+            The object returned by :func:`m2p.plugin_manager.get`.
         description
             One line shown by ``m2p plugins --verbose``.
         """

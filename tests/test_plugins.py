@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import m2p.plugins as plugins_mod
+import m2p.cli as cli_mod
+import m2p.front_doors as front_doors
+import m2p.plugin_manager as plugins_mod
 from m2p.errors import PluginError
-from m2p.plugins import PluginWarning
+from m2p.plugin_manager import PluginWarning
 
 BUILTINS = ("altair", "matplotlib", "video")
 
@@ -84,18 +86,18 @@ def _build_wheel(out: Path, dist: str, version: str, files: dict[str, str]) -> P
 
 def test_importing_m2p_loads_no_plugin_and_no_plotting_library():
     code = (
-        "import sys, m2p, m2p.plugins, m2p.hookspecs\n"
+        "import sys, m2p, m2p.plugin_manager, m2p.front_doors, m2p.hookspecs\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('m2p_plugins', 'matplotlib', 'altair', 'moviepy')]\n"
         "assert not bad, bad\n"
-        "assert m2p.plugins._STATE is None\n"
+        "assert m2p.plugin_manager._STATE is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
 
 
 def test_loading_adapters_does_not_import_matplotlib_or_altair():
     code = (
-        "import sys, m2p.plugins as p\n"
+        "import sys, m2p.plugin_manager as p\n"
         "infos = p.plugins()\n"
         "assert {i.name for i in infos} >= {'matplotlib', 'altair'}, infos\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'altair', 'moviepy')]\n"
@@ -119,8 +121,13 @@ def test_builtin_adapters_are_listed_with_versions_and_capabilities():
     assert plugins_mod.get("style").__module__ == "m2p_plugins.matplotlib._style"
 
 
-def test_module_is_callable_like_the_function():
-    assert [i.name for i in plugins_mod()] == [i.name for i in plugins_mod.plugins()]
+def test_m2p_plugins_is_the_listing_function_even_after_submodule_imports():
+    import m2p
+    import m2p.front_doors  # noqa: F401
+    import m2p.plugin_manager  # noqa: F401
+
+    assert [i.name for i in m2p.plugins()] == [i.name for i in plugins_mod.plugins()]
+    assert m2p.plugins is plugins_mod.plugins
 
 
 # --- third-party adapters ------------------------------------------------------------------------
@@ -176,7 +183,7 @@ def test_adapter_failing_to_import_is_reported_and_skipped(tmp_path, monkeypatch
     assert infos["good"].status == "loaded"
     assert plugins_mod.get("shout")("ok") == "OK!"
     assert infos["matplotlib"].status == "loaded"
-    assert "broken" in plugins_mod.format_plugins(list(infos.values()))
+    assert "broken" in cli_mod.format_plugins(list(infos.values()))
 
 
 def test_adapter_whose_hook_raises_is_reported_and_skipped(tmp_path, monkeypatch):
@@ -246,7 +253,7 @@ def test_empty_variable_loads_no_adapter(monkeypatch):
     with pytest.raises(PluginError, match="M2P_LOAD_PLUGINS"):
         plugins_mod.get("style")
     with pytest.raises(PluginError, match="'altair' adapter"):
-        plugins_mod.altair.register_theme  # noqa: B018 - attribute access is the test
+        front_doors.altair.register_theme  # noqa: B018 - attribute access is the test
     assert plugins_mod.plugins(include_disabled=False) == []
 
 
@@ -258,9 +265,9 @@ def test_variable_selects_adapters_and_reports_unknown_names(monkeypatch):
     assert infos["matplotlib"].status == "disabled"
     assert infos["nosuchadapter"].status == "failed"
     assert "no adapter named 'nosuchadapter'" in infos["nosuchadapter"].error
-    assert callable(plugins_mod.altair.register_theme)
+    assert callable(front_doors.altair.register_theme)
     with pytest.raises(PluginError, match="leaves out"):
-        plugins_mod.style("song.mp3")
+        front_doors.style("song.mp3")
 
 
 def test_reset_rereads_the_variable(monkeypatch):
@@ -276,12 +283,12 @@ def test_reset_rereads_the_variable(monkeypatch):
 
 
 def test_cli_lists_adapters_as_text_and_json(capsys):
-    assert plugins_mod.main([]) == 0
+    assert cli_mod.main(["plugins"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].split() == ["NAME", "VERSION", "STATUS", "PROVIDES"]
     assert any(line.startswith("matplotlib") and "style" in line for line in text.splitlines())
 
-    assert plugins_mod.main(["--json"]) == 0
+    assert cli_mod.main(["plugins", "--json"]) == 0
     listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
     assert "animate_colors" in listed["matplotlib"]["provides"]
     assert listed["altair"]["status"] == "loaded"
@@ -291,13 +298,13 @@ def test_cli_subcommand_hook_for_the_m2p_command(capsys):
     import argparse
 
     parser = argparse.ArgumentParser(prog="m2p plugins")
-    handler = plugins_mod.configure_cli(parser)
+    handler = cli_mod.configure_plugins(parser)
     assert handler(parser.parse_args(["--json"])) == 0
     assert {"matplotlib", "altair"} <= {i["name"] for i in json.loads(capsys.readouterr().out)}
 
 
 def test_cli_runs_as_a_module():
-    out = subprocess.run([sys.executable, "-m", "m2p.plugins", "--verbose"], check=True,
+    out = subprocess.run([sys.executable, "-m", "m2p", "plugins", "--verbose"], check=True,
                          capture_output=True, text=True, env=_clean_env()).stdout
     assert "m2p_plugins.matplotlib" in out and "altair" in out
 

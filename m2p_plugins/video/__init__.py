@@ -1,7 +1,7 @@
 """Video adapter: grade footage and photos to music, export ``.cube`` LUTs, race bar charts.
 
 Reached as ``m2p.video`` (``import m2p; m2p.video.MusicGrade(...)``) or through the plugin
-registry (``m2p.plugins.get("video")``). Names are loaded lazily (PEP 562): importing this
+registry (``m2p.plugin_manager.get("video")``). Names are loaded lazily (PEP 562): importing this
 package imports neither MoviePy, Matplotlib nor torch. Its subcommands (``m2p grade``,
 ``recolor``, ``export``, ``race``) are added by :func:`register_commands`; their code is in
 :mod:`m2p_plugins.video.cli`, imported only when one of them runs.

@@ -1,29 +1,29 @@
-"""The lazy plugin manager: discovery, failure reporting, the capability registry, listing.
+"""The lazy plugin manager: discovery, failure reporting, the registries of capabilities and
+subcommands.
 
-Adapters are found through the ``m2p`` entry-point group (the built-in ones too) and loaded with
+The built-in adapters (:data:`DEFAULT_PLUGINS`) are registered by import; third-party ones are
+found through the ``m2p`` entry-point group and loaded with
 :meth:`pluggy.PluginManager.load_setuptools_entrypoints`, one entry-point name at a time so that
 one adapter failing to import is *reported* (name + reason, a :class:`PluginWarning` and an entry
 in :func:`plugins`) and skipped while the others keep working.
 
-Nothing is loaded at ``import m2p``: the first call to :func:`plugins`, :func:`get` or one of
-the front doors (:func:`style`, :func:`animate_colors`, :data:`altair`) loads the adapters named
-by the ``M2P_LOAD_PLUGINS`` environment variable (a comma list; unset loads all, empty loads
-none). :func:`reset` forgets the loaded state so the variable is read again.
+Nothing is loaded at ``import m2p``: the first call to :func:`plugins`, :func:`get`,
+:func:`commands` or one of the front doors (:mod:`m2p.front_doors`) loads the adapters named by
+the ``M2P_LOAD_PLUGINS`` environment variable (a comma list; unset loads all, empty loads none).
+:func:`reset` forgets the loaded state so the variable is read again.
 
-The module is callable: ``m2p.plugins()`` lists the adapters whether ``m2p.plugins`` resolves to
-this module or to its :func:`plugins` function.
+The module is named ``plugin_manager``, not ``plugins``, so that importing it can never shadow
+the function ``m2p.plugins`` (the reason the value types live in ``m2p.palette_types``). The
+``m2p plugins`` command is in :mod:`m2p.cli`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import re
-import sys
 import threading
-import types
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, NamedTuple
@@ -241,123 +241,6 @@ def enabled_names() -> set[str] | None:
     if raw is None:
         return None
     return {part.strip() for part in raw.split(",") if part.strip()}
-
-
-def format_plugins(infos: list[PluginInfo], *, verbose: bool = False) -> str:
-    """Plain-text table of adapters (what ``m2p plugins`` prints)."""
-    if not infos:
-        return "no m2p adapters installed"
-    rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
-    for info in infos:
-        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
-        provides = ", ".join(shown) if shown else "-"
-        rows.append((info.name, info.version or "?", info.status, provides))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
-             for r in rows]
-    for info in infos:
-        if info.error:
-            lines.append(f"  {info.name}: {info.error}")
-        if verbose:
-            if info.module:
-                lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
-            for cap, text in info.descriptions.items():
-                lines.append(f"    {cap}: {text}" if text else f"    {cap}")
-    return "\n".join(lines)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``m2p plugins`` options to a (sub)parser."""
-    parser.add_argument("--json", action="store_true", help="print the list as JSON")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also print modules and capability descriptions")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``m2p plugins`` with parsed arguments; returns the exit status (always 0)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
-        infos = plugins()
-    if getattr(args, "json", False):
-        print(json.dumps([info.to_dict() for info in infos], indent=2))
-    else:
-        print(format_plugins(infos, verbose=getattr(args, "verbose", False)))
-    return 0
-
-
-def configure_cli(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """``m2p plugins`` for the CLI's subcommand registry: add options, return the handler."""
-    add_arguments(parser)
-    return run
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry for ``m2p plugins`` (``python -m m2p.plugins``)."""
-    parser = argparse.ArgumentParser(prog="m2p plugins",
-                                     description="List installed m2p adapters.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-# ---------------------------------------------------------------------------------------------
-# Front doors: stable m2p.* names that dispatch to whichever adapter provides the capability.
-
-
-def style(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
-          seed: int = 0, **kwargs: Any) -> dict[str, Any]:
-    """Matplotlib rcParams coloured by a song: ``plt.style.use(m2p.style("song.mp3"))``.
-
-    Dispatches to the ``style`` capability of the ``matplotlib`` adapter; see
-    :func:`m2p_plugins.matplotlib.style` for all parameters.
-
-    Parameters
-    ----------
-    source
-        Audio path, :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
-    at
-        Seconds: use the palette in force at that time (a track is computed for paths).
-    dark
-        Dark variant: background from the palette, text at WCAG contrast >= 4.5:1.
-    model, seed
-        Passed to inference for paths (results are cached per file content).
-    """
-    return get("style")(source, at=at, dark=dark, model=model, seed=seed, **kwargs)
-
-
-def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
-    """Colours of a palette track as a function of time, for ``FuncAnimation``.
-
-    Dispatches to :func:`m2p_plugins.matplotlib.animate_colors`.
-    """
-    return get("animate_colors")(track, *args, **kwargs)
-
-
-class _Namespace:
-    """Attribute proxy onto the namespace an adapter registered (``m2p.altair``)."""
-
-    def __init__(self, capability: str) -> None:
-        self._capability = capability
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") or attr == "_capability":
-            raise AttributeError(attr)
-        return getattr(get(self._capability), attr)
-
-    def __dir__(self) -> list[str]:
-        try:
-            return [a for a in dir(get(self._capability)) if not a.startswith("_")]
-        except PluginError:
-            return []
-
-    def __repr__(self) -> str:
-        return f"<m2p adapter namespace {self._capability!r} (loaded on first use)>"
-
-
-altair = _Namespace("altair")
-"""``m2p.altair.register_theme(...)``, ``m2p.altair.scale(...)``: the Altair adapter."""
-
-video = _Namespace("video")
-"""``m2p.video...``: whatever the ``video`` adapter registered under the name ``video``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,40 +471,19 @@ def _replace(info: PluginInfo, **changes: Any) -> PluginInfo:
     return replace(info, **changes)
 
 
-class _CallableModule(types.ModuleType):
-    """Lets ``m2p.plugins()`` work when ``m2p.plugins`` is this module rather than the function."""
-
-    def __call__(self, *, include_disabled: bool = True) -> list[PluginInfo]:
-        return plugins(include_disabled=include_disabled)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
 __all__ = [
     "ENV_VAR",
     "PluginInfo",
     "PluginWarning",
     "Command",
     "DEFAULT_PLUGINS",
-    "add_arguments",
-    "altair",
-    "animate_colors",
     "available",
     "commands",
-    "configure_cli",
     "enabled_names",
-    "format_plugins",
     "get",
     "get_plugin_manager",
-    "main",
     "plugins",
     "register",
     "reset",
-    "run",
-    "style",
     "unavailable_reason",
-    "video",
 ]
-
-if __name__ == "__main__":
-    raise SystemExit(main())
