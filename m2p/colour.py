@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from m2p.colour_np import LINEAR_THRESHOLD, SRGB_THRESHOLD, rgb8_to_hex
+from m2p.errors import InvalidArgumentError
 
 __all__ = [
     "srgb_to_linear",
@@ -580,14 +581,14 @@ def lch_to_rgb8(lch: np.ndarray) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If the input is not (..., 3) or contains NaN or infinity.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If the input is not (..., 3) or contains NaN or infinity.
     """
     arr = np.asarray(lch, dtype=np.float64)
     if arr.ndim == 0 or arr.shape[-1] != 3:
-        raise ValueError(f"expected CIELCh colours of shape (n, 3), got shape {arr.shape}")
+        raise InvalidArgumentError(f"expected CIELCh colours of shape (n, 3), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("CIELCh colours contain NaN or infinity; no display colour for them")
+        raise InvalidArgumentError("CIELCh colours contain NaN or infinity; no display colour for them")
     with torch.no_grad():
         rgb = lch_to_srgb(gamut_map_lch(torch.from_numpy(arr))).numpy()
     # Clipping here only removes the bisection tolerance (< 1e-7), never a visible change.
@@ -609,8 +610,8 @@ def lch_to_hex(lch: np.ndarray) -> list[str]:
 
     Raises
     ------
-    ValueError
-        If the input is not (..., 3) or is not finite.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If the input is not (..., 3) or is not finite.
     """
     return rgb8_to_hex(lch_to_rgb8(lch))
 
@@ -630,8 +631,8 @@ def hex_to_lch(hexes: str | Iterable[str]) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a string is not a hex colour.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If a string is not a hex colour.
     """
     with torch.no_grad():
         return srgb_to_lch(torch.from_numpy(hex_to_rgb(hexes))).numpy()
@@ -652,15 +653,15 @@ def hex_to_rgb(hexes: str | Iterable[str]) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a string is not a hex colour.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If a string is not a hex colour.
     """
     items = [hexes] if isinstance(hexes, str) else list(hexes)
     rgb = np.empty((len(items), 3), dtype=np.float64)
     for i, item in enumerate(items):
         match = _HEX_RE.match(item.strip()) if isinstance(item, str) else None
         if match is None:
-            raise ValueError(f"not a hex colour: {item!r}")
+            raise InvalidArgumentError(f"not a hex colour: {item!r}")
         digits = match.group(1)
         if len(digits) == 3:
             digits = "".join(c * 2 for c in digits)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from m2p.colour_np import lab_to_lch, lch_to_lab, rgb8_to_hex
-from m2p.errors import TrackError
+from m2p.errors import InvalidArgumentError, TrackError
 
 __all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION"]
 
@@ -76,8 +76,8 @@ class Palette:
 
     Raises
     ------
-    ValueError
-        Wrong shapes, NaN or infinity, L outside [0, 100], negative C, more than
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) Wrong shapes, NaN or infinity, L outside [0, 100], negative C, more than
         :data:`MAX_COLORS` colours, or valence-arousal outside [-1, 1].
 
     Examples
@@ -104,7 +104,7 @@ class Palette:
         object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
         va = _validated_vector(va, 2, "valence_arousal")
         if np.any(np.abs(va) > 1.0 + _RANGE_SLACK):
-            raise ValueError(f"valence_arousal must lie in [-1, 1], got {va.tolist()}")
+            raise InvalidArgumentError(f"valence_arousal must lie in [-1, 1], got {va.tolist()}")
         object.__setattr__(self, "valence_arousal", _frozen(np.clip(va, -1.0, 1.0)))
 
     # -- constructors ---------------------------------------------------------------------
@@ -128,11 +128,11 @@ class Palette:
 
         Raises
         ------
-        ValueError
-            The mapping does not describe a valid palette.
+        m2p.errors.InvalidArgumentError
+            (A ``ValueError``.) The mapping does not describe a valid palette.
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"a palette must be a JSON object, got {type(data).__name__}")
+            raise InvalidArgumentError(f"a palette must be a JSON object, got {type(data).__name__}")
         if "lch" in data:
             lch = np.asarray(data["lch"], dtype=np.float64)
         elif "hex" in data:
@@ -140,7 +140,7 @@ class Palette:
 
             lch = hex_to_lch(list(data["hex"]))
         else:
-            raise ValueError("a palette needs 'lch' or 'hex' colours")
+            raise InvalidArgumentError("a palette needs 'lch' or 'hex' colours")
         emotion = data.get("emotion")
         if isinstance(emotion, Mapping):
             from m2p.emotion import EMOTIONS
@@ -281,8 +281,8 @@ class PaletteTrack:
 
     Raises
     ------
-    ValueError
-        Inconsistent or non-finite values.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) Inconsistent or non-finite values.
     """
 
     times: np.ndarray
@@ -298,22 +298,22 @@ class PaletteTrack:
         times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
         palettes = tuple(self.palettes)
         if len(times) == 0:
-            raise ValueError("a palette track needs at least one palette")
+            raise InvalidArgumentError("a palette track needs at least one palette")
         if len(palettes) != len(times):
-            raise ValueError(f"{len(times)} times but {len(palettes)} palettes")
+            raise InvalidArgumentError(f"{len(times)} times but {len(palettes)} palettes")
         if not all(isinstance(p, Palette) for p in palettes):
-            raise ValueError("palettes must be Palette instances")
+            raise InvalidArgumentError("palettes must be Palette instances")
         for name in ("window", "hop", "duration"):
             value = float(getattr(self, name))
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
             object.__setattr__(self, name, value)
         if not np.all(np.isfinite(times)):
-            raise ValueError("times contain NaN or infinity")
+            raise InvalidArgumentError("times contain NaN or infinity")
         if np.any(np.diff(times) <= 0):
-            raise ValueError("times must be strictly increasing")
+            raise InvalidArgumentError("times must be strictly increasing")
         if times[0] < -_RANGE_SLACK or times[-1] > self.duration + _RANGE_SLACK:
-            raise ValueError(f"times must lie within [0, duration={self.duration}]")
+            raise InvalidArgumentError(f"times must lie within [0, duration={self.duration}]")
         if self.seed is not None:
             object.__setattr__(self, "seed", int(self.seed))
         if self.source is not None:
@@ -322,7 +322,7 @@ class PaletteTrack:
         object.__setattr__(self, "palettes", palettes)
         overall = self.overall if self.overall is not None else _summarise(palettes)
         if not isinstance(overall, Palette):
-            raise ValueError("overall must be a Palette")
+            raise InvalidArgumentError("overall must be a Palette")
         object.__setattr__(self, "overall", overall)
 
     # -- sequence protocol ----------------------------------------------------------------
@@ -642,18 +642,18 @@ def _validated_lch(lch: Any) -> np.ndarray:
     try:
         arr = np.array(lch, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"palette colours must be numbers: {exc}") from None
+        raise InvalidArgumentError(f"palette colours must be numbers: {exc}") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
-        raise ValueError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
+        raise InvalidArgumentError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
     if arr.shape[0] > MAX_COLORS:
-        raise ValueError(f"a palette holds at most {MAX_COLORS} colours, got {arr.shape[0]}")
+        raise InvalidArgumentError(f"a palette holds at most {MAX_COLORS} colours, got {arr.shape[0]}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("palette colours contain NaN or infinity")
+        raise InvalidArgumentError("palette colours contain NaN or infinity")
     light, chroma = arr[:, 0], arr[:, 1]
     if np.any(light < -_RANGE_SLACK) or np.any(light > 100.0 + _RANGE_SLACK):
-        raise ValueError(f"lightness L must be in [0, 100], got {light.tolist()}")
+        raise InvalidArgumentError(f"lightness L must be in [0, 100], got {light.tolist()}")
     if np.any(chroma < -_RANGE_SLACK):
-        raise ValueError(f"chroma C must be >= 0, got {chroma.tolist()}")
+        raise InvalidArgumentError(f"chroma C must be >= 0, got {chroma.tolist()}")
     arr[:, 0] = np.clip(light, 0.0, 100.0)
     arr[:, 1] = np.maximum(chroma, 0.0)
     arr[:, 2] = np.mod(arr[:, 2], 360.0)
@@ -665,11 +665,11 @@ def _validated_vector(values: Any, size: int, name: str) -> np.ndarray:
     try:
         arr = np.array(values, dtype=np.float64, copy=True).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numbers: {exc}") from None
+        raise InvalidArgumentError(f"{name} must be numbers: {exc}") from None
     if arr.shape != (size,):
-        raise ValueError(f"{name} must have {size} values, got {arr.size}")
+        raise InvalidArgumentError(f"{name} must have {size} values, got {arr.size}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise InvalidArgumentError(f"{name} contains NaN or infinity")
     return arr
 
 

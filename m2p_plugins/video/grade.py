@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.errors import VideoError
+from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.resolve import resolve_track
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
@@ -112,7 +112,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         source = self.source
         if source is None:
             if clip is None:
-                raise ValueError("MusicGrade needs a clip or an explicit source palette")
+                raise InvalidArgumentError("MusicGrade needs a clip or an explicit source palette")
             source = source_palette(clip, k=_palette_size(track))
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
@@ -216,7 +216,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         grade_device = str(resolve_device(grade_device))  # fails now, not after the model ran
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
-        raise ValueError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
+        raise InvalidArgumentError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
     clip = graded = audio = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
