@@ -22,14 +22,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from m2p.colour_np import lab_to_lch, lch_to_lab, rgb8_to_hex
 from m2p.errors import InvalidArgumentError, TrackError
 
-__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION"]
+__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION", "TrackSamples"]
 
 #: ``"format"`` value of a palette-track JSON document.
 TRACK_FORMAT = "music2palette.track"
@@ -49,6 +49,19 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 _ACHROMATIC_CHROMA = 1.0
 # Float slack accepted on L and C bounds before clipping (decoders and interpolation round).
 _RANGE_SLACK = 1e-6
+
+
+class TrackSamples(NamedTuple):
+    """A palette track read at many times (:meth:`PaletteTrack.sample`)."""
+
+    lch: np.ndarray
+    """(Q, max_colors, 3) CIELCh; entries past ``counts[q]`` are zero."""
+    counts: np.ndarray
+    """(Q,) number of colours at each time."""
+    emotion: np.ndarray
+    """(Q, 8) emotion distributions."""
+    valence_arousal: np.ndarray
+    """(Q, 2) valence-arousal."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -407,21 +420,41 @@ class PaletteTrack:
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
             )
-        lch, counts, emotion, va = self._sample(np.array([value]))
+        lch, counts, emotion, va = self._interpolate(np.array([value]))
         return Palette(lch[0, : counts[0]], emotion[0], va[0])
 
-    def _sample(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Vectorised :meth:`at` for many times (no range check).
+    def sample(self, times: Any) -> "TrackSamples":
+        """:meth:`at` for many times at once, as arrays (no :class:`Palette` objects made).
+
+        Parameters
+        ----------
+        times
+            Array-like of seconds, each within [0, duration].
 
         Returns
         -------
-        lch
-            (Q, max_colors, 3); entries past ``counts[q]`` are zero.
-        counts
-            (Q,) palette lengths.
-        emotion, va
-            (Q, 8) and (Q, 2).
+        TrackSamples
+            ``(lch, counts, emotion, valence_arousal)``: ``lch`` is (Q, max_colors, 3) with
+            the entries past ``counts[q]`` zero, ``counts`` (Q,) the palette lengths, then
+            (Q, 8) and (Q, 2). Row q equals ``at(times[q])``.
+
+        Raises
+        ------
+        TrackError
+            A time is NaN, infinite, not a number or outside [0, duration].
         """
+        try:
+            query = np.asarray(times, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise TrackError(f"times must be numbers of seconds, got {_clip_text(repr(times))}",
+                             source=self.source) from None
+        if not np.all((query >= 0.0) & (query <= self.duration)):  # also False for NaN
+            raise TrackError(f"times must lie within the track [0, {self.duration:.6g}] s",
+                             source=self.source)
+        return TrackSamples(*self._interpolate(query))
+
+    def _interpolate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # The shared vectorised interpolation behind at() and sample(); times already checked.
         packed, lengths, emotions, vas = self._packed
         n_max, T = packed.shape[1], packed.shape[0]
 

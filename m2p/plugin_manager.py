@@ -28,6 +28,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, NamedTuple
 
+import pluggy
+
+from m2p import hookspecs
 from m2p.errors import PluginError
 
 ENV_VAR = "M2P_LOAD_PLUGINS"
@@ -276,11 +279,9 @@ def _state() -> _State:
 
 
 def _load() -> _State:
+    # Looked up at call time, not imported at the top: tests (and tools) replace it to stand
+    # for a machine whose installed metadata differs.
     from importlib.metadata import entry_points
-
-    import pluggy
-
-    from m2p import hookspecs
 
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from m2p import resolve
+from m2p import cache, resolve
 from m2p.colour_np import lch_to_lab, relative_luminance, rgb_to_hex
+from m2p.palette_types import Palette, PaletteTrack
 
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
                             "progress"})
@@ -54,9 +55,6 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
     m2p.errors.TrackError
         ``at`` is outside ``[0, duration]`` or given with a single Palette.
     """
-    from m2p import cache
-    from m2p.palette_types import Palette, PaletteTrack
-
     if isinstance(source, (str, os.PathLike, np.ndarray)):
         palette = resolve.resolve_palette(source, at=at, model=model, seed=seed,
                                           **inference_kwargs)

@@ -18,7 +18,7 @@ Public names
     A standard ``.cube`` 3-D LUT of the grade (``m2p export --format cube``).
 ``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
     Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
-``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colours``,
+``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colors``,
 ``match_palettes``, ``apply_lut``, ``apply_lut_torch``, ``expand_lut``, ``identity_lut``,
 ``read_cube``, ``write_cube``
     The building blocks.
@@ -48,7 +48,8 @@ _LAZY: dict[str, str] = {
     "lut_track": "m2p_plugins.video.timeline",
     "FrameGrader": "m2p_plugins.video.timeline",
     "transfer_lut": "m2p_plugins.video.transfer",
-    "dominant_colours": "m2p_plugins.video.transfer",
+    "dominant_colors": "m2p_plugins.video.transfer",
+    "dominant_colours": "m2p_plugins.video.transfer",  # deprecated spelling
     "match_palettes": "m2p_plugins.video.transfer",
     "apply_lut": "m2p_plugins.video.lut",
     "apply_lut_torch": "m2p_plugins.video.lut",

@@ -39,7 +39,7 @@ from m2p_plugins.video.media import (
     open_video,
 )
 from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
-from m2p_plugins.video.transfer import check_strength, dominant_colours
+from m2p_plugins.video.transfer import check_strength, dominant_colors
 
 try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is installed.
     from moviepy import Effect as _EffectBase
@@ -147,7 +147,7 @@ def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES)
     pixels = np.concatenate(samples)
     if pixels.dtype != np.uint8:
         pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
-    lab, _ = dominant_colours(pixels, k)
+    lab, _ = dominant_colors(pixels, k)
     return lab
 
 

@@ -20,7 +20,7 @@ from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, check_lut_size, write
 from m2p_plugins.video.media import atomic_output, check_output, close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
-    dominant_colours,
+    dominant_colors,
     match_palettes,
     neutral_source,
     palette_lab,
@@ -261,7 +261,7 @@ def _reference_palette(reference: Any, k: int) -> np.ndarray:
     if isinstance(reference, (str, os.PathLike)):
         path = Path(reference)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return dominant_colours(read_image(path), k)[0]
+            return dominant_colors(read_image(path), k)[0]
         from m2p_plugins.video.grade import source_palette
         from m2p_plugins.video.media import open_video
 
@@ -270,7 +270,7 @@ def _reference_palette(reference: Any, k: int) -> np.ndarray:
             return source_palette(clip, k)
         finally:
             close_quietly(clip)
-    return dominant_colours(np.asarray(reference), k)[0]
+    return dominant_colors(np.asarray(reference), k)[0]
 
 
 __all__ = ["IMAGE_SUFFIXES", "export_cube", "grade_lut", "music_palette", "read_image",

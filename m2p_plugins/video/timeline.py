@@ -121,7 +121,7 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         :class:`m2p.palette_types.PaletteTrack` (``.times``, ``.palettes``, ``.duration``), or a single
         :class:`m2p.palette_types.Palette` (a constant grade).
     source_lab
-        ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colours`).
+        ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colors`).
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`.
     smoothing

@@ -2,7 +2,7 @@
 
 Three steps, all in CIELAB (D65):
 
-1. :func:`dominant_colours` finds the image's *source palette* by weighted k-means on a
+1. :func:`dominant_colors` finds the image's *source palette* by weighted k-means on a
    ``16**3`` RGB histogram (bin means as samples, pixel counts as weights), seeded
    deterministically as in Chang et al. (pick the heaviest bin, attenuate its neighbourhood,
    repeat).
@@ -23,6 +23,8 @@ ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
 from __future__ import annotations
 
 import math
+import warnings
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +41,7 @@ SKIN_HUE_WIDTH = 18.0
 """Gaussian half-width of the skin band in degrees of hue."""
 
 
-def dominant_colours(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations: int = 12,
+def dominant_colors(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations: int = 12,
                      max_pixels: int = 250_000) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` dominant colours of an image (or a stack of frames), in CIELAB.
 
@@ -103,6 +105,13 @@ def dominant_colours(image: np.ndarray, k: int = 5, *, bins: int = 16, iteration
     share = share / share.sum()
     order = np.argsort(centres[:, 0], kind="stable")
     return centres[order], share[order]
+
+
+def dominant_colours(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Deprecated spelling of :func:`dominant_colors` (public names use US spelling)."""
+    warnings.warn("dominant_colours is deprecated; use dominant_colors", DeprecationWarning,
+                  stacklevel=2)
+    return dominant_colors(*args, **kwargs)
 
 
 def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray:
@@ -298,6 +307,7 @@ __all__ = [
     "SKIN_HUE_DEGREES",
     "SKIN_HUE_WIDTH",
     "check_strength",
+    "dominant_colors",
     "dominant_colours",
     "match_palettes",
     "neutral_source",
