@@ -42,7 +42,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-SAMPLE_RATE = 22050
+from m2p.audio import SAMPLE_RATE  # the one sample rate, owned by the decoder (re-exported)
+from m2p.errors import InvalidArgumentError
+
 N_FFT = 2048
 HOP_LENGTH = 512
 N_MELS = 128
@@ -95,7 +97,7 @@ def extract_features(waveforms: Tensor) -> Tensor:
     if squeeze:
         x = x[None]
     if x.ndim != 2:
-        raise ValueError(f"waveforms must have shape (batch, samples), got {tuple(x.shape)}")
+        raise InvalidArgumentError(f"waveforms must have shape (batch, samples), got {tuple(x.shape)}")
     extractor = feature_extractor(x.device)
     if x.requires_grad:
         out = extractor(x)
