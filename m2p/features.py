@@ -29,6 +29,12 @@ block          dims  definition (librosa 0.11 equivalent, all with n_fft=2048, h
                      below :data:`VOICING_THRESHOLD` and its RMS above :data:`VOICING_MIN_RMS`.
 =============  ====  ===========================================================================
 
+The computation has two stages: :meth:`FeatureExtractor.frame_features`, what each frame's
+own samples determine (everything but the 80 dB floors and the tempogram), and
+:meth:`FeatureExtractor.window_features`, what depends on the whole input (the floors below
+its maxima, the tempogram). :func:`extract_features` runs both; the inference engine runs the
+frame stage once over a stream and the window stage per window (:mod:`m2p.frame_stream`).
+
 Filter banks are computed in NumPy at construction (no librosa at run time) and held as
 buffers of a small :class:`FeatureExtractor` module, cached per device.
 """

@@ -1,9 +1,17 @@
 """Inference: audio -> sliding windows -> features -> model -> aligned palettes.
 
-One streaming pass over the audio (:func:`m2p.audio.stream`) cuts it into windows, and each
-batch of windows goes through feature extraction, the music encoder and the colour decoder in
-one go on the chosen device. Memory stays bounded: only the samples the pending windows still
-need are kept, plus one batch of windows.
+One streaming pass over the audio (:func:`m2p.audio.stream`), in named stages
+(:class:`PaletteEngine`): source -> frames (each feature frame computed once over the
+stream, :mod:`m2p.frame_stream`) -> windows (each window's frame rows cut from the stream;
+the window stage of :mod:`m2p.features`) -> encode -> decode -> align -> result, a batch of
+windows at a time on the chosen device. Memory stays bounded: only the samples and frames the
+pending windows still need are kept, plus one batch of windows.
+
+Frame grid
+    Windows are cut on the 512-sample frame grid: a window whose start is off the grid is
+    analysed from the grid point before it (at most 511 samples, 23 ms, earlier); its span and
+    time are unchanged. The end-aligned tail window, and a clip shorter than one window, are
+    analysed alone from their exact samples. See ``docs/decisions.md`` for the effect.
 
 Window layout (:func:`window_spans`)
     Windows of ``window`` seconds start at 0, ``hop``, ``2 hop``...; when the last of them
