@@ -3,13 +3,27 @@
 Usage::
 
     python benchmarks/pipeline.py SONG [--model model] [--model OTHER_DIR ...] [--repeats 3]
-                                       [--threads 2] [--musicnn]
+                                       [--threads 2] [--hour] [--musicnn]
 
-For each model: decode (``m2p.audio.load``, 22,050 Hz mono), features, encoder, decoder and
-alignment of every window, and the whole ``m2p.palette_track`` warm (best of ``--repeats``), with
-each stage's share of the stage sum. ``--musicnn`` also times the pretrained musicnn taggers of
-``m2p.musicnn`` over the same song (what running them at inference would cost, per minute of
-audio), which is why the shipped model distils them instead (``model/musicnn/README.md``).
+One run on one real file prints, as a markdown table with ratios to the bare decode:
+
+* the bare ``ffmpeg -i SONG -ac 1 -ar 22050 -f f32le`` decode, as a process (the floor: what
+  any pipeline has to pay to hear the song);
+* our decode (``m2p.audio.load``, 22,050 Hz mono);
+* our features as the engine computes them (each frame once over the stream,
+  :mod:`m2p.frame_stream`, then the window stage per window), and the per-window path it
+  replaced (every window analysed alone);
+* encoder, and decoder + alignment, over every window;
+* the whole ``m2p.palette_track`` warm, in this process;
+* the whole ``m2p track SONG -o JSON`` command as a fresh process (start-up, imports, model
+  load included).
+
+Times are the best of ``--repeats`` (wall clock). ``--hour`` also loops the song to one hour
+(``ffmpeg -stream_loop``, no re-encode, in a temporary folder) and reports the peak RSS of a
+fresh process running ``palette_track`` on it. ``--musicnn`` also times the pretrained musicnn
+taggers of ``m2p.musicnn`` over the same song (what running them at inference would cost, per
+minute of audio), which is why the shipped model distils them instead
+(``model/musicnn/README.md``).
 """
 
 from __future__ import annotations
@@ -18,6 +32,9 @@ import argparse
 import dataclasses
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -33,24 +50,74 @@ def best_of(repeats: int, fn) -> tuple[float, object]:
     return best, out
 
 
+def bare_ffmpeg(song: str) -> list[str]:
+    """The bare decode + mix-down + resample command (output to a pipe we drain)."""
+    import imageio_ffmpeg
+
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-i", song, "-ac", "1", "-ar", "22050", "-f", "f32le", "pipe:1"]
+
+
+def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, batch: int = 16):
+    """The engine's features of every window: the frame stream fed in 10 s blocks, windows cut
+    as they complete, the window stage per batch (as ``PaletteEngine`` does); (n, T, 539)."""
+    from m2p.features import feature_extractor
+    from m2p.frame_stream import FrameStream, edge_segments
+    from m2p.inference import _Windower
+
+    frames, windower = FrameStream("cpu"), _Windower(window_samples, hop_samples, grid=512)
+    extractor = feature_extractor("cpu")
+    out, pending = [], []
+
+    def run():
+        heads, tails = zip(*(edge_segments(samples) for _, samples in pending))
+        rows = frames.cut([s - s % 512 for s, _ in pending], 1 + window_samples // 512,
+                          torch.from_numpy(np.stack(heads + tails)))
+        out.append(extractor.window_features(rows))
+        pending.clear()
+
+    for i in range(0, len(audio), 220500):
+        block = audio[i:i + 220500]
+        frames.push(block)
+        for span in windower.feed(block):
+            pending.append(span)
+            if len(pending) == batch:
+                run()
+        frames.forget_before(min([s - s % 512 for s, _ in pending] + [windower.buffer_start]))
+    if pending:
+        run()
+    tail = windower.finish()  # analysed alone, like the engine does
+    if tail:
+        from m2p.features import extract_features
+
+        out.append(extract_features(torch.from_numpy(np.stack([w for _, w in tail]))))
+    return torch.cat(out)
+
+
 def stages(song: str, model_dir: str, repeats: int) -> dict[str, float]:
     import m2p
     from m2p.audio import SAMPLE_RATE, load
     from m2p.colour import gamut_map_lch
     from m2p.features import extract_features
-    from m2p.inference import DEFAULT_HOP, DEFAULT_WINDOW, align_palettes, window_spans
+    from m2p.inference import align_palettes, window_layout, window_spans
     from m2p.weights import load_model
 
     model = load_model(model_dir)
     model.eval()
+
+    def drain():
+        subprocess.run(bare_ffmpeg(song), stdout=subprocess.DEVNULL, check=True)
+
+    t_bare, _ = best_of(repeats, drain)
     t_decode, audio = best_of(repeats, lambda: load(song))
-    spans = window_spans(len(audio), window_samples=int(DEFAULT_WINDOW * SAMPLE_RATE),
-                         hop_samples=int(DEFAULT_HOP * SAMPLE_RATE))
+    window_samples, hop_samples = window_layout(10.0, 2.5)
+    spans = window_spans(len(audio), window_samples=window_samples, hop_samples=hop_samples)
     waves = torch.from_numpy(np.stack([
-        np.pad(audio[a:b], (0, int(DEFAULT_WINDOW * SAMPLE_RATE) - (b - a))) for a, b in spans
+        np.pad(audio[a:b], (0, window_samples - (b - a))) for a, b in spans
     ]))
     with torch.inference_mode():
-        t_feat, feats = best_of(repeats, lambda: torch.cat(
+        t_feat, feats = best_of(repeats, lambda: engine_features(audio, window_samples, hop_samples))
+        t_alone, _ = best_of(repeats, lambda: torch.cat(
             [extract_features(waves[i: i + 16]) for i in range(0, len(waves), 16)]))
         t_enc, enc = best_of(repeats, lambda: model.encode(feats))
         noise = torch.randn(enc.embedding.shape[-1], generator=torch.Generator().manual_seed(0))
@@ -64,9 +131,35 @@ def stages(song: str, model_dir: str, repeats: int) -> dict[str, float]:
         t_dec, _ = best_of(repeats, decode)
     m2p.palette_track(song, model=model)  # warm caches
     t_whole, _ = best_of(repeats, lambda: m2p.palette_track(song, model=model))
-    return {"decode": t_decode, "features": t_feat, "encoder": t_enc, "decoder + align": t_dec,
-            "palette_track (whole, warm)": t_whole, "windows": len(spans),
-            "audio_s": len(audio) / SAMPLE_RATE}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "m2p", "track", song, "--model", model_dir, "-q",
+               "-o", os.path.join(tmp, "track.json")]
+        t_cli, _ = best_of(repeats, lambda: subprocess.run(cmd, check=True))
+    return {"bare": t_bare, "decode": t_decode, "features": t_feat, "features_alone": t_alone,
+            "encoder": t_enc, "decoder + align": t_dec, "whole": t_whole, "cli": t_cli,
+            "windows": len(spans), "audio_s": len(audio) / SAMPLE_RATE}
+
+
+def hour_peak_rss(song: str, model_dir: str) -> tuple[float, float, float]:
+    """(audio seconds, wall seconds, peak RSS in GB) of a fresh process making the palette track
+    of the song looped to at least one hour."""
+    import imageio_ffmpeg
+
+    from m2p.audio import probe
+
+    loops = int(np.ceil(3600.0 / probe(song).duration))
+    with tempfile.TemporaryDirectory() as tmp:
+        looped = os.path.join(tmp, "hour" + os.path.splitext(song)[1])
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+                        "-stream_loop", str(loops - 1), "-i", song, "-map", "0:a:0", "-c", "copy",
+                        looped], check=True)
+        code = ("import resource, sys, time, m2p; t0 = time.perf_counter(); "
+                "track = m2p.palette_track(sys.argv[1], model=sys.argv[2], device='cpu'); "
+                "print(track.duration, time.perf_counter() - t0, "
+                "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)")
+        out = subprocess.run([sys.executable, "-c", code, looped, model_dir], check=True,
+                             capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2])
 
 
 def musicnn_cost(song: str, repeats: int) -> dict[str, float]:
@@ -88,19 +181,30 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--musicnn", action="store_true")
+    ap.add_argument("--hour", action="store_true", help="peak RSS for one hour of the song, looped")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores ({platform.machine()}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; best of {args.repeats}")
+          f"{torch.get_num_threads()} threads; best of {args.repeats}; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
     for model_dir in args.model or ["model"]:
         r = stages(args.song, model_dir, args.repeats)
-        parts = ["decode", "features", "encoder", "decoder + align"]
-        total = sum(r[p] for p in parts)
+        bare = r["bare"]
         print(f"\nmodel {model_dir}: {r['audio_s']:.1f} s of audio, {r['windows']} windows")
-        print("| stage | seconds | share of stages |\n|---|---:|---:|")
-        for p in parts:
-            print(f"| {p} | {r[p]:.3f} | {100 * r[p] / total:.0f} % |")
-        print(f"| palette_track (whole, warm) | {r['palette_track (whole, warm)']:.3f} | |")
+        print("| stage | seconds | / bare decode |\n|---|---:|---:|")
+        rows = [("bare `ffmpeg -ac 1 -ar 22050 -f f32le` (process)", "bare"),
+                ("our decode (`m2p.audio.load`)", "decode"),
+                ("our features (frame stream + window stage)", "features"),
+                ("features, every window alone (before)", "features_alone"),
+                ("encoder", "encoder"), ("decoder + align", "decoder + align"),
+                ("`palette_track` (whole, warm)", "whole"), ("`m2p track` (process)", "cli")]
+        for label, key in rows:
+            print(f"| {label} | {r[key]:.3f} | {r[key] / bare:.2f}x |")
+    if args.hour:
+        seconds, wall, rss = hour_peak_rss(args.song, (args.model or ["model"])[0])
+        print(f"\none hour ({seconds:.0f} s of the song looped): palette_track {wall:.1f} s, "
+              f"peak RSS {rss:.2f} GB (fresh process)")
     if args.musicnn:
         from m2p.audio import probe
 

@@ -144,9 +144,9 @@ def _style():
     try:
         return m2p.style
     except AttributeError:  # before the lazy export exists
-        import m2p.plugins
+        import m2p.front_doors
 
-        return m2p.plugins.style
+        return m2p.front_doors.style
 
 
 def _altair():
@@ -155,9 +155,9 @@ def _altair():
     try:
         return m2p.altair
     except AttributeError:
-        import m2p.plugins
+        import m2p.front_doors
 
-        return m2p.plugins.altair
+        return m2p.front_doors.altair
 
 
 if __name__ == "__main__":

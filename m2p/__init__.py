@@ -29,12 +29,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "PaletteStream": ("m2p.palette_stream", "PaletteStream"),
     "live": ("m2p.palette_stream", "live"),
     "errors": ("m2p.errors", None),
-    # --- integrations: forwarders that load the adapter plugins on first use -------------
-    "style": ("m2p.plugins", "style"),
-    "plugins": ("m2p.plugins", None),
-    "altair": ("m2p.plugins", "altair"),
-    "animate_colors": ("m2p.plugins", "animate_colors"),
-    "video": ("m2p.plugins", "video"),
+    # --- integrations: front doors that load the adapter plugins on first use -------------
+    "plugins": ("m2p.plugin_manager", "plugins"),
+    "style": ("m2p.front_doors", "style"),
+    "altair": ("m2p.front_doors", "altair"),
+    "animate_colors": ("m2p.front_doors", "animate_colors"),
+    "video": ("m2p.front_doors", "video"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -5,7 +5,8 @@ once: both go through :func:`palette` / :func:`palette_track` here, which key th
 
 * the SHA-256 of the file's bytes (memoised per ``(path, size, mtime)`` so a second call does
   not even re-read the file), or of a NumPy array's bytes, shape, dtype and sample rate;
-* the inference keyword arguments (seed, window, hop, noise...);
+* the inference keyword arguments (seed, window, hop, noise...), except ``progress``, which
+  changes what is shown, not the result;
 * the model: a directory path (resolved) or, for a ``Music2Palette`` instance, its identity
   (the entry keeps a reference, so the identity cannot be reused while cached).
 
@@ -57,6 +58,24 @@ def palette_track(source: Any, **kwargs: Any) -> Any:
         return api.palette_track(source, **kwargs)
 
     return cached("palette_track", source, compute, **kwargs)
+
+
+def peek(kind: str, source: Any, **kwargs: Any) -> Any:
+    """The cached result for ``(kind, content of source, kwargs)``, or ``None``; never computes.
+
+    A hit counts as a hit; a miss is not counted (nothing was computed).
+    """
+    digest = content_digest(source, sample_rate=kwargs.get("sample_rate"))
+    if digest is None:
+        return None
+    key, _ = _key(kind, digest, kwargs)
+    global _HITS
+    with _LOCK:
+        if key not in _RESULTS:
+            return None
+        _RESULTS.move_to_end(key)
+        _HITS += 1
+        return _RESULTS[key][0]
 
 
 def cached(kind: str, source: Any, compute: Callable[[], Any], **kwargs: Any) -> Any:
@@ -154,12 +173,15 @@ _RESULTS: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
 _FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
 _HITS = 0
 _MISSES = 0
+_NOT_KEYED = frozenset({"progress"})  # arguments that change what is shown, not the result
 
 
 def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
     keep_alive = None
     parts = []
     for name in sorted(kwargs):
+        if name in _NOT_KEYED:
+            continue
         value = kwargs[name]
         if name == "model" and value is not None and not isinstance(value, (str, os.PathLike)):
             keep_alive = value
@@ -182,6 +204,7 @@ __all__ = [
     "cached",
     "clear",
     "content_digest",
+    "peek",
     "palette",
     "palette_track",
 ]

@@ -5,20 +5,24 @@ Usage::
     m2p palette SONG [--json] [--seed N] [--noise S] [--device D] [--model DIR] [-n N]
     m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
     m2p live [SOURCE|-] [--rate HZ] [--channels N] [--format f32le] [--realtime] [--swatches]
-    m2p plugins | grade | recolor | export | race ...   (registered by the adapters)
+    m2p plugins [--json] [--verbose]
+    m2p grade | recolor | export | race ...   (added by adapters, here the video adapter)
 
 Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
 ``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
 
 Adding a subcommand
 -------------------
-Subcommands live in any module and are registered with ONE line in :data:`SUBCOMMANDS`::
+The core's own commands are ONE line each in :data:`SUBCOMMANDS`::
 
-    Subcommand("grade", "m2p.grade", "configure_cli", "Colour-grade an image to a song."),
+    Subcommand("track", "m2p.cli", "configure_track", "Make a palette track."),
 
-Only the module of the subcommand being run is imported (``m2p --help`` imports none). The
-named function receives the subcommand's :class:`argparse.ArgumentParser`, adds its arguments
-and returns the handler, ``handler(args: argparse.Namespace) -> int`` (the exit status)::
+An adapter adds its commands itself, through the :func:`m2p.hookspecs.register_commands` hook
+(``register(name, configure, help=...)``); the core never names them. Only the module of the
+core subcommand being run is imported, and an adapter's ``configure`` is only called for its
+own command. The configure function receives the subcommand's
+:class:`argparse.ArgumentParser`, adds its arguments and returns the handler,
+``handler(args: argparse.Namespace) -> int`` (the exit status)::
 
     def configure_cli(parser):
         parser.add_argument("image")
@@ -45,41 +49,32 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from m2p.errors import M2PError
+from m2p.hookspecs import Handler
 
 if TYPE_CHECKING:
     from m2p.palette_types import Palette, PaletteTrack
+    from m2p.plugin_manager import PluginInfo
 
 PROG = "m2p"
 
 
 class Subcommand(NamedTuple):
-    """One ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``.
-
-    ``plugin`` names the adapter (entry point) the command belongs to, if any: when
-    ``M2P_LOAD_PLUGINS`` leaves that adapter out, the command is refused like ``m2p.<name>``.
-    """
+    """One core ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``."""
 
     name: str
     module: str
     function: str
     help: str
-    plugin: str | None = None
 
 
-#: The registry. One line per subcommand; modules are imported only when their command runs.
+#: The core's commands. One line each; modules are imported only when their command runs.
+#: Adapters add theirs through the ``register_commands`` hook (:mod:`m2p.hookspecs`).
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
     Subcommand("live", "m2p.cli", "configure_live", "Palettes of a live stream, one JSON line per window."),
-    # --- other engineers: add subcommands below, one line each -----------------------------
-    Subcommand("plugins", "m2p.plugins", "configure_cli", "List the installed adapters (plugins)."),
-    Subcommand("grade", "m2p_plugins.video.cli", "configure_grade", "Colour-grade a video to music.", "video"),
-    Subcommand("recolor", "m2p_plugins.video.cli", "configure_recolor", "Recolour an image to music.", "video"),
-    Subcommand("export", "m2p_plugins.video.cli", "configure_export", "Export a palette or a LUT.", "video"),
-    Subcommand("race", "m2p_plugins.video.cli", "configure_race", "Bar-chart race coloured by music.", "video"),
+    Subcommand("plugins", "m2p.cli", "configure_plugins", "List the installed adapters (plugins)."),
 ]
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,10 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = _chosen_command(args_list)
     handler: Handler | None = None
     try:
+        core = {entry.name for entry in SUBCOMMANDS}
         for entry in SUBCOMMANDS:
             sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
             if entry.name == chosen:
                 handler = _configure(entry, sub)
+        for command in _adapter_commands(exclude=core):
+            sub = subparsers.add_parser(command.name, help=command.help,
+                                        description=command.help)
+            if command.name == chosen:
+                handler = _configure_adapter_command(command, sub)
+        if chosen is not None and handler is None and chosen not in core:
+            _refuse_unavailable(chosen)
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return _exit_code(exc)
@@ -108,7 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            _check_plugin_enabled(chosen)
             return int(handler(args) or 0)
         except M2PError as exc:
             return _report(exc)
@@ -251,6 +253,22 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
         if stream.seconds < 1.0:
             raise M2PError(f"the stream ended after {stream.seconds:.2f} s; at least 1 s is needed",
                            source=label)
+def configure_plugins(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p plugins``: the installed adapters, their versions, capabilities and commands."""
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print modules and capability descriptions")
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.plugin_manager import PluginWarning, plugins
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
+            infos = plugins()
+        if args.json:
+            print(json.dumps([info.to_dict() for info in infos], indent=2))
+        else:
+            print(format_plugins(infos, verbose=args.verbose))
         return 0
 
     return run
@@ -338,6 +356,29 @@ def print_track(track: "PaletteTrack", out: IO[str]) -> None:
             out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
 
 
+def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
+    """Plain-text table of adapters (what ``m2p plugins`` prints)."""
+    if not infos:
+        return "no m2p adapters installed"
+    rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
+    for info in infos:
+        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
+        provides = ", ".join(shown) if shown else "-"
+        rows.append((info.name, info.version or "?", info.status, provides))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+             for r in rows]
+    for info in infos:
+        if info.error:
+            lines.append(f"  {info.name}: {info.error}")
+        if verbose:
+            if info.module:
+                lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
+            for cap, text in info.descriptions.items():
+                lines.append(f"    {cap}: {text}" if text else f"    {cap}")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------------------------
 # Internals
 # ----------------------------------------------------------------------------------------------
@@ -370,6 +411,34 @@ def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
     except (ImportError, AttributeError) as exc:
         raise M2PError(f"command {entry.name!r} is unavailable ({exc})") from exc
     return configure(parser)
+
+
+def _adapter_commands(*, exclude: set[str]) -> list[Any]:
+    """The commands the loaded adapters registered, minus those the core owns."""
+    from m2p.plugin_manager import PluginWarning, commands
+
+    with warnings.catch_warnings():
+        # A broken adapter is listed by `m2p plugins`; it must not talk over every command.
+        warnings.simplefilter("ignore", PluginWarning)
+        registered = commands()
+    return [command for name, command in registered.items() if name not in exclude]
+
+
+def _configure_adapter_command(command: Any, parser: argparse.ArgumentParser) -> Handler:
+    try:
+        return command.configure(parser)
+    except (ImportError, AttributeError) as exc:
+        raise M2PError(f"command {command.name!r} of the {command.plugin!r} adapter is "
+                       f"unavailable ({exc})") from exc
+
+
+def _refuse_unavailable(command: str) -> None:
+    """An adapter's command whose adapter is left out or broken: say so (exit 1), not usage."""
+    from m2p.plugin_manager import unavailable_reason
+
+    reason = unavailable_reason(command, command=True)
+    if reason is not None:
+        raise M2PError(reason)
 
 
 def _report(exc: BaseException) -> int:
@@ -459,19 +528,6 @@ def _palette_count(text: str) -> int:
     if value > MAX_PALETTES:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_PALETTES}: {text!r}")
     return value
-
-
-def _check_plugin_enabled(command: str | None) -> None:
-    """Refuse an adapter's command when ``M2P_LOAD_PLUGINS`` leaves the adapter out."""
-    entry = next((e for e in SUBCOMMANDS if e.name == command), None)
-    if entry is None or entry.plugin is None:
-        return
-    from m2p.plugins import ENV_VAR, enabled_names
-
-    names = enabled_names()
-    if names is not None and entry.plugin not in names:
-        raise M2PError(f"command {entry.name!r} needs the {entry.plugin!r} adapter, which "
-                       f"{ENV_VAR}={os.environ.get(ENV_VAR, '')!r} leaves out")
 
 
 def _integer(text: str) -> int:

@@ -37,6 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from m2p.colour_np import LINEAR_THRESHOLD, SRGB_THRESHOLD, rgb8_to_hex
+from m2p.errors import InvalidArgumentError
+
 __all__ = [
     "srgb_to_linear",
     "linear_to_srgb",
@@ -58,6 +61,8 @@ __all__ = [
     "hex_to_lch",
     "hex_to_rgb",
     "lch_to_rgb8",
+    "as_float",
+    "safe_sqrt",
     "WHITE_D65_XY",
     "WHITE_D65_XYZ",
     "MATRIX_SRGB_TO_XYZ",
@@ -100,9 +105,9 @@ _LAB_EPSILON = _LAB_DELTA**3
 _LAB_SLOPE = 1.0 / (3.0 * _LAB_DELTA**2)
 _LAB_OFFSET = 4.0 / 29.0
 
-# sRGB transfer function constants (IEC 61966-2-1).
-_SRGB_THRESHOLD = 0.04045
-_LINEAR_THRESHOLD = 0.0031308
+# sRGB transfer function constants (IEC 61966-2-1), shared with the NumPy layer.
+_SRGB_THRESHOLD = SRGB_THRESHOLD
+_LINEAR_THRESHOLD = LINEAR_THRESHOLD
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ def srgb_to_linear(rgb: Tensor) -> Tensor:
     ----------
     IEC 61966-2-1:1999, section 5.2.
     """
-    rgb = _as_float(rgb)
+    rgb = as_float(rgb)
     # The power branch is evaluated on a clamped copy so that torch.where does not
     # back-propagate NaN from a negative base in the branch it discards.
     power = ((rgb.clamp_min(_SRGB_THRESHOLD) + 0.055) / 1.055) ** 2.4
@@ -160,7 +165,7 @@ def linear_to_srgb(rgb: Tensor) -> Tensor:
     ----------
     IEC 61966-2-1:1999, section 5.3.
     """
-    rgb = _as_float(rgb)
+    rgb = as_float(rgb)
     power = 1.055 * rgb.clamp_min(_LINEAR_THRESHOLD) ** (1.0 / 2.4) - 0.055
     return torch.where(rgb <= _LINEAR_THRESHOLD, 12.92 * rgb, power)
 
@@ -209,7 +214,7 @@ def xyz_to_srgb(xyz: Tensor) -> Tensor:
     ----------
     IEC 61966-2-1:1999, section 5.3.
     """
-    xyz = _as_float(xyz)
+    xyz = as_float(xyz)
     return linear_to_srgb(xyz @ _matrix(MATRIX_XYZ_TO_SRGB, xyz).T)
 
 
@@ -242,7 +247,7 @@ def xyz_to_lab(xyz: Tensor) -> Tensor:
     ----------
     CIE 15:2004, section 8.2.1.
     """
-    xyz = _as_float(xyz)
+    xyz = as_float(xyz)
     t = xyz / torch.as_tensor(WHITE_D65_XYZ, dtype=xyz.dtype, device=xyz.device)
     cube_root = t.clamp_min(_LAB_EPSILON) ** (1.0 / 3.0)
     f = torch.where(t > _LAB_EPSILON, cube_root, t * _LAB_SLOPE + _LAB_OFFSET)
@@ -272,7 +277,7 @@ def lab_to_xyz(lab: Tensor) -> Tensor:
     ----------
     CIE 15:2004, section 8.2.1 (inverse as given in its note 3).
     """
-    lab = _as_float(lab)
+    lab = as_float(lab)
     L, a, b = lab.unbind(-1)
     fy = (L + 16.0) / 116.0
     f = torch.stack((fy + a / 500.0, fy, fy - b / 200.0), dim=-1)
@@ -304,7 +309,7 @@ def lab_to_lch(lab: Tensor) -> Tensor:
     ----------
     CIE 15:2004, section 8.2.2.
     """
-    lab = _as_float(lab)
+    lab = as_float(lab)
     L, a, b = lab.unbind(-1)
     C = _safe_hypot(a, b)
     return torch.stack((L, C, _safe_hue_degrees(a, b)), dim=-1)
@@ -327,7 +332,7 @@ def lch_to_lab(lch: Tensor) -> Tensor:
     ----------
     CIE 15:2004, section 8.2.2.
     """
-    lch = _as_float(lch)
+    lch = as_float(lch)
     L, C, h = lch.unbind(-1)
     h_rad = torch.deg2rad(h)
     return torch.stack((L, C * torch.cos(h_rad), C * torch.sin(h_rad)), dim=-1)
@@ -393,7 +398,7 @@ def ciede2000(lab1: Tensor, lab2: Tensor, *, k_L: float = 1.0, k_C: float = 1.0,
     CIE 142-2001, Improvement to industrial colour-difference evaluation.
     Sharma, G., Wu, W. and Dalal, E. N. (2005). Color Research & Application 30(1), 21-30.
     """
-    lab1, lab2 = torch.broadcast_tensors(_as_float(lab1), _as_float(lab2))
+    lab1, lab2 = torch.broadcast_tensors(as_float(lab1), as_float(lab2))
     L1, a1, b1 = lab1.unbind(-1)
     L2, a2, b2 = lab2.unbind(-1)
 
@@ -417,7 +422,7 @@ def ciede2000(lab1: Tensor, lab2: Tensor, *, k_L: float = 1.0, k_C: float = 1.0,
     dh = h2p - h1p
     dh = torch.where(dh > 180.0, dh - 360.0, torch.where(dh < -180.0, dh + 360.0, dh))
     dh = torch.where(neutral, torch.zeros_like(dh), dh)
-    dHp = 2.0 * _safe_sqrt(chroma_product) * torch.sin(torch.deg2rad(dh) / 2.0)
+    dHp = 2.0 * safe_sqrt(chroma_product) * torch.sin(torch.deg2rad(dh) / 2.0)
 
     # (12)-(14): means. Mean hue follows the shorter arc; the plain sum if a colour is neutral.
     L_bar_p = 0.5 * (L1 + L2)
@@ -441,7 +446,7 @@ def ciede2000(lab1: Tensor, lab2: Tensor, *, k_L: float = 1.0, k_C: float = 1.0,
     tL = dLp / (k_L * S_L)
     tC = dCp / (k_C * S_C)
     tH = dHp / (k_H * S_H)
-    return _safe_sqrt(tL**2 + tC**2 + tH**2 + R_T * tC * tH)
+    return safe_sqrt(tL**2 + tC**2 + tH**2 + R_T * tC * tH)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -506,7 +511,7 @@ def gamut_map_lch(lch: Tensor, *, iterations: int = 40) -> Tensor:
     Morovic, J. (2008). Color Gamut Mapping. Wiley. Chapter 10 (clipping along lines of
     constant lightness and hue).
     """
-    lch = _as_float(lch)
+    lch = as_float(lch)
     L, C, h = lch.unbind(-1)
     L = L.clamp(0.0, 100.0)
     C = C.clamp_min(0.0)
@@ -576,14 +581,14 @@ def lch_to_rgb8(lch: np.ndarray) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If the input is not (..., 3) or contains NaN or infinity.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If the input is not (..., 3) or contains NaN or infinity.
     """
     arr = np.asarray(lch, dtype=np.float64)
     if arr.ndim == 0 or arr.shape[-1] != 3:
-        raise ValueError(f"expected CIELCh colours of shape (n, 3), got shape {arr.shape}")
+        raise InvalidArgumentError(f"expected CIELCh colours of shape (n, 3), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("CIELCh colours contain NaN or infinity; no display colour for them")
+        raise InvalidArgumentError("CIELCh colours contain NaN or infinity; no display colour for them")
     with torch.no_grad():
         rgb = lch_to_srgb(gamut_map_lch(torch.from_numpy(arr))).numpy()
     # Clipping here only removes the bisection tolerance (< 1e-7), never a visible change.
@@ -605,11 +610,10 @@ def lch_to_hex(lch: np.ndarray) -> list[str]:
 
     Raises
     ------
-    ValueError
-        If the input is not (..., 3) or is not finite.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If the input is not (..., 3) or is not finite.
     """
-    rgb8 = lch_to_rgb8(lch).reshape(-1, 3)
-    return ["#{:02x}{:02x}{:02x}".format(*map(int, row)) for row in rgb8]
+    return rgb8_to_hex(lch_to_rgb8(lch))
 
 
 def hex_to_lch(hexes: str | Iterable[str]) -> np.ndarray:
@@ -627,8 +631,8 @@ def hex_to_lch(hexes: str | Iterable[str]) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a string is not a hex colour.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If a string is not a hex colour.
     """
     with torch.no_grad():
         return srgb_to_lch(torch.from_numpy(hex_to_rgb(hexes))).numpy()
@@ -649,15 +653,15 @@ def hex_to_rgb(hexes: str | Iterable[str]) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a string is not a hex colour.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) If a string is not a hex colour.
     """
     items = [hexes] if isinstance(hexes, str) else list(hexes)
     rgb = np.empty((len(items), 3), dtype=np.float64)
     for i, item in enumerate(items):
         match = _HEX_RE.match(item.strip()) if isinstance(item, str) else None
         if match is None:
-            raise ValueError(f"not a hex colour: {item!r}")
+            raise InvalidArgumentError(f"not a hex colour: {item!r}")
         digits = match.group(1)
         if len(digits) == 3:
             digits = "".join(c * 2 for c in digits)
@@ -670,8 +674,9 @@ def hex_to_rgb(hexes: str | Iterable[str]) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-def _as_float(x: Tensor) -> Tensor:
-    # Accept array-likes and integer tensors; keep float32/float64 as they are.
+def as_float(x: Tensor) -> Tensor:
+    """``x`` as a floating tensor: array-likes and integer tensors become float64; float32 and
+    float64 tensors are kept as they are (no copy, same device)."""
     x = torch.as_tensor(x)
     if not torch.is_floating_point(x):
         x = x.to(torch.float64)
@@ -682,8 +687,12 @@ def _matrix(m: np.ndarray, like: Tensor) -> Tensor:
     return torch.as_tensor(m, dtype=like.dtype, device=like.device)
 
 
-def _safe_sqrt(x: Tensor) -> Tensor:
-    # sqrt with a zero (sub)gradient at x <= 0 instead of inf/NaN; NaN still propagates.
+def safe_sqrt(x: Tensor) -> Tensor:
+    """Square root with a zero (sub)gradient at ``x <= 0`` instead of inf or NaN.
+
+    Non-positive values give 0. The one NaN rule of the package: NaN propagates (a NaN in is a
+    NaN out, never a silent 0), so a bad input stays visible downstream.
+    """
     positive = x > 0
     root = torch.sqrt(torch.where(positive, x, torch.ones_like(x)))
     kept = torch.where(positive, root, x)  # x here is NaN or non-positive
@@ -691,7 +700,7 @@ def _safe_sqrt(x: Tensor) -> Tensor:
 
 
 def _safe_hypot(a: Tensor, b: Tensor) -> Tensor:
-    return _safe_sqrt(a * a + b * b)
+    return safe_sqrt(a * a + b * b)
 
 
 def _safe_hue_degrees(a: Tensor, b: Tensor) -> Tensor:

@@ -33,8 +33,11 @@ import math
 import torch
 from torch import Tensor
 
+from m2p.colour import as_float, safe_sqrt
+
 __all__ = [
     "EMOTIONS",
+    "N_EMOTIONS",
     "EMOTION_ANGLES_DEGREES",
     "DEFAULT_SHARPNESS",
     "va_to_emotion",
@@ -60,6 +63,9 @@ __all__ = [
 EMOTIONS: tuple[str, ...] = (
     "excited", "happy", "content", "calm", "depressed", "sad", "afraid", "angry",
 )
+
+#: Number of emotion categories: the length of every emotion vector (model head, value types).
+N_EMOTIONS = len(EMOTIONS)
 
 #: Octant angle of each category on the valence-arousal plane, degrees counter-clockwise from
 #: +valence, in :data:`EMOTIONS` order (happy 22.5, excited 67.5, ..., content 337.5).
@@ -135,7 +141,7 @@ def va_to_emotion(valence_arousal: Tensor, *, sharpness: float = DEFAULT_SHARPNE
     ----------
     Russell, J. A. (1980). A circumplex model of affect. JPSP 39(6), 1161-1178.
     """
-    va = _as_float(valence_arousal)
+    va = as_float(valence_arousal)
     r = _safe_norm(va)
     units = _unit_vectors(va)  # (8, 2)
     cosines = (va @ units.T) / r.clamp_min(_EPS).unsqueeze(-1)
@@ -170,7 +176,7 @@ def emotion_to_va(emotion: Tensor, *, sharpness: float = DEFAULT_SHARPNESS) -> T
     eight samples (below 0.3 degree and 0.6 % in length at tau = 4). A one-hot category maps to
     its octant point on the unit circle.
     """
-    e = _as_float(emotion)
+    e = as_float(emotion)
     units = _unit_vectors(e)
     p = (e @ units) / _kernel_resultant_length(sharpness)
     norm = _safe_norm(p)
@@ -191,7 +197,7 @@ def emotion_similarity(a: Tensor, b: Tensor) -> Tensor:
         Tensor (...), in [-1, 1]; in [0, 1] for non-negative emotion vectors. Symmetric,
         scale-invariant, 1 for parallel vectors, 0 if either vector is zero.
     """
-    a, b = torch.broadcast_tensors(_as_float(a), _as_float(b))
+    a, b = torch.broadcast_tensors(as_float(a), as_float(b))
     norms = _safe_norm(a) * _safe_norm(b)
     return (a * b).sum(-1) / norms.clamp_min(_EPS)
 
@@ -224,7 +230,7 @@ def ou_colour_heat(lch: Tensor) -> Tensor:
     Ou, L.-C., Luo, M. R., Woodcock, A. and Wright, A. (2004). Color Res. Appl. 29(3), 232-240,
     equation for colour heat.
     """
-    lch = _as_float(lch)
+    lch = as_float(lch)
     _, C, h = lch.unbind(-1)
     return -0.5 + 0.02 * C.clamp_min(0.0) ** 1.07 * torch.cos(torch.deg2rad(h - 50.0))
 
@@ -272,7 +278,7 @@ def colour_valence_arousal_raw(lch: Tensor) -> Tensor:
     Palmer, S. E. et al. (2013). PNAS 110(22), 8836-8841.
     Lindborg, P. and Friberg, A. K. (2015). PLOS ONE 10(12), e0144013.
     """
-    lch = _as_float(lch)
+    lch = as_float(lch)
     L, C, h = lch.unbind(-1)
     zL = (L - REFERENCE_L_MEAN) / REFERENCE_L_STD
     zC = (C - REFERENCE_C_MEAN) / REFERENCE_C_STD
@@ -382,14 +388,14 @@ def ou_luo_harmony(lch_a: Tensor, lch_b: Tensor) -> Tensor:
     Ou, L.-C. and Luo, M. R. (2006). A colour harmony model for two-colour combinations.
     Color Research & Application 31(3), 191-204.
     """
-    a, b = torch.broadcast_tensors(_as_float(lch_a), _as_float(lch_b))
+    a, b = torch.broadcast_tensors(as_float(lch_a), as_float(lch_b))
     L1, C1, h1 = a.unbind(-1)
     L2, C2, h2 = b.unbind(-1)
     C1 = C1.clamp_min(0.0)
     C2 = C2.clamp_min(0.0)
 
     dH2 = 2.0 * C1 * C2 * (1.0 - torch.cos(torch.deg2rad(h1 - h2)))
-    dC = _safe_sqrt(dH2.clamp_min(0.0) + ((C1 - C2) / 1.46) ** 2)
+    dC = safe_sqrt(dH2.clamp_min(0.0) + ((C1 - C2) / 1.46) ** 2)
     H_C = 0.04 + 0.53 * torch.tanh(0.8 - 0.045 * dC)
 
     H_Lsum = 0.28 + 0.54 * torch.tanh(-3.88 + 0.029 * (L1 + L2))
@@ -444,22 +450,8 @@ def _ou_luo_hue_effect(L: Tensor, C: Tensor, h: Tensor) -> Tensor:
     return E_C * (H_S + E_Y)
 
 
-def _as_float(x: Tensor) -> Tensor:
-    x = torch.as_tensor(x)
-    if not torch.is_floating_point(x):
-        x = x.to(torch.float64)
-    return x
-
-
-def _safe_sqrt(x: Tensor) -> Tensor:
-    # Zero (sub)gradient at 0 instead of inf * 0 = NaN.
-    positive = x > 0
-    return torch.where(positive, torch.sqrt(torch.where(positive, x, torch.ones_like(x))),
-                       torch.zeros_like(x))
-
-
 def _safe_norm(x: Tensor) -> Tensor:
-    return _safe_sqrt((x * x).sum(-1))
+    return safe_sqrt((x * x).sum(-1))
 
 
 def _unit_vectors(like: Tensor) -> Tensor:
@@ -481,7 +473,7 @@ def _neutralise_padding(lch: Tensor, mask: Tensor | None) -> Tensor:
     # Replace padded colours by mid grey before any arithmetic, so NaN or huge values in
     # padding can neither leak into the result nor into the gradient (torch.where passes
     # zero gradient to the discarded branch, but 0 * NaN is still NaN).
-    lch = _as_float(lch)
+    lch = as_float(lch)
     if mask is None:
         return lch
     m = torch.as_tensor(mask, device=lch.device).bool().unsqueeze(-1)

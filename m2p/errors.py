@@ -59,6 +59,11 @@ class ModelFormatError(M2PError):
     """Model files exist but do not match the expected config or tensor layout."""
 
 
+class DeviceError(M2PError):
+    """A torch device is unknown, not supported, or not available on this machine (``"cuda"``
+    without a GPU, an index past the last GPU, ``"mps"`` where torch has no MPS)."""
+
+
 class TrackError(M2PError):
     """A palette-track query is out of range or malformed (for example ``at=`` past the end)."""
 
@@ -86,6 +91,7 @@ __all__ = [
     "InvalidAudioError",
     "ModelNotFoundError",
     "ModelFormatError",
+    "DeviceError",
     "TrackError",
     "PluginError",
     "OutputError",

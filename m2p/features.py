@@ -29,6 +29,12 @@ block          dims  definition (librosa 0.11 equivalent, all with n_fft=2048, h
                      below :data:`VOICING_THRESHOLD` and its RMS above :data:`VOICING_MIN_RMS`.
 =============  ====  ===========================================================================
 
+The computation has two stages: :meth:`FeatureExtractor.frame_features`, what each frame's
+own samples determine (everything but the 80 dB floors and the tempogram), and
+:meth:`FeatureExtractor.window_features`, what depends on the whole input (the floors below
+its maxima, the tempogram). :func:`extract_features` runs both; the inference engine runs the
+frame stage once over a stream and the window stage per window (:mod:`m2p.frame_stream`).
+
 Filter banks are computed in NumPy at construction (no librosa at run time) and held as
 buffers of a small :class:`FeatureExtractor` module, cached per device.
 """
@@ -42,7 +48,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-SAMPLE_RATE = 22050
+from m2p.audio import SAMPLE_RATE  # the one sample rate, owned by the decoder (re-exported)
+from m2p.errors import InvalidArgumentError
+
 N_FFT = 2048
 HOP_LENGTH = 512
 N_MELS = 128
@@ -67,6 +75,17 @@ for _name, _size in (("mel", N_MELS), ("chroma", N_CHROMA), ("contrast", N_CONTR
     _start += _size
 FEATURE_DIM = _start
 assert FEATURE_DIM == 539
+
+#: Blocks of the frame stage (:meth:`FeatureExtractor.frame_features`): everything a frame's
+#: own samples determine. The window stage turns them into :data:`FEATURE_BLOCKS`.
+FRAME_BLOCKS: dict[str, slice] = {}
+_start = 0
+for _name, _size in (("mel_db", N_MELS), ("chroma", N_CHROMA), ("tonnetz", 6),
+                     ("contrast_peaks_db", N_CONTRAST_BANDS + 1),
+                     ("contrast_valleys_db", N_CONTRAST_BANDS + 1), ("rms", 1), ("pitch", 1)):
+    FRAME_BLOCKS[_name] = slice(_start, _start + _size)
+    _start += _size
+FRAME_DIM = _start
 del _start, _name, _size
 
 
@@ -95,7 +114,7 @@ def extract_features(waveforms: Tensor) -> Tensor:
     if squeeze:
         x = x[None]
     if x.ndim != 2:
-        raise ValueError(f"waveforms must have shape (batch, samples), got {tuple(x.shape)}")
+        raise InvalidArgumentError(f"waveforms must have shape (batch, samples), got {tuple(x.shape)}")
     extractor = feature_extractor(x.device)
     if x.requires_grad:
         out = extractor(x)
@@ -159,33 +178,81 @@ class FeatureExtractor(nn.Module):
         x = x.to(torch.float32)
         if x.shape[-1] == 0:  # one silent sample: 1 frame, like librosa's padding would give
             x = torch.zeros(x.shape[0], 1, dtype=x.dtype, device=x.device)
-        spec = torch.stft(x, N_FFT, HOP_LENGTH, window=self.window, center=True, pad_mode="constant",
-                          return_complex=True)
+        padded = torch.nn.functional.pad(x, (N_FFT // 2, N_FFT // 2))  # centred frames
+        return self.window_features(self.frame_features(padded, 1 + x.shape[-1] // HOP_LENGTH))
+
+    def frame_features(self, padded: Tensor, n_frames: int) -> Tensor:
+        """The frame stage: what each frame's own 2048 samples determine, ``(B, n_frames, 162)``.
+
+        Parameters
+        ----------
+        padded
+            float32 ``(B, samples)``; frame ``t`` is ``padded[:, 512 t : 512 t + 2048]`` (for
+            :func:`extract_features`, the input with 1024 zeros on both sides, i.e. centred
+            frames), so at least ``512 (n_frames - 1) + 2048`` samples.
+        n_frames
+            Number of frames to compute.
+
+        Returns
+        -------
+        Tensor
+            float32 ``(B, n_frames, FRAME_DIM)``, blocks in :data:`FRAME_BLOCKS` order: mel
+            power in dB *before* the top_db floor, chroma, tonnetz, spectral-contrast peaks and
+            valleys in dB before their floors, RMS, pitch. Frames computed from the same
+            samples are equal whatever else is in the call, so a stream's frames can be
+            computed once and shared by every window that contains them
+            (:mod:`m2p.frame_stream`).
+        """
+        used = padded[:, : HOP_LENGTH * (n_frames - 1) + N_FFT]
+        spec = torch.stft(used, N_FFT, HOP_LENGTH, window=self.window, center=False, return_complex=True)
         # Work in (batch, frames, features) layout: the output's, and contiguous along
         # frequency for the per-frame reductions below (torch.stft's result is a transposed
         # view of a (B, T, F) buffer, so this transpose is free).
         power = _abs2(spec.transpose(1, 2))  # (B, T, 1025)
 
-        mel_db = _power_to_db(torch.matmul(power, self.mel_basis.T))  # (B, T, 128)
+        mel_db = _db(torch.matmul(power, self.mel_basis.T))  # (B, T, 128)
         chroma = _normalise_max(torch.matmul(power, self.chroma_basis.T))  # (B, T, 12)
-        contrast = self._contrast(power)  # (B, T, 7)
+        peaks, valleys = self._contrast(power)  # (B, T, 7) each, dB
         l1 = chroma.sum(dim=-1, keepdim=True)
         tonnetz = torch.matmul(chroma / torch.where(l1 < _TINY, 1.0, l1), self.tonnetz_basis.T)  # (B, T, 6)
-        tempogram = self._tempogram(mel_db)  # (B, T, 384)
-        padded = torch.nn.functional.pad(x, (N_FFT // 2, N_FFT // 2))  # centred frames
-        n_frames = 1 + x.shape[-1] // HOP_LENGTH
         # YIN needs ~10 KB per frame: chunk over frames so long inputs stay in bounded memory.
-        step = max(1, _YIN_CHUNK_FRAMES // x.shape[0])
-        parts = [self._rms_pitch(padded, i, min(i + step, n_frames)) for i in range(0, n_frames, step)]
+        step = max(1, _YIN_CHUNK_FRAMES // padded.shape[0])
+        parts = [self._rms_pitch(used, i, min(i + step, n_frames)) for i in range(0, n_frames, step)]
         rms = torch.cat([p[0] for p in parts], dim=1)  # (B, T)
         pitch = torch.cat([p[1] for p in parts], dim=1)  # (B, T)
-        return torch.cat([mel_db, chroma, contrast, tonnetz, tempogram, rms[..., None], pitch[..., None]], dim=-1)
+        return torch.cat([mel_db, chroma, tonnetz, peaks, valleys, rms[..., None], pitch[..., None]], dim=-1)
+
+    def window_features(self, frames: Tensor) -> Tensor:
+        """The window stage: the 539 features of whole windows from their frame-stage rows.
+
+        What depends on the whole window is computed here, exactly as for one input: the
+        80 dB floors below each window's maxima (mel, contrast peaks, contrast valleys) and
+        the tempogram (its onset envelope starts at the window's first frame and is padded
+        with linear ramps at both of its ends).
+
+        Parameters
+        ----------
+        frames
+            float32 ``(B, T, FRAME_DIM)`` from :meth:`frame_features`, the T frames of each window.
+
+        Returns
+        -------
+        Tensor
+            float32 ``(B, T, 539)``, blocks in :data:`FEATURE_BLOCKS` order.
+        """
+        block = {name: frames[..., s] for name, s in FRAME_BLOCKS.items()}
+        mel_db = _top_db(block["mel_db"])
+        contrast = _top_db(block["contrast_peaks_db"]) - _top_db(block["contrast_valleys_db"])
+        tempogram = self._tempogram(mel_db)  # (B, T, 384)
+        return torch.cat([mel_db, block["chroma"], contrast, block["tonnetz"], tempogram,
+                          block["rms"], block["pitch"]], dim=-1)
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def _contrast(self, power: Tensor) -> Tensor:
-        """Spectral contrast from the power spectrum (ranking power = ranking magnitude, and
-        only the selected bins need a square root)."""
+    def _contrast(self, power: Tensor) -> tuple[Tensor, Tensor]:
+        """Spectral-contrast peaks and valleys (B, T, 7), in dB before the top_db floors,
+        from the power spectrum (ranking power = ranking magnitude, and only the selected bins
+        need a square root)."""
         peaks, valleys = [], []
         for lo, hi, k in self.bands:
             sub = power[..., lo:hi]  # (B, T, bins)
@@ -197,7 +264,7 @@ class FeatureExtractor(nn.Module):
             # Means of the k smallest and k largest magnitudes in the band (librosa sorts).
             valleys.append(_extremes(sub, k, largest=False).sqrt().mean(dim=-1))
             peaks.append(_extremes(sub, k, largest=True).sqrt().mean(dim=-1))
-        return _power_to_db(torch.stack(peaks, -1)) - _power_to_db(torch.stack(valleys, -1))
+        return _db(torch.stack(peaks, -1)), _db(torch.stack(valleys, -1))
 
     def _tempogram(self, mel_db: Tensor) -> Tensor:
         t = mel_db.shape[1]
@@ -373,9 +440,13 @@ _TINY = float(torch.finfo(torch.float32).tiny)
 _YIN_CHUNK_FRAMES = 4096
 
 
-def _power_to_db(s: Tensor) -> Tensor:
-    """librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=80), top_db per batch item."""
-    db = 10.0 * torch.log10(s.clamp_min(AMIN))
+def _db(s: Tensor) -> Tensor:
+    """``10 log10(max(s, amin))``: the per-frame part of librosa.power_to_db(ref=1.0, amin=1e-10)."""
+    return 10.0 * torch.log10(s.clamp_min(AMIN))
+
+
+def _top_db(db: Tensor) -> Tensor:
+    """The window part of librosa.power_to_db(top_db=80): floor at each batch item's max - 80 dB."""
     floor = db.amax(dim=tuple(range(1, db.ndim)), keepdim=True) - TOP_DB
     return torch.maximum(db, floor)
 
@@ -442,6 +513,8 @@ __all__ = [
     "HOP_LENGTH",
     "FEATURE_DIM",
     "FEATURE_BLOCKS",
+    "FRAME_DIM",
+    "FRAME_BLOCKS",
     "SAMPLE_RATE",
     "extract_features",
     "frames_for_samples",

@@ -1,9 +1,17 @@
 """Inference: audio -> sliding windows -> features -> model -> aligned palettes.
 
-One streaming pass over the audio (:func:`m2p.audio.stream`) cuts it into windows, and each
-batch of windows goes through feature extraction, the music encoder and the colour decoder in
-one go on the chosen device. Memory stays bounded: only the samples the pending windows still
-need are kept, plus one batch of windows.
+One streaming pass over the audio (:func:`m2p.audio.stream`), in named stages
+(:class:`PaletteEngine`): source -> frames (each feature frame computed once over the
+stream, :mod:`m2p.frame_stream`) -> windows (each window's frame rows cut from the stream;
+the window stage of :mod:`m2p.features`) -> encode -> decode -> align -> result, a batch of
+windows at a time on the chosen device. Memory stays bounded: only the samples and frames the
+pending windows still need are kept, plus one batch of windows.
+
+Frame grid
+    Windows are cut on the 512-sample frame grid: a window whose start is off the grid is
+    analysed from the grid point before it (at most 511 samples, 23 ms, earlier); its span and
+    time are unchanged. The end-aligned tail window, and a clip shorter than one window, are
+    analysed alone from their exact samples. See ``docs/decisions.md`` for the effect.
 
 Window layout (:func:`window_spans`)
     Windows of ``window`` seconds start at 0, ``hop``, ``2 hop``...; when the last of them
@@ -331,15 +339,23 @@ class PaletteEngine:
     batch_size
         Windows per model batch: :meth:`feed` waits until this many are complete, unless
         ``flush=True``.
+    shared_frames
+        Compute each feature frame once over the stream and cut the windows from it
+        (:mod:`m2p.frame_stream`) when the hop is a whole number of 512-sample frames (e.g.
+        ``hop=2.4962`` s, 107 frames), which gives the same features as each window alone;
+        other hops, and False, analyse every window alone from its exact samples (the
+        reference path, about 3x slower at 4x overlap).
     """
 
     def __init__(self, model: "Music2Palette", *, device: "torch.device", seeds: Sequence[int],
                  noise_scale: float, window_samples: int, hop_samples: int,
                  batch_size: int = DEFAULT_BATCH_SIZE, per_window: bool = True,
-                 alternatives: Sequence[int] | None = None) -> None:
+                 alternatives: Sequence[int] | None = None, shared_frames: bool = True) -> None:
         import torch
 
         from m2p.audio import SAMPLE_RATE
+        from m2p.features import HOP_LENGTH
+        from m2p.frame_stream import MIN_WINDOW_SAMPLES, FrameStream
 
         self.model, self.device = model, device
         self.seeds = [int(s) for s in seeds]
@@ -351,11 +367,21 @@ class PaletteEngine:
         # A family-choosing model offers alternatives only with noise: noise 0 is deterministic.
         chosen = list(self.seeds if alternatives is None else alternatives)
         self.alternatives = chosen if noise_scale > 0 else [0] * len(self.seeds)
-        self.windower = _Windower(window_samples, hop_samples)
+        # Windows long enough to have interior frames are cut from one frame stream on the
+        # 512-sample frame grid (each frame computed once), but only when every window starts
+        # on that grid (the hop a whole number of frames): then the features and palettes are
+        # those of each window analysed alone. Off the grid a shift of up to 23 ms moved palettes
+        # by up to 9.7 CIEDE2000 on a real song (docs/decisions.md), so such hops take the exact
+        # per-window path.
+        shared = (shared_frames and window_samples >= MIN_WINDOW_SAMPLES
+                  and hop_samples % HOP_LENGTH == 0)
+        self.frames = FrameStream(device) if shared else None
+        self.windower = _Windower(window_samples, hop_samples,
+                                  grid=HOP_LENGTH if self.frames is not None else 1)
         self.summary = _EncodingSum()
         self.families = _FamilySmoother(hop_samples / SAMPLE_RATE)
         self.aligner = _SlotAligner()
-        self.pending: list[tuple[int, np.ndarray]] = []
+        self.pending: list[_Pending] = []
         self.decoded = 0
 
     @property
@@ -373,17 +399,24 @@ class PaletteEngine:
         order; empty when ``per_window`` is False). With ``flush``, every complete window is
         decoded now instead of waiting for a full batch (live use)."""
         out: list[WindowPalette] = []
-        for span in self.windower.feed(block):
-            self.pending.append(span)
+        block = np.asarray(block, dtype=np.float32)
+        if self.frames is not None:  # frames first: the windows below are cut from them
+            self.frames.push(block)
+        for start, samples in self.windower.feed(block):
+            self.pending.append(self._pend(start, samples))
             if len(self.pending) >= self.batch_size:
                 out.extend(self._run_batch())
         if flush and self.pending:
             out.extend(self._run_batch())
+        self._forget()
         return out
 
     def finish(self) -> "list[WindowPalette]":
         """The end of the stream: decode the tail window and anything still pending."""
-        self.pending.extend(self.windower.finish())
+        # The tail window (or a clip shorter than one window) is analysed alone, from its
+        # exact samples: one window, and it stays aligned with the end of the audio.
+        self.pending.extend(_Pending(start, len(samples), start, samples=samples)
+                            for start, samples in self.windower.finish())
         return self._run_batch() if self.pending else []
 
     def overall(self) -> "tuple[Palette, ...]":
@@ -398,9 +431,50 @@ class PaletteEngine:
         emotion, va = summary.mean_emotion()
         return tuple(Palette(lch[i][: int(lengths[i])], emotion, va) for i in range(len(self.seeds)))
 
-    def _run_batch(self) -> "list[WindowPalette]":
+    def _pend(self, start: int, samples: np.ndarray) -> "_Pending":
+        """What a complete window needs until its batch runs (not its whole samples when it is
+        cut from the frame stream: only its edge segments)."""
+        from m2p.features import HOP_LENGTH
+        from m2p.frame_stream import edge_segments
+
+        if self.frames is None:
+            return _Pending(start, len(samples), start, samples=samples)
+        head, tail = edge_segments(samples)
+        return _Pending(start, len(samples), start - start % HOP_LENGTH, head=head, tail=tail)
+
+    def _forget(self) -> None:
+        """Let the frame stream drop the frames no pending or future window needs."""
+        if self.frames is not None:
+            starts = [p.analysis_start for p in self.pending] + [self.windower.buffer_start]
+            self.frames.forget_before(min(starts))
+
+    def _features(self, pending: "list[_Pending]") -> "torch.Tensor":
+        """(B, T, 539) raw features of pending windows of equal length: cut from the frame
+        stream, or (windows handed out with their samples) analysed alone."""
         import torch
 
+        from m2p.features import extract_features, feature_extractor, frames_for_samples
+
+        alone = [i for i, p in enumerate(pending) if p.samples is not None]
+        cut = [i for i, p in enumerate(pending) if p.samples is None]
+        parts = []
+        if alone:
+            waves = torch.from_numpy(np.stack([pending[i].samples for i in alone])).to(self.device)
+            parts.append(extract_features(waves))
+        if cut:
+            assert self.frames is not None
+            edges = [pending[i].head for i in cut] + [pending[i].tail for i in cut]
+            rows = self.frames.cut([pending[i].analysis_start for i in cut],
+                                   frames_for_samples(pending[cut[0]].length),
+                                   torch.from_numpy(np.stack(edges)))
+            parts.append(feature_extractor(self.device).window_features(rows))
+        features = torch.cat(parts) if len(parts) > 1 else parts[0]
+        order = alone + cut  # rows of ``features`` -> positions in ``pending``
+        if order != sorted(order):
+            features = features[torch.from_numpy(np.argsort(order))]
+        return features
+
+    def _run_batch(self) -> "list[WindowPalette]":
         from m2p.audio import SAMPLE_RATE
         from m2p.palette_types import Palette
 
@@ -408,8 +482,7 @@ class PaletteEngine:
         out: list[WindowPalette] = []
         with _inference(self.model):
             model = self.model
-            waves = torch.from_numpy(np.stack([samples for _, samples in pending])).to(self.device)
-            encoding = _encode(model, waves)
+            encoding = _encode(model, self._features(pending))
             self.summary.add(encoding)
             if self.per_window:
                 scores = self.families.update(model.component_scores(encoding.embedding))
@@ -418,12 +491,27 @@ class PaletteEngine:
                                        self.quantiles[0:1].expand(len(pending)))
                 emotion = _finite(encoding.emotion)
                 va = _finite(encoding.valence_arousal)
-                for i, (start, samples) in enumerate(pending):
+                for i, p in enumerate(pending):
                     colours = self.aligner.align(lch[i, : int(lengths[i])])
-                    out.append(WindowPalette(start / SAMPLE_RATE, (start + len(samples)) / SAMPLE_RATE,
+                    out.append(WindowPalette(p.start / SAMPLE_RATE, (p.start + p.length) / SAMPLE_RATE,
                                              Palette(colours, emotion[i], va[i])))
         self.decoded += len(pending)
         return out
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A complete window waiting for its batch: its span (``start``, ``length``, samples),
+    the first sample of its analysis span (on the frame grid when cut from the frame stream),
+    and either its edge segments (:func:`m2p.frame_stream.edge_segments`) or, for a window
+    analysed alone, its samples."""
+
+    start: int
+    length: int
+    analysis_start: int
+    head: np.ndarray | None = None
+    tail: np.ndarray | None = None
+    samples: np.ndarray | None = None
 
 
 def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -491,11 +579,18 @@ class _Windower:
 
     Keeps only the samples that pending windows still need: from the next window start, or
     the last ``window`` samples (for a possible end-aligned tail window), whichever is earlier.
+
+    With ``grid`` > 1 (the engine's 512-sample frame grid) the samples :meth:`feed` hands out
+    with a window are those of its *analysis span*, ``window`` samples from the grid point at
+    or before its start (``start - start % grid``); the spans themselves (and so the times of
+    a track) are unchanged. :meth:`finish` hands out exact spans (those windows are analysed
+    alone).
     """
 
-    def __init__(self, window_samples: int, hop_samples: int) -> None:
+    def __init__(self, window_samples: int, hop_samples: int, *, grid: int = 1) -> None:
         self.window = window_samples
         self.hop = hop_samples
+        self.grid = max(1, int(grid))
         self.buffer = np.zeros(0, dtype=np.float32)
         self.buffer_start = 0  # absolute index of buffer[0]
         self.next_start = 0
@@ -509,12 +604,12 @@ class _Windower:
         self.n_samples += len(block)
         ready = []
         while self.next_start + self.window <= self.n_samples:
-            offset = self.next_start - self.buffer_start
-            ready.append((self.next_start, self.buffer[offset:offset + self.window].copy()))
+            ready.append((self.next_start, self._span(self.next_start, self.window)))
             self.last_end = self.next_start + self.window
             self.next_start += self.hop
             self.emitted += 1
         keep_from = min(self.next_start, self.n_samples - self.window)
+        keep_from -= keep_from % self.grid  # the analysis span starts at a grid point
         drop = max(0, keep_from - self.buffer_start)
         if drop:
             self.buffer = self.buffer[drop:].copy()
@@ -528,11 +623,15 @@ class _Windower:
             return []
         if self.last_end == 0:  # shorter than one window: one window of what there is
             return [(0, self.buffer[: n].copy())]
-        if self.last_end < n:
-            start = n - self.window
-            offset = start - self.buffer_start
-            return [(start, self.buffer[offset:offset + self.window].copy())]
+        if self.last_end < n:  # its exact span: the tail window is analysed alone
+            offset = n - self.window - self.buffer_start
+            return [(n - self.window, self.buffer[offset:offset + self.window].copy())]
         return []
+
+    def _span(self, start: int, length: int) -> np.ndarray:
+        """A copy of the ``length`` samples of the analysis span of the window at ``start``."""
+        offset = start - start % self.grid - self.buffer_start
+        return self.buffer[offset:offset + length].copy()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -555,12 +654,10 @@ def _inference(model: "Music2Palette") -> Iterator[None]:
         model.train(was_training)
 
 
-def _encode(model: "Music2Palette", waves: "torch.Tensor") -> "MusicEncoding":
+def _encode(model: "Music2Palette", features: "torch.Tensor") -> "MusicEncoding":
+    """Encode raw (B, T, 539) features."""
     import torch
 
-    from m2p.features import extract_features
-
-    features = extract_features(waves)
     # Guard: features are finite for finite audio, but a NaN must never reach a palette.
     features = torch.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)
     return model.encode(features, None)

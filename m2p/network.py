@@ -32,7 +32,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from m2p.errors import ModelFormatError
+from m2p.emotion import N_EMOTIONS
+from m2p.errors import InvalidArgumentError, ModelFormatError
 from m2p.music_cues import CUE_NAMES, window_cues
 
 #: The decoder's sigmoid outputs times this are L, C and h (degrees).
@@ -40,7 +41,6 @@ LCH_SCALE: tuple[float, float, float] = (100.0, 150.0, 360.0)
 
 #: Number of emotion categories predicted, in the order of ``m2p.emotion.EMOTIONS``:
 #: excited, happy, content, calm, depressed, sad, afraid, angry.
-N_EMOTIONS = 8
 #: Families a ``component_head`` model offers as alternatives (seeds cycle through the best
 #: ones): the paper's matcher keeps five candidate palettes per window.
 ALTERNATIVES = 5
@@ -153,40 +153,40 @@ class ModelConfig:
                      "min_colors", "max_colors"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+                raise InvalidArgumentError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
         if self.d_model % self.encoder_heads or self.d_model % self.decoder_heads:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"d_model={self.d_model} must be divisible by encoder_heads="
                 f"{self.encoder_heads} and decoder_heads={self.decoder_heads}"
             )
         if self.d_model % 2:
-            raise ValueError(f"d_model must be even (sinusoidal positions), got {self.d_model}")
+            raise InvalidArgumentError(f"d_model must be even (sinusoidal positions), got {self.d_model}")
         if self.max_colors < self.min_colors:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"max_colors={self.max_colors} is smaller than min_colors={self.min_colors}"
             )
         if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+            raise InvalidArgumentError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not float(self.noise_scale) >= 0.0:
-            raise ValueError(f"noise_scale must be >= 0, got {self.noise_scale!r}")
+            raise InvalidArgumentError(f"noise_scale must be >= 0, got {self.noise_scale!r}")
         if not isinstance(self.summary_features, bool):
-            raise ValueError(f"summary_features must be true or false, got {self.summary_features!r}")
+            raise InvalidArgumentError(f"summary_features must be true or false, got {self.summary_features!r}")
         for name in ("teacher_tags", "noise_components"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be an integer >= 0, got {value!r}")
         if not isinstance(self.component_head, bool):
-            raise ValueError(f"component_head must be true or false, got {self.component_head!r}")
+            raise InvalidArgumentError(f"component_head must be true or false, got {self.component_head!r}")
         if self.component_head and not self.noise_components:
-            raise ValueError("component_head needs noise_components > 0")
+            raise InvalidArgumentError("component_head needs noise_components > 0")
         for name in ("family_timbre_weight", "stop_temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be a number >= 0, got {value!r}")
         if not self.stop_temperature > 0:
-            raise ValueError(f"stop_temperature must be > 0, got {self.stop_temperature!r}")
+            raise InvalidArgumentError(f"stop_temperature must be > 0, got {self.stop_temperature!r}")
         if self.decoder_conditioning not in ("memory", "embedding"):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"decoder_conditioning must be 'memory' or 'embedding', got {self.decoder_conditioning!r}"
             )
 
@@ -220,7 +220,7 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # InvalidArgumentError is a ValueError
             raise ModelFormatError(f"invalid model config: {exc}", source=source) from exc
 
     @classmethod
@@ -400,12 +400,12 @@ class Music2Palette(nn.Module):
         """
         c = self.config
         if features.dim() != 3 or features.shape[-1] != c.feature_dim:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"features must have shape (B, T, {c.feature_dim}), got {tuple(features.shape)}"
             )
         batch, frames, _ = features.shape
         if frame_mask is not None and frame_mask.shape != (batch, frames):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"frame_mask must have shape {(batch, frames)}, got {tuple(frame_mask.shape)}"
             )
         x = (features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_std.clamp_min(1e-8)
@@ -488,7 +488,7 @@ class Music2Palette(nn.Module):
             The :class:`MusicEncoding` (embedding without noise).
         """
         if target_lch.dim() != 3 or target_lch.shape[-1] != 3:
-            raise ValueError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
+            raise InvalidArgumentError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
         encoding = self.encode(features, frame_mask)
         lch, stop_logits = self.teacher_forced(encoding, target_lch, noise_scale=noise_scale,
                                                generator=generator)
@@ -513,7 +513,7 @@ class Music2Palette(nn.Module):
             (B, n + 1, 3) and (B, n + 1), as in :meth:`forward`.
         """
         if target_lch.dim() != 3 or target_lch.shape[-1] != 3:
-            raise ValueError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
+            raise InvalidArgumentError(f"target_lch must have shape (B, n, 3), got {tuple(target_lch.shape)}")
         memory, memory_pad = self._decoder_memory(encoding, noise_scale, generator)
         hidden = self._decode(target_lch.to(memory.dtype), memory, memory_pad)
         return self._colour_from_hidden(hidden), self.stop_head(hidden).squeeze(-1)
@@ -570,7 +570,7 @@ class Music2Palette(nn.Module):
         """
         c = self.config
         if num_colors is not None and not 1 <= num_colors <= c.max_colors:
-            raise ValueError(f"num_colors must be in [1, {c.max_colors}], got {num_colors}")
+            raise InvalidArgumentError(f"num_colors must be in [1, {c.max_colors}], got {num_colors}")
         memory, memory_pad = self._decoder_memory(encoding, noise_scale, generator)
         batch = memory.shape[0]
         device = memory.device
@@ -845,7 +845,7 @@ def add_noise(embedding: Tensor, noise_scale: float, generator: torch.Generator 
     noise whatever device the model runs on. ``noise_scale == 0`` returns the input unchanged.
     """
     if noise_scale < 0:
-        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+        raise InvalidArgumentError(f"noise_scale must be >= 0, got {noise_scale}")
     if noise_scale == 0:
         return embedding
     noise_device = generator.device if generator is not None else embedding.device

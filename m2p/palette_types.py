@@ -22,20 +22,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from m2p.errors import TrackError
+from m2p.colour_np import lab_to_lch, lch_to_lab, rgb8_to_hex
+from m2p.errors import InvalidArgumentError, TrackError
 
-__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION"]
+__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION", "TrackSamples"]
 
 #: ``"format"`` value of a palette-track JSON document.
 TRACK_FORMAT = "music2palette.track"
 #: Version of the palette-track JSON layout written by :meth:`PaletteTrack.to_json`.
 TRACK_FORMAT_VERSION = 1
 
-N_EMOTIONS = 8
 
 #: Most colours a palette may hold. The model emits 3 to 8; the cap keeps a hostile document
 #: (a 5,000-colour "palette") from costing quadratic alignment and rendering time.
@@ -49,6 +49,19 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 _ACHROMATIC_CHROMA = 1.0
 # Float slack accepted on L and C bounds before clipping (decoders and interpolation round).
 _RANGE_SLACK = 1e-6
+
+
+class TrackSamples(NamedTuple):
+    """A palette track read at many times (:meth:`PaletteTrack.sample`)."""
+
+    lch: np.ndarray
+    """(Q, max_colors, 3) CIELCh; entries past ``counts[q]`` are zero."""
+    counts: np.ndarray
+    """(Q,) number of colours at each time."""
+    emotion: np.ndarray
+    """(Q, 8) emotion distributions."""
+    valence_arousal: np.ndarray
+    """(Q, 2) valence-arousal."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -76,8 +89,8 @@ class Palette:
 
     Raises
     ------
-    ValueError
-        Wrong shapes, NaN or infinity, L outside [0, 100], negative C, more than
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) Wrong shapes, NaN or infinity, L outside [0, 100], negative C, more than
         :data:`MAX_COLORS` colours, or valence-arousal outside [-1, 1].
 
     Examples
@@ -98,10 +111,13 @@ class Palette:
         emotion = colour_emotion if self.emotion is None else self.emotion
         va = colour_va if self.valence_arousal is None else self.valence_arousal
         object.__setattr__(self, "lch", _frozen(lch))
+        # Imported here: m2p.emotion needs torch, and importing this module must not.
+        from m2p.emotion import N_EMOTIONS
+
         object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
         va = _validated_vector(va, 2, "valence_arousal")
         if np.any(np.abs(va) > 1.0 + _RANGE_SLACK):
-            raise ValueError(f"valence_arousal must lie in [-1, 1], got {va.tolist()}")
+            raise InvalidArgumentError(f"valence_arousal must lie in [-1, 1], got {va.tolist()}")
         object.__setattr__(self, "valence_arousal", _frozen(np.clip(va, -1.0, 1.0)))
 
     # -- constructors ---------------------------------------------------------------------
@@ -125,11 +141,11 @@ class Palette:
 
         Raises
         ------
-        ValueError
-            The mapping does not describe a valid palette.
+        m2p.errors.InvalidArgumentError
+            (A ``ValueError``.) The mapping does not describe a valid palette.
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"a palette must be a JSON object, got {type(data).__name__}")
+            raise InvalidArgumentError(f"a palette must be a JSON object, got {type(data).__name__}")
         if "lch" in data:
             lch = np.asarray(data["lch"], dtype=np.float64)
         elif "hex" in data:
@@ -137,7 +153,7 @@ class Palette:
 
             lch = hex_to_lch(list(data["hex"]))
         else:
-            raise ValueError("a palette needs 'lch' or 'hex' colours")
+            raise InvalidArgumentError("a palette needs 'lch' or 'hex' colours")
         emotion = data.get("emotion")
         if isinstance(emotion, Mapping):
             from m2p.emotion import EMOTIONS
@@ -150,7 +166,7 @@ class Palette:
     @cached_property
     def hex(self) -> tuple[str, ...]:
         """Lower-case ``'#rrggbb'`` sRGB codes of the (gamut-mapped) colours."""
-        return tuple("#{:02x}{:02x}{:02x}".format(*map(int, row)) for row in self.rgb8)
+        return tuple(rgb8_to_hex(self.rgb8))
 
     @cached_property
     def rgb8(self) -> np.ndarray:
@@ -278,8 +294,8 @@ class PaletteTrack:
 
     Raises
     ------
-    ValueError
-        Inconsistent or non-finite values.
+    m2p.errors.InvalidArgumentError
+        (A ``ValueError``.) Inconsistent or non-finite values.
     """
 
     times: np.ndarray
@@ -295,22 +311,22 @@ class PaletteTrack:
         times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
         palettes = tuple(self.palettes)
         if len(times) == 0:
-            raise ValueError("a palette track needs at least one palette")
+            raise InvalidArgumentError("a palette track needs at least one palette")
         if len(palettes) != len(times):
-            raise ValueError(f"{len(times)} times but {len(palettes)} palettes")
+            raise InvalidArgumentError(f"{len(times)} times but {len(palettes)} palettes")
         if not all(isinstance(p, Palette) for p in palettes):
-            raise ValueError("palettes must be Palette instances")
+            raise InvalidArgumentError("palettes must be Palette instances")
         for name in ("window", "hop", "duration"):
             value = float(getattr(self, name))
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
             object.__setattr__(self, name, value)
         if not np.all(np.isfinite(times)):
-            raise ValueError("times contain NaN or infinity")
+            raise InvalidArgumentError("times contain NaN or infinity")
         if np.any(np.diff(times) <= 0):
-            raise ValueError("times must be strictly increasing")
+            raise InvalidArgumentError("times must be strictly increasing")
         if times[0] < -_RANGE_SLACK or times[-1] > self.duration + _RANGE_SLACK:
-            raise ValueError(f"times must lie within [0, duration={self.duration}]")
+            raise InvalidArgumentError(f"times must lie within [0, duration={self.duration}]")
         if self.seed is not None:
             object.__setattr__(self, "seed", int(self.seed))
         if self.source is not None:
@@ -319,7 +335,7 @@ class PaletteTrack:
         object.__setattr__(self, "palettes", palettes)
         overall = self.overall if self.overall is not None else _summarise(palettes)
         if not isinstance(overall, Palette):
-            raise ValueError("overall must be a Palette")
+            raise InvalidArgumentError("overall must be a Palette")
         object.__setattr__(self, "overall", overall)
 
     # -- sequence protocol ----------------------------------------------------------------
@@ -404,21 +420,41 @@ class PaletteTrack:
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
             )
-        lch, counts, emotion, va = self._sample(np.array([value]))
+        lch, counts, emotion, va = self._interpolate(np.array([value]))
         return Palette(lch[0, : counts[0]], emotion[0], va[0])
 
-    def _sample(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Vectorised :meth:`at` for many times (no range check).
+    def sample(self, times: Any) -> "TrackSamples":
+        """:meth:`at` for many times at once, as arrays (no :class:`Palette` objects made).
+
+        Parameters
+        ----------
+        times
+            Array-like of seconds, each within [0, duration].
 
         Returns
         -------
-        lch
-            (Q, max_colors, 3); entries past ``counts[q]`` are zero.
-        counts
-            (Q,) palette lengths.
-        emotion, va
-            (Q, 8) and (Q, 2).
+        TrackSamples
+            ``(lch, counts, emotion, valence_arousal)``: ``lch`` is (Q, max_colors, 3) with
+            the entries past ``counts[q]`` zero, ``counts`` (Q,) the palette lengths, then
+            (Q, 8) and (Q, 2). Row q equals ``at(times[q])``.
+
+        Raises
+        ------
+        TrackError
+            A time is NaN, infinite, not a number or outside [0, duration].
         """
+        try:
+            query = np.asarray(times, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise TrackError(f"times must be numbers of seconds, got {_clip_text(repr(times))}",
+                             source=self.source) from None
+        if not np.all((query >= 0.0) & (query <= self.duration)):  # also False for NaN
+            raise TrackError(f"times must lie within the track [0, {self.duration:.6g}] s",
+                             source=self.source)
+        return TrackSamples(*self._interpolate(query))
+
+    def _interpolate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # The shared vectorised interpolation behind at() and sample(); times already checked.
         packed, lengths, emotions, vas = self._packed
         n_max, T = packed.shape[1], packed.shape[0]
 
@@ -639,18 +675,18 @@ def _validated_lch(lch: Any) -> np.ndarray:
     try:
         arr = np.array(lch, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"palette colours must be numbers: {exc}") from None
+        raise InvalidArgumentError(f"palette colours must be numbers: {exc}") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
-        raise ValueError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
+        raise InvalidArgumentError(f"palette colours must have shape (n >= 1, 3), got {arr.shape}")
     if arr.shape[0] > MAX_COLORS:
-        raise ValueError(f"a palette holds at most {MAX_COLORS} colours, got {arr.shape[0]}")
+        raise InvalidArgumentError(f"a palette holds at most {MAX_COLORS} colours, got {arr.shape[0]}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("palette colours contain NaN or infinity")
+        raise InvalidArgumentError("palette colours contain NaN or infinity")
     light, chroma = arr[:, 0], arr[:, 1]
     if np.any(light < -_RANGE_SLACK) or np.any(light > 100.0 + _RANGE_SLACK):
-        raise ValueError(f"lightness L must be in [0, 100], got {light.tolist()}")
+        raise InvalidArgumentError(f"lightness L must be in [0, 100], got {light.tolist()}")
     if np.any(chroma < -_RANGE_SLACK):
-        raise ValueError(f"chroma C must be >= 0, got {chroma.tolist()}")
+        raise InvalidArgumentError(f"chroma C must be >= 0, got {chroma.tolist()}")
     arr[:, 0] = np.clip(light, 0.0, 100.0)
     arr[:, 1] = np.maximum(chroma, 0.0)
     arr[:, 2] = np.mod(arr[:, 2], 360.0)
@@ -662,11 +698,11 @@ def _validated_vector(values: Any, size: int, name: str) -> np.ndarray:
     try:
         arr = np.array(values, dtype=np.float64, copy=True).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numbers: {exc}") from None
+        raise InvalidArgumentError(f"{name} must be numbers: {exc}") from None
     if arr.shape != (size,):
-        raise ValueError(f"{name} must have {size} values, got {arr.size}")
+        raise InvalidArgumentError(f"{name} must have {size} values, got {arr.size}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise InvalidArgumentError(f"{name} contains NaN or infinity")
     return arr
 
 
@@ -689,14 +725,9 @@ def _summarise(palettes: Sequence[Palette]) -> Palette:
     seen = np.zeros(count)
     for p in palettes:
         k = min(len(p), count)
-        L, C, h = p.lch[:k, 0], p.lch[:k, 1], np.deg2rad(p.lch[:k, 2])
-        lab_sum[:k] += np.stack([L, C * np.cos(h), C * np.sin(h)], axis=-1)
+        lab_sum[:k] += lch_to_lab(p.lch[:k])
         seen[:k] += 1
-    lab = lab_sum / seen[:, None]
-    lch = np.stack(
-        [lab[:, 0], np.hypot(lab[:, 1], lab[:, 2]), np.rad2deg(np.arctan2(lab[:, 2], lab[:, 1]))],
-        axis=-1,
-    )
+    lch = lab_to_lch(lab_sum / seen[:, None])
     emotion = np.mean([p.emotion for p in palettes], axis=0)
     va = np.mean([p.valence_arousal for p in palettes], axis=0)
     return Palette(lch, emotion, va)

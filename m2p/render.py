@@ -166,7 +166,7 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     # Sample the track once per column, convert all colours in one call.
     times = np.clip(layout.column_time(np.arange(layout.left, layout.left + W), track.duration),
                     0.0, track.duration)
-    lch, counts, _, _ = track._sample(times)
+    lch, counts, _, _ = track.sample(times)
     rgb = lch_to_rgb8(lch.reshape(-1, 3)).reshape(lch.shape)
     body = pixels[layout.top:layout.top + H, layout.left:layout.left + W]
     rows = np.arange(H)

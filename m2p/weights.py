@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import m2p
-from m2p.errors import M2PError, ModelFormatError, ModelNotFoundError
+from m2p.errors import DeviceError, ModelFormatError, ModelNotFoundError
 from m2p.network import ModelConfig, Music2Palette
 
 CONFIG_FILE = "config.json"
@@ -164,7 +164,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
     Raises
     ------
-    M2PError
+    DeviceError
         The device string is invalid, or CUDA is asked for but not available.
     """
     if isinstance(device, str) and device.strip().lower() == "auto":
@@ -172,23 +172,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         dev = device if isinstance(device, torch.device) else torch.device(str(device).strip())
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise M2PError(
+        raise DeviceError(
             f"invalid device {device!r}; use 'auto', 'cpu' or 'cuda'"
         ) from exc
     if dev.type == "mps" and not (torch.backends.mps.is_available()):
-        raise M2PError(f"device {str(dev)!r} requested but MPS is not available "
-                       "(use device='cpu' or 'auto')")
+        raise DeviceError(f"device {str(dev)!r} requested but MPS is not available "
+                          "(use device='cpu' or 'auto')")
     if dev.type not in ("cpu", "cuda", "mps"):
         # meta, xla, ipu...: torch knows them, but the model cannot run (or is not tested) there.
-        raise M2PError(f"device {str(dev)!r} is not supported; use 'auto', 'cpu' or 'cuda'")
+        raise DeviceError(f"device {str(dev)!r} is not supported; use 'auto', 'cpu' or 'cuda'")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise M2PError(
+            raise DeviceError(
                 f"device {str(dev)!r} requested but CUDA is not available "
                 "(use device='cpu' or 'auto')"
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise M2PError(
+            raise DeviceError(
                 f"device {str(dev)!r} requested but only {torch.cuda.device_count()} "
                 "CUDA device(s) exist"
             )

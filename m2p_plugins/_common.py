@@ -1,7 +1,6 @@
 """Colour logic shared by the built-in adapters (NumPy + :mod:`m2p.colour`, no plotting library).
 
-* :func:`resolve_palette`: a path / Palette / PaletteTrack (+ ``at=``) to one Palette, through the
-  content-hash cache of :mod:`m2p.cache` (a second call on the same song never runs the model).
+* :func:`resolve_palette`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
 * :func:`legible_order`: order colours so adjacent ones are far apart in CIEDE2000.
 * :func:`sequential_ramp`, :func:`diverging_ramp`: ramps built in CIELAB (perceptually
   uniform) with monotonic lightness, gamut-mapped at constant L* and hue.
@@ -19,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from m2p.errors import M2PError, TrackError
+from m2p import cache, resolve
+from m2p.colour_np import lch_to_lab, relative_luminance, rgb_to_hex
+from m2p.palette_types import Palette, PaletteTrack
 
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
                             "progress"})
@@ -30,14 +31,16 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
                     **inference_kwargs: Any) -> tuple[Any, str]:
     """Turn an adapter's ``source`` argument into ``(Palette, stem)``.
 
+    The palette comes from the core's one resolver, :func:`m2p.resolve.resolve_palette` (cached
+    per audio content); this adds the stem the adapters name their colormaps and themes by.
+
     Parameters
     ----------
     source
         Audio path (str / PathLike), NumPy samples (pass ``sample_rate=``), a
         :class:`~m2p.palette_types.Palette` or a :class:`~m2p.palette_types.PaletteTrack`.
     at
-        Seconds into the piece: the palette in force then. For paths and arrays a palette track
-        is computed (once; cached). ``None`` uses the whole-piece palette.
+        Seconds into the piece: the palette in force then. ``None`` uses the whole-piece palette.
     model, seed, **inference_kwargs
         Passed to :func:`m2p.palette` / :func:`m2p.palette_track` for audio inputs.
 
@@ -52,46 +55,27 @@ def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, 
     m2p.errors.TrackError
         ``at`` is outside ``[0, duration]`` or given with a single Palette.
     """
-    from m2p import cache
-    from m2p.palette_types import Palette, PaletteTrack
-
-    if isinstance(source, Palette):
-        if at is not None:
-            raise TrackError(f"at={at!r} needs a PaletteTrack or an audio file, got one Palette")
-        return source, "palette_" + _short_hash(",".join(source.hex))
-    if isinstance(source, PaletteTrack):
-        stem = _stem_of(getattr(source, "source", None)) or "track_" + _short_hash(
-            source.to_json() if hasattr(source, "to_json") else repr(source))
-        if at is None:
-            return source.overall, stem
-        return track_at(source, at), stem + _at_suffix(at)
     if isinstance(source, (str, os.PathLike, np.ndarray)):
-        kwargs = dict(inference_kwargs, model=model, seed=seed)
+        palette = resolve.resolve_palette(source, at=at, model=model, seed=seed,
+                                          **inference_kwargs)
         if isinstance(source, np.ndarray):
-            digest = cache.content_digest(source, sample_rate=kwargs.get("sample_rate")) or ""
+            digest = cache.content_digest(
+                source, sample_rate=inference_kwargs.get("sample_rate")) or ""
             stem = "array_" + digest.split(":")[-1][:8]
         else:
             stem = _stem_of(source) or "song"
-        if at is None:
-            return cache.palette(source, **kwargs), stem
-        track = cache.palette_track(source, **kwargs)
-        return track_at(track, at), stem + _at_suffix(at)
-    raise M2PError(f"expected an audio path, NumPy samples, a Palette or a PaletteTrack, "
-                   f"got {type(source).__name__}")
+    else:
+        palette = resolve.resolve_palette(source, at=at)
+        if isinstance(source, Palette):
+            stem = "palette_" + _short_hash(",".join(source.hex))
+        else:
+            assert isinstance(source, PaletteTrack)
+            stem = _stem_of(source.source) or "track_" + _short_hash(source.to_json())
+    return palette, stem if at is None else stem + _at_suffix(at)
 
 
-def track_at(track: Any, at: float) -> Any:
-    """``track.at(at)`` with a clear :class:`~m2p.errors.TrackError` outside the track."""
-    duration = float(track.duration)
-    try:
-        t = float(at)
-    except (TypeError, ValueError):
-        raise TrackError(f"at= must be a number of seconds, got {at!r}",
-                         source=getattr(track, "source", None)) from None
-    if not np.isfinite(t) or t < 0.0 or t > duration:
-        raise TrackError(f"at={t:g} s is outside the track, which covers 0 to {duration:.3f} s",
-                         source=getattr(track, "source", None))
-    return track.at(t)
+track_at = resolve.track_at
+"""``track.at(at)`` with a clear :class:`~m2p.errors.TrackError` outside the track (the core's)."""
 
 
 def legible_order(lch: np.ndarray) -> list[int]:
@@ -163,7 +147,7 @@ def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, fl
         (n, 3) sRGB in [0, 1].
     """
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    lab = _lch_to_lab(lch)
+    lab = lch_to_lab(lch)
     order = np.argsort(lab[:, 0], kind="stable")
     lab = lab[order]
     lo = min(float(lab[0, 0]), lightness[0])
@@ -206,7 +190,7 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
         (n, 3) sRGB in [0, 1]; the first half has increasing, the second decreasing L*.
     """
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    lab = _lch_to_lab(lch)
+    lab = lch_to_lab(lch)
     ab = lab[:, 1:]
     d = np.linalg.norm(ab[:, None, :] - ab[None, :, :], axis=-1)
     if d.max() < 20.0:
@@ -231,13 +215,6 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
     end_ab = np.where(left[:, None], ab[i], ab[j])
     out[:, 1:] = end_ab * (1.0 - u)[:, None]
     return _lab_to_srgb_mapped(out)
-
-
-def relative_luminance(rgb: np.ndarray) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours in [0, 1], shape (..., 3) -> (...)."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return lin @ np.array([0.2126, 0.7152, 0.0722])
 
 
 def contrast_ratio(a: Any, b: Any) -> float:
@@ -289,8 +266,7 @@ def to_rgb(c: Any) -> np.ndarray:
 
 def to_hex(rgb: Any) -> str:
     """sRGB triple in [0, 1] -> ``'#rrggbb'``."""
-    r, g, b = (int(round(float(x) * 255.0)) for x in np.clip(np.asarray(rgb, float), 0.0, 1.0))
-    return f"#{r:02x}{g:02x}{b:02x}"
+    return rgb_to_hex(np.asarray(rgb, dtype=np.float64).reshape(3))[0]
 
 
 def lch_of_hex(hexes: list[str]) -> np.ndarray:
@@ -306,11 +282,6 @@ def palette_lch(palette: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _lch_to_lab(lch: np.ndarray) -> np.ndarray:
-    h = np.deg2rad(lch[:, 2])
-    return np.column_stack([lch[:, 0], lch[:, 1] * np.cos(h), lch[:, 1] * np.sin(h)])
 
 
 def _lab_to_srgb_mapped(lab: np.ndarray) -> np.ndarray:

@@ -219,9 +219,9 @@ class Workspace:
 
 def _reset_plugins() -> None:
     with contextlib.suppress(Exception):
-        import m2p.plugins
+        import m2p.plugin_manager
 
-        m2p.plugins.reset()
+        m2p.plugin_manager.reset()
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 alt = pytest.importorskip("altair")
 
-import m2p.plugins  # noqa: E402
+import m2p.front_doors  # noqa: E402
 from m2p import colour  # noqa: E402
 from m2p.errors import TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
@@ -95,7 +95,7 @@ def test_scale_helper_for_users_with_their_own_theme(pal):
     with pytest.raises(ValueError, match="kind must be one of"):
         scale(pal, "rainbow")
     # Through the m2p front door (the plugin manager).
-    assert m2p.plugins.altair.scale(pal).to_dict() == sc.to_dict()
+    assert m2p.front_doors.altair.scale(pal).to_dict() == sc.to_dict()
 
 
 def test_track_at_and_beyond_the_end():
@@ -145,7 +145,7 @@ def test_theme_from_audio_reuses_the_cached_inference(tmp_path, tiny_model_dir, 
     kw = dict(model=tiny_model_dir, device="cpu", window=2.0, hop=1.0)
     register_theme(tmp_path / "tune.wav", name="m2p_tune", **kw)
     sc = scale(tmp_path / "tune.wav", **kw)
-    rc = m2p.plugins.style(tmp_path / "tune.wav", **kw)
+    rc = m2p.front_doors.style(tmp_path / "tune.wav", **kw)
     assert len(calls) == 1
     with alt.theme.enable("m2p_tune"):
         cats = _bar_chart().to_dict()["config"]["range"]["category"]

@@ -295,3 +295,21 @@ def test_track_repr_and_html():
     assert track._repr_html_().startswith("<figure") and "data:image/png;base64," in track._repr_html_()
     assert len(track) == 3 and list(track) == list(track.palettes) and track[1] == track.palettes[1]
     assert track.emotions.shape == (3, 8) and track.valence_arousal.shape == (3, 2)
+
+
+def test_sample_is_public_and_equals_at_row_by_row():
+    from m2p.palette_types import TrackSamples
+
+    red = Palette.from_hex(["#7a0a0a", "#e03a2f", "#ff9a8a"])
+    blue = Palette.from_hex(["#0a1a7a", "#2f5ae0", "#8ab4ff", "#ffffff"])
+    track = PaletteTrack([0.5, 1.5], [red, blue], window=1.0, hop=1.0, duration=2.0)
+    times = [0.0, 0.7, 1.0, 1.3, 2.0]
+    samples = track.sample(times)
+    assert isinstance(samples, TrackSamples) and samples.lch.shape == (5, 4, 3)
+    for q, t in enumerate(times):
+        expected = track.at(t)
+        n = int(samples.counts[q])
+        assert Palette(samples.lch[q, :n], samples.emotion[q], samples.valence_arousal[q]) == expected
+    for bad in ([2.5], [float("nan")], ["soon"]):
+        with pytest.raises(TrackError):
+            track.sample(bad)

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import m2p.plugins as plugins_mod
+import m2p.cli as cli_mod
+import m2p.front_doors as front_doors
+import m2p.plugin_manager as plugins_mod
 from m2p.errors import PluginError
-from m2p.plugins import PluginWarning
+from m2p.plugin_manager import PluginWarning
 
 BUILTINS = ("altair", "matplotlib", "video")
 
@@ -84,18 +86,18 @@ def _build_wheel(out: Path, dist: str, version: str, files: dict[str, str]) -> P
 
 def test_importing_m2p_loads_no_plugin_and_no_plotting_library():
     code = (
-        "import sys, m2p, m2p.plugins, m2p.hookspecs\n"
+        "import sys, m2p, m2p.plugin_manager, m2p.front_doors, m2p.hookspecs\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('m2p_plugins', 'matplotlib', 'altair', 'moviepy')]\n"
         "assert not bad, bad\n"
-        "assert m2p.plugins._STATE is None\n"
+        "assert m2p.plugin_manager._STATE is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
 
 
 def test_loading_adapters_does_not_import_matplotlib_or_altair():
     code = (
-        "import sys, m2p.plugins as p\n"
+        "import sys, m2p.plugin_manager as p\n"
         "infos = p.plugins()\n"
         "assert {i.name for i in infos} >= {'matplotlib', 'altair'}, infos\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'altair', 'moviepy')]\n"
@@ -119,8 +121,13 @@ def test_builtin_adapters_are_listed_with_versions_and_capabilities():
     assert plugins_mod.get("style").__module__ == "m2p_plugins.matplotlib._style"
 
 
-def test_module_is_callable_like_the_function():
-    assert [i.name for i in plugins_mod()] == [i.name for i in plugins_mod.plugins()]
+def test_m2p_plugins_is_the_listing_function_even_after_submodule_imports():
+    import m2p
+    import m2p.front_doors  # noqa: F401
+    import m2p.plugin_manager  # noqa: F401
+
+    assert [i.name for i in m2p.plugins()] == [i.name for i in plugins_mod.plugins()]
+    assert m2p.plugins is plugins_mod.plugins
 
 
 # --- third-party adapters ------------------------------------------------------------------------
@@ -176,7 +183,7 @@ def test_adapter_failing_to_import_is_reported_and_skipped(tmp_path, monkeypatch
     assert infos["good"].status == "loaded"
     assert plugins_mod.get("shout")("ok") == "OK!"
     assert infos["matplotlib"].status == "loaded"
-    assert "broken" in plugins_mod.format_plugins(list(infos.values()))
+    assert "broken" in cli_mod.format_plugins(list(infos.values()))
 
 
 def test_adapter_whose_hook_raises_is_reported_and_skipped(tmp_path, monkeypatch):
@@ -246,7 +253,7 @@ def test_empty_variable_loads_no_adapter(monkeypatch):
     with pytest.raises(PluginError, match="M2P_LOAD_PLUGINS"):
         plugins_mod.get("style")
     with pytest.raises(PluginError, match="'altair' adapter"):
-        plugins_mod.altair.register_theme  # noqa: B018 - attribute access is the test
+        front_doors.altair.register_theme  # noqa: B018 - attribute access is the test
     assert plugins_mod.plugins(include_disabled=False) == []
 
 
@@ -258,9 +265,9 @@ def test_variable_selects_adapters_and_reports_unknown_names(monkeypatch):
     assert infos["matplotlib"].status == "disabled"
     assert infos["nosuchadapter"].status == "failed"
     assert "no adapter named 'nosuchadapter'" in infos["nosuchadapter"].error
-    assert callable(plugins_mod.altair.register_theme)
+    assert callable(front_doors.altair.register_theme)
     with pytest.raises(PluginError, match="leaves out"):
-        plugins_mod.style("song.mp3")
+        front_doors.style("song.mp3")
 
 
 def test_reset_rereads_the_variable(monkeypatch):
@@ -276,12 +283,12 @@ def test_reset_rereads_the_variable(monkeypatch):
 
 
 def test_cli_lists_adapters_as_text_and_json(capsys):
-    assert plugins_mod.main([]) == 0
+    assert cli_mod.main(["plugins"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].split() == ["NAME", "VERSION", "STATUS", "PROVIDES"]
     assert any(line.startswith("matplotlib") and "style" in line for line in text.splitlines())
 
-    assert plugins_mod.main(["--json"]) == 0
+    assert cli_mod.main(["plugins", "--json"]) == 0
     listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
     assert "animate_colors" in listed["matplotlib"]["provides"]
     assert listed["altair"]["status"] == "loaded"
@@ -291,13 +298,13 @@ def test_cli_subcommand_hook_for_the_m2p_command(capsys):
     import argparse
 
     parser = argparse.ArgumentParser(prog="m2p plugins")
-    handler = plugins_mod.configure_cli(parser)
+    handler = cli_mod.configure_plugins(parser)
     assert handler(parser.parse_args(["--json"])) == 0
     assert {"matplotlib", "altair"} <= {i["name"] for i in json.loads(capsys.readouterr().out)}
 
 
 def test_cli_runs_as_a_module():
-    out = subprocess.run([sys.executable, "-m", "m2p.plugins", "--verbose"], check=True,
+    out = subprocess.run([sys.executable, "-m", "m2p", "plugins", "--verbose"], check=True,
                          capture_output=True, text=True, env=_clean_env()).stdout
     assert "m2p_plugins.matplotlib" in out and "altair" in out
 
@@ -316,3 +323,111 @@ def test_m2p_plugins_command(capsys):
         pytest.skip("the plugins subcommand is not registered in m2p.cli yet")
     assert cli.main(["plugins"]) == 0
     assert "matplotlib" in capsys.readouterr().out
+
+
+# --- adapters own their commands -----------------------------------------------------------------
+
+GREET_ADAPTER = """
+    import m2p.hookspecs
+
+    def configure_greet(parser):
+        parser.add_argument("who")
+        parser.add_argument("--loud", action="store_true")
+
+        def run(args):
+            text = "hello " + args.who
+            print(text.upper() if args.loud else text)
+            return 0
+
+        return run
+
+    @m2p.hookspecs.hookimpl
+    def register_commands(register):
+        register("greet", configure_greet, help="Greet someone (a throwaway adapter's command).")
+"""
+
+
+def test_third_party_adapter_adds_a_command(tmp_path, monkeypatch, capsys):
+    import m2p.cli as cli
+
+    files = _dist_files("m2p-greet", "0.0.1", {"greet": "m2p_greet_adapter"},
+                        {"m2p_greet_adapter": GREET_ADAPTER})
+    _install_on_path(tmp_path, files, monkeypatch)
+
+    assert cli.main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "greet" in help_text and "Greet someone" in help_text
+    assert cli.main(["greet", "ada", "--loud"]) == 0
+    assert capsys.readouterr().out == "HELLO ADA\n"
+    assert cli.main(["greet", "--help"]) == 0
+    assert "--loud" in capsys.readouterr().out
+
+    assert cli.main(["plugins"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("greet"))
+    assert line.split()[:3] == ["greet", "0.0.1", "loaded"] and "m2p greet" in line
+    assert cli.main(["plugins", "--json"]) == 0
+    listed = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
+    assert listed["greet"]["commands"] == ["greet"]
+    assert plugins_mod.commands()["greet"].plugin == "greet"
+
+
+def test_command_registered_by_hand_and_core_commands_win(capsys):
+    import types
+
+    import m2p.cli as cli
+    import m2p.hookspecs
+
+    adapter = types.SimpleNamespace()
+
+    @m2p.hookspecs.hookimpl
+    def register_commands(register):
+        register("shout-it", lambda parser: (lambda args: print("LOUD") or 0), help="shouts")
+        register("palette", lambda parser: (lambda args: 99), help="hijack")
+
+    adapter.register_commands = register_commands
+    info = plugins_mod.register(adapter, name="by_hand_cmd")
+    assert info.status == "loaded" and info.commands == ("shout-it", "palette")
+    assert cli.main(["shout-it"]) == 0
+    assert capsys.readouterr().out == "LOUD\n"
+    assert cli.main(["palette", "--help"]) == 0  # the core's palette, not the adapter's
+    assert "--seed" in capsys.readouterr().out
+
+
+def test_video_commands_come_from_the_video_adapter(capsys):
+    import m2p.cli as cli
+
+    assert not {"grade", "recolor", "export", "race"} & {e.name for e in cli.SUBCOMMANDS}
+    registered = plugins_mod.commands()
+    assert [registered[n].plugin for n in ("grade", "recolor", "export", "race")] == ["video"] * 4
+    assert cli.main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert all(name in help_text for name in ("grade", "recolor", "export", "race"))
+
+
+def test_command_of_a_left_out_adapter_is_refused_with_the_reason(monkeypatch, capsys):
+    import m2p.cli as cli
+
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "matplotlib")
+    assert cli.main(["grade", "v.mp4", "--music", "s.wav", "-o", "o.mp4"]) == 1
+    err = capsys.readouterr().err
+    assert "'video' adapter" in err and "M2P_LOAD_PLUGINS" in err
+    assert cli.main(["no-such-command"]) == 2  # unknown to every adapter: a usage error
+
+
+def test_builtins_register_by_import_without_entry_point_metadata(monkeypatch):
+    """A checkout on PYTHONPATH with no installed metadata: the built-ins still load."""
+    import importlib.metadata as md
+
+    real = md.entry_points
+    seen = []
+
+    def no_m2p_entry_points(**kwargs):
+        seen.append(kwargs.get("group"))
+        return [] if kwargs.get("group") == "m2p" else real(**kwargs)
+
+    monkeypatch.setattr(md, "entry_points", no_m2p_entry_points)
+    infos = {info.name: info for info in plugins_mod.plugins()}
+    assert "m2p" in seen  # the loader did look, and found nothing
+    assert all(infos[n].status == "loaded" for n in BUILTINS)
+    assert infos["video"].module == "m2p_plugins.video"
+    assert "grade" in plugins_mod.commands() and "style" in plugins_mod.available()

@@ -28,7 +28,7 @@ from m2p_plugins.video.lut import (  # noqa: E402
 from m2p_plugins.video.media import ffmpeg_exe  # noqa: E402
 from m2p_plugins.video.timeline import LutTrack, lut_track  # noqa: E402
 from m2p_plugins.video.transfer import (  # noqa: E402
-    dominant_colours,
+    dominant_colors,
     match_palettes,
     palette_lab,
     transfer_lut,
@@ -104,18 +104,10 @@ def _children() -> list[int]:
 
 
 def _cli(argv: list[str]) -> int:
-    """Run ``m2p`` with the video subcommands registered (whether or not the lead has yet)."""
+    """Run ``m2p``; the video adapter adds its subcommands through ``register_commands``."""
     import m2p.cli as cli
 
-    names = {s.name for s in cli.SUBCOMMANDS}
-    extra = [cli.Subcommand(n, "m2p_plugins.video.cli", f"configure_{n}", n)
-             for n in ("grade", "recolor", "export", "race") if n not in names]
-    saved = cli.SUBCOMMANDS
-    cli.SUBCOMMANDS = saved + extra
-    try:
-        return cli.main(argv)
-    finally:
-        cli.SUBCOMMANDS = saved
+    return cli.main(argv)
 
 
 # -------------------------------------------------------------------------------- LUTs
@@ -156,7 +148,7 @@ def test_our_cube_agrees_with_ffmpeg_lut3d(tmp_path: Path) -> None:
     from m2p_plugins.video.timeline import FrameGrader
 
     frame = _gradient()
-    src, _ = dominant_colours(frame, 3)
+    src, _ = dominant_colors(frame, 3)
     tgt = palette_lab(RED)
     lut = transfer_lut(src, tgt[match_palettes(src, tgt)], strength=0.8)
     cube = write_cube(tmp_path / "grade.cube", lut)
@@ -248,7 +240,7 @@ def test_frame_grader_torch_path_matches_cpu_path() -> None:
     """The torch path (CUDA when present; run here on the CPU as "cpu:0") agrees with NumPy."""
     from m2p_plugins.video.timeline import FrameGrader
 
-    src, _ = dominant_colours(_gradient(), 3)
+    src, _ = dominant_colors(_gradient(), 3)
     luts = lut_track(_red_blue_track(1.0), src, smoothing=0.0)
     frame = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
     device = "cuda" if torch.cuda.is_available() else "cpu:0"
@@ -259,7 +251,7 @@ def test_frame_grader_torch_path_matches_cpu_path() -> None:
 
 
 def test_lut_track_hold_and_loop() -> None:
-    src, _ = dominant_colours(_gradient(), 3)
+    src, _ = dominant_colors(_gradient(), 3)
     hold = lut_track(_red_blue_track(1.0), src, smoothing=0.0)
     loop = lut_track(_red_blue_track(1.0), src, smoothing=0.0, music_end="loop")
     assert np.array_equal(hold.at(5.0), hold.luts[-1])  # past the music: last grade holds
@@ -494,3 +486,14 @@ def test_plugin_registration_is_lazy() -> None:
             "print(sorted(m for m in ('moviepy', 'matplotlib', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dominant_colours_is_a_deprecated_alias() -> None:
+    import m2p_plugins.video as video
+    from m2p_plugins.video.transfer import dominant_colours
+
+    with pytest.warns(DeprecationWarning, match="dominant_colors"):
+        old = dominant_colours(_gradient(), 3)
+    new = dominant_colors(_gradient(), 3)
+    assert all(np.array_equal(a, b) for a, b in zip(old, new))
+    assert video.dominant_colors is dominant_colors

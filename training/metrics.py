@@ -32,6 +32,7 @@ from scipy.spatial import ConvexHull, HalfspaceIntersection
 from scipy.spatial import QhullError
 
 from m2p.colour import ciede2000_matrix
+from m2p.colour_np import lch_to_lab
 
 __all__ = [
     "diversity",
@@ -105,10 +106,11 @@ def multimodality(palettes: Sequence[np.ndarray]) -> float:
 
 
 def lch_to_cartesian(lch: np.ndarray) -> np.ndarray:
-    """Map LCh (n, 3) to the Cartesian form of the LCh cylinder ``(L, C cos h, C sin h)``."""
-    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    h = np.deg2rad(lch[:, 2])
-    return np.stack([lch[:, 0], lch[:, 1] * np.cos(h), lch[:, 1] * np.sin(h)], axis=-1)
+    """Map LCh (n, 3) to the Cartesian form of the LCh cylinder ``(L, C cos h, C sin h)``.
+
+    That is CIELAB; the conversion is :func:`m2p.colour_np.lch_to_lab`'s.
+    """
+    return lch_to_lab(np.asarray(lch, dtype=np.float64).reshape(-1, 3))
 
 
 def convex_hull_overlap(points_a: np.ndarray, points_b: np.ndarray, *, lch: bool = True) -> float:

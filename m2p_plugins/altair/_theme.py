@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
 KINDS = ("category", "ramp", "diverging", "heatmap", "ordinal")
@@ -114,7 +115,7 @@ def colors(source: Any, kind: str = "category", *, at: float | None = None, mode
            seed: int = 0, **inference_kwargs: Any) -> list[str]:
     """The hex colours of one range kind (see :data:`KINDS`)."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise InvalidArgumentError(f"kind must be one of {KINDS}, got {kind!r}")
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     return _ranges(palette, kind)

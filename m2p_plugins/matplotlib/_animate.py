@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
 
@@ -67,7 +68,7 @@ class TrackColors:
     def frames(self, fps: float = 25.0) -> np.ndarray:
         """Frame times ``0, 1/fps, ...`` up to the end of the track, for ``frames=``."""
         if fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+            raise InvalidArgumentError(f"fps must be positive, got {fps}")
         n = int(np.floor(self.duration * fps + 1e-9)) + 1
         return np.arange(n) / float(fps)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
 KINDS = ("sequential", "diverging", "qualitative")
@@ -84,7 +85,7 @@ def _register_one(registry: Any, name: str, cmap: Any) -> None:
         if _same(existing, cmap):
             return
         if not name.startswith("m2p."):
-            raise ValueError(f"refusing to replace the non-m2p colormap {name!r}")
+            raise InvalidArgumentError(f"refusing to replace the non-m2p colormap {name!r}")
         registry.unregister(name)
     registry.register(cmap, name=name)
 

@@ -1,8 +1,10 @@
 """Video adapter: grade footage and photos to music, export ``.cube`` LUTs, race bar charts.
 
 Reached as ``m2p.video`` (``import m2p; m2p.video.MusicGrade(...)``) or through the plugin
-registry (``m2p.plugins.get("video")``). Names are loaded lazily (PEP 562): importing this
-package imports neither MoviePy, Matplotlib nor torch.
+registry (``m2p.plugin_manager.get("video")``). Names are loaded lazily (PEP 562): importing this
+package imports neither MoviePy, Matplotlib nor torch. Its subcommands (``m2p grade``,
+``recolor``, ``export``, ``race``) are added by :func:`register_commands`; their code is in
+:mod:`m2p_plugins.video.cli`, imported only when one of them runs.
 
 Public names
 ------------
@@ -16,7 +18,7 @@ Public names
     A standard ``.cube`` 3-D LUT of the grade (``m2p export --format cube``).
 ``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
     Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
-``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colours``,
+``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colors``,
 ``match_palettes``, ``apply_lut``, ``apply_lut_torch``, ``expand_lut``, ``identity_lut``,
 ``read_cube``, ``write_cube``
     The building blocks.
@@ -24,9 +26,10 @@ Public names
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from m2p.hookspecs import hookimpl
 
@@ -45,7 +48,8 @@ _LAZY: dict[str, str] = {
     "lut_track": "m2p_plugins.video.timeline",
     "FrameGrader": "m2p_plugins.video.timeline",
     "transfer_lut": "m2p_plugins.video.transfer",
-    "dominant_colours": "m2p_plugins.video.transfer",
+    "dominant_colors": "m2p_plugins.video.transfer",
+    "dominant_colours": "m2p_plugins.video.transfer",  # deprecated spelling
     "match_palettes": "m2p_plugins.video.transfer",
     "apply_lut": "m2p_plugins.video.lut",
     "apply_lut_torch": "m2p_plugins.video.lut",
@@ -68,6 +72,32 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("grade", "Colour-grade a video to music."),
+    ("recolor", "Recolour an image to music."),
+    ("export", "Export a palette or a LUT."),
+    ("race", "Bar-chart race coloured by music."),
+)
+
+
+def _configure(command: str) -> Callable[[argparse.ArgumentParser], Any]:
+    """``configure(parser)`` of one command; imports :mod:`.cli` only when that command runs."""
+
+    def configure(parser: argparse.ArgumentParser) -> Any:
+        cli = importlib.import_module("m2p_plugins.video.cli")
+        return getattr(cli, f"configure_{command}")(parser)
+
+    configure.__qualname__ = configure.__name__ = f"configure_{command}"
+    return configure
+
+
+@hookimpl
+def register_commands(register: Any) -> None:
+    """Add ``m2p grade``, ``m2p recolor``, ``m2p export`` and ``m2p race``."""
+    for name, text in _COMMANDS:
+        register(name, _configure(name), help=text)
 
 
 @hookimpl

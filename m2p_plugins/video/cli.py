@@ -1,7 +1,8 @@
 """``m2p grade | recolor | export | race``: the video adapter's subcommands.
 
-Registered in :data:`m2p.cli.SUBCOMMANDS` (one line each, this module imported only when one of
-them runs). Each ``configure_*`` adds its arguments to the subparser and returns the handler.
+Registered by the adapter's ``register_commands`` hook (:mod:`m2p_plugins.video`); this module
+is imported only when one of them runs. Each ``configure_*`` adds its arguments to the
+subparser and returns the handler.
 """
 
 from __future__ import annotations

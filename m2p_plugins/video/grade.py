@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from m2p.errors import VideoError
+from m2p.errors import InvalidArgumentError, VideoError
+from m2p.palette_types import Palette, PaletteTrack
+from m2p.resolve import resolve_track
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
@@ -37,7 +39,7 @@ from m2p_plugins.video.media import (
     open_video,
 )
 from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
-from m2p_plugins.video.transfer import check_strength, dominant_colours
+from m2p_plugins.video.transfer import check_strength, dominant_colors
 
 try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is installed.
     from moviepy import Effect as _EffectBase
@@ -105,14 +107,12 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         if isinstance(self.track, LutTrack):
             return self.track
         track = self.track
-        if isinstance(track, (str, os.PathLike)):
-            import m2p
-
-            track = m2p.palette_track(track)
+        if not isinstance(track, Palette):  # a Palette is a constant grade
+            track = resolve_track(track)
         source = self.source
         if source is None:
             if clip is None:
-                raise ValueError("MusicGrade needs a clip or an explicit source palette")
+                raise InvalidArgumentError("MusicGrade needs a clip or an explicit source palette")
             source = source_palette(clip, k=_palette_size(track))
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
@@ -147,7 +147,7 @@ def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES)
     pixels = np.concatenate(samples)
     if pixels.dtype != np.uint8:
         pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
-    lab, _ = dominant_colours(pixels, k)
+    lab, _ = dominant_colors(pixels, k)
     return lab
 
 
@@ -216,16 +216,14 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         grade_device = str(resolve_device(grade_device))  # fails now, not after the model ran
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
-        raise ValueError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
+        raise InvalidArgumentError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
     clip = graded = audio = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
         check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
         if track is None:
-            import m2p
-
-            track = m2p.palette_track(music, progress=progress, **inference)
+            track = resolve_track(music, progress=progress, **inference)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
                             music_end=music_end, device=grade_device)
         graded = clip.with_effects([effect])
@@ -258,10 +256,10 @@ def _fit_audio(audio: Any, duration: float, music_end: str) -> Any:
     return audio  # shorter music ends early; the picture keeps the last palette's grade
 
 
-def _palette_size(track: Any) -> int:
-    if hasattr(track, "max_colors"):
+def _palette_size(track: PaletteTrack | Palette) -> int:
+    if isinstance(track, PaletteTrack):
         return int(track.max_colors)
-    return max(3, len(track)) if hasattr(track, "__len__") else 5
+    return max(3, len(track))
 
 
 __all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "grade_video", "source_palette"]

@@ -95,7 +95,8 @@ def apply_lut(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     lut = _check_lut(lut)
     if image.shape[-1] not in (3, 4):
-        raise ValueError(f"image must have 3 or 4 channels in the last axis, got {image.shape}")
+        raise InvalidArgumentError(
+            f"image must have 3 or 4 channels in the last axis, got {image.shape}")
     is_uint8 = image.dtype == np.uint8
     rgb = image[..., :3].reshape(-1, 3)
     out = np.empty(rgb.shape, dtype=np.float32)
@@ -374,9 +375,9 @@ def _expanded(lut: np.ndarray) -> np.ndarray:
 def _check_lut(lut: np.ndarray) -> np.ndarray:
     lut = np.asarray(lut, dtype=np.float32)
     if lut.ndim != 4 or lut.shape[3] != 3 or not (lut.shape[0] == lut.shape[1] == lut.shape[2]):
-        raise ValueError(f"LUT must have shape (N, N, N, 3), got {lut.shape}")
+        raise InvalidArgumentError(f"LUT must have shape (N, N, N, 3), got {lut.shape}")
     if lut.shape[0] < 2:
-        raise ValueError("LUT needs at least 2 nodes per axis")
+        raise InvalidArgumentError("LUT needs at least 2 nodes per axis")
     return lut
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from m2p.errors import VideoError
+from m2p.errors import InvalidArgumentError, VideoError
+from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     atomic_output,
@@ -266,12 +267,9 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     _check_frame(size, fps, n_bars, period_seconds, out)
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
-        raise ValueError(f"fit must be 'stretch' or 'trim', got {fit!r}")
+        raise InvalidArgumentError(f"fit must be 'stretch' or 'trim', got {fit!r}")
     table = _as_race_data(data)
-    if track is None:
-        import m2p
-
-        track = m2p.palette_track(music, progress=progress, **inference)
+    track = resolve_track(music if track is None else track, progress=progress, **inference)
     audio = clip = race = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-race-")
     try:
@@ -310,8 +308,6 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
 
 def _check_frame(size: Any, fps: Any, n_bars: Any, period_seconds: Any, out: Path) -> None:
     """Frame size, rate and bar count in range, before any work (errors name the output)."""
-    from m2p.errors import InvalidArgumentError
-
     try:
         width, height = (int(v) for v in size)
     except (TypeError, ValueError):

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import VideoError
+from m2p.resolve import resolve_palette
 from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, check_lut_size, write_cube
 from m2p_plugins.video.media import atomic_output, check_output, close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
-    dominant_colours,
+    dominant_colors,
     match_palettes,
     neutral_source,
     palette_lab,
@@ -174,16 +175,12 @@ def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = 
 
 
 def music_palette(music: Any, *, at: float | None = None, **inference: Any) -> Any:
-    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds."""
-    import m2p
+    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds.
 
-    if hasattr(music, "lch"):
-        return music
-    if hasattr(music, "palettes"):
-        return music.overall if at is None else music.at(at)
-    if at is None:
-        return m2p.palette(music, **inference)
-    return m2p.palette_track(music, **inference).at(at)
+    ``music`` is anything :func:`m2p.resolve.resolve_palette` takes (audio, Palette,
+    PaletteTrack); audio results are cached per content, shared with grading and races.
+    """
+    return resolve_palette(music, at=at, **inference)
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -264,7 +261,7 @@ def _reference_palette(reference: Any, k: int) -> np.ndarray:
     if isinstance(reference, (str, os.PathLike)):
         path = Path(reference)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return dominant_colours(read_image(path), k)[0]
+            return dominant_colors(read_image(path), k)[0]
         from m2p_plugins.video.grade import source_palette
         from m2p_plugins.video.media import open_video
 
@@ -273,7 +270,7 @@ def _reference_palette(reference: Any, k: int) -> np.ndarray:
             return source_palette(clip, k)
         finally:
             close_quietly(clip)
-    return dominant_colours(np.asarray(reference), k)[0]
+    return dominant_colors(np.asarray(reference), k)[0]
 
 
 __all__ = ["IMAGE_SUFFIXES", "export_cube", "grade_lut", "music_palette", "read_image",

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from m2p.errors import InvalidArgumentError
 from m2p_plugins.video.lut import DEFAULT_SIZE, ExpandedLutPair, apply_lut, expand_lut
 from m2p_plugins.video.transfer import match_palettes, palette_lab, transfer_lut
 
@@ -58,12 +59,13 @@ class LutTrack:
         times = np.asarray(self.times, dtype=np.float64).reshape(-1)
         luts = np.asarray(self.luts, dtype=np.float32)
         if luts.ndim != 5 or luts.shape[0] != times.size or times.size == 0:
-            raise ValueError(f"need (K, N, N, N, 3) LUTs for K times, got {luts.shape} for "
-                             f"{times.size} times")
+            raise InvalidArgumentError(f"need (K, N, N, N, 3) LUTs for K times, got "
+                                       f"{luts.shape} for {times.size} times")
         if np.any(np.diff(times) <= 0):
-            raise ValueError("keyframe times must be strictly increasing")
+            raise InvalidArgumentError("keyframe times must be strictly increasing")
         if self.music_end not in ("hold", "loop"):
-            raise ValueError(f"music_end must be 'hold' or 'loop', got {self.music_end!r}")
+            raise InvalidArgumentError(
+                f"music_end must be 'hold' or 'loop', got {self.music_end!r}")
         object.__setattr__(self, "times", times)
         object.__setattr__(self, "luts", luts)
         object.__setattr__(self, "duration", float(self.duration))
@@ -119,7 +121,7 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         :class:`m2p.palette_types.PaletteTrack` (``.times``, ``.palettes``, ``.duration``), or a single
         :class:`m2p.palette_types.Palette` (a constant grade).
     source_lab
-        ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colours`).
+        ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colors`).
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`.
     smoothing

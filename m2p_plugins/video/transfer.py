@@ -2,7 +2,7 @@
 
 Three steps, all in CIELAB (D65):
 
-1. :func:`dominant_colours` finds the image's *source palette* by weighted k-means on a
+1. :func:`dominant_colors` finds the image's *source palette* by weighted k-means on a
    ``16**3`` RGB histogram (bin means as samples, pixel counts as weights), seeded
    deterministically as in Chang et al. (pick the heaviest bin, attenuate its neighbourhood,
    repeat).
@@ -23,10 +23,14 @@ ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
 from __future__ import annotations
 
 import math
+import warnings
+from typing import Any
 
 import numpy as np
 
+from m2p.colour_np import lch_to_lab
 from m2p.errors import InvalidArgumentError
+from m2p.palette_types import Palette
 
 from m2p_plugins.video.lut import DEFAULT_SIZE, lut_grid
 
@@ -37,7 +41,7 @@ SKIN_HUE_WIDTH = 18.0
 """Gaussian half-width of the skin band in degrees of hue."""
 
 
-def dominant_colours(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations: int = 12,
+def dominant_colors(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations: int = 12,
                      max_pixels: int = 250_000) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` dominant colours of an image (or a stack of frames), in CIELAB.
 
@@ -101,6 +105,13 @@ def dominant_colours(image: np.ndarray, k: int = 5, *, bins: int = 16, iteration
     share = share / share.sum()
     order = np.argsort(centres[:, 0], kind="stable")
     return centres[order], share[order]
+
+
+def dominant_colours(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Deprecated spelling of :func:`dominant_colors` (public names use US spelling)."""
+    warnings.warn("dominant_colours is deprecated; use dominant_colors", DeprecationWarning,
+                  stacklevel=2)
+    return dominant_colors(*args, **kwargs)
 
 
 def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray:
@@ -247,12 +258,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
 
 def palette_lab(palette: object) -> np.ndarray:
     """CIELAB ``(n, 3)`` of an :class:`m2p.palette_types.Palette` (or an ``(n, 3)`` LCh array)."""
-    import torch
-
-    from m2p.colour import lch_to_lab
-
-    lch = np.array(getattr(palette, "lch", palette), dtype=np.float64).reshape(-1, 3)
-    return lch_to_lab(torch.from_numpy(lch)).numpy()
+    lch = palette.lch if isinstance(palette, Palette) else palette
+    return lch_to_lab(np.asarray(lch, dtype=np.float64).reshape(-1, 3))
 
 
 def neutral_source(target_lab: np.ndarray) -> np.ndarray:
@@ -300,6 +307,7 @@ __all__ = [
     "SKIN_HUE_DEGREES",
     "SKIN_HUE_WIDTH",
     "check_strength",
+    "dominant_colors",
     "dominant_colours",
     "match_palettes",
     "neutral_source",

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 22050
+from m2p.audio import SAMPLE_RATE
+
 TICKS = 480
 
 # (name, glob inside music21's corpus, licence, base tempo in quarter notes per minute)

@@ -1,0 +1,74 @@
+"""The front doors: stable ``m2p.*`` names that forward to whichever adapter provides them.
+
+``m2p.style``, ``m2p.animate_colors``, ``m2p.altair`` and ``m2p.video`` are the public names; the
+objects behind them are capabilities registered by adapters (:mod:`m2p.plugin_manager`), looked
+up on each use, so nothing is loaded before the first call and a missing adapter is a clear
+:class:`~m2p.errors.PluginError` (which adapter, and why it is not there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from m2p.errors import PluginError
+from m2p.plugin_manager import get
+
+
+def style(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
+          seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+    """Matplotlib rcParams coloured by a song: ``plt.style.use(m2p.style("song.mp3"))``.
+
+    Dispatches to the ``style`` capability of the ``matplotlib`` adapter; see
+    :func:`m2p_plugins.matplotlib.style` for all parameters.
+
+    Parameters
+    ----------
+    source
+        Audio path, :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
+    at
+        Seconds: use the palette in force at that time (a track is computed for paths).
+    dark
+        Dark variant: background from the palette, text at WCAG contrast >= 4.5:1.
+    model, seed
+        Passed to inference for paths (results are cached per file content).
+    """
+    return get("style")(source, at=at, dark=dark, model=model, seed=seed, **kwargs)
+
+
+def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
+    """Colours of a palette track as a function of time, for ``FuncAnimation``.
+
+    Dispatches to :func:`m2p_plugins.matplotlib.animate_colors`.
+    """
+    return get("animate_colors")(track, *args, **kwargs)
+
+
+class _Namespace:
+    """Attribute proxy onto the namespace an adapter registered (``m2p.altair``)."""
+
+    def __init__(self, capability: str) -> None:
+        self._capability = capability
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr == "_capability":
+            raise AttributeError(attr)
+        return getattr(get(self._capability), attr)
+
+    def __dir__(self) -> list[str]:
+        try:
+            return [a for a in dir(get(self._capability)) if not a.startswith("_")]
+        except PluginError:
+            return []
+
+    def __repr__(self) -> str:
+        return f"<m2p adapter namespace {self._capability!r} (loaded on first use)>"
+
+
+altair = _Namespace("altair")
+"""``m2p.altair.register_theme(...)``, ``m2p.altair.scale(...)``: the Altair adapter."""
+
+video = _Namespace("video")
+"""``m2p.video...``: whatever the ``video`` adapter registered under the name ``video``."""
+
+
+__all__ = ["altair", "animate_colors", "style", "video"]
