@@ -416,9 +416,8 @@ def test_shared_frames_give_the_per_window_palettes_on_real_music(hop_samples):
     """The engine's shared frame stream against the per-window path it replaced, with the
     shipped model on the example recording: windows on the 512-sample frame grid (hop 107
     frames) get the same features, so the same palettes, and so does the end-aligned tail
-    window (analysed alone); the default hop 2.5 s puts window starts off the grid and they
-    are analysed from up to 511 samples earlier (docs/decisions.md), within 0.5 CIEDE2000 on
-    this recording."""
+    window (analysed alone); the default hop 2.5 s puts window starts off the grid, so the
+    engine takes the per-window path there (docs/decisions.md) and the palettes are equal."""
     import torch
 
     from training.metrics import palette_distance
@@ -447,12 +446,12 @@ def test_short_windows_and_short_clips_are_analysed_alone(tiny_model):
 
     def run(window_samples, n, shared):
         engine = PaletteEngine(tiny_model, device=torch.device("cpu"), seeds=[0], noise_scale=0.0,
-                               window_samples=window_samples, hop_samples=1200, shared_frames=shared)
+                               window_samples=window_samples, hop_samples=1024, shared_frames=shared)
         y = music(n / SAMPLE_RATE)
         return engine.feed(y) + engine.finish(), engine
 
     short, engine = run(MIN_WINDOW_SAMPLES - 1, 30000, True)
-    assert engine.frames is None and len(short) == (30000 - MIN_WINDOW_SAMPLES + 1) // 1200 + 2
+    assert engine.frames is None and len(short) == (30000 - MIN_WINDOW_SAMPLES + 1) // 1024 + 2
     clip, engine = run(4 * SAMPLE_RATE, 30000, True)
     reference, _ = run(4 * SAMPLE_RATE, 30000, False)
     assert engine.frames is not None and [(w.start, w.end) for w in clip] == [(0.0, 30000 / SAMPLE_RATE)]
