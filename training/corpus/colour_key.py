@@ -8,10 +8,13 @@ such targets learns one template (v1) or one per palette family (run 12). Here e
 ``POOL`` best by emotion similarity) with the most colour near that hue, so similar music gets
 similar targets and different music different ones: a function of the audio a network can learn.
 
-The key hue follows the cross-modal directions of ``docs/science.md`` (Palmer et al. 2013;
-Spence 2011): major mode, higher register and brighter timbre toward yellow (90 degrees), their
-opposites toward blue (270); more onsets and louder toward red (0), fewer and softer toward
-cyan-green (180)::
+The key hue follows the music-colour directions of ``docs/science.md``: fast, major pieces
+toward yellower colours than slow, minor ones (Palmer et al. 2013), sad toward dark blue and
+anger toward red (Lindborg & Friberg 2015), loud, distorted music toward redder colours
+(Whiteford et al. 2018); high register reads as happier and bright timbre as more aroused
+(Gabrielsson & Lindstrom 2010). So major mode, higher register and brighter timbre turn the key
+toward yellow (90 degrees), their opposites toward blue (270); more onsets and louder toward red
+(0), fewer and softer toward cyan-green (180, our choice for the remaining quadrant)::
 
     s_light = z(mode_major) + z(register_midi) + z(brightness_hz)
     s_energy = z(onset_rate) + z(loudness_db)
