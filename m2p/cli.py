@@ -253,6 +253,11 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
         if stream.seconds < 1.0:
             raise M2PError(f"the stream ended after {stream.seconds:.2f} s; at least 1 s is needed",
                            source=label)
+        return 0
+
+    return run
+
+
 def configure_plugins(parser: argparse.ArgumentParser) -> Handler:
     """``m2p plugins``: the installed adapters, their versions, capabilities and commands."""
     parser.add_argument("--json", action="store_true", help="print the list as JSON")

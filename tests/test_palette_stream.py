@@ -135,9 +135,13 @@ def test_cli_live_from_a_real_ffmpeg_pipe(tmp_path, tiny_model_dir):
     ffmpeg = subprocess.Popen([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i",
                                str(song), "-f", "f32le", "-ac", "1", "-ar", "22050", "-"],
                               stdout=subprocess.PIPE)
-    result = subprocess.run(_live_command(tiny_model_dir), stdin=ffmpeg.stdout,
-                            capture_output=True, text=True, timeout=300)
-    ffmpeg.wait()
+    try:
+        result = subprocess.run(_live_command(tiny_model_dir), stdin=ffmpeg.stdout,
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        ffmpeg.stdout.close()  # so ffmpeg gets EPIPE, not a full pipe, if the reader died
+        ffmpeg.kill()
+        ffmpeg.wait()
     assert result.returncode == 0, result.stderr
     _assert_lines_match(_lines(result.stdout), _offline(song, tiny_model_dir))
 
