@@ -132,9 +132,11 @@ def test_cli_live_from_a_real_ffmpeg_pipe(tmp_path, tiny_model_dir):
 
     song = tmp_path / "song.wav"
     sf.write(str(song), music(5.5, 44100), 44100)
-    ffmpeg = subprocess.Popen([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i",
-                               str(song), "-f", "f32le", "-ac", "1", "-ar", "22050", "-"],
-                              stdout=subprocess.PIPE)
+    # -nostdin: ffmpeg otherwise reads its standard input for key commands, and under a
+    # runner whose stdin stays open it waits there instead of finishing.
+    ffmpeg = subprocess.Popen([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error",
+                               "-i", str(song), "-f", "f32le", "-ac", "1", "-ar", "22050", "-"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
         result = subprocess.run(_live_command(tiny_model_dir), stdin=ffmpeg.stdout,
                                 capture_output=True, text=True, timeout=300)
