@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.dataset import CORPUS_DIR, FEATURE_DIR, FeatureCache, WindowDataset, load_corpus
+from training.dataset import (
+    CORPUS_DIR,
+    FEATURE_DIR,
+    FeatureCache,
+    WindowDataset,
+    evenly,
+    load_corpus,
+    model_window_seconds,
+)
 
 __all__ = ["TEMPERATURES", "tag_logit_statistics", "length_distribution", "calibrate_stop", "main"]
 
@@ -96,14 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
 
     corpus = load_corpus(CORPUS_DIR)
-    window_seconds = float(((model.metadata.get("training") or {}).get("config") or {})
-                           .get("window_seconds", 10.0))
-    cache = FeatureCache(FEATURE_DIR, window_seconds=window_seconds)
-
-    def evenly(windows, n):
-        pick = np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int)
-        return [windows[i] for i in sorted(set(pick.tolist()))]
-
+    cache = FeatureCache(FEATURE_DIR, window_seconds=model_window_seconds(model))
     train = WindowDataset.from_cache(cache, evenly(corpus.split("train"), args.train_windows),
                                      max_colors=config.max_colors)
     if args.timbre_weight > 0:  # the statistics buffers exist only then

@@ -37,6 +37,8 @@ __all__ = [
     "iterate_batches",
     "feature_statistics",
     "cue_statistics",
+    "evenly",
+    "model_window_seconds",
 ]
 
 #: Git-ignored working folder of the training pipeline.
@@ -426,6 +428,20 @@ def cue_statistics(features: np.ndarray, valid_frames: np.ndarray, *, chunk: int
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def evenly(windows: Sequence[Window], n: int) -> list[Window]:
+    """At most ``n`` of ``windows``, evenly spaced in their order (a fixed, seed-free subset)."""
+    if not windows:
+        return []
+    pick = np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int)
+    return [windows[i] for i in sorted(set(pick.tolist()))]
+
+
+def model_window_seconds(model: Any) -> float:
+    """The window length (s) a trained model's features were computed over (10 s if unknown)."""
+    config = ((getattr(model, "metadata", None) or {}).get("training") or {}).get("config") or {}
+    return float(config.get("window_seconds", 10.0))
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

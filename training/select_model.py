@@ -33,7 +33,16 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from training.dataset import CACHE_DIR, CORPUS_DIR, FEATURE_DIR, FeatureCache, WindowDataset, load_corpus
+from training.dataset import (
+    CACHE_DIR,
+    CORPUS_DIR,
+    FEATURE_DIR,
+    FeatureCache,
+    WindowDataset,
+    evenly,
+    load_corpus,
+    model_window_seconds,
+)
 
 __all__ = ["validation_metrics", "main"]
 
@@ -52,10 +61,8 @@ def validation_metrics(model_dir: str, *, windows: int = 240, corpus_dir: str = 
     model = load_model(model_dir).eval()
     noise = float(model.config.noise_scale)
     corpus = load_corpus(corpus_dir)
-    val = corpus.split("val")
-    pick = np.linspace(0, len(val) - 1, min(windows, len(val))).round().astype(int)
-    chosen = [val[i] for i in sorted(set(pick.tolist()))]
-    cache = FeatureCache(features_dir, window_seconds=_window_seconds(model))
+    chosen = evenly(corpus.split("val"), windows)
+    cache = FeatureCache(features_dir, window_seconds=model_window_seconds(model))
     data = WindowDataset.from_cache(cache, chosen, max_colors=model.config.max_colors)
 
     with torch.no_grad():
@@ -152,11 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.out_json:
         Path(args.out_json).write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
-
-
-def _window_seconds(model: Any) -> float:
-    config = (model.metadata.get("training") or {}).get("config") or {}
-    return float(config.get("window_seconds", 10.0))
 
 
 if __name__ == "__main__":
