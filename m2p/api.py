@@ -232,21 +232,30 @@ def _prepare(
     The source is probed before the model is loaded so that a missing or broken file is
     reported as such, not hidden behind a missing-model error.
     """
-    _int(seed, "seed", minimum=0, maximum=_MAX_SEED)
-    window_s = _seconds(window, "window")
-    if window_s < MIN_AUDIO_SECONDS:
-        raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
-    if _seconds(hop, "hop") < MIN_HOP_SECONDS:
-        raise InvalidArgumentError(f"hop must be at least {MIN_HOP_SECONDS:g} s, got {hop!r}")
+    check_options(seed=seed, noise=noise, window=window, hop=hop)
     _int(batch_size, "batch_size", minimum=1)
-    if noise is not None:
-        noise_value = _number(noise, "noise")
-        if noise_value < 0:
-            raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
     if source is None or isinstance(source, (bool, int, float, dict, set)):
         raise TypeError("source must be an audio file path or a NumPy array of samples, "
                         f"got {type(source).__name__}")
     probe(source, sample_rate=sample_rate)
+    return load_for_inference(model, device, noise)
+
+
+def check_options(*, seed: Any, noise: Any, window: Any, hop: Any) -> None:
+    """Validate the options every entry point shares (seed, noise, window and hop in seconds);
+    raises ``TypeError`` or :class:`~m2p.errors.InvalidArgumentError`."""
+    _int(seed, "seed", minimum=0, maximum=_MAX_SEED)
+    if _seconds(window, "window") < MIN_AUDIO_SECONDS:
+        raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
+    if _seconds(hop, "hop") < MIN_HOP_SECONDS:
+        raise InvalidArgumentError(f"hop must be at least {MIN_HOP_SECONDS:g} s, got {hop!r}")
+    if noise is not None and _number(noise, "noise") < 0:
+        raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
+
+
+def load_for_inference(model: ModelArg, device: Any, noise: Any
+                       ) -> tuple["Music2Palette", "torch.device", float]:
+    """The model on its device, and the noise scale to use (the model's default when None)."""
     net, dev = resolve_model(model, device)
     noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
     return net, dev, noise_scale

@@ -280,18 +280,8 @@ class _ArraySource(_Source):
             raise InvalidAudioError(
                 f"cannot read samples from {type(data).__name__}: {exc}", source=self.label
             ) from None
-        self.offset, self.scale = 0.0, 1.0
-        if arr.dtype.kind in "iu":
-            info = np.iinfo(arr.dtype)
-            # Same scaling as soundfile: full-scale integers map to [-1, 1) (done per chunk,
-            # so an int16 hour is never copied whole to float64).
-            self.offset = (int(info.max) + int(info.min) + 1) / 2.0
-            self.scale = 1.0 / (float(info.max) - self.offset + 1.0)
-        elif arr.dtype.kind != "f":
-            raise InvalidAudioError(
-                f"samples must be a real float or integer array, got dtype {arr.dtype}",
-                source=self.label,
-            )
+        # Applied per chunk, so an int16 hour is never copied whole to float64.
+        self.offset, self.scale = _int_scaling(arr.dtype, self.label)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:
@@ -654,13 +644,9 @@ class BlockConverter:
         except Exception as exc:
             raise InvalidAudioError(f"cannot read samples from {type(block).__name__}: {exc}",
                                     source=self.label) from None
-        if arr.dtype.kind in "iu":
-            info = np.iinfo(arr.dtype)
-            offset = (int(info.max) + int(info.min) + 1) / 2.0
-            arr = (arr.astype(np.float64) - offset) / (float(info.max) - offset + 1.0)
-        elif arr.dtype.kind != "f":
-            raise InvalidAudioError(f"samples must be a real float or integer array, got dtype "
-                                    f"{arr.dtype}", source=self.label)
+        offset, scale = _int_scaling(arr.dtype, self.label)
+        if scale != 1.0:
+            arr = (arr.astype(np.float64) - offset) * scale
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or not 1 <= arr.shape[1] <= _MAX_CHANNELS_ARRAY:
@@ -684,6 +670,19 @@ class BlockConverter:
         return self.resampler.flush()
 
 
+def _int_scaling(dtype: np.dtype, label: str) -> tuple[float, float]:
+    """``(offset, scale)`` mapping integer samples to [-1, 1) like soundfile does
+    (``(x - offset) * scale``); ``(0, 1)`` for floats; other dtypes are refused."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        offset = (int(info.max) + int(info.min) + 1) / 2.0
+        return offset, 1.0 / (float(info.max) - offset + 1.0)
+    if dtype.kind != "f":
+        raise InvalidAudioError(f"samples must be a real float or integer array, got dtype {dtype}",
+                                source=label)
+    return 0.0, 1.0
+
+
 def _join(pieces: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
@@ -691,13 +690,13 @@ def _join(pieces: list[np.ndarray]) -> np.ndarray:
 def _resample_stream(pieces: Iterator[np.ndarray], rate_in: int, rate_out: int) -> Iterator[np.ndarray]:
     """Polyphase resampling of a stream of mono pieces, identical to a one-shot resample_poly
     (:class:`_StreamResampler` pulled by a generator)."""
-    if _ratio(rate_in, rate_out)[0] == _ratio(rate_in, rate_out)[1]:
+    resampler = _StreamResampler(rate_in, rate_out)
+    if resampler.up == resampler.down:
         try:
             yield from pieces
         finally:
             _close(pieces)
         return
-    resampler = _StreamResampler(rate_in, rate_out)
     try:
         for piece in pieces:
             yield from resampler.push(piece)

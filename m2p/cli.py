@@ -225,6 +225,7 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
+        from m2p.audio import SAMPLE_RATE
         from m2p.palette_stream import PaletteStream, read_pcm, window_json
 
         kwargs = inference_kwargs(args)
@@ -233,7 +234,7 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
             rate, label = args.rate, "<stdin>"
             blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
         else:
-            rate, label = 22050, args.source
+            rate, label = SAMPLE_RATE, args.source
             blocks = _file_blocks(args.source, realtime=args.realtime)
         stream = PaletteStream(sample_rate=rate, label=label, **kwargs)
 
@@ -283,14 +284,14 @@ def _file_blocks(path: str, *, realtime: bool, block_seconds: float = 0.1):
     """A file's samples in short blocks (22,050 Hz mono), paced at real speed with ``realtime``."""
     import time
 
-    from m2p.audio import stream
+    from m2p.audio import SAMPLE_RATE, stream
 
     start = time.monotonic()
     played = 0.0
     for block in stream(path, block_seconds=block_seconds):
         if realtime:
             time.sleep(max(0.0, start + played - time.monotonic()))
-        played += len(block) / 22050
+        played += len(block) / SAMPLE_RATE
         yield block
 
 

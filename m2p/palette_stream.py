@@ -74,26 +74,13 @@ class PaletteStream:
     def __init__(self, *, sample_rate: int, window: float = 10.0, hop: float = 2.5,
                  seed: int = 0, noise: float | None = None, device: "str | torch.device" = "auto",
                  model: "Music2Palette | str | None" = None, label: str = "<stream>") -> None:
-        from m2p.api import _int, _number, _seconds
+        from m2p.api import check_options, load_for_inference
         from m2p.audio import BlockConverter
-        from m2p.inference import (
-            MIN_AUDIO_SECONDS,
-            MIN_HOP_SECONDS,
-            PaletteEngine,
-            resolve_model,
-            window_layout,
-        )
+        from m2p.inference import PaletteEngine, window_layout
 
-        _int(seed, "seed", minimum=0, maximum=2**63 - 1)
-        if _seconds(window, "window") < MIN_AUDIO_SECONDS:
-            raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
-        if _seconds(hop, "hop") < MIN_HOP_SECONDS:
-            raise InvalidArgumentError(f"hop must be at least {MIN_HOP_SECONDS:g} s, got {hop!r}")
-        if noise is not None and _number(noise, "noise") < 0:
-            raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
+        check_options(seed=seed, noise=noise, window=window, hop=hop)
         self.converter = BlockConverter(sample_rate, label=label)
-        net, dev = resolve_model(model, device)
-        noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
+        net, dev, noise_scale = load_for_inference(model, device, noise)
         window_samples, hop_samples = window_layout(window, hop)
         self.engine = PaletteEngine(net, device=dev, seeds=[seed], noise_scale=noise_scale,
                                     window_samples=window_samples, hop_samples=hop_samples,

@@ -38,7 +38,6 @@ from training.dataset import (
 __all__ = ["TEMPERATURES", "tag_logit_statistics", "length_distribution", "calibrate_stop", "main"]
 
 TEMPERATURES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0)
-SEEDS = (0, 1, 2, 3, 4)
 
 
 @torch.no_grad()
@@ -65,6 +64,7 @@ def calibrate_stop(model: Any, data: WindowDataset, log=print) -> tuple[float, d
     """The stop temperature of :data:`TEMPERATURES` with the smallest total variation between
     generated and candidate lengths, and the distance of each."""
     from training.evaluate import generate_palettes
+    from training.select_model import SEEDS
 
     truth = length_distribution(data.targets_lengths)
     distances = {}
