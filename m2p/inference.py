@@ -102,9 +102,17 @@ _STREAM_BLOCK_SECONDS = 10.0
 _DECODE_ROWS = 64
 # Mid grey, substituted by the never-NaN guard for a colour the decoder failed to produce.
 _GREY = (50.0, 0.0, 0.0)
-#: Time constant, s, of the smoothing of a family-choosing model's family scores along a track:
-#: the palette family follows changes of mood, not near-ties between neighbouring windows.
+#: Time constant, s, of the smoothing of a family-choosing model's family scores (and of a
+#: length-keyed model's length keys) along a track: the palette family and length follow
+#: changes of the music, not near-ties between neighbouring windows.
 _FAMILY_SMOOTHING_SECONDS = 7.5
+#: Time constant, s, of the smoothing of the music embedding the decoder hears along a track:
+#: the same music heard at another phase of the window (a loop, a steady groove) moved the
+#: palette by up to 19 CIEDE2000 between neighbouring windows without it (docs/decisions.md).
+_EMBEDDING_SMOOTHING_SECONDS = 7.5
+#: Margin, nats, by which another palette family's smoothed score must beat the family in use
+#: before a track switches to it: near-ties flipped a looped excerpt between two families.
+_FAMILY_SWITCH_MARGIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -379,7 +387,8 @@ class PaletteEngine:
         self.windower = _Windower(window_samples, hop_samples,
                                   grid=HOP_LENGTH if self.frames is not None else 1)
         self.summary = _EncodingSum()
-        self.families = _FamilySmoother(hop_samples / SAMPLE_RATE)
+        self.families = _FamilyChoice(hop_samples / SAMPLE_RATE)
+        self.embeddings = _ScoreSmoother(hop_samples / SAMPLE_RATE, _EMBEDDING_SMOOTHING_SECONDS)
         self.aligner = _SlotAligner()
         self.pending: list[_Pending] = []
         self.decoded = 0
@@ -425,9 +434,13 @@ class PaletteEngine:
 
         with _inference(self.model):
             summary, model = self.summary, self.model
-            scores = model.component_scores(summary.mean(batch=1).embedding)
+            embedding = summary.mean(batch=1).embedding
+            scores = model.component_scores(embedding)
             noises = self.noises + model.music_offsets(scores, self.alternatives)[0]
-            lch, lengths = _decode_overall(model, summary, noises, self.quantiles)
+            keys = model.length_keys(embedding)
+            quantiles = model.keyed_quantiles(
+                self.quantiles, None if keys is None else keys.expand(len(self.seeds)))
+            lch, lengths = _decode_overall(model, summary, noises, quantiles)
         emotion, va = summary.mean_emotion()
         return tuple(Palette(lch[i][: int(lengths[i])], emotion, va) for i in range(len(self.seeds)))
 
@@ -485,10 +498,12 @@ class PaletteEngine:
             encoding = _encode(model, self._features(pending))
             self.summary.add(encoding)
             if self.per_window:
-                scores = self.families.update(model.component_scores(encoding.embedding))
+                heard = dataclasses.replace(encoding, embedding=self.embeddings.update(encoding.embedding))
+                scores = self.families.update(model.component_scores(heard.embedding))
                 noise = self.noises[0:1] + model.music_offsets(scores, self.alternatives[:1])[:, 0]
-                lch, lengths = _decode(model, encoding, noise.expand(len(pending), -1),
-                                       self.quantiles[0:1].expand(len(pending)))
+                quantiles = model.keyed_quantiles(self.quantiles[0:1].expand(len(pending)),
+                                                  model.length_keys(heard.embedding))
+                lch, lengths = _decode(model, heard, noise.expand(len(pending), -1), quantiles)
                 emotion = _finite(encoding.emotion)
                 va = _finite(encoding.valence_arousal)
                 for i, p in enumerate(pending):
@@ -723,12 +738,13 @@ def _check_window_count(source, sample_rate, window_samples, hop_samples, probe)
             source=_source_name(source))
 
 
-class _FamilySmoother:
-    """Exponential smoothing of family scores (B, K) over consecutive windows (causal, so a
-    live stream gets the same choices as the offline track); passes None through."""
+class _ScoreSmoother:
+    """Exponential smoothing of per-window rows (B, K) (family scores, embeddings) over
+    consecutive windows (causal, so a live stream gets the same choices as the offline track);
+    passes None through."""
 
-    def __init__(self, hop_seconds: float) -> None:
-        self.keep = math.exp(-hop_seconds / _FAMILY_SMOOTHING_SECONDS)
+    def __init__(self, hop_seconds: float, time_constant: float = _FAMILY_SMOOTHING_SECONDS) -> None:
+        self.keep = math.exp(-hop_seconds / time_constant)
         self.state: "torch.Tensor | None" = None
 
     def update(self, scores: "torch.Tensor | None") -> "torch.Tensor | None":
@@ -740,6 +756,26 @@ class _FamilySmoother:
             self.state = row if self.state is None else self.keep * self.state + (1 - self.keep) * row
             out[i] = self.state
         return out
+
+
+class _FamilyChoice:
+    """Smoothed family scores (B, K) along a track, with the family in use favoured by
+    :data:`_FAMILY_SWITCH_MARGIN` (hysteresis: the default palette's family changes when the
+    music changes, not at every near-tie); passes None through."""
+
+    def __init__(self, hop_seconds: float) -> None:
+        self.smoother = _ScoreSmoother(hop_seconds)
+        self.current: int | None = None
+
+    def update(self, scores: "torch.Tensor | None") -> "torch.Tensor | None":
+        smoothed = self.smoother.update(scores)
+        if smoothed is None:
+            return None
+        for i in range(smoothed.shape[0]):
+            if self.current is not None:
+                smoothed[i, self.current] += _FAMILY_SWITCH_MARGIN
+            self.current = int(smoothed[i].argmax())
+        return smoothed
 
 
 class _EncodingSum:

@@ -120,6 +120,14 @@ class ModelConfig:
         Temperature of the stop token in the seeded stop-quantile rule of
         :meth:`Music2Palette.generate` (calibrated after training so that palette lengths
         spread like the training palettes'; 1 = the raw stop probabilities).
+    length_keying
+        Let the music, not only the seed, choose where in the decoder's length distribution a
+        palette stops: the seed's stop quantile is combined with the music's standardised
+        projection on one fixed direction of the embedding space
+        (:meth:`Music2Palette.length_keys`, :meth:`Music2Palette.keyed_quantiles`), so songs
+        get lengths drawn from the decoder's own distribution instead of all its median; the
+        same song and seed always the same one. Its statistics are set by
+        ``training.calibrate``. False: the seed alone.
     decoder_conditioning
         ``"memory"``: the decoder attends to the noisy embedding and the patch outputs (the
         paper's design). ``"embedding"``: it attends to the noisy embedding alone, which also
@@ -146,6 +154,7 @@ class ModelConfig:
     component_head: bool = False
     family_timbre_weight: float = 0.0
     stop_temperature: float = 1.0
+    length_keying: bool = False
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "d_model", "encoder_layers", "encoder_heads",
@@ -175,8 +184,9 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidArgumentError(f"{name} must be an integer >= 0, got {value!r}")
-        if not isinstance(self.component_head, bool):
-            raise InvalidArgumentError(f"component_head must be true or false, got {self.component_head!r}")
+        for name in ("component_head", "length_keying"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgumentError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.component_head and not self.noise_components:
             raise InvalidArgumentError("component_head needs noise_components > 0")
         for name in ("family_timbre_weight", "stop_temperature"):
@@ -359,6 +369,14 @@ class Music2Palette(nn.Module):
                 # training.calibrate): the timbre is how a song differs from training music.
                 self.register_buffer("tag_logit_mean", torch.zeros(c.teacher_tags))
                 self.register_buffer("tag_logit_std", torch.ones(c.teacher_tags))
+        if c.length_keying:
+            # A fixed unit direction of the embedding space (seeded, never trained, not saved)
+            # and the mean and spread of the music's projection on it over the training windows
+            # (set by training.calibrate).
+            direction = torch.randn(d, generator=torch.Generator().manual_seed(2026))
+            self.register_buffer("length_direction", direction / direction.norm(), persistent=False)
+            self.register_buffer("length_key_mean", torch.zeros(()))
+            self.register_buffer("length_key_std", torch.ones(()))
 
         # Emotion head on the music embedding: 2 valence-arousal values + 8 emotion logits.
         self.emotion_head = nn.Sequential(
@@ -690,6 +708,32 @@ class Music2Palette(nn.Module):
         draws = [torch.rand(1, generator=torch.Generator().manual_seed(int(s) + 7919))
                  for s in seeds]
         return 0.05 + 0.9 * torch.cat(draws)
+
+    def length_keys(self, embedding: Tensor) -> "Tensor | None":
+        """The music's length key, (B,) about standard normal over training music, or None
+        without ``length_keying``.
+
+        Parameters
+        ----------
+        embedding
+            (B, d) music embeddings (``MusicEncoding.embedding``, without noise).
+        """
+        if not self.config.length_keying:
+            return None
+        projection = embedding @ self.length_direction.to(embedding)
+        return (projection - self.length_key_mean) / self.length_key_std.clamp_min(1e-6)
+
+    @staticmethod
+    def keyed_quantiles(quantiles: Tensor, keys: "Tensor | None") -> Tensor:
+        """Stop quantiles (B,) moved by the music's length keys (B,): ``Phi((Phi^-1(q) + z) /
+        sqrt 2)``, uniform again when ``q`` is uniform and ``z`` standard normal; ``quantiles``
+        unchanged when ``keys`` is None.
+        """
+        if keys is None:
+            return quantiles
+        normal = torch.distributions.Normal(0.0, 1.0)
+        q = quantiles.to(keys.dtype).clamp(1e-4, 1 - 1e-4)
+        return normal.cdf((normal.icdf(q) + keys) / math.sqrt(2.0)).clamp(0.02, 0.98)
 
     def noise_offsets(self, choices: Tensor) -> Tensor:
         """Mixture centres (B, d) for component indices ``choices`` (B,) (taken modulo ``K``).

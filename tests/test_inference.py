@@ -371,9 +371,9 @@ def test_family_model_alternatives_are_different_families(family_model, song):
 def test_family_scores_are_smoothed_along_the_track():
     import torch
 
-    from m2p.inference import _FAMILY_SMOOTHING_SECONDS, _FamilySmoother
+    from m2p.inference import _FAMILY_SMOOTHING_SECONDS, _ScoreSmoother
 
-    smoother = _FamilySmoother(hop_seconds=2.5)
+    smoother = _ScoreSmoother(hop_seconds=2.5)
     steady = torch.tensor([[1.0, 0.0]] * 3)
     torch.testing.assert_close(smoother.update(steady), steady)
     changed = smoother.update(torch.tensor([[0.0, 1.0]] * 4))
@@ -384,6 +384,24 @@ def test_family_scores_are_smoothed_along_the_track():
     assert float(changed[0, 1]) == pytest.approx(1 - keep, rel=1e-5)
     # models without the head have no scores to smooth
     assert smoother.update(None) is None
+
+
+def test_a_track_keeps_its_family_through_near_ties():
+    import torch
+
+    from m2p.inference import _FAMILY_SWITCH_MARGIN, _FamilyChoice
+
+    choice = _FamilyChoice(hop_seconds=1e6)  # windows far apart: no smoothing, the margin alone
+    first = choice.update(torch.tensor([[1.0, 0.9]]))
+    assert int(first[0].argmax()) == 0
+    # family 1 edges ahead by less than the margin: the track stays with family 0
+    tie = choice.update(torch.tensor([[1.0, 1.0 + _FAMILY_SWITCH_MARGIN / 2]]))
+    assert int(tie[0].argmax()) == 0
+    # a clear change of music switches, and the new family is then the one favoured
+    clear = choice.update(torch.tensor([[1.0, 1.0 + 2 * _FAMILY_SWITCH_MARGIN],
+                                        [1.0 + _FAMILY_SWITCH_MARGIN / 2, 1.0]]))
+    assert clear.argmax(dim=1).tolist() == [1, 1]
+    assert choice.update(None) is None
 
 
 # ----------------------------------------------------- shared frames (m2p.frame_stream) vs alone

@@ -334,3 +334,38 @@ def test_timbre_term_and_stop_temperature(tiny_config: ModelConfig) -> None:
     for bad in ({"family_timbre_weight": -1.0}, {"stop_temperature": 0.0}):
         with pytest.raises(ModelFormatError):
             ModelConfig.from_dict({**cfg.to_dict(), **bad})
+
+
+def test_length_keys_move_the_stop_quantile_with_the_music(tiny_config: ModelConfig) -> None:
+    """With length_keying the stop quantile depends on the music as well as the seed: the
+    same music gives the same quantile, different music different ones, and uniform seed
+    quantiles with standard normal keys stay uniform (so lengths keep the decoder's
+    distribution over songs)."""
+    import dataclasses
+
+    from m2p.errors import ModelFormatError
+
+    model = Music2Palette(dataclasses.replace(tiny_config, length_keying=True)).eval()
+    assert Music2Palette(tiny_config).length_keys(torch.randn(2, tiny_config.d_model)) is None
+    base = torch.full((3,), 0.5)
+    assert torch.equal(Music2Palette.keyed_quantiles(base, None), base)
+    emb = torch.randn(3, tiny_config.d_model)
+    keys = model.length_keys(emb)
+    assert torch.equal(keys, model.length_keys(emb.clone()))
+    moved = Music2Palette.keyed_quantiles(base, keys)
+    assert len(set(moved.tolist())) == 3
+    # a key above the training mean asks for a later stop than one below it
+    order = torch.argsort(keys)
+    assert bool((moved[order].diff() > 0).all())
+    # uniform in, uniform out: Phi((Phi^-1(U) + Z) / sqrt 2) for U uniform, Z standard normal
+    gen = torch.Generator().manual_seed(0)
+    u = torch.rand(20000, generator=gen)
+    z = torch.randn(20000, generator=gen)
+    out = Music2Palette.keyed_quantiles(u, z)
+    deciles = torch.quantile(out, torch.linspace(0.1, 0.9, 9))
+    torch.testing.assert_close(deciles, torch.linspace(0.1, 0.9, 9), atol=0.02, rtol=0)
+    # the statistics travel with the weights; the direction is fixed by its seed
+    state = model.state_dict()
+    assert "length_key_mean" in state and "length_direction" not in state
+    with pytest.raises(ModelFormatError):
+        ModelConfig.from_dict({**tiny_config.to_dict(), "length_keying": "yes"})

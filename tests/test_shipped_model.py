@@ -79,6 +79,29 @@ def test_noise_gives_different_palettes(shipped):
     assert len({p.hex for p in results}) == 3
 
 
+def _matched_distance(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    cost = ciede2000_matrix(a, b)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
+
+
+def test_steady_music_gives_a_steady_palette(shipped):
+    """A 7 s passage looped for 90 s is the same music throughout: once the track has heard
+    it (20 s), neighbouring windows' palettes stay within 2 CIEDE2000 after matching. Without
+    the smoothing of the embedding and the family hysteresis they jumped by up to 19, as the
+    loop's phase moved against the windows."""
+    from m2p.audio import SAMPLE_RATE, load
+
+    passage = load(EXAMPLE)[5 * SAMPLE_RATE: 12 * SAMPLE_RATE]
+    looped = np.tile(passage, 13)[: 90 * SAMPLE_RATE]
+    track = m2p.palette_track(looped, sample_rate=SAMPLE_RATE, seed=0, model=shipped, device="cpu")
+    heard = [p for w, p in zip(track.times, track.palettes) if w >= 20.0]
+    steps = [_matched_distance(a.lch, b.lch) for a, b in zip(heard, heard[1:])]
+    assert len(steps) >= 20 and max(steps) < 2.0
+
+
 def test_cli_uses_shipped_weights():
     result = subprocess.run(
         [sys.executable, "-m", "m2p", "palette", str(EXAMPLE), "--json", "--quiet"],

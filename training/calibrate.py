@@ -8,11 +8,15 @@ Usage::
 1. **Timbre statistics**: the mean and standard deviation of the model's tag logits over the
    training windows, so the timbre term of the family scores (``family_timbre_weight``) sees how
    a song differs from the training music, not what all game music shares.
-2. **Stop temperature**: on the validation windows (seeds 0-4, the model's default noise, decoded
+2. **Length keys** (with ``--length-keying``): the mean and standard deviation of the music's
+   projection on the model's fixed length direction over the training windows
+   (``ModelConfig.length_keying``), so the keys are about standard normal.
+3. **Stop temperature**: on the validation windows (seeds 0-4, the model's default noise, decoded
    as the library decodes), the temperature in :data:`TEMPERATURES` whose palette-length
    distribution is closest (total variation) to that of the windows' candidate palettes.
 
-The timbre weight is given, not tuned. The result is written as a new model folder.
+The timbre weight and the length keying are given, not tuned. The result is written as a new
+model folder.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from training.dataset import (
     model_window_seconds,
 )
 
-__all__ = ["TEMPERATURES", "tag_logit_statistics", "length_distribution", "calibrate_stop", "main"]
+__all__ = ["TEMPERATURES", "tag_logit_statistics", "length_key_statistics", "length_distribution",
+           "calibrate_stop", "main"]
 
 TEMPERATURES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0)
 
@@ -50,6 +55,20 @@ def tag_logit_statistics(model: Any, data: WindowDataset, *, batch_size: int = 6
         logits.append(model.encode(b["features"], b["frame_mask"]).tag_logits)
     stacked = torch.cat(logits).double()
     return stacked.mean(0).numpy(), stacked.std(0).numpy()
+
+
+@torch.no_grad()
+def length_key_statistics(model: Any, data: WindowDataset, *, batch_size: int = 64
+                          ) -> tuple[float, float]:
+    """Mean and standard deviation of the embedding's projection on ``length_direction`` over
+    ``data``'s windows (the model must have ``length_keying``)."""
+    projections = []
+    for i in range(0, len(data), batch_size):
+        b = data.batch(np.arange(i, min(i + batch_size, len(data))))
+        embedding = model.encode(b["features"], b["frame_mask"]).embedding
+        projections.append(embedding @ model.length_direction)
+    stacked = torch.cat(projections).double()
+    return float(stacked.mean()), float(stacked.std())
 
 
 def length_distribution(lengths: Any, lo: int = 3, hi: int = 8) -> np.ndarray:
@@ -90,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--timbre-weight", type=float, required=True)
+    ap.add_argument("--length-keying", action="store_true",
+                    help="let the music choose where in the length distribution palettes stop")
+    ap.add_argument("--corpus", default=str(CORPUS_DIR),
+                    help="corpus whose candidate lengths the stop temperature matches")
     ap.add_argument("--train-windows", type=int, default=3000)
     ap.add_argument("--val-windows", type=int, default=240)
     ap.add_argument("--threads", type=int, default=2)
@@ -97,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     trained = load_model(args.model).eval()
-    config = dataclasses.replace(trained.config, family_timbre_weight=args.timbre_weight)
+    config = dataclasses.replace(trained.config, family_timbre_weight=args.timbre_weight,
+                                 length_keying=bool(args.length_keying))
     model = Music2Palette(config)
     model.load_state_dict(trained.state_dict(), strict=False)  # + the new statistics buffers
     model.metadata = dict(trained.metadata)
     model.eval()
 
-    corpus = load_corpus(CORPUS_DIR)
+    corpus = load_corpus(args.corpus)
     cache = FeatureCache(FEATURE_DIR, window_seconds=model_window_seconds(model))
     train = WindowDataset.from_cache(cache, evenly(corpus.split("train"), args.train_windows),
                                      max_colors=config.max_colors)
@@ -111,14 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         mean, std = tag_logit_statistics(model, train)
         model.tag_logit_mean.copy_(torch.from_numpy(mean))
         model.tag_logit_std.copy_(torch.from_numpy(std))
+    if config.length_keying:
+        key_mean, key_std = length_key_statistics(model, train)
+        model.length_key_mean.fill_(key_mean)
+        model.length_key_std.fill_(key_std)
     val = WindowDataset.from_cache(cache, evenly(corpus.split("val"), args.val_windows),
                                    max_colors=config.max_colors)
     temperature, distances = calibrate_stop(model, val)
     print(f"stop temperature {temperature} (total variation {distances[str(temperature)]:.3f})")
     meta = dict(model.metadata)
+    previous = meta.get("calibration")
     meta["calibration"] = {
         "from": str(args.model),
+        **({"previous": previous} if previous else {}),
         "family_timbre_weight": args.timbre_weight,
+        "length_keying": bool(args.length_keying),
+        "corpus": str(args.corpus),
         "tag_statistics_windows": len(train),
         "stop_temperature": temperature,
         "stop_temperature_total_variation": distances,

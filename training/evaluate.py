@@ -125,7 +125,8 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
         family_seed = int(seed) if noise_scale > 0 else 0
         chosen = model.music_offsets(model.component_scores(enc.embedding), [family_seed])[:, 0]
         noisy = dataclasses.replace(enc, embedding=enc.embedding + noise + chosen)
-        lch, lengths = model.generate(noisy, stop_quantile=quantile.expand(len(idx)))
+        keyed = model.keyed_quantiles(quantile.expand(len(idx)), model.length_keys(enc.embedding))
+        lch, lengths = model.generate(noisy, stop_quantile=keyed)
         lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
         palettes.extend(lch[k, : lengths[k]].astype(np.float64) for k in range(len(idx)))
         vas.append(enc.valence_arousal.cpu().numpy())
