@@ -151,8 +151,8 @@ def palette_track(
     window
         Window length in seconds (>= 1).
     hop
-        Seconds between window starts (>= 0.05; rounded to whole samples, and the track's
-        ``hop`` is the value used).
+        Seconds between window starts (>= 0.05; rounded to whole 512-sample analysis frames,
+        23.2 ms, so 2.5 becomes 2.4845; the track's ``hop`` is the value used).
 
     Returns
     -------

@@ -316,8 +316,8 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--window", type=_window_seconds, default=DEFAULT_WINDOW, metavar="SECONDS",
                        help=f"analysis window length (default {DEFAULT_WINDOW:g})")
     group.add_argument("--hop", type=_hop_seconds, default=DEFAULT_HOP, metavar="SECONDS",
-                       help=f"seconds between window starts (default {DEFAULT_HOP:g}, "
-                            f"at least {MIN_HOP_SECONDS:g})")
+                       help=f"seconds between window starts, rounded to whole 23.2 ms "
+                            f"frames (default {DEFAULT_HOP:g}, at least {MIN_HOP_SECONDS:g})")
     group.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
                        help=f"windows per model batch (default {DEFAULT_BATCH_SIZE})")
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

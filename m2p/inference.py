@@ -296,13 +296,16 @@ def run_inference(
 
 
 def window_layout(window: float, hop: float) -> tuple[int, int]:
-    """Window and hop lengths in samples at 22,050 Hz (the hop floored at
-    :data:`MIN_HOP_SECONDS`)."""
+    """Window and hop lengths in samples at 22,050 Hz. The hop is a whole number of 512-sample
+    analysis frames (the nearest one, at least :data:`MIN_HOP_SECONDS`; 2.5 s -> 107 frames,
+    2.4845 s), so every window starts on the frame grid and is cut from one frame stream."""
     from m2p.audio import SAMPLE_RATE
+    from m2p.features import HOP_LENGTH
 
     window_samples = max(1, int(round(window * SAMPLE_RATE)))
-    hop_samples = max(int(round(MIN_HOP_SECONDS * SAMPLE_RATE)), int(round(hop * SAMPLE_RATE)))
-    return window_samples, hop_samples
+    hop_frames = max(math.ceil(MIN_HOP_SECONDS * SAMPLE_RATE / HOP_LENGTH),
+                     int(round(hop * SAMPLE_RATE / HOP_LENGTH)))
+    return window_samples, hop_frames * HOP_LENGTH
 
 
 @dataclass(frozen=True)
@@ -349,8 +352,8 @@ class PaletteEngine:
         ``flush=True``.
     shared_frames
         Compute each feature frame once over the stream and cut the windows from it
-        (:mod:`m2p.frame_stream`) when the hop is a whole number of 512-sample frames (e.g.
-        ``hop=2.4962`` s, 107 frames), which gives the same features as each window alone;
+        (:mod:`m2p.frame_stream`) when the hop is a whole number of 512-sample frames (always
+        with :func:`window_layout`), which gives the same features as each window alone;
         other hops, and False, analyse every window alone from its exact samples (the
         reference path, about 3x slower at 4x overlap).
     """
@@ -745,16 +748,20 @@ class _ScoreSmoother:
 
     def __init__(self, hop_seconds: float, time_constant: float = _FAMILY_SMOOTHING_SECONDS) -> None:
         self.keep = math.exp(-hop_seconds / time_constant)
-        self.state: "torch.Tensor | None" = None
+        self.total: "torch.Tensor | None" = None  # sum of keep**age * row
+        self.weight = 0.0  # sum of keep**age
 
     def update(self, scores: "torch.Tensor | None") -> "torch.Tensor | None":
+        """Each row replaced by the weighted mean of the rows so far, weight ``keep ** age``
+        (normalised, so the first windows are not pulled toward the very first one)."""
         if scores is None:
             return None
         out = scores.clone()
         for i in range(scores.shape[0]):
             row = scores[i]
-            self.state = row if self.state is None else self.keep * self.state + (1 - self.keep) * row
-            out[i] = self.state
+            self.total = row if self.total is None else self.keep * self.total + row
+            self.weight = self.keep * self.weight + 1.0
+            out[i] = self.total / self.weight
         return out
 
 

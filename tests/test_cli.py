@@ -85,7 +85,8 @@ def test_track_writes_json_and_png(song, tiny_model_dir, tmp_path, capsys):
             "--png", str(out_png), *FAST]
     assert cli.main(args) == 0
     track = PaletteTrack.load_json(out_json)
-    assert len(track) == 3 and track.window == 2.0 and track.hop == 1.0  # 0-2 s, 1-3 s, tail
+    # 0-2 s, 1-3 s, tail; the hop is 1 s rounded to whole 512-sample frames
+    assert len(track) == 3 and track.window == 2.0 and track.hop == 43 * 512 / 22050
     assert len(track) == len(track.times)
     with Image.open(out_png) as image:
         assert image.format == "PNG" and image.width > 400

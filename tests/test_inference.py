@@ -104,11 +104,12 @@ def test_track_times_are_window_centres(tiny_model, tmp_path):
     path = write(tmp_path / "odd.wav", music(4.3))
     track = m2p.palette_track(path, model=tiny_model, **FAST)
     n = sf.info(str(path)).frames
-    spans = window_spans(n, window_samples=2 * SAMPLE_RATE, hop_samples=SAMPLE_RATE)
+    hop = 43 * 512  # 1 s rounded to whole 512-sample analysis frames
+    spans = window_spans(n, window_samples=2 * SAMPLE_RATE, hop_samples=hop)
     np.testing.assert_allclose(track.times, [(a + b) / 2 / SAMPLE_RATE for a, b in spans])
     assert track.times[-1] == pytest.approx(4.3 - 1.0, abs=1e-3)  # the end-aligned tail window
     assert track.duration == pytest.approx(4.3, abs=1e-3)
-    assert (track.window, track.hop, track.source, track.seed) == (2.0, 1.0, str(path), 0)
+    assert (track.window, track.hop, track.source, track.seed) == (2.0, hop / SAMPLE_RATE, str(path), 0)
     assert_finite_track(track)
 
 
@@ -380,8 +381,10 @@ def test_family_scores_are_smoothed_along_the_track():
     # the new family takes over only after a few windows (one time constant: 1 - 1/e)
     assert changed[0, 0] > changed[0, 1]
     assert changed[-1, 1] > changed[-1, 0]
+    # a weighted mean of the windows so far, weights keep ** age: after three windows of the
+    # old family, the first new one has weight 1 of 1 + keep + keep**2 + keep**3
     keep = np.exp(-2.5 / _FAMILY_SMOOTHING_SECONDS)
-    assert float(changed[0, 1]) == pytest.approx(1 - keep, rel=1e-5)
+    assert float(changed[0, 1]) == pytest.approx(1 / (1 + keep + keep**2 + keep**3), rel=1e-5)
     # models without the head have no scores to smooth
     assert smoother.update(None) is None
 

@@ -87,19 +87,21 @@ def _matched_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(cost[rows, cols].mean())
 
 
-def test_steady_music_gives_a_steady_palette(shipped):
-    """A 7 s passage looped for 90 s is the same music throughout: once the track has heard
-    it (20 s), neighbouring windows' palettes stay within 2 CIEDE2000 after matching. Without
-    the smoothing of the embedding and the family hysteresis they jumped by up to 19, as the
-    loop's phase moved against the windows."""
+@pytest.mark.parametrize("seconds", [7, 10, 13])
+def test_steady_music_gives_a_steady_palette(shipped, seconds):
+    """A passage looped for 90 s is the same music throughout: once the track has heard it
+    (20 s), neighbouring windows' palettes stay close (mean under 1.5 CIEDE2000 after
+    matching). Before the engine smoothed the embedding and kept the family through
+    near-ties, the 7 s loop moved by 7.8 on average and up to 19, as the loop's phase moved
+    against the windows (docs/decisions.md)."""
     from m2p.audio import SAMPLE_RATE, load
 
-    passage = load(EXAMPLE)[5 * SAMPLE_RATE: 12 * SAMPLE_RATE]
-    looped = np.tile(passage, 13)[: 90 * SAMPLE_RATE]
+    passage = load(EXAMPLE)[5 * SAMPLE_RATE: (5 + seconds) * SAMPLE_RATE]
+    looped = np.tile(passage, 90 // seconds + 1)[: 90 * SAMPLE_RATE]
     track = m2p.palette_track(looped, sample_rate=SAMPLE_RATE, seed=0, model=shipped, device="cpu")
-    heard = [p for w, p in zip(track.times, track.palettes) if w >= 20.0]
+    heard = [p for t, p in zip(track.times, track.palettes) if t >= 20.0]
     steps = [_matched_distance(a.lch, b.lch) for a, b in zip(heard, heard[1:])]
-    assert len(steps) >= 20 and max(steps) < 2.0
+    assert len(steps) >= 20 and float(np.mean(steps)) < 1.5
 
 
 def test_cli_uses_shipped_weights():
