@@ -299,9 +299,9 @@ def to_svg(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> str:
 def to_png(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> bytes:
     """PNG sheet: per palette a title band and :func:`m2p.render.palette_strip` (swatches with
     hex codes), rows left-aligned on the strip background."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    from m2p.render import BACKGROUND, INK, palette_strip
+    from m2p.render import BACKGROUND, INK, _font, palette_strip
 
     groups = _checked(groups)
     title_h = 22
@@ -309,7 +309,7 @@ def to_png(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> bytes:
     width = max(s.width for s in strips)
     sheet = Image.new("RGB", (width, sum(title_h + s.height for s in strips)), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
+    font = _font(13)
     y = 0
     for group, strip in zip(groups, strips):
         draw.text((4, y + 5), _comment(group), font=font, fill=INK)
@@ -338,11 +338,9 @@ def _checked(groups: Sequence[NamedPalette]) -> list[NamedPalette]:
 
 
 def _comment(group: NamedPalette) -> str:
-    """The palette's name, plus its span when it covers a stretch of the song."""
-    text = _one_line(group.name)
-    if group.start is not None and group.end is not None and group.end > group.start:
-        text += f" ({group.start:.1f}-{group.end:.1f} s)"
-    return text.replace("*/", "* /")
+    """The palette's name on one line, safe inside a CSS comment (names carry the span:
+    ``"song 0:32-1:05"``, ``"song at 30 s"``)."""
+    return _one_line(group.name).replace("*/", "* /")
 
 
 def _one_line(text: str) -> str:

@@ -22,6 +22,14 @@ crowd).
 Each section's palette is the summary of the windows whose centres fall inside it (the same
 per-slot CIELAB mean as a track's whole-piece palette), or the track at the section's middle
 when no centre falls inside.
+
+References
+----------
+J. Foote (2000). Automatic audio segmentation using a measure of audio novelty. *Proc. IEEE
+International Conference on Multimedia and Expo (ICME)*, 452-455.
+G. Sharma, W. Wu, E. N. Dalal (2005). The CIEDE2000 color-difference formula: implementation
+notes, supplementary test data, and mathematical observations. *Color Research & Application*
+30(1), 21-30.
 """
 
 from __future__ import annotations

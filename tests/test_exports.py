@@ -151,7 +151,7 @@ def test_svg_fills_are_the_palettes(tmp_path):
     fills = [r.get("fill") for r in root.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
     assert fills == [code for g in THREE for code in g.palette.hex]
     texts = [t.text for t in root.iter(f"{ns}text")]
-    assert "song 0:30-1:00 (30.0-60.0 s)" in texts
+    assert "song 0:30-1:00" in texts
 
 
 def test_png_swatch_centres_are_the_colours(tmp_path):
