@@ -187,7 +187,7 @@ def swatch_format(path: str | os.PathLike[str], format: str | None = None) -> st
     m2p.errors.InvalidArgumentError
         Not one of :data:`SWATCH_FORMATS`.
     """
-    fmt = (format if format is not None else Path(path).suffix.lstrip(".")).lower()
+    fmt = (str(format) if format is not None else Path(path).suffix.lstrip(".")).lower()
     if fmt not in SWATCH_FORMATS:
         what = f"format {format!r}" if format is not None else \
             f"suffix {Path(path).suffix or '(none)'!r}"

@@ -8,8 +8,9 @@ windows after it, averaged over ``k = 1 .. lag`` with ``lag = round(window / (2 
 least 1). Overlapping windows spread one change of the music over several hops; the larger
 lags see it whole, and the average peaks at the boundary nearest the change (a checkerboard
 novelty along the diagonal, after Foote 2000, on palettes). Boundaries are taken
-greedily, largest score first, skipping any closer than ``min_length`` seconds to the start,
-the end or a boundary already taken.
+greedily, largest score first (equal scores: nearest an even split of the song first),
+skipping any closer than ``min_length`` seconds to the start, the end or a boundary already
+taken.
 
 *How many.* ``n`` sections when asked (fewer when the spacing rule leaves no room: a short
 track cannot hold eight sections of one window each). ``"auto"``: one section per
@@ -126,8 +127,11 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
         raise InvalidArgumentError(f"min_length must be a positive number of seconds, "
                                    f"got {min_length!r}")
     times, scores = change_scores(track)
+    # Equal scores (a flat stretch) are broken toward an even split of the song.
+    even = duration * np.arange(1, wanted) / wanted
+    off_even = np.abs(times[:, None] - even[None, :]).min(axis=1) if wanted > 1 else times * 0
     cuts: list[float] = []
-    for k in np.argsort(-scores, kind="stable"):
+    for k in np.lexsort((off_even, -np.round(scores, 9))):
         if len(cuts) == wanted - 1 or scores[k] < floor:
             break
         t = float(times[k])

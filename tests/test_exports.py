@@ -229,7 +229,8 @@ def test_sections_respect_spacing_and_auto_ignores_flat_tracks():
     flat = PaletteTrack(5.0 + 2.5 * np.arange(40), [BLUE] * 40, window=10.0, hop=2.5,
                         duration=112.5)
     assert [s.palette.hex for s in track_sections(flat)] == [BLUE.hex]  # nothing to cut at
-    assert len(track_sections(flat, 3)) == 3  # asked for: cut evenly enough, same palette
+    # Asked for, a flat track is cut evenly (to the nearest window boundary), same palette.
+    assert [s.start for s in track_sections(flat, 3)] == [0.0, 36.25, 73.75]
     for bad in (0, 65, 2.5, "many", True):
         with pytest.raises(InvalidArgumentError, match="sections must be"):
             track_sections(track, bad)  # type: ignore[arg-type]

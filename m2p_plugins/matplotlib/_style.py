@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from m2p_plugins import _common
 from m2p_plugins._common import dark_backgrounds as _dark_backgrounds
 from m2p_plugins._common import mix as _mix
