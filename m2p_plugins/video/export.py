@@ -95,6 +95,8 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
     size = check_lut_size(size)
     if sections is not None and at is not None:
         raise InvalidArgumentError("give either at= (one time) or sections=, not both")
+    if sections is not None and palette is not None:
+        raise InvalidArgumentError("sections= needs the song's palette track, not one palette=")
     first = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
                          suffixes=(SUFFIXES[format],))
     outs = [first] if sections is None else None
