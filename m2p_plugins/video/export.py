@@ -99,13 +99,12 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
         raise InvalidArgumentError("sections= needs the song's palette track, not one palette=")
     first = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
                          suffixes=(SUFFIXES[format],))
-    outs = [first] if sections is None else None
     if palette is not None:
         groups = [NamedPalette(name or default_name(music), palette)]
     else:
         groups = palette_groups(music, at=at, sections=sections, name=name, **inference)
-    if outs is None:
-        outs = [check_output(numbered(first, k)) for k in range(1, len(groups) + 1)]
+    outs = [first] if sections is None else [check_output(numbered(first, k))
+                                             for k in range(1, len(groups) + 1)]
     luts = [grade_lut(g.palette, reference=reference, strength=strength, size=size)
             for g in groups]
     # Each writer renames its own temporary file onto ours; ours are renamed all together.
@@ -130,11 +129,8 @@ def _write(format: str, path: Path, lut: Any, comments: tuple[str, ...]) -> None
 
 
 def _comments(group: NamedPalette, strength: float, size: int) -> tuple[str, ...]:
-    span = ""
-    if group.start is not None and group.end is not None:
-        span = (f" at {group.start:g} s" if group.end == group.start
-                else f" {group.start:.1f}-{group.end:.1f} s")
-    return (f"music2palette grade: {' '.join(group.name.split())}{span}",
+    # Names carry the span ("song 0:32-1:05", "song at 30 s").
+    return (f"music2palette grade: {' '.join(group.name.split())}",
             f"palette {' '.join(group.palette.hex)}",
             f"strength {strength:g}, computed on {size}^3 nodes, sRGB in/out")
 
