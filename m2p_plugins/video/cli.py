@@ -90,8 +90,9 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
                              "swatches: json, css (custom properties), gpl (GIMP, Inkscape), "
                              "ase (Adobe), svg, png (default cube)")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="output file (default: SONG's name with the format's suffix, here); "
-                             "LUTs per section are FILE-1, FILE-2...")
+                        help="output file (default: SONG's name with the format's suffix, "
+                             "SONG_hald.png for haldclut, here); LUTs per section are "
+                             "FILE-1, FILE-2...")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--at", type=non_negative_number, default=None, metavar="SECONDS",
                       help="the palette at this time (default: whole-piece palette)")
