@@ -1,4 +1,4 @@
-"""Make the README pictures: a Matplotlib figure and an Altair chart coloured by a real track.
+"""Make the README pictures: a Matplotlib figure, an Altair chart and a swatch export of a real track.
 
 Usage::
 
@@ -7,8 +7,9 @@ Usage::
     python docs/make_figures.py --random-model        # no weights (CI smoke run): a seeded,
                                                       # untrained tiny model, labelled as such
 
-Writes ``docs/img/matplotlib_example.png`` and ``docs/img/altair_example.png`` (``--out`` to
-change the folder). Runs headless (Agg) and offline (Altair renders with vl-convert).
+Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png`` and
+``docs/img/export_sections.png`` (``--out`` to change the folder; ``--figures export`` makes only
+the last). Runs headless (Agg) and offline (Altair renders with vl-convert).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="output folder")
     parser.add_argument("--window", type=float, default=10.0, help="analysis window, seconds")
     parser.add_argument("--hop", type=float, default=2.5, help="hop between windows, seconds")
+    parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES),
+                        help="which pictures to make (default: all)")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -52,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
                                   device="cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     title = f"{args.audio.name}{label}"
-    mpl_path = matplotlib_figure(track, args.out / "matplotlib_example.png", title=title)
-    alt_path = altair_chart(track, args.out / "altair_example.png", title=title)
-    print(f"wrote {mpl_path.relative_to(ROOT) if mpl_path.is_relative_to(ROOT) else mpl_path}")
-    print(f"wrote {alt_path.relative_to(ROOT) if alt_path.is_relative_to(ROOT) else alt_path}")
+    for name in args.figures:
+        maker, file_name = FIGURES[name]
+        path = maker(track, args.out / file_name, title=title)
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 
@@ -112,6 +115,22 @@ def altair_chart(track, path: Path, *, title: str) -> Path:
             title=f'alt.theme.enable("m2p") - {title}')
         chart.save(str(path), scale_factor=1.5)
     return path
+
+
+def export_sheet(track, path: Path, *, title: str) -> Path:
+    """``m2p export --format png --sections``: one row of swatches per section; returns ``path``."""
+    from m2p.exporters import export_palette
+
+    del title  # the sheet names its rows itself (file stem and section times)
+    return export_palette(track, path, sections="auto")
+
+
+FIGURES = {
+    "matplotlib": (matplotlib_figure, "matplotlib_example.png"),
+    "altair": (altair_chart, "altair_example.png"),
+    "export": (export_sheet, "export_sections.png"),
+}
+"""``--figures`` names: (function, file name)."""
 
 
 def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:

@@ -35,6 +35,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "altair": ("m2p.front_doors", "altair"),
     "animate_colors": ("m2p.front_doors", "animate_colors"),
     "video": ("m2p.front_doors", "video"),
+    "plotly": ("m2p.front_doors", "plotly"),
+    "bokeh": ("m2p.front_doors", "bokeh"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,9 +1,10 @@
 """The front doors: stable ``m2p.*`` names that forward to whichever adapter provides them.
 
-``m2p.style``, ``m2p.animate_colors``, ``m2p.altair`` and ``m2p.video`` are the public names; the
-objects behind them are capabilities registered by adapters (:mod:`m2p.plugin_manager`), looked
-up on each use, so nothing is loaded before the first call and a missing adapter is a clear
-:class:`~m2p.errors.PluginError` (which adapter, and why it is not there).
+``m2p.style``, ``m2p.animate_colors``, ``m2p.altair``, ``m2p.plotly``, ``m2p.bokeh`` and
+``m2p.video`` are the public names; the objects behind them are capabilities registered by
+adapters (:mod:`m2p.plugin_manager`), looked up on each use, so nothing is loaded before the
+first call and a missing adapter is a clear :class:`~m2p.errors.PluginError` (which adapter, and
+why it is not there).
 """
 
 from __future__ import annotations
@@ -70,5 +71,11 @@ altair = _Namespace("altair")
 video = _Namespace("video")
 """``m2p.video...``: whatever the ``video`` adapter registered under the name ``video``."""
 
+plotly = _Namespace("plotly")
+"""``m2p.plotly.register_template(...)``, ``m2p.plotly.colorway(...)``: the Plotly adapter."""
 
-__all__ = ["altair", "animate_colors", "style", "video"]
+bokeh = _Namespace("bokeh")
+"""``m2p.bokeh.palette(...)``, ``m2p.bokeh.theme(...)``: the Bokeh adapter."""
+
+
+__all__ = ["altair", "animate_colors", "bokeh", "plotly", "style", "video"]

@@ -44,6 +44,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "matplotlib": "m2p_plugins.matplotlib",
     "altair": "m2p_plugins.altair",
     "video": "m2p_plugins.video",
+    "plotly": "m2p_plugins.plotly",
+    "bokeh": "m2p_plugins.bokeh",
 }
 """The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``).
 

@@ -5,6 +5,8 @@
 * :func:`sequential_ramp`, :func:`diverging_ramp`: ramps built in CIELAB (perceptually
   uniform) with monotonic lightness, gamut-mapped at constant L* and hue.
 * :func:`contrast_ratio`, :func:`ensure_contrast`: WCAG 2 contrast.
+* :func:`chart_look` (with :func:`dark_backgrounds`, :func:`text_colour`, :func:`mix`): the
+  chart colours the plotting adapters share (Matplotlib style, Plotly template, Bokeh theme).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import itertools
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,9 @@ from m2p.palette_types import Palette, PaletteTrack
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
                             "progress"})
 """Keyword arguments that adapters pass through to :func:`m2p.palette` / ``palette_track``."""
+
+TEXT_CONTRAST = 4.5
+"""Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
 
 
 def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
@@ -253,6 +259,90 @@ def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
     if len(ok):
         return to_hex(rgb8[ok[0]])
     return "#ffffff" if dark_bg else "#000000"
+
+
+GRAPHICS_CONTRAST = 3.0
+"""Minimum WCAG 2.1 contrast of lines and markers against their background (1.4.11)."""
+
+
+@dataclass(frozen=True)
+class ChartLook:
+    """The colours of a chart coloured by a palette (hex codes).
+
+    Attributes
+    ----------
+    cycle
+        Series colours: the palette in legible order, lightness moved (same hue) where needed
+        to reach the minimum contrast on ``axes_bg``.
+    figure_bg, axes_bg
+        Backgrounds of the figure (paper) and of the plotting area.
+    text, edge, grid
+        Text (WCAG >= 4.5:1 on both backgrounds), axis lines and grid lines.
+    """
+
+    cycle: tuple[str, ...]
+    figure_bg: str
+    axes_bg: str
+    text: str
+    edge: str
+    grid: str
+
+
+def chart_look(palette: Any, *, dark: bool = False,
+               min_contrast: float | None = GRAPHICS_CONTRAST) -> ChartLook:
+    """The :class:`ChartLook` of a palette, light (white backgrounds) or dark (from the
+    palette's darkest colour); ``min_contrast=None`` keeps the palette's colours exactly."""
+    lch = palette_lch(palette)
+    hexes = list(palette.hex)
+    order = legible_order(lch)
+    if dark:
+        figure_bg, axes_bg = dark_backgrounds(lch)
+    else:
+        figure_bg = axes_bg = "#ffffff"
+    text = text_colour(lch, (figure_bg, axes_bg), light_text=dark)
+    cycle = [hexes[i] for i in order]
+    if min_contrast is not None and min_contrast > 1.0:
+        cycle = [c if contrast_ratio(c, axes_bg) >= min_contrast
+                 else ensure_contrast(lch[i], axes_bg, min_contrast)
+                 for c, i in zip(cycle, order)]
+    return ChartLook(tuple(cycle), figure_bg, axes_bg, text, edge=mix(text, axes_bg, 0.75),
+                     grid=mix(text, axes_bg, 0.3))
+
+
+def dark_backgrounds(lch: np.ndarray) -> tuple[str, str]:
+    """Figure and (slightly lighter) axes background from the palette's darkest colour.
+
+    Returns
+    -------
+    (str, str)
+        Hex codes: L* <= 10 and <= 14, chroma capped at 12 and 14, the darkest colour's hue.
+    """
+    from m2p import colour
+
+    base = lch[int(np.argmin(lch[:, 0]))]
+    fig = np.array([min(base[0], 10.0), min(base[1], 12.0), base[2]])
+    ax = np.array([min(base[0], 10.0) + 4.0, min(base[1], 14.0), base[2]])
+    return tuple(colour.lch_to_hex(np.stack([fig, ax])))  # type: ignore[return-value]
+
+
+def text_colour(lch: np.ndarray, backgrounds: tuple[str, ...], *, light_text: bool) -> str:
+    """A low-chroma tint of the palette with contrast >= :data:`TEXT_CONTRAST` on every
+    background (aiming at 7:1), light on dark backgrounds and dark on light ones."""
+    base = lch[int(np.argmax(lch[:, 0]))] if light_text else lch[int(np.argmin(lch[:, 0]))]
+    start = np.array([92.0 if light_text else 20.0, min(base[1], 12.0), base[2]])
+    # The least favourable background decides (the lighter one for light text, and vice versa).
+    lums = [float(relative_luminance(to_rgb(b))) for b in backgrounds]
+    worst = backgrounds[int(np.argmax(lums) if light_text else np.argmin(lums))]
+    # Aim above the minimum (7:1, WCAG AAA) while staying close to the palette's hue.
+    text = ensure_contrast(start, worst, 7.0)
+    if min(contrast_ratio(text, b) for b in backgrounds) < TEXT_CONTRAST:
+        text = "#ffffff" if light_text else "#000000"
+    return text
+
+
+def mix(a: str, b: str, weight: float) -> str:
+    """``weight * a + (1 - weight) * b`` in sRGB, as hex."""
+    return to_hex(weight * to_rgb(a) + (1.0 - weight) * to_rgb(b))
 
 
 def to_rgb(c: Any) -> np.ndarray:

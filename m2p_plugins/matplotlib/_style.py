@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from m2p_plugins import _common
+from m2p_plugins._common import dark_backgrounds as _dark_backgrounds
+from m2p_plugins._common import mix as _mix
+from m2p_plugins._common import text_colour as _text_colour
 from m2p_plugins.matplotlib._colormaps import colormap_names, register_colormaps
 
-TEXT_CONTRAST = 4.5
+TEXT_CONTRAST = _common.TEXT_CONTRAST
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
 
 LINE_CONTRAST_DARK = 3.0
@@ -97,32 +98,3 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
         register_colormaps(palette, name=stem)
         rc["image.cmap"] = colormap_names(stem)["sequential"]
     return rc
-
-
-def _dark_backgrounds(lch: np.ndarray) -> tuple[str, str]:
-    """Figure and (slightly lighter) axes background from the palette's darkest colour."""
-    from m2p import colour
-
-    base = lch[int(np.argmin(lch[:, 0]))]
-    fig = np.array([min(base[0], 10.0), min(base[1], 12.0), base[2]])
-    ax = np.array([min(base[0], 10.0) + 4.0, min(base[1], 14.0), base[2]])
-    return tuple(colour.lch_to_hex(np.stack([fig, ax])))  # type: ignore[return-value]
-
-
-def _text_colour(lch: np.ndarray, backgrounds: tuple[str, ...], *, light_text: bool) -> str:
-    """A low-chroma tint of the palette with contrast >= TEXT_CONTRAST on every background."""
-    base = lch[int(np.argmax(lch[:, 0]))] if light_text else lch[int(np.argmin(lch[:, 0]))]
-    start = np.array([92.0 if light_text else 20.0, min(base[1], 12.0), base[2]])
-    # The least favourable background decides (the lighter one for light text, and vice versa).
-    lums = [float(_common.relative_luminance(_common.to_rgb(b))) for b in backgrounds]
-    worst = backgrounds[int(np.argmax(lums) if light_text else np.argmin(lums))]
-    # Aim above the minimum (7:1, WCAG AAA) while staying close to the palette's hue.
-    text = _common.ensure_contrast(start, worst, 7.0)
-    if min(_common.contrast_ratio(text, b) for b in backgrounds) < TEXT_CONTRAST:
-        text = "#ffffff" if light_text else "#000000"
-    return text
-
-
-def _mix(a: str, b: str, weight: float) -> str:
-    """``weight * a + (1 - weight) * b`` in sRGB, as hex."""
-    return _common.to_hex(weight * _common.to_rgb(a) + (1.0 - weight) * _common.to_rgb(b))

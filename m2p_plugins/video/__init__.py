@@ -14,13 +14,15 @@ Public names
     The whole job: grade, mux the music, write atomically (``m2p grade``).
 ``recolor(photo, music, output, ...)``, ``recolor_image(image, palette, ...)``
     Still images (``m2p recolor``).
+``export_lut(music, output, format="cube"|"3dl"|"haldclut", sections=...)``,
 ``export_cube(music, output, ...)``, ``grade_lut(...)``
-    A standard ``.cube`` 3-D LUT of the grade (``m2p export --format cube``).
+    The grade as standard LUT files (``m2p export --format cube|3dl|haldclut``); the swatch
+    formats of the same command are the core's :mod:`m2p.exporters`.
 ``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
     Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
 ``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colors``,
 ``match_palettes``, ``apply_lut``, ``apply_lut_torch``, ``expand_lut``, ``identity_lut``,
-``read_cube``, ``write_cube``
+``read_cube``, ``write_cube``, ``write_3dl``, ``write_haldclut``, ``resample_lut``
     The building blocks.
 """
 
@@ -41,6 +43,7 @@ _LAZY: dict[str, str] = {
     "recolor_image": "m2p_plugins.video.recolor",
     "export_cube": "m2p_plugins.video.recolor",
     "grade_lut": "m2p_plugins.video.recolor",
+    "export_lut": "m2p_plugins.video.export",
     "bar_chart_race": "m2p_plugins.video.race",
     "BarChartRace": "m2p_plugins.video.race",
     "read_wide_csv": "m2p_plugins.video.race",
@@ -56,7 +59,10 @@ _LAZY: dict[str, str] = {
     "expand_lut": "m2p_plugins.video.lut",
     "identity_lut": "m2p_plugins.video.lut",
     "read_cube": "m2p_plugins.video.lut",
+    "resample_lut": "m2p_plugins.video.lut",
+    "write_3dl": "m2p_plugins.video.lut",
     "write_cube": "m2p_plugins.video.lut",
+    "write_haldclut": "m2p_plugins.video.lut",
 }
 
 __all__ = sorted(_LAZY)

@@ -79,27 +79,62 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
 
 
 def configure_export(parser: argparse.ArgumentParser) -> Handler:
-    """``m2p export SONG --format cube [-o look.cube]``: the grade as a standard 3-D LUT."""
+    """``m2p export SONG --format FMT [-o FILE] [--at S | --sections [N]]``: palettes and LUTs."""
+    from m2p.exporters import SWATCH_FORMATS
+    from m2p_plugins.video.export import LUT_FORMATS
+
     parser.add_argument("song", help="audio file")
-    parser.add_argument("--format", choices=("cube",), default="cube",
-                        help="cube: Adobe/Resolve 3-D LUT, usable as ffmpeg -vf lut3d=FILE")
+    parser.add_argument("--format", choices=(*LUT_FORMATS, *SWATCH_FORMATS), default="cube",
+                        help="LUTs: cube (Adobe/Resolve, ffmpeg -vf lut3d=FILE), 3dl (Lustre, "
+                             "17 nodes), haldclut (512x512 PNG, ffmpeg haldclut, G'MIC); "
+                             "swatches: json, css (custom properties), gpl (GIMP, Inkscape), "
+                             "ase (Adobe), svg, png (default cube)")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="output file (default: SONG's name with .cube, here)")
-    _add_strength(parser)
-    parser.add_argument("--at", type=float, default=None, metavar="SECONDS",
-                        help="the palette at this time (default: whole-piece palette)")
-    parser.add_argument("--reference", metavar="IMAGE_OR_VIDEO", default=None,
-                        help="footage the LUT is tuned for (default: neutral split-tone)")
-    parser.add_argument("--size", type=_lut_size, default=33, metavar="N",
-                        help="LUT nodes per axis, 2 to 65 (default 33)")
+                        help="output file (default: SONG's name with the format's suffix, "
+                             "SONG_hald.png for haldclut, here); LUTs per section are "
+                             "FILE-1, FILE-2...")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--at", type=non_negative_number, default=None, metavar="SECONDS",
+                      help="the palette at this time (default: whole-piece palette)")
+    when.add_argument("--sections", type=_sections, nargs="?", const="auto", default=None,
+                      metavar="N", help="one palette or LUT per section of the song, cut where "
+                                        "the palette changes most (N sections, default auto: "
+                                        "one per 30 s, 2 to 8)")
+    parser.add_argument("--name", default=None,
+                        help="palette name inside the file (default: SONG's stem)")
+    lut = parser.add_argument_group("LUT formats only")
+    lut.add_argument("--strength", type=_unit_float, default=None, metavar="S",
+                     help="0 = unchanged, 1 = full transfer (default 0.6)")
+    lut.add_argument("--reference", metavar="IMAGE_OR_VIDEO", default=None,
+                     help="footage the LUT is tuned for (default: neutral split-tone)")
+    lut.add_argument("--size", type=_lut_size, default=None, metavar="N",
+                     help="LUT nodes per axis of the computed grade, 2 to 65 (default 33)")
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from m2p_plugins.video.recolor import export_cube
+        from m2p.errors import InvalidArgumentError
 
-        output = args.output or Path(args.song).with_suffix(".cube").name
-        print(export_cube(args.song, output, reference=args.reference, at=args.at,
-                          strength=args.strength, size=args.size, **inference_kwargs(args)))
+        lut_options = {k: getattr(args, k) for k in ("strength", "reference", "size")
+                       if getattr(args, k) is not None}
+        common = dict(at=args.at, sections=args.sections, name=args.name,
+                      **inference_kwargs(args))
+        if args.format in SWATCH_FORMATS:
+            if lut_options:
+                raise InvalidArgumentError(f"--{next(iter(lut_options))} applies to the LUT "
+                                           f"formats ({', '.join(LUT_FORMATS)}), not to "
+                                           f"{args.format}")
+            from m2p.exporters import export_palette
+
+            output = args.output or Path(args.song).with_suffix("." + args.format).name
+            written = [export_palette(args.song, output, format=args.format, **common)]
+        else:
+            from m2p_plugins.video.export import SUFFIXES, export_lut
+
+            suffix = SUFFIXES[args.format]
+            default = Path(args.song).stem + ("_hald" if args.format == "haldclut" else "")
+            written = export_lut(args.song, args.output or default + suffix,
+                                 format=args.format, **lut_options, **common)
+        print("\n".join(str(path) for path in written))
         return 0
 
     return run
@@ -175,6 +210,12 @@ def _frame_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"must be from {MIN_SIZE[0]}x{MIN_SIZE[1]} to "
                                          f"{MAX_SIZE[0]}x{MAX_SIZE[1]}: {text!r}")
     return width, height
+
+
+def _sections(text: str) -> int | str:
+    from m2p.sections import MAX_SECTIONS
+
+    return text if text == "auto" else _int_range(1, MAX_SECTIONS)(text)
 
 
 def _unit_float(text: str) -> float:

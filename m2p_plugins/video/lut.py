@@ -1,4 +1,5 @@
-"""3-D colour lookup tables: build the identity, apply (NumPy and torch), read and write ``.cube``.
+"""3-D colour lookup tables: build the identity, apply (NumPy and torch), read and write ``.cube``,
+write ``.3dl`` and Hald CLUT images.
 
 A LUT here is a float32 array of shape ``(N, N, N, 3)`` indexed ``lut[r, g, b]``: node ``i`` of
 each axis sits at the sRGB value ``i / (N - 1)`` and holds the output sRGB colour in ``[0, 1]``.
@@ -33,6 +34,13 @@ MIN_SIZE, MAX_SIZE = 2, 65
 """Accepted nodes per axis. 65 is the largest size Resolve and ffmpeg users meet; a graded video
 holds one LUT per palette window (65**3 * 12 bytes = 3.3 MB each), so larger sizes would cost
 gigabytes for nothing visible."""
+
+THREEDL_SIZE = 17
+"""Nodes per axis of an exported ``.3dl`` (the Lustre layout, and the only one ffmpeg reads)."""
+
+DEFAULT_HALD_LEVEL, MAX_HALD_LEVEL = 8, 8
+"""Hald CLUT level (8: 512 x 512 pixels, 64 nodes per axis, the usual size) and the largest
+level written (its ``level**2`` nodes must fit :data:`MAX_SIZE`)."""
 
 _CHUNK_PIXELS = 1 << 19  # rows of pixels per NumPy trilinear chunk (bounded temporaries)
 
@@ -273,6 +281,88 @@ def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str | No
     return path
 
 
+def resample_lut(lut: np.ndarray, size: int) -> np.ndarray:
+    """The same trilinear colour map on a grid of ``size`` nodes per axis.
+
+    Each new node holds :func:`apply_lut` of its input colour, so where the grids share nodes
+    the values are unchanged; in between, a coarser grid is an approximation.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(size, size, size, 3)``.
+    """
+    lut = _check_lut(lut)
+    size = check_lut_size(size)
+    if size == lut.shape[0]:
+        return lut.copy()
+    return apply_lut(identity_lut(size), lut)
+
+
+def write_3dl(path: str | os.PathLike[str], lut: np.ndarray, *,
+              comments: tuple[str, ...] = ()) -> Path:
+    """Write a LUT as an Autodesk Lustre/Flame ``.3dl`` file (atomically).
+
+    Layout: ``#`` comments, one line of the ``N`` input node values in 10-bit code values
+    (``0 64 ... 1023`` for 17 nodes), then ``N**3`` lines of 12-bit integer output values
+    (0-4095), blue varying fastest, then green, then red. ffmpeg's ``lut3d`` reads only the
+    17-node form (:data:`THREEDL_SIZE`); resample with :func:`resample_lut` first for it.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    lut = _check_lut(lut)
+    n = lut.shape[0]
+    # The usual Lustre input steps: 0 64 128 ... 960 1023 (10-bit, the last node clipped).
+    shaper = " ".join(str(min(int(round(i * 1024 / (n - 1))), 1023)) for i in range(n))
+    # lut[r, g, b] flattened in C order already has blue fastest.
+    rows = np.rint(np.clip(lut, 0.0, 1.0).reshape(-1, 3) * 4095.0).astype(np.int64)
+    body = "\n".join(f"{r} {g} {b}" for r, g, b in rows.tolist())
+    text = "".join(f"# {c}\n" for c in comments) + shaper + "\n" + body + "\n"
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_haldclut(path: str | os.PathLike[str], lut: np.ndarray, *,
+                   level: int = DEFAULT_HALD_LEVEL) -> Path:
+    """Write a LUT as a Hald CLUT image (8-bit PNG, atomically), for ffmpeg ``haldclut``,
+    G'MIC, RawTherapee or darktable.
+
+    A level-``L`` Hald CLUT is an ``L**3 x L**3`` image whose pixels, read row by row, are the
+    nodes of an ``L**2``-node LUT with red varying fastest, then green, then blue. ``lut`` is
+    resampled to that grid (:func:`resample_lut`) and rounded to 8 bits.
+
+    Parameters
+    ----------
+    level
+        2 to :data:`MAX_HALD_LEVEL` (8: a 512 x 512 image, 64 nodes per axis).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    from PIL import Image
+
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) \
+            or not 2 <= level <= MAX_HALD_LEVEL:
+        raise InvalidArgumentError(f"Hald CLUT level must be a whole number from 2 to "
+                                   f"{MAX_HALD_LEVEL}, got {level!r}")
+    nodes = resample_lut(lut, int(level) ** 2)
+    side = int(level) ** 3
+    # Pixel order r fastest: axes (b, g, r) in C order.
+    pixels = np.rint(np.clip(nodes, 0.0, 1.0).transpose(2, 1, 0, 3) * 255.0).astype(np.uint8)
+    image = Image.fromarray(np.ascontiguousarray(pixels.reshape(side, side, 3)))
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG")
+    return path
+
+
 def read_cube(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a 3-D ``.cube`` LUT (``DOMAIN_MIN``/``DOMAIN_MAX`` must be 0 and 1).
 
@@ -404,7 +494,10 @@ def _trilinear_numpy(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "DEFAULT_HALD_LEVEL",
     "DEFAULT_SIZE",
+    "MAX_HALD_LEVEL",
+    "THREEDL_SIZE",
     "ExpandedLutPair",
     "apply_lut",
     "apply_lut_torch",
@@ -414,5 +507,8 @@ __all__ = [
     "lut_grid",
     "pixel_index",
     "read_cube",
+    "resample_lut",
+    "write_3dl",
     "write_cube",
+    "write_haldclut",
 ]

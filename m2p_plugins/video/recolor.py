@@ -16,7 +16,7 @@ import numpy as np
 
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
-from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, check_lut_size, write_cube
+from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
 from m2p_plugins.video.media import atomic_output, check_output, close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
@@ -160,18 +160,13 @@ def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = 
     Returns
     -------
     pathlib.Path
+
+    See :func:`m2p_plugins.video.export.export_lut` for ``.3dl``, Hald CLUTs and sections.
     """
-    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else ())
-    check_strength(strength)
-    check_lut_size(size)
-    if palette is None:
-        palette = music_palette(music, at=at, **inference)
-    lut = grade_lut(palette, reference=reference, strength=strength, size=size)
-    hexes = " ".join(getattr(palette, "hex", ()))
-    name = Path(music).name if isinstance(music, (str, os.PathLike)) else "music"
-    comments = (f"music2palette grade for {name}" + (f" at {at:g} s" if at is not None else ""),
-                f"palette {hexes}".strip(), f"strength {strength:g}, {size}^3 nodes, sRGB in/out")
-    return write_cube(out, lut, title=f"m2p {Path(name).stem}", comments=comments)
+    from m2p_plugins.video.export import export_lut  # imports this module: import on use
+
+    return export_lut(music, output, format="cube", reference=reference, at=at,
+                      strength=strength, size=size, palette=palette, **inference)[0]
 
 
 def music_palette(music: Any, *, at: float | None = None, **inference: Any) -> Any:

@@ -1,0 +1,125 @@
+"""Plotly templates coloured by a song: ``pio.templates["m2p"]``, registered, never made default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import InvalidArgumentError
+from m2p_plugins import _common
+
+SCALE_STEPS = 11
+"""Colours in each colour scale (Plotly interpolates between them)."""
+
+SCALES = ("sequential", "diverging")
+"""Kinds :func:`colorscale` accepts."""
+
+
+def register_template(source: Any, name: str = "m2p", *, at: float | None = None,
+                      dark: bool = False, min_contrast: float | None = _common.GRAPHICS_CONTRAST,
+                      model: Any = None, seed: int = 0, **inference_kwargs: Any) -> str:
+    """Register a Plotly template coloured by ``source`` as ``pio.templates[name]``.
+
+    The template is only registered: use it with ``fig.update_layout(template="m2p")``,
+    ``px.line(..., template="m2p")``, on top of another (``template="plotly_white+m2p"``) or
+    for every figure with ``pio.templates.default = "m2p"``, which is left to you.
+
+    Parameters
+    ----------
+    source
+        Audio path (inference cached per file content), NumPy samples (``sample_rate=``),
+        :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
+    name
+        Template name; registering a name again replaces that template.
+    at, dark, min_contrast, model, seed, **inference_kwargs
+        As for :func:`template`.
+
+    Returns
+    -------
+    str
+        ``name``.
+    """
+    import plotly.io as pio
+
+    if not isinstance(name, str) or not name or "+" in name:
+        raise InvalidArgumentError(f"template name must be a non-empty string without '+' "
+                                   f"(Plotly joins templates with it), got {name!r}")
+    pio.templates[name] = template(source, at=at, dark=dark, min_contrast=min_contrast,
+                                   model=model, seed=seed, **inference_kwargs)
+    return name
+
+
+def template(source: Any, *, at: float | None = None, dark: bool = False,
+             min_contrast: float | None = _common.GRAPHICS_CONTRAST, model: Any = None,
+             seed: int = 0, **inference_kwargs: Any) -> Any:
+    """A ``plotly.graph_objects.layout.Template`` coloured by ``source``.
+
+    ``layout.colorway`` is the palette in legible order (adjacent colours far apart in
+    CIEDE2000), each colour at least ``min_contrast`` (WCAG 2.1 for graphics; default 3:1) on
+    the plot background by moving its lightness only; ``layout.colorscale`` holds the song's
+    sequential ramp (monotonic L*) and diverging ramp; backgrounds, text (>= 4.5:1), axis and
+    grid colours follow the light (white) or ``dark`` look of :func:`m2p.style`.
+
+    Parameters
+    ----------
+    at
+        Seconds: the palette in force then (default: the whole-piece palette).
+    dark
+        Dark backgrounds from the palette's darkest colour, light text.
+    min_contrast
+        Minimum contrast of the colorway on the plot background; ``None`` keeps the palette.
+    model, seed, **inference_kwargs
+        Passed to inference for audio sources.
+    """
+    import plotly.graph_objects as go
+
+    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                         **inference_kwargs)
+    look = _common.chart_look(palette, dark=dark, min_contrast=min_contrast)
+    axis = {"gridcolor": look.grid, "linecolor": look.edge, "zerolinecolor": look.grid,
+            "tickcolor": look.edge, "title": {"font": {"color": look.text}}}
+    layout = {
+        "colorway": list(look.cycle),
+        "colorscale": {"sequential": _scale(palette, "sequential"),
+                       "sequentialminus": _scale(palette, "sequential")[::-1],
+                       "diverging": _scale(palette, "diverging")},
+        "paper_bgcolor": look.figure_bg,
+        "plot_bgcolor": look.axes_bg,
+        "font": {"color": look.text},
+        "xaxis": axis,
+        "yaxis": axis,
+        "legend": {"bgcolor": look.axes_bg, "bordercolor": look.grid},
+    }
+    return go.layout.Template(layout=layout)
+
+
+def colorway(source: Any, *, at: float | None = None,
+             min_contrast: float | None = _common.GRAPHICS_CONTRAST, dark: bool = False,
+             model: Any = None, seed: int = 0, **inference_kwargs: Any) -> list[str]:
+    """The template's ``layout.colorway``: hex codes for ``color_discrete_sequence=``."""
+    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                         **inference_kwargs)
+    return list(_common.chart_look(palette, dark=dark, min_contrast=min_contrast).cycle)
+
+
+def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None,
+               model: Any = None, seed: int = 0, **inference_kwargs: Any) -> list[list[Any]]:
+    """A Plotly colour scale ``[[0.0, "#..."], ..., [1.0, "#..."]]`` (``color_continuous_scale=``).
+
+    ``"sequential"`` runs dark to light with strictly increasing L*; ``"diverging"`` runs
+    between the palette's two most different hues through a light neutral centre.
+    """
+    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+                                         **inference_kwargs)
+    return _scale(palette, kind)
+
+
+def _scale(palette: Any, kind: str) -> list[list[Any]]:
+    if kind not in SCALES:
+        raise InvalidArgumentError(f"kind must be one of {SCALES}, got {kind!r}")
+    lch = _common.palette_lch(palette)
+    ramp = (_common.sequential_ramp(lch, SCALE_STEPS) if kind == "sequential"
+            else _common.diverging_ramp(lch, SCALE_STEPS))
+    stops = np.linspace(0.0, 1.0, SCALE_STEPS)
+    return [[float(x), _common.to_hex(rgb)] for x, rgb in zip(stops, ramp)]

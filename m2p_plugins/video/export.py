@@ -1,0 +1,138 @@
+"""The grade of a song as LUT files: ``.cube``, ``.3dl`` and Hald CLUT images, per section too.
+
+``m2p export song.mp3 --format cube|3dl|haldclut`` lands here (swatch formats go to the core's
+:mod:`m2p.exporters`). The palettes come from the same place as the swatch exports
+(:func:`m2p.exporters.palette_groups`: whole piece, ``at`` a time, or one per section of
+:mod:`m2p.sections`), and each becomes a LUT by the transfer of
+:func:`m2p_plugins.video.recolor.grade_lut`. With sections, every LUT is its own file
+(``look-1.cube``, ``look-2.cube``...), all written together or none.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from m2p.errors import InvalidArgumentError, VideoError
+from m2p.exporters import NamedPalette, default_name, palette_groups
+from m2p.outputs import atomic_outputs
+from m2p_plugins.video.lut import (
+    DEFAULT_HALD_LEVEL,
+    DEFAULT_SIZE,
+    THREEDL_SIZE,
+    check_lut_size,
+    resample_lut,
+    write_3dl,
+    write_cube,
+    write_haldclut,
+)
+from m2p_plugins.video.media import check_output
+from m2p_plugins.video.transfer import check_strength
+
+LUT_FORMATS = ("cube", "3dl", "haldclut")
+"""Formats of :func:`export_lut`."""
+
+SUFFIXES = {"cube": ".cube", "3dl": ".3dl", "haldclut": ".png"}
+"""File suffix of each LUT format."""
+
+
+def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cube",
+               reference: Any = None, at: float | None = None,
+               sections: int | Literal["auto"] | None = None, strength: float = 0.6,
+               size: int = DEFAULT_SIZE, palette: Any = None, name: str | None = None,
+               **inference: Any) -> list[Path]:
+    """Export the grade of a song as LUT file(s).
+
+    Parameters
+    ----------
+    music
+        Audio file or array (``sample_rate=``), or a ``PaletteTrack`` / ``Palette``; ignored
+        when ``palette`` is given.
+    output
+        The file to write; with ``sections`` the files are ``<stem>-<k><suffix>`` next to it.
+    format
+        ``"cube"`` (Adobe/Resolve, ``size`` nodes), ``"3dl"`` (Lustre, resampled to
+        :data:`~m2p_plugins.video.lut.THREEDL_SIZE` nodes) or ``"haldclut"`` (level-8 PNG,
+        resampled to 64 nodes).
+    reference
+        Image or video whose colours the LUT is tuned for (see
+        :func:`~m2p_plugins.video.recolor.grade_lut`); default a neutral split-tone.
+    at
+        Seconds: the palette in force then (default: the whole-piece palette).
+    sections
+        ``"auto"`` or a number: one LUT per section of the song (:mod:`m2p.sections`).
+    strength
+        0 (unchanged) to 1 (full transfer).
+    size
+        Nodes per axis of the computed grade, 2 to 65.
+    palette
+        A ready :class:`~m2p.palette_types.Palette` (skips inference; no ``at``/``sections``).
+    name
+        Name in the files' comments (default: the song's stem).
+    **inference
+        Passed to :func:`m2p.palette` / :func:`m2p.palette_track`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files, in section order.
+
+    Raises
+    ------
+    m2p.errors.InvalidArgumentError
+        Unknown format, bad strength or size, ``at`` with ``sections``.
+    m2p.errors.VideoError
+        An output cannot be written or has another suffix than the format's (checked before
+        inference), or the reference cannot be read.
+    """
+    from m2p_plugins.video.recolor import grade_lut
+
+    if format not in LUT_FORMATS:
+        raise InvalidArgumentError(f"unknown LUT format {format!r}; use one of "
+                                   f"{', '.join(LUT_FORMATS)}")
+    check_strength(strength)
+    size = check_lut_size(size)
+    if sections is not None and at is not None:
+        raise InvalidArgumentError("give either at= (one time) or sections=, not both")
+    if sections is not None and palette is not None:
+        raise InvalidArgumentError("sections= needs the song's palette track, not one palette=")
+    first = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
+                         suffixes=(SUFFIXES[format],))
+    if palette is not None:
+        groups = [NamedPalette(name or default_name(music), palette)]
+    else:
+        groups = palette_groups(music, at=at, sections=sections, name=name, **inference)
+    outs = [first] if sections is None else [check_output(numbered(first, k))
+                                             for k in range(1, len(groups) + 1)]
+    luts = [grade_lut(g.palette, reference=reference, strength=strength, size=size)
+            for g in groups]
+    # Each writer renames its own temporary file onto ours; ours are renamed all together.
+    with atomic_outputs(*outs, error=VideoError) as temps:
+        for tmp, group, lut in zip(temps, groups, luts):
+            _write(format, tmp, lut, _comments(group, strength, size))
+    return outs
+
+
+def numbered(path: Path, k: int) -> Path:
+    """``look.cube`` -> ``look-<k>.cube``: the file of section ``k``."""
+    return path.with_name(f"{path.stem}-{k}{path.suffix}")
+
+
+def _write(format: str, path: Path, lut: Any, comments: tuple[str, ...]) -> None:
+    if format == "cube":
+        write_cube(path, lut, title=comments[0].replace('"', "'"), comments=comments)
+    elif format == "3dl":
+        write_3dl(path, resample_lut(lut, THREEDL_SIZE), comments=comments)
+    else:
+        write_haldclut(path, lut, level=DEFAULT_HALD_LEVEL)
+
+
+def _comments(group: NamedPalette, strength: float, size: int) -> tuple[str, ...]:
+    # Names carry the span ("song 0:32-1:05", "song at 30 s").
+    return (f"music2palette grade: {' '.join(group.name.split())}",
+            f"palette {' '.join(group.palette.hex)}",
+            f"strength {strength:g}, computed on {size}^3 nodes, sRGB in/out")
+
+
+__all__ = ["LUT_FORMATS", "SUFFIXES", "export_lut", "numbered"]
