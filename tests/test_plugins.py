@@ -20,7 +20,7 @@ import m2p.plugin_manager as plugins_mod
 from m2p.errors import PluginError
 from m2p.plugin_manager import PluginWarning
 
-BUILTINS = ("altair", "matplotlib", "video")
+BUILTINS = ("altair", "bokeh", "matplotlib", "plotly", "video")
 
 
 @pytest.fixture(autouse=True)
