@@ -98,26 +98,95 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Hue angles (degrees, CIELCh) used by the single-colour baseline.
 _YELLOW, _BLUE, _RED = 85.0, 255.0, 35.0
 
+#: Quantities of :func:`track_means`, in order.
+TRACK_QUANTITIES = ("L", "C", "b", "palette_valence", "palette_arousal", "music_valence",
+                    "music_arousal")
 
-def dominant_colour(valence: float, arousal: float) -> np.ndarray:
-    """Baseline (B): one LCh colour from valence and arousal in [-1, 1].
+#: Predicted sign of (faster - slower) and (major - minor) per quantity (Palmer et al. 2013).
+EXPECTED_DIRECTION = {
+    "tempo": {"L": 1, "C": 1, "b": 1, "palette_arousal": 1, "music_arousal": 1},
+    "mode": {"L": 1, "C": 1, "b": 1, "palette_valence": 1, "music_valence": 1},
+}
 
-    Rule from the colour-emotion literature (Valdez & Mehrabian 1994: pleasure rises with
-    lightness, arousal with saturation; Palmer et al. 2013: happy music -> yellow, sad -> blue,
-    agitated -> red): ``L = 55 + 20 v``, ``C = 40 + 30 a`` (floored at 5), hue the circular
-    mean of yellow (weight ``(1 + v) / 2``), blue (``(1 - v) / 2``) and red (``max(a, 0)``).
 
-    Returns
-    -------
-    np.ndarray
-        (1, 3) LCh.
+def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
+             corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
+             mm_windows: int = 200, seed: int = 0, device: str = "cpu",
+             features_dir: str | os.PathLike[str] = FEATURE_DIR, heldout_tunes: int = 10,
+             log: Any = print) -> dict[str, Any]:
+    """Compute the results table and the directional checks (see the module docstring).
+
+    Steps: load the model, load the split, generate our palettes, the baselines' palettes,
+    every method's metrics, the directional checks. ``heldout_tunes`` music21 tunes per source
+    outside the corpus are rendered for a second directional check
+    (``training.corpus.heldout``); 0 skips it. :func:`write_report` writes the results.
     """
-    v = float(np.clip(valence, -1, 1))
-    a = float(np.clip(arousal, -1, 1))
-    angles = np.deg2rad([_YELLOW, _BLUE, _RED])
-    w = np.array([(1 + v) / 2, (1 - v) / 2, max(a, 0.0)])
-    h = math.degrees(math.atan2((w * np.sin(angles)).sum(), (w * np.cos(angles)).sum())) % 360
-    return np.array([[55.0 + 20.0 * v, max(5.0, 40.0 + 30.0 * a), h]])
+    model = load_model(model_dir, device=device)
+    model.eval()
+    ev = load_split(model, split=split, corpus_dir=corpus_dir, features_dir=features_dir, log=log)
+    t0 = time.monotonic()
+    ours = [generate_palettes(model, ev.data, noise_scale=model.config.noise_scale, seed=seed + k,
+                              device=device) for k in range(max(noise_draws, 1))]
+    ours_det, _ = generate_palettes(model, ev.data, noise_scale=0.0, seed=seed, device=device)
+    log(f"generated {len(ev.windows)} x {noise_draws + 1} palettes in {time.monotonic() - t0:.0f} s")
+    music_va = ours[0][1]
+    base = baselines(ev.corpus, ev.windows, music_va, draws=max(noise_draws, 2), seed=seed)
+    methods = _table_methods(model.config.noise_scale, [p for p, _ in ours], ours_det, base,
+                             truth=[np.asarray(w.target_lch, dtype=np.float64) for w in ev.windows])
+    n_mm = min(mm_windows, len(ev.windows))
+    rows = results_table(methods, ev.data.emotion.astype(np.float64), n_mm=n_mm,
+                         calibration=Calibration(ev.corpus))
+    direction = directional_check(model, ev.corpus, ev.cache, split=split, device=device)
+    direction_heldout = None
+    if heldout_tunes > 0:
+        held = heldout_corpus(Path(corpus_dir).parent, ev.corpus, tunes_per_source=heldout_tunes, log=log)
+        direction_heldout = directional_check(model, held, ev.cache, split="heldout", device=device)
+    ours_row = rows[next(iter(rows))]
+    return {
+        "model": str(model_dir), "split": split, "windows": len(ev.windows),
+        "tracks": len({w.track_id for w in ev.windows}), "noise_scale": float(model.config.noise_scale),
+        "max_windows_per_track": ev.max_windows_per_track,
+        "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
+        "table": rows, "music_va_mae": float(np.abs(music_va - ev.data.valence_arousal).mean()),
+        "beats_baselines": beats_baselines(rows),
+        "multimodality_positive": bool((ours_row["multimodality"] or 0) > 0),
+        "directional": direction,
+        "directional_heldout": direction_heldout,
+        "evaluated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    """The evaluated windows: their corpus, the feature cache and the batched features."""
+
+    corpus: Corpus
+    windows: list[Window]
+    cache: FeatureCache
+    data: WindowDataset
+    #: The per-track cap the model was trained with (None: all windows).
+    max_windows_per_track: int | None
+
+
+def load_split(model: Any, *, split: str, corpus_dir: str | os.PathLike[str],
+               features_dir: str | os.PathLike[str], log: Any = print) -> EvalSplit:
+    """The windows of ``split``, capped per track as the model was trained, with their
+    features (computed into the cache when missing) over the model's window length.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The split has no windows in the corpus.
+    """
+    corpus = load_corpus(corpus_dir)
+    per_track = model_training_config(model).get("max_windows_per_track")
+    windows = cap_per_track(corpus.split(split), per_track)
+    if not windows:
+        raise InvalidArgumentError(f"split {split!r} has no windows", source=corpus.root)
+    cache = FeatureCache(features_dir, window_seconds=model_window_seconds(model))
+    cache.ensure(corpus, windows, log=log)
+    data = WindowDataset.from_cache(cache, windows, max_colors=model.config.max_colors)
+    return EvalSplit(corpus, windows, cache, data, per_track)
 
 
 @torch.no_grad()
@@ -154,20 +223,91 @@ def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, se
     return palettes, np.concatenate(vas) if vas else np.zeros((0, 2))
 
 
-def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
-    """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
-    return palette_emotion(*pad_palettes(palettes)).numpy()
+def baselines(corpus: Corpus, windows: Sequence[Window], music_va: np.ndarray, *, draws: int,
+              seed: int) -> dict[str, list[list[np.ndarray]]]:
+    """The baselines' palettes: per baseline, a list of draws, each one (n_i, 3) LCh palette
+    per window (deterministic baselines have one draw).
+
+    Keys: ``"A"`` the corpus's top-1 palette of each window (``palette_ids[0]``, else its
+    target), ``"B"`` one :func:`dominant_colour` per piece from its mean labels, ``"B-w"``
+    one per window from its labels, ``"C"`` ``draws`` draws of random kept corpus palettes
+    (``numpy.random.default_rng(seed)``), and the same (A) and (B-w) rules applied to the
+    network's predicted music valence-arousal ``music_va`` (N, 2): ``"A'"`` (the kept corpus
+    palette whose emotion is closest in cosine) and ``"B'"``.
+    """
+    rng = np.random.default_rng(seed)
+    kept = [p for p in corpus.palettes.values() if p.get("kept", True)] or list(corpus.palettes.values())
+    kept_lch = [np.asarray(p["lch"], dtype=np.float64) for p in kept]
+
+    def retrieve(w: Window) -> np.ndarray:
+        for pid in w.palette_ids:
+            if pid in corpus.palettes:
+                return np.asarray(corpus.palettes[pid]["lch"], dtype=np.float64)
+        return np.asarray(w.target_lch, dtype=np.float64)
+
+    piece_va: dict[str, list[tuple[float, float]]] = {}
+    for w in windows:
+        piece_va.setdefault(w.track_id, []).append((w.valence, w.arousal))
+    piece_colour = {tid: dominant_colour(*np.mean(va, axis=0)) for tid, va in piece_va.items()}
+    random_draws = [[kept_lch[i] for i in rng.integers(0, len(kept_lch), len(windows))]
+                    for _ in range(draws)]
+    # The same two rules driven by our network's predicted music valence-arousal instead of
+    # the corpus labels: what the decoder adds over the encoder plus a fixed rule.
+    kept_emo = np.array([p.get("emotion_calibrated") or p["emotion"] for p in kept], dtype=np.float64)
+    kept_emo /= np.linalg.norm(kept_emo, axis=1, keepdims=True) + 1e-12
+    pred_emo = va_to_emotion(torch.as_tensor(music_va, dtype=torch.float64)).numpy()
+    best = np.argmax(pred_emo @ kept_emo.T, axis=1)
+    return {
+        "A": [[retrieve(w) for w in windows]],
+        "B": [[piece_colour[w.track_id] for w in windows]],
+        "B-w": [[dominant_colour(w.valence, w.arousal) for w in windows]],
+        "C": random_draws,
+        "A'": [[kept_lch[i] for i in best]],
+        "B'": [[dominant_colour(v, a) for v, a in music_va]],
+    }
 
 
-def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
-    n = max(len(p) for p in palettes)
-    lch = np.zeros((len(palettes), n, 3))
-    mask = np.zeros((len(palettes), n), dtype=bool)
-    for i, p in enumerate(palettes):
-        lch[i, : len(p)] = p
-        mask[i, : len(p)] = True
-    return torch.as_tensor(lch), torch.as_tensor(mask)
+def dominant_colour(valence: float, arousal: float) -> np.ndarray:
+    """Baseline (B): one LCh colour from valence and arousal in [-1, 1].
+
+    Rule from the colour-emotion literature (Valdez & Mehrabian 1994: pleasure rises with
+    lightness, arousal with saturation; Palmer et al. 2013: happy music -> yellow, sad -> blue,
+    agitated -> red): ``L = 55 + 20 v``, ``C = 40 + 30 a`` (floored at 5), hue the circular
+    mean of yellow (weight ``(1 + v) / 2``), blue (``(1 - v) / 2``) and red (``max(a, 0)``).
+
+    Returns
+    -------
+    np.ndarray
+        (1, 3) LCh.
+    """
+    v = float(np.clip(valence, -1, 1))
+    a = float(np.clip(arousal, -1, 1))
+    angles = np.deg2rad([_YELLOW, _BLUE, _RED])
+    w = np.array([(1 + v) / 2, (1 - v) / 2, max(a, 0.0)])
+    h = math.degrees(math.atan2((w * np.sin(angles)).sum(), (w * np.cos(angles)).sum())) % 360
+    return np.array([[55.0 + 20.0 * v, max(5.0, 40.0 + 30.0 * a), h]])
+
+
+def results_table(methods: Mapping[str, Sequence[list[np.ndarray]] | list[np.ndarray]],
+                  music_emotion: np.ndarray, *, n_mm: int,
+                  calibration: "Calibration | None" = None) -> dict[str, dict[str, float | None]]:
+    """The metrics of every method (:func:`method_metrics`), in the order given.
+
+    ``methods`` maps a row name to a list of draws (each a palette per window; the first draw
+    is the method's palettes, multimodality is over all draws' first ``n_mm`` windows and 0 for
+    a single draw) or, for the ground truth, to the palettes themselves (no multimodality).
+    Colour overlap is measured against the ``"Ground-truth pairs (refined targets)"`` row.
+    """
+    truth = methods[TRUTH]
+    truth_colours = np.concatenate([np.asarray(p).reshape(-1, 3) for p in truth])
+    rows = {}
+    for name, value in methods.items():
+        if name == TRUTH:
+            rows[name] = method_metrics(truth, music_emotion, truth_colours, None, calibration)
+            continue
+        mm = [d[:n_mm] for d in value] if len(value) > 1 else [value[0][:n_mm]] * 2
+        rows[name] = method_metrics(value[0], music_emotion, truth_colours, mm, calibration)
+    return rows
 
 
 def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
@@ -202,6 +342,22 @@ def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
     }
 
 
+def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
+    """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
+    return palette_emotion(*pad_palettes(palettes)).numpy()
+
+
+def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
+    n = max(len(p) for p in palettes)
+    lch = np.zeros((len(palettes), n, 3))
+    mask = np.zeros((len(palettes), n), dtype=bool)
+    for i, p in enumerate(palettes):
+        lch[i, : len(p)] = p
+        mask[i, : len(p)] = True
+    return torch.as_tensor(lch), torch.as_tensor(mask)
+
+
 class Calibration:
     """The corpus pairing's calibrated palette emotion (``training/corpus/pairing.py``).
 
@@ -223,6 +379,19 @@ class Calibration:
         va = palette_valence_arousal(*pad_palettes(palettes)).numpy()
         cal = np.clip((va - self.mean_p) / self.std_p * self.std_m + self.mean_m, -1, 1)
         return va_to_emotion(torch.as_tensor(cal)).numpy()
+
+
+def beats_baselines(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, bool]]:
+    """Whether the first row (ours, noise on) has a higher Emotion Similarity and a lower JS
+    divergence than each of the baselines (A), (B), (B-w) and (C)."""
+    ours = rows[next(iter(rows))]
+    return {
+        name: {
+            "es_better": ours["emotion_similarity"] > r["emotion_similarity"],
+            "js_better": ours["js_divergence"] < r["js_divergence"],
+        }
+        for name, r in rows.items() if name.split(" ")[0] in ("(A)", "(B)", "(B-w)", "(C)")
+    }
 
 
 def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split: str | None,
@@ -255,17 +424,6 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
     stats = dict(zip(by_track, stats))
     return {"tracks_used": len(stats), "scope": scope or "all splits",
             **directional_effects(stats, {tid: variants[tid].meta for tid in stats})}
-
-
-#: Quantities of :func:`track_means`, in order.
-TRACK_QUANTITIES = ("L", "C", "b", "palette_valence", "palette_arousal", "music_valence",
-                    "music_arousal")
-
-#: Predicted sign of (faster - slower) and (major - minor) per quantity (Palmer et al. 2013).
-EXPECTED_DIRECTION = {
-    "tempo": {"L": 1, "C": 1, "b": 1, "palette_arousal": 1, "music_arousal": 1},
-    "mode": {"L": 1, "C": 1, "b": 1, "palette_valence": 1, "music_valence": 1},
-}
 
 
 def track_means(palettes: Sequence[np.ndarray], music_va: np.ndarray, counts: Sequence[int]
@@ -371,165 +529,6 @@ def directional_effects(stats: Mapping[str, Mapping[str, float]],
     return out
 
 
-def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
-             corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
-             mm_windows: int = 200, seed: int = 0, device: str = "cpu",
-             features_dir: str | os.PathLike[str] = FEATURE_DIR, heldout_tunes: int = 10,
-             log: Any = print) -> dict[str, Any]:
-    """Compute the results table and the directional checks (see the module docstring).
-
-    Steps: load the model, load the split, generate our palettes, the baselines' palettes,
-    every method's metrics, the directional checks. ``heldout_tunes`` music21 tunes per source
-    outside the corpus are rendered for a second directional check
-    (``training.corpus.heldout``); 0 skips it. :func:`write_report` writes the results.
-    """
-    model = load_model(model_dir, device=device)
-    model.eval()
-    ev = load_split(model, split=split, corpus_dir=corpus_dir, features_dir=features_dir, log=log)
-    t0 = time.monotonic()
-    ours = [generate_palettes(model, ev.data, noise_scale=model.config.noise_scale, seed=seed + k,
-                              device=device) for k in range(max(noise_draws, 1))]
-    ours_det, _ = generate_palettes(model, ev.data, noise_scale=0.0, seed=seed, device=device)
-    log(f"generated {len(ev.windows)} x {noise_draws + 1} palettes in {time.monotonic() - t0:.0f} s")
-    music_va = ours[0][1]
-    base = baselines(ev.corpus, ev.windows, music_va, draws=max(noise_draws, 2), seed=seed)
-    methods = _table_methods(model.config.noise_scale, [p for p, _ in ours], ours_det, base,
-                             truth=[np.asarray(w.target_lch, dtype=np.float64) for w in ev.windows])
-    n_mm = min(mm_windows, len(ev.windows))
-    rows = results_table(methods, ev.data.emotion.astype(np.float64), n_mm=n_mm,
-                         calibration=Calibration(ev.corpus))
-    direction = directional_check(model, ev.corpus, ev.cache, split=split, device=device)
-    direction_heldout = None
-    if heldout_tunes > 0:
-        held = heldout_corpus(Path(corpus_dir).parent, ev.corpus, tunes_per_source=heldout_tunes, log=log)
-        direction_heldout = directional_check(model, held, ev.cache, split="heldout", device=device)
-    ours_row = rows[next(iter(rows))]
-    return {
-        "model": str(model_dir), "split": split, "windows": len(ev.windows),
-        "tracks": len({w.track_id for w in ev.windows}), "noise_scale": float(model.config.noise_scale),
-        "max_windows_per_track": ev.max_windows_per_track,
-        "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
-        "table": rows, "music_va_mae": float(np.abs(music_va - ev.data.valence_arousal).mean()),
-        "beats_baselines": beats_baselines(rows),
-        "multimodality_positive": bool((ours_row["multimodality"] or 0) > 0),
-        "directional": direction,
-        "directional_heldout": direction_heldout,
-        "evaluated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-
-
-@dataclass(frozen=True)
-class EvalSplit:
-    """The evaluated windows: their corpus, the feature cache and the batched features."""
-
-    corpus: Corpus
-    windows: list[Window]
-    cache: FeatureCache
-    data: WindowDataset
-    #: The per-track cap the model was trained with (None: all windows).
-    max_windows_per_track: int | None
-
-
-def load_split(model: Any, *, split: str, corpus_dir: str | os.PathLike[str],
-               features_dir: str | os.PathLike[str], log: Any = print) -> EvalSplit:
-    """The windows of ``split``, capped per track as the model was trained, with their
-    features (computed into the cache when missing) over the model's window length.
-
-    Raises
-    ------
-    InvalidArgumentError
-        The split has no windows in the corpus.
-    """
-    corpus = load_corpus(corpus_dir)
-    per_track = model_training_config(model).get("max_windows_per_track")
-    windows = cap_per_track(corpus.split(split), per_track)
-    if not windows:
-        raise InvalidArgumentError(f"split {split!r} has no windows", source=corpus.root)
-    cache = FeatureCache(features_dir, window_seconds=model_window_seconds(model))
-    cache.ensure(corpus, windows, log=log)
-    data = WindowDataset.from_cache(cache, windows, max_colors=model.config.max_colors)
-    return EvalSplit(corpus, windows, cache, data, per_track)
-
-
-def baselines(corpus: Corpus, windows: Sequence[Window], music_va: np.ndarray, *, draws: int,
-              seed: int) -> dict[str, list[list[np.ndarray]]]:
-    """The baselines' palettes: per baseline, a list of draws, each one (n_i, 3) LCh palette
-    per window (deterministic baselines have one draw).
-
-    Keys: ``"A"`` the corpus's top-1 palette of each window (``palette_ids[0]``, else its
-    target), ``"B"`` one :func:`dominant_colour` per piece from its mean labels, ``"B-w"``
-    one per window from its labels, ``"C"`` ``draws`` draws of random kept corpus palettes
-    (``numpy.random.default_rng(seed)``), and the same (A) and (B-w) rules applied to the
-    network's predicted music valence-arousal ``music_va`` (N, 2): ``"A'"`` (the kept corpus
-    palette whose emotion is closest in cosine) and ``"B'"``.
-    """
-    rng = np.random.default_rng(seed)
-    kept = [p for p in corpus.palettes.values() if p.get("kept", True)] or list(corpus.palettes.values())
-    kept_lch = [np.asarray(p["lch"], dtype=np.float64) for p in kept]
-
-    def retrieve(w: Window) -> np.ndarray:
-        for pid in w.palette_ids:
-            if pid in corpus.palettes:
-                return np.asarray(corpus.palettes[pid]["lch"], dtype=np.float64)
-        return np.asarray(w.target_lch, dtype=np.float64)
-
-    piece_va: dict[str, list[tuple[float, float]]] = {}
-    for w in windows:
-        piece_va.setdefault(w.track_id, []).append((w.valence, w.arousal))
-    piece_colour = {tid: dominant_colour(*np.mean(va, axis=0)) for tid, va in piece_va.items()}
-    random_draws = [[kept_lch[i] for i in rng.integers(0, len(kept_lch), len(windows))]
-                    for _ in range(draws)]
-    # The same two rules driven by our network's predicted music valence-arousal instead of
-    # the corpus labels: what the decoder adds over the encoder plus a fixed rule.
-    kept_emo = np.array([p.get("emotion_calibrated") or p["emotion"] for p in kept], dtype=np.float64)
-    kept_emo /= np.linalg.norm(kept_emo, axis=1, keepdims=True) + 1e-12
-    pred_emo = va_to_emotion(torch.as_tensor(music_va, dtype=torch.float64)).numpy()
-    best = np.argmax(pred_emo @ kept_emo.T, axis=1)
-    return {
-        "A": [[retrieve(w) for w in windows]],
-        "B": [[piece_colour[w.track_id] for w in windows]],
-        "B-w": [[dominant_colour(w.valence, w.arousal) for w in windows]],
-        "C": random_draws,
-        "A'": [[kept_lch[i] for i in best]],
-        "B'": [[dominant_colour(v, a) for v, a in music_va]],
-    }
-
-
-def results_table(methods: Mapping[str, Sequence[list[np.ndarray]] | list[np.ndarray]],
-                  music_emotion: np.ndarray, *, n_mm: int,
-                  calibration: "Calibration | None" = None) -> dict[str, dict[str, float | None]]:
-    """The metrics of every method (:func:`method_metrics`), in the order given.
-
-    ``methods`` maps a row name to a list of draws (each a palette per window; the first draw
-    is the method's palettes, multimodality is over all draws' first ``n_mm`` windows and 0 for
-    a single draw) or, for the ground truth, to the palettes themselves (no multimodality).
-    Colour overlap is measured against the ``"Ground-truth pairs (refined targets)"`` row.
-    """
-    truth = methods[TRUTH]
-    truth_colours = np.concatenate([np.asarray(p).reshape(-1, 3) for p in truth])
-    rows = {}
-    for name, value in methods.items():
-        if name == TRUTH:
-            rows[name] = method_metrics(truth, music_emotion, truth_colours, None, calibration)
-            continue
-        mm = [d[:n_mm] for d in value] if len(value) > 1 else [value[0][:n_mm]] * 2
-        rows[name] = method_metrics(value[0], music_emotion, truth_colours, mm, calibration)
-    return rows
-
-
-def beats_baselines(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, bool]]:
-    """Whether the first row (ours, noise on) has a higher Emotion Similarity and a lower JS
-    divergence than each of the baselines (A), (B), (B-w) and (C)."""
-    ours = rows[next(iter(rows))]
-    return {
-        name: {
-            "es_better": ours["emotion_similarity"] > r["emotion_similarity"],
-            "js_better": ours["js_divergence"] < r["js_divergence"],
-        }
-        for name, r in rows.items() if name.split(" ")[0] in ("(A)", "(B)", "(B-w)", "(C)")
-    }
-
-
 def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
     """Markdown for the results (tables, verdicts, directional check)."""
     h = "#" * heading
@@ -605,6 +604,29 @@ def _directional_table(d: Mapping[str, Any]) -> list[str]:
                             "share in predicted direction"], drows), ""]
 
 
+def write_report(res: Mapping[str, Any], model_dir: str | os.PathLike[str], *,
+                 results: str | os.PathLike[str]) -> list[Path]:
+    """Write ``<model_dir>/evaluation.json``, ``results`` (``docs/results.md``) and, when the
+    model card has the evaluation markers, its evaluation section; all or none of them.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    model_dir, results = Path(model_dir), Path(results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    texts = {model_dir / "evaluation.json": json.dumps(res, indent=2) + "\n",
+             results: _results_page(results_markdown(res), res)}
+    card = _card_with_evaluation(model_dir / "MODEL_CARD.md", results_markdown(res, heading=3))
+    if card is not None:
+        texts[model_dir / "MODEL_CARD.md"] = card
+    with atomic_outputs(*texts) as temps:
+        for tmp, text in zip(temps, texts.values()):
+            tmp.write_text(text, encoding="utf-8")
+    return list(texts)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m training.evaluate")
@@ -637,29 +659,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def write_report(res: Mapping[str, Any], model_dir: str | os.PathLike[str], *,
-                 results: str | os.PathLike[str]) -> list[Path]:
-    """Write ``<model_dir>/evaluation.json``, ``results`` (``docs/results.md``) and, when the
-    model card has the evaluation markers, its evaluation section; all or none of them.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    model_dir, results = Path(model_dir), Path(results)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    texts = {model_dir / "evaluation.json": json.dumps(res, indent=2) + "\n",
-             results: _results_page(results_markdown(res), res)}
-    card = _card_with_evaluation(model_dir / "MODEL_CARD.md", results_markdown(res, heading=3))
-    if card is not None:
-        texts[model_dir / "MODEL_CARD.md"] = card
-    with atomic_outputs(*texts) as temps:
-        for tmp, text in zip(temps, texts.values()):
-            tmp.write_text(text, encoding="utf-8")
-    return list(texts)
 
 
 # ---------------------------------------------------------------------------------- helpers
