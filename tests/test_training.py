@@ -317,5 +317,6 @@ def test_train_command_refuses_a_bad_config_in_one_line(tmp_path, capsys):
     path.write_text(json.dumps({"name": "typo", "optim": {"learning_rate": 1e-3}}))
     assert train.main(["--config", str(path), "--out", str(tmp_path / "model")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and str(path) in err and "optim.learning_rate: unknown key" in err
+    assert err.startswith("python -m training.train: error: ") and "\n" not in err
+    assert str(path) in err and "optim.learning_rate: unknown key" in err
     assert not (tmp_path / "model").exists()

@@ -110,3 +110,9 @@ def test_unreadable_config_names_the_file(tmp_path, text, problem):
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidArgumentError, match="cannot read the training config"):
         load_config(tmp_path / "nope.json")
+
+
+def test_a_config_without_a_file_needs_a_name():
+    with pytest.raises(InvalidArgumentError, match="name: missing"):
+        TrainingConfig.from_dict({"steps": 10})
+    assert TrainingConfig.from_dict({"steps": 10}, default_name="run").name == "run"

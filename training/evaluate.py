@@ -94,6 +94,8 @@ __all__ = [
 TRUTH = "Ground-truth pairs (refined targets)"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The command, as argparse and the error lines name it.
+PROG = "python -m training.evaluate"
 
 #: Hue angles (degrees, CIELCh) used by the single-colour baseline.
 _YELLOW, _BLUE, _RED = 85.0, 255.0, 35.0
@@ -629,7 +631,7 @@ def write_report(res: Mapping[str, Any], model_dir: str | os.PathLike[str], *,
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    ap = argparse.ArgumentParser(prog="python -m training.evaluate")
+    ap = argparse.ArgumentParser(prog=PROG)
     ap.add_argument("--model", default=str(REPO_ROOT / "model"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--corpus", default=str(CORPUS_DIR))
@@ -656,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_write:
             write_report(res, args.model, results=args.results)
     except M2PError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -74,6 +74,8 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The command, as argparse and the error lines name it.
+PROG = "python -m training.train"
 RUNS_DIR = CACHE_DIR / "runs"
 
 
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config)
         device = _set_up_torch(cfg, args.device)
     except M2PError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     run_dir = RUNS_DIR / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -336,7 +338,7 @@ class _Splits:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     ap.add_argument("--config", required=True)
     ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     ap.add_argument("--out", default=str(REPO_ROOT / "model"), help="model folder to write")
