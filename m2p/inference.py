@@ -76,6 +76,7 @@ __all__ = [
     "window_layout",
     "PaletteEngine",
     "WindowPalette",
+    "alternative_numbers",
 ]
 
 #: Shortest audio the model is asked to hear, in seconds.
@@ -295,6 +296,18 @@ def run_inference(
     return InferenceResult(track=track, overall=overall, duration=duration)
 
 
+def alternative_numbers(seeds: Sequence[int], noise_scale: float,
+                        alternatives: Sequence[int] | None = None) -> list[int]:
+    """The alternative number of each seed for a family-choosing model
+    (``Music2Palette.music_offsets``): ``alternatives``, by default the seeds themselves, and
+    0 for every seed when ``noise_scale`` is 0, because noise 0 is deterministic (the family
+    most characteristic of the music, whatever the seed).
+    """
+    if not noise_scale > 0:
+        return [0] * len(seeds)
+    return [int(a) for a in (seeds if alternatives is None else alternatives)]
+
+
 def window_layout(window: float, hop: float) -> tuple[int, int]:
     """Window and hop lengths in samples at 22,050 Hz. The hop is a whole number of 512-sample
     analysis frames (the nearest one, at least :data:`MIN_HOP_SECONDS`; 2.5 s -> 107 frames,
@@ -375,9 +388,7 @@ class PaletteEngine:
         with torch.no_grad():
             self.noises = model.noise_for(self.seeds, float(noise_scale)).to(device)
         self.quantiles = model.stop_quantiles(self.seeds, float(noise_scale)).to(device)
-        # A family-choosing model offers alternatives only with noise: noise 0 is deterministic.
-        chosen = list(self.seeds if alternatives is None else alternatives)
-        self.alternatives = chosen if noise_scale > 0 else [0] * len(self.seeds)
+        self.alternatives = alternative_numbers(self.seeds, noise_scale, alternatives)
         # Windows long enough to have interior frames are cut from one frame stream on the
         # 512-sample frame grid (each frame computed once), but only when every window starts
         # on that grid (the hop a whole number of frames): then the features and palettes are

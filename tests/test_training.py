@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 
 from m2p.network import ModelConfig, Music2Palette
 from training import losses as L
+from training.config import TrainingConfig
 from training.dataset import FeatureCache, Window, WindowDataset, load_corpus
 from training.train import batch_indices, make_optimizer, train_loop, train_step
 
@@ -40,7 +42,7 @@ def _data(n: int = 8, seed: int = 0) -> WindowDataset:
     return WindowDataset(_windows(n, rng), feats, valid)
 
 
-def _cfg(**over) -> dict:
+def _cfg(**over) -> TrainingConfig:
     cfg = {
         "name": "test", "seed": 0, "model": {}, "batch_size": 4, "steps": 6,
         "train_noise_scale": 0.1, "log_every": 1, "eval_every": 3, "checkpoint_every": 2,
@@ -50,7 +52,7 @@ def _cfg(**over) -> dict:
                   "min_lr_ratio": 0.1, "grad_clip": 1.0},
     }
     cfg.update(over)
-    return cfg
+    return TrainingConfig.from_dict(cfg)
 
 
 def _model(seed: int = 0) -> Music2Palette:
@@ -101,8 +103,8 @@ def test_total_loss_finite_and_differentiable():
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert set(parts) >= {"colour", "hue", "emotion_music", "emotion_truth", "va", "stop"}
-    with pytest.raises(ValueError):
-        L.LossWeights.from_dict({"colours": 1.0})
+    with pytest.raises(ValueError, match="loss.colours: unknown key"):
+        TrainingConfig.from_dict({"name": "typo", "loss": {"colours": 1.0}})
 
 
 # ------------------------------------------------------------------------------ training
@@ -112,7 +114,7 @@ def _overfit_one_batch(model: Music2Palette, data: WindowDataset, steps: int) ->
     """Total loss of ``steps`` optimisation steps on the first 4 windows."""
     cfg = _cfg(steps=steps)
     opt, sched = make_optimizer(model, cfg)
-    w = L.LossWeights.from_dict(cfg["loss"])
+    w = cfg.loss
     b = data.batch(np.arange(4))
     losses = []
     for _ in range(steps):
@@ -154,9 +156,8 @@ def test_free_running_step_is_finite_and_reports_generated_terms():
     data = _data()
     model = _model()
     cfg = _cfg()
-    cfg["loss"]["free_running"] = 1.0
+    w = dataclasses.replace(cfg.loss, free_running=1.0)
     opt, _ = make_optimizer(model, cfg)
-    w = L.LossWeights.from_dict(cfg["loss"])
     b = data.batch(np.arange(4))
     parts = train_step(model, opt, b, w, noise_scale=0.1, generator=torch.Generator().manual_seed(0))
     assert np.isfinite(parts["total"]) and np.isfinite(parts["gen_colour"])
@@ -239,3 +240,83 @@ def test_report_outputs(tmp_path):
     png = plot_loss_curve(hist, tmp_path / "curve.png")
     assert png.stat().st_size > 1000
     assert "| a | b |" in markdown_table(["a", "b"], [[1.0, None]])
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def _sine_corpus(root, rng: np.random.Generator):
+    """A corpus of three short sine tracks (two train, one val), 2 s windows every second."""
+    import soundfile as sf
+
+    from m2p.audio import SAMPLE_RATE
+
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True)
+    t = np.arange(int(4.0 * SAMPLE_RATE)) / SAMPLE_RATE
+    tracks, windows = [], []
+    for name, hz, split in (("a", 220.0, "train"), ("b", 330.0, "train"), ("c", 440.0, "val")):
+        sf.write(root / f"{name}.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), SAMPLE_RATE)
+        tracks.append({"track_id": name, "path": f"{name}.wav", "kind": "test", "split": split})
+        for start in (0.0, 1.0, 2.0):
+            k = int(rng.integers(3, 6))
+            windows.append({"track_id": name, "start": start, "duration": 2.0,
+                            "valence": float(rng.uniform(-1, 1)), "arousal": float(rng.uniform(-1, 1)),
+                            "emotion": rng.dirichlet(np.ones(8)).tolist(), "palette_ids": [],
+                            "target_lch": [[float(rng.uniform(20, 90)), float(rng.uniform(5, 80)),
+                                            float(rng.uniform(0, 360))] for _ in range(k)]})
+    (corpus / "tracks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tracks))
+    (corpus / "windows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in windows))
+    return corpus
+
+
+def test_train_command_trains_a_few_steps_and_writes_a_loadable_model(tmp_path, monkeypatch):
+    import m2p
+    from m2p.weights import load_model
+    from training import train
+
+    corpus = _sine_corpus(tmp_path, np.random.default_rng(0))
+    config = {
+        "name": "smoke", "seed": 0, "device": "cpu", "num_threads": 1,
+        "model": {**ModelConfig.tiny().to_dict(), "summary_features": True},
+        "loss": {"colour": 0.1, "hue": 0.5, "free_running": 1.0},
+        "optim": {"lr": 1e-3, "warmup_steps": 1},
+        "batch_size": 4, "steps": 3, "log_every": 1, "eval_every": 3, "checkpoint_every": 3,
+        "window_seconds": 2.0, "feature_batch": 4,
+    }
+    path = tmp_path / "smoke.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.setattr(train, "RUNS_DIR", tmp_path / "runs")
+    out = tmp_path / "model"
+    with torch.random.fork_rng(devices=[]):
+        code = train.main(["--config", str(path), "--out", str(out), "--corpus", str(corpus),
+                           "--features", str(tmp_path / "features"),
+                           "--curve", str(tmp_path / "curve.png")])
+    assert code == 0
+    meta = json.loads((out / "config.json").read_text())["metadata"]
+    # The metadata is the typed config's dict: the file's settings plus the resolved defaults.
+    assert meta["training"]["config"] == TrainingConfig.from_dict(config).to_dict()
+    assert meta["training"]["config"]["val_windows"] == 256 and meta["training"]["steps"] == 3
+    assert meta["corpus"]["train_windows"] == 6 and meta["corpus"]["val_windows"] == 3
+    rows = (out / "training_log.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 + 1  # header, three training steps, one validation pass
+    assert (tmp_path / "curve.png").stat().st_size > 1000 and (out / "MODEL_CARD.md").exists()
+
+    model = load_model(out)
+    assert model.config.summary_features and model.config.d_model == 32
+    # Standardisation was set from the training split, not left at its initial 0 / 1.
+    assert float(model.feature_std.std()) > 0 and not torch.all(model.feature_mean == 0)
+    palette = m2p.palette(tmp_path / "a.wav", model=model, device="cpu")
+    assert 3 <= len(palette) <= 8 and np.isfinite(palette.lch).all()
+
+
+def test_train_command_refuses_a_bad_config_in_one_line(tmp_path, capsys):
+    from training import train
+
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps({"name": "typo", "optim": {"learning_rate": 1e-3}}))
+    assert train.main(["--config", str(path), "--out", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m training.train: error: ") and "\n" not in err
+    assert str(path) in err and "optim.learning_rate: unknown key" in err
+    assert not (tmp_path / "model").exists()

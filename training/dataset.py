@@ -38,6 +38,7 @@ __all__ = [
     "feature_statistics",
     "cue_statistics",
     "evenly",
+    "model_training_config",
     "model_window_seconds",
 ]
 
@@ -438,10 +439,16 @@ def evenly(windows: Sequence[Window], n: int) -> list[Window]:
     return [windows[i] for i in sorted(set(pick.tolist()))]
 
 
+def model_training_config(model: Any) -> dict[str, Any]:
+    """The training config a loaded model's metadata records (``training.config`` format), as
+    stored; {} for a model without training metadata."""
+    config = ((getattr(model, "metadata", None) or {}).get("training") or {}).get("config") or {}
+    return dict(config)
+
+
 def model_window_seconds(model: Any) -> float:
     """The window length (s) a trained model's features were computed over (10 s if unknown)."""
-    config = ((getattr(model, "metadata", None) or {}).get("training") or {}).get("config") or {}
-    return float(config.get("window_seconds", 10.0))
+    return float(model_training_config(model).get("window_seconds", 10.0))
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

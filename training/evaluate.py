@@ -44,13 +44,20 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from m2p.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
+from m2p.errors import InvalidArgumentError, M2PError
+from m2p.inference import alternative_numbers
+from m2p.outputs import atomic_outputs
+from m2p.weights import load_model
 from training import metrics as M
+from training.corpus.heldout import heldout_corpus
 from training.dataset import (
     CORPUS_DIR,
     FEATURE_DIR,
@@ -60,22 +67,206 @@ from training.dataset import (
     WindowDataset,
     cap_per_track,
     load_corpus,
+    model_training_config,
+    model_window_seconds,
 )
 from training.report import EVAL_END, EVAL_START, markdown_table
 
 __all__ = [
-    "dominant_colour",
-    "generate_palettes",
-    "method_metrics",
-    "directional_check",
     "evaluate",
+    "EvalSplit",
+    "load_split",
+    "generate_palettes",
+    "baselines",
+    "dominant_colour",
+    "results_table",
+    "method_metrics",
+    "beats_baselines",
+    "directional_check",
+    "track_means",
+    "directional_effects",
+    "results_markdown",
+    "write_report",
     "main",
 ]
 
+#: Name of the ground-truth row of the results table.
+TRUTH = "Ground-truth pairs (refined targets)"
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The command, as argparse and the error lines name it.
+PROG = "python -m training.evaluate"
 
 #: Hue angles (degrees, CIELCh) used by the single-colour baseline.
 _YELLOW, _BLUE, _RED = 85.0, 255.0, 35.0
+
+#: Quantities of :func:`track_means`, in order.
+TRACK_QUANTITIES = ("L", "C", "b", "palette_valence", "palette_arousal", "music_valence",
+                    "music_arousal")
+
+#: Predicted sign of (faster - slower) and (major - minor) per quantity (Palmer et al. 2013).
+EXPECTED_DIRECTION = {
+    "tempo": {"L": 1, "C": 1, "b": 1, "palette_arousal": 1, "music_arousal": 1},
+    "mode": {"L": 1, "C": 1, "b": 1, "palette_valence": 1, "music_valence": 1},
+}
+
+
+def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
+             corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
+             mm_windows: int = 200, seed: int = 0, device: str = "cpu",
+             features_dir: str | os.PathLike[str] = FEATURE_DIR, heldout_tunes: int = 10,
+             log: Any = print) -> dict[str, Any]:
+    """Compute the results table and the directional checks (see the module docstring).
+
+    Steps: load the model, load the split, generate our palettes, the baselines' palettes,
+    every method's metrics, the directional checks. ``heldout_tunes`` music21 tunes per source
+    outside the corpus are rendered for a second directional check
+    (``training.corpus.heldout``); 0 skips it. :func:`write_report` writes the results.
+    """
+    model = load_model(model_dir, device=device)
+    model.eval()
+    ev = load_split(model, split=split, corpus_dir=corpus_dir, features_dir=features_dir, log=log)
+    t0 = time.monotonic()
+    ours = [generate_palettes(model, ev.data, noise_scale=model.config.noise_scale, seed=seed + k,
+                              device=device) for k in range(max(noise_draws, 1))]
+    ours_det, _ = generate_palettes(model, ev.data, noise_scale=0.0, seed=seed, device=device)
+    log(f"generated {len(ev.windows)} x {noise_draws + 1} palettes in {time.monotonic() - t0:.0f} s")
+    music_va = ours[0][1]
+    base = baselines(ev.corpus, ev.windows, music_va, draws=max(noise_draws, 2), seed=seed)
+    methods = _table_methods(model.config.noise_scale, [p for p, _ in ours], ours_det, base,
+                             truth=[np.asarray(w.target_lch, dtype=np.float64) for w in ev.windows])
+    n_mm = min(mm_windows, len(ev.windows))
+    rows = results_table(methods, ev.data.emotion.astype(np.float64), n_mm=n_mm,
+                         calibration=Calibration(ev.corpus))
+    direction = directional_check(model, ev.corpus, ev.cache, split=split, device=device)
+    direction_heldout = None
+    if heldout_tunes > 0:
+        held = heldout_corpus(Path(corpus_dir).parent, ev.corpus, tunes_per_source=heldout_tunes, log=log)
+        direction_heldout = directional_check(model, held, ev.cache, split="heldout", device=device)
+    ours_row = rows[next(iter(rows))]
+    return {
+        "model": str(model_dir), "split": split, "windows": len(ev.windows),
+        "tracks": len({w.track_id for w in ev.windows}), "noise_scale": float(model.config.noise_scale),
+        "max_windows_per_track": ev.max_windows_per_track,
+        "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
+        "table": rows, "music_va_mae": float(np.abs(music_va - ev.data.valence_arousal).mean()),
+        "beats_baselines": beats_baselines(rows),
+        "multimodality_positive": bool((ours_row["multimodality"] or 0) > 0),
+        "directional": direction,
+        "directional_heldout": direction_heldout,
+        "evaluated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    """The evaluated windows: their corpus, the feature cache and the batched features."""
+
+    corpus: Corpus
+    windows: list[Window]
+    cache: FeatureCache
+    data: WindowDataset
+    #: The per-track cap the model was trained with (None: all windows).
+    max_windows_per_track: int | None
+
+
+def load_split(model: Any, *, split: str, corpus_dir: str | os.PathLike[str],
+               features_dir: str | os.PathLike[str], log: Any = print) -> EvalSplit:
+    """The windows of ``split``, capped per track as the model was trained, with their
+    features (computed into the cache when missing) over the model's window length.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The split has no windows in the corpus.
+    """
+    corpus = load_corpus(corpus_dir)
+    per_track = model_training_config(model).get("max_windows_per_track")
+    windows = cap_per_track(corpus.split(split), per_track)
+    if not windows:
+        raise InvalidArgumentError(f"split {split!r} has no windows", source=corpus.root)
+    cache = FeatureCache(features_dir, window_seconds=model_window_seconds(model))
+    cache.ensure(corpus, windows, log=log)
+    data = WindowDataset.from_cache(cache, windows, max_colors=model.config.max_colors)
+    return EvalSplit(corpus, windows, cache, data, per_track)
+
+
+@torch.no_grad()
+def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, seed: int,
+                      batch_size: int = 64, device: str | torch.device = "cpu"
+                      ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Generate one palette per window, as the library does for a track with ``seed``: every
+    window decoded with the same noise vector (``Music2Palette.noise_for``), plus, for a
+    family-choosing model, the centre its music chooses (``Music2Palette.music_offsets``).
+
+    Returns
+    -------
+    palettes, music_va
+        List of (n_i, 3) LCh arrays and the network's predicted music valence-arousal (N, 2).
+    """
+    palettes: list[np.ndarray] = []
+    vas = []
+    noise = model.noise_for([int(seed)], float(noise_scale)).to(device)
+    quantile = model.stop_quantiles([int(seed)], float(noise_scale)).to(device)
+    alternatives = alternative_numbers([int(seed)], float(noise_scale))
+    for i in range(0, len(data), batch_size):
+        idx = np.arange(i, min(i + batch_size, len(data)))
+        b = data.batch(idx, device)
+        enc = model.encode(b["features"], b["frame_mask"])
+        # Family-choosing models pick each window's family from its own music (no smoothing:
+        # the windows here are not a track).
+        chosen = model.music_offsets(model.component_scores(enc.embedding), alternatives)[:, 0]
+        noisy = dataclasses.replace(enc, embedding=enc.embedding + noise + chosen)
+        keyed = model.keyed_quantiles(quantile.expand(len(idx)), model.length_keys(enc.embedding))
+        lch, lengths = model.generate(noisy, stop_quantile=keyed)
+        lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
+        palettes.extend(lch[k, : lengths[k]].astype(np.float64) for k in range(len(idx)))
+        vas.append(enc.valence_arousal.cpu().numpy())
+    return palettes, np.concatenate(vas) if vas else np.zeros((0, 2))
+
+
+def baselines(corpus: Corpus, windows: Sequence[Window], music_va: np.ndarray, *, draws: int,
+              seed: int) -> dict[str, list[list[np.ndarray]]]:
+    """The baselines' palettes: per baseline, a list of draws, each one (n_i, 3) LCh palette
+    per window (deterministic baselines have one draw).
+
+    Keys: ``"A"`` the corpus's top-1 palette of each window (``palette_ids[0]``, else its
+    target), ``"B"`` one :func:`dominant_colour` per piece from its mean labels, ``"B-w"``
+    one per window from its labels, ``"C"`` ``draws`` draws of random kept corpus palettes
+    (``numpy.random.default_rng(seed)``), and the same (A) and (B-w) rules applied to the
+    network's predicted music valence-arousal ``music_va`` (N, 2): ``"A'"`` (the kept corpus
+    palette whose emotion is closest in cosine) and ``"B'"``.
+    """
+    rng = np.random.default_rng(seed)
+    kept = [p for p in corpus.palettes.values() if p.get("kept", True)] or list(corpus.palettes.values())
+    kept_lch = [np.asarray(p["lch"], dtype=np.float64) for p in kept]
+
+    def retrieve(w: Window) -> np.ndarray:
+        for pid in w.palette_ids:
+            if pid in corpus.palettes:
+                return np.asarray(corpus.palettes[pid]["lch"], dtype=np.float64)
+        return np.asarray(w.target_lch, dtype=np.float64)
+
+    piece_va: dict[str, list[tuple[float, float]]] = {}
+    for w in windows:
+        piece_va.setdefault(w.track_id, []).append((w.valence, w.arousal))
+    piece_colour = {tid: dominant_colour(*np.mean(va, axis=0)) for tid, va in piece_va.items()}
+    random_draws = [[kept_lch[i] for i in rng.integers(0, len(kept_lch), len(windows))]
+                    for _ in range(draws)]
+    # The same two rules driven by our network's predicted music valence-arousal instead of
+    # the corpus labels: what the decoder adds over the encoder plus a fixed rule.
+    kept_emo = np.array([p.get("emotion_calibrated") or p["emotion"] for p in kept], dtype=np.float64)
+    kept_emo /= np.linalg.norm(kept_emo, axis=1, keepdims=True) + 1e-12
+    pred_emo = va_to_emotion(torch.as_tensor(music_va, dtype=torch.float64)).numpy()
+    best = np.argmax(pred_emo @ kept_emo.T, axis=1)
+    return {
+        "A": [[retrieve(w) for w in windows]],
+        "B": [[piece_colour[w.track_id] for w in windows]],
+        "B-w": [[dominant_colour(w.valence, w.arousal) for w in windows]],
+        "C": random_draws,
+        "A'": [[kept_lch[i] for i in best]],
+        "B'": [[dominant_colour(v, a) for v, a in music_va]],
+    }
 
 
 def dominant_colour(valence: float, arousal: float) -> np.ndarray:
@@ -99,56 +290,26 @@ def dominant_colour(valence: float, arousal: float) -> np.ndarray:
     return np.array([[55.0 + 20.0 * v, max(5.0, 40.0 + 30.0 * a), h]])
 
 
-@torch.no_grad()
-def generate_palettes(model: Any, data: WindowDataset, *, noise_scale: float, seed: int,
-                      batch_size: int = 64, device: str | torch.device = "cpu"
-                      ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Generate one palette per window, as the library does for a track with ``seed``: every
-    window decoded with the same noise vector (``Music2Palette.noise_for``), plus, for a
-    family-choosing model, the centre its music chooses (``Music2Palette.music_offsets``).
+def results_table(methods: Mapping[str, Sequence[list[np.ndarray]] | list[np.ndarray]],
+                  music_emotion: np.ndarray, *, n_mm: int,
+                  calibration: "Calibration | None" = None) -> dict[str, dict[str, float | None]]:
+    """The metrics of every method (:func:`method_metrics`), in the order given.
 
-    Returns
-    -------
-    palettes, music_va
-        List of (n_i, 3) LCh arrays and the network's predicted music valence-arousal (N, 2).
+    ``methods`` maps a row name to a list of draws (each a palette per window; the first draw
+    is the method's palettes, multimodality is over all draws' first ``n_mm`` windows and 0 for
+    a single draw) or, for the ground truth, to the palettes themselves (no multimodality).
+    Colour overlap is measured against the ``"Ground-truth pairs (refined targets)"`` row.
     """
-    palettes: list[np.ndarray] = []
-    vas = []
-    noise = model.noise_for([int(seed)], float(noise_scale)).to(device)
-    quantile = model.stop_quantiles([int(seed)], float(noise_scale)).to(device)
-    for i in range(0, len(data), batch_size):
-        idx = np.arange(i, min(i + batch_size, len(data)))
-        b = data.batch(idx, device)
-        enc = model.encode(b["features"], b["frame_mask"])
-        # Family-choosing models pick each window's family from its own music (no smoothing:
-        # the windows here are not a track).
-        family_seed = int(seed) if noise_scale > 0 else 0
-        chosen = model.music_offsets(model.component_scores(enc.embedding), [family_seed])[:, 0]
-        noisy = dataclasses.replace(enc, embedding=enc.embedding + noise + chosen)
-        keyed = model.keyed_quantiles(quantile.expand(len(idx)), model.length_keys(enc.embedding))
-        lch, lengths = model.generate(noisy, stop_quantile=keyed)
-        lch, lengths = lch.cpu().numpy(), lengths.cpu().numpy()
-        palettes.extend(lch[k, : lengths[k]].astype(np.float64) for k in range(len(idx)))
-        vas.append(enc.valence_arousal.cpu().numpy())
-    return palettes, np.concatenate(vas) if vas else np.zeros((0, 2))
-
-
-def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
-    """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
-    from m2p.emotion import palette_emotion
-
-    return palette_emotion(*pad_palettes(palettes)).numpy()
-
-
-def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
-    n = max(len(p) for p in palettes)
-    lch = np.zeros((len(palettes), n, 3))
-    mask = np.zeros((len(palettes), n), dtype=bool)
-    for i, p in enumerate(palettes):
-        lch[i, : len(p)] = p
-        mask[i, : len(p)] = True
-    return torch.as_tensor(lch), torch.as_tensor(mask)
+    truth = methods[TRUTH]
+    truth_colours = np.concatenate([np.asarray(p).reshape(-1, 3) for p in truth])
+    rows = {}
+    for name, value in methods.items():
+        if name == TRUTH:
+            rows[name] = method_metrics(truth, music_emotion, truth_colours, None, calibration)
+            continue
+        mm = [d[:n_mm] for d in value] if len(value) > 1 else [value[0][:n_mm]] * 2
+        rows[name] = method_metrics(value[0], music_emotion, truth_colours, mm, calibration)
+    return rows
 
 
 def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
@@ -183,6 +344,22 @@ def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
     }
 
 
+def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
+    """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
+    return palette_emotion(*pad_palettes(palettes)).numpy()
+
+
+def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
+    n = max(len(p) for p in palettes)
+    lch = np.zeros((len(palettes), n, 3))
+    mask = np.zeros((len(palettes), n), dtype=bool)
+    for i, p in enumerate(palettes):
+        lch[i, : len(p)] = p
+        mask[i, : len(p)] = True
+    return torch.as_tensor(lch), torch.as_tensor(mask)
+
+
 class Calibration:
     """The corpus pairing's calibrated palette emotion (``training/corpus/pairing.py``).
 
@@ -201,23 +378,31 @@ class Calibration:
 
     def emotions(self, palettes: Sequence[np.ndarray]) -> np.ndarray:
         """(N, 8) calibrated emotion vectors of palettes."""
-        from m2p.emotion import palette_valence_arousal, va_to_emotion
-
         va = palette_valence_arousal(*pad_palettes(palettes)).numpy()
         cal = np.clip((va - self.mean_p) / self.std_p * self.std_m + self.mean_m, -1, 1)
         return va_to_emotion(torch.as_tensor(cal)).numpy()
+
+
+def beats_baselines(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, bool]]:
+    """Whether the first row (ours, noise on) has a higher Emotion Similarity and a lower JS
+    divergence than each of the baselines (A), (B), (B-w) and (C)."""
+    ours = rows[next(iter(rows))]
+    return {
+        name: {
+            "es_better": ours["emotion_similarity"] > r["emotion_similarity"],
+            "js_better": ours["js_divergence"] < r["js_divergence"],
+        }
+        for name, r in rows.items() if name.split(" ")[0] in ("(A)", "(B)", "(B-w)", "(C)")
+    }
 
 
 def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split: str | None,
                       device: str | torch.device = "cpu") -> dict[str, Any]:
     """Tempo and mode effects on the generated palettes of controlled MIDI variants.
 
-    Tracks with ``tune_id`` in their metadata are grouped; a *tempo pair* is two renderings
-    of a tune equal in mode, loudness and transpose but with different ``tempo_factor``
-    (difference = faster - slower); a *mode pair* equal in all but the mode, major vs minor
-    (difference = major - minor; a variant with ``mode == "original"`` has the tune's
-    ``tune_mode``). Per track the generated palettes (noise off) of all its
-    windows are averaged: L, C, b* (yellow +, blue -) and the palette's valence and arousal.
+    Tracks with ``tune_id`` in their metadata are the variants (those of ``split`` when it has
+    at least 6, else all). Per track the generated palettes (noise off) of all its windows are
+    averaged (:func:`track_means`), then paired across variants (:func:`directional_effects`).
 
     Returns
     -------
@@ -226,16 +411,7 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
         ``mean_diff``, ``d_z`` (mean / sd of paired differences), ``frac_expected`` (share of
         pairs moving in the predicted direction) and ``expected`` (+1 / -1).
     """
-    from m2p.emotion import palette_valence_arousal
-
-    variants = {tid: t for tid, t in corpus.tracks.items() if t.meta.get("tune_id") is not None}
-    scope = split
-    if split is not None:
-        in_split = {tid: t for tid, t in variants.items() if t.split == split}
-        if len(in_split) < 6:
-            scope = None
-        else:
-            variants = in_split
+    variants, scope = _variant_tracks(corpus, split)
     by_track: dict[str, list[Window]] = {}
     for w in corpus.windows:
         if w.track_id in variants:
@@ -246,37 +422,82 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
     cache.ensure(corpus, all_w, log=lambda m: None)
     data = WindowDataset.from_cache(cache, all_w, max_colors=model.config.max_colors)
     pals, music_va = generate_palettes(model, data, noise_scale=0.0, seed=0, device=device)
-    stats: dict[str, dict[str, float]] = {}
+    stats = track_means(pals, music_va, [len(ws) for ws in by_track.values()])
+    stats = dict(zip(by_track, stats))
+    return {"tracks_used": len(stats), "scope": scope or "all splits",
+            **directional_effects(stats, {tid: variants[tid].meta for tid in stats})}
+
+
+def track_means(palettes: Sequence[np.ndarray], music_va: np.ndarray, counts: Sequence[int]
+                ) -> list[dict[str, float]]:
+    """Per-track means of the :data:`TRACK_QUANTITIES` of consecutive windows.
+
+    Parameters
+    ----------
+    palettes
+        One (n_i, 3) LCh palette per window, the windows of each track consecutive.
+    music_va
+        (N, 2) the network's music valence-arousal per window.
+    counts
+        Windows per track, in order (summing to N).
+
+    Returns
+    -------
+    list of dict
+        Per track: mean lightness ``L``, chroma ``C`` and ``b`` (CIELAB b*, yellow +, blue -)
+        of its palettes' colours averaged per palette, the palettes' valence and arousal
+        (``m2p.emotion.palette_valence_arousal``) and the music's.
+    """
+    out = []
     offset = 0
-    for tid, ws in by_track.items():
+    for n in counts:
         rows = []
-        for k in range(len(ws)):
-            p = pals[offset + k]
+        for k in range(offset, offset + n):
+            p = palettes[k]
             lab = M.lch_to_cartesian(p)
             va = palette_valence_arousal(torch.as_tensor(p)[None]).numpy()[0]
             rows.append([p[:, 0].mean(), p[:, 1].mean(), lab[:, 2].mean(), va[0], va[1],
-                         music_va[offset + k, 0], music_va[offset + k, 1]])
-        offset += len(ws)
-        r = np.mean(rows, axis=0)
-        stats[tid] = dict(zip(["L", "C", "b", "palette_valence", "palette_arousal",
-                               "music_valence", "music_arousal"], map(float, r)))
+                         music_va[k, 0], music_va[k, 1]])
+        offset += n
+        out.append(dict(zip(TRACK_QUANTITIES, map(float, np.mean(rows, axis=0)))))
+    return out
 
+
+def directional_effects(stats: Mapping[str, Mapping[str, float]],
+                        meta: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Paired tempo and mode effects between variant tracks.
+
+    A *tempo pair* is two renderings of a tune (``tune_id``) equal in mode, ``loudness`` and
+    ``transpose`` but with different ``tempo_factor`` (difference = faster - slower); a *mode
+    pair* is equal in all but the mode, major vs minor (difference = major - minor; a variant
+    with ``mode == "original"`` has the tune's ``tune_mode``).
+
+    Parameters
+    ----------
+    stats
+        Per track id, the quantities of :func:`track_means`.
+    meta
+        Per track id, its corpus metadata.
+
+    Returns
+    -------
+    dict
+        For ``tempo`` and ``mode``: ``pairs`` and, per quantity of
+        :data:`EXPECTED_DIRECTION` when there is a pair, ``expected`` (+1 / -1), ``mean_diff``,
+        ``d_z`` (mean / sd of the paired differences; NaN with fewer than 2 pairs) and
+        ``frac_expected`` (share of pairs moving in the predicted direction).
+    """
     def mode_of(tid: str) -> str:
-        m = variants[tid].meta
-        mode = str(m.get("mode"))
-        return mode if mode in ("major", "minor") else str(m.get("tune_mode"))
+        mode = str(meta[tid].get("mode"))
+        return mode if mode in ("major", "minor") else str(meta[tid].get("tune_mode"))
 
     def key(tid: str, drop: str) -> tuple:
-        m = variants[tid].meta
+        m = meta[tid]
         return tuple((k, mode_of(tid) if k == "mode" else str(m.get(k)))
                      for k in ("tune_id", "tempo_factor", "mode", "loudness", "transpose")
                      if k != drop)
 
-    expected = {
-        "tempo": {"L": 1, "C": 1, "b": 1, "palette_arousal": 1, "music_arousal": 1},
-        "mode": {"L": 1, "C": 1, "b": 1, "palette_valence": 1, "music_valence": 1},
-    }
-    out: dict[str, Any] = {"tracks_used": len(stats), "scope": scope or "all splits"}
+    out: dict[str, dict[str, Any]] = {}
     for factor, field in (("tempo", "tempo_factor"), ("mode", "mode")):
         groups: dict[tuple, list[str]] = {}
         for tid in stats:
@@ -285,7 +506,7 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
         for tids in groups.values():
             for i in range(len(tids)):
                 for j in range(i + 1, len(tids)):
-                    a, b = variants[tids[i]].meta, variants[tids[j]].meta
+                    a, b = meta[tids[i]], meta[tids[j]]
                     if factor == "tempo":
                         fa, fb = float(a.get(field, 1.0)), float(b.get(field, 1.0))
                         if fa == fb:
@@ -298,7 +519,7 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
                                   else (tids[j], tids[i]))
                     diffs.append({q: stats[hi][q] - stats[lo][q] for q in stats[hi]})
         res: dict[str, Any] = {"pairs": len(diffs)}
-        for q, sign in expected[factor].items():
+        for q, sign in EXPECTED_DIRECTION[factor].items():
             d = np.array([x[q] for x in diffs])
             if len(d) == 0:
                 continue
@@ -308,120 +529,6 @@ def directional_check(model: Any, corpus: Corpus, cache: FeatureCache, *, split:
                       "frac_expected": float(np.mean(np.sign(d) == sign))}
         out[factor] = res
     return out
-
-
-def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
-             corpus_dir: str | os.PathLike[str] = CORPUS_DIR, noise_draws: int = 5,
-             mm_windows: int = 200, seed: int = 0, device: str = "cpu",
-             features_dir: str | os.PathLike[str] = FEATURE_DIR, heldout_tunes: int = 10,
-             log: Any = print) -> dict[str, Any]:
-    """Compute the results table and the directional checks (see the module docstring).
-
-    ``heldout_tunes`` music21 tunes per source outside the corpus are rendered for a second
-    directional check (``training.corpus.heldout``); 0 skips it.
-    """
-    from m2p.weights import load_model
-
-    model = load_model(model_dir, device=device)
-    model.eval()
-    sigma = float(model.config.noise_scale)
-    corpus = load_corpus(corpus_dir)
-    per_track = _training_config(model_dir).get("max_windows_per_track")
-    windows = cap_per_track(corpus.split(split), per_track)
-    if not windows:
-        raise SystemExit(f"split {split!r} has no windows in {corpus.root}")
-    cache = FeatureCache(features_dir, window_seconds=_window_seconds(model_dir))
-    cache.ensure(corpus, windows, log=log)
-    data = WindowDataset.from_cache(cache, windows, max_colors=model.config.max_colors)
-    emo = data.emotion.astype(np.float64)
-    truth = [np.asarray(w.target_lch, dtype=np.float64) for w in windows]
-    truth_colours = np.concatenate(truth)
-    n_mm = min(mm_windows, len(windows))
-    rng = np.random.default_rng(seed)
-    t0 = time.monotonic()
-
-    ours_draws = []
-    music_va = None
-    for k in range(max(noise_draws, 1)):
-        pals, va = generate_palettes(model, data, noise_scale=sigma, seed=seed + k, device=device)
-        ours_draws.append(pals)
-        music_va = va if music_va is None else music_va
-    ours_det, _ = generate_palettes(model, data, noise_scale=0.0, seed=seed, device=device)
-    log(f"generated {len(windows)} x {noise_draws + 1} palettes in {time.monotonic() - t0:.0f} s")
-
-    kept = [p for p in corpus.palettes.values() if p.get("kept", True)] or list(corpus.palettes.values())
-    kept_lch = [np.asarray(p["lch"], dtype=np.float64) for p in kept]
-
-    def retrieve(w: Window) -> np.ndarray:
-        for pid in w.palette_ids:
-            if pid in corpus.palettes:
-                return np.asarray(corpus.palettes[pid]["lch"], dtype=np.float64)
-        return np.asarray(w.target_lch, dtype=np.float64)
-
-    retrieval = [retrieve(w) for w in windows]
-    single = [dominant_colour(w.valence, w.arousal) for w in windows]
-    piece_va: dict[str, list[tuple[float, float]]] = {}
-    for w in windows:
-        piece_va.setdefault(w.track_id, []).append((w.valence, w.arousal))
-    piece_colour = {tid: dominant_colour(*np.mean(va, axis=0)) for tid, va in piece_va.items()}
-    single_piece = [piece_colour[w.track_id] for w in windows]
-    random_draws = [[kept_lch[i] for i in rng.integers(0, len(kept_lch), len(windows))]
-                    for _ in range(max(noise_draws, 2))]
-
-    # The same two rules driven by our network's predicted music valence-arousal instead of
-    # the corpus labels: what the decoder adds over the encoder plus a fixed rule.
-    from m2p.emotion import va_to_emotion
-
-    kept_emo = np.array([p.get("emotion_calibrated") or p["emotion"] for p in kept], dtype=np.float64)
-    kept_emo /= np.linalg.norm(kept_emo, axis=1, keepdims=True) + 1e-12
-    pred_emo = va_to_emotion(torch.as_tensor(music_va, dtype=torch.float64)).numpy()
-    best = np.argmax(pred_emo @ kept_emo.T, axis=1)
-    retrieval_pred = [kept_lch[i] for i in best]
-    single_pred = [dominant_colour(v, a) for v, a in music_va]
-
-    cal = Calibration(corpus)
-
-    def row(pals, draws):
-        return method_metrics(pals, emo, truth_colours, draws, cal)
-
-    rows = {
-        f"Music2Palette (ours, noise σ={sigma:g})": row(ours_draws[0], [d[:n_mm] for d in ours_draws]),
-        "Music2Palette (ours, noise off)": row(ours_det, [ours_det[:n_mm], ours_det[:n_mm]]),
-        "(A) emotion-matched retrieval": row(retrieval, [retrieval[:n_mm], retrieval[:n_mm]]),
-        "(B) single dominant colour per piece from VA": row(single_piece, [single_piece[:n_mm]] * 2),
-        "(B-w) single dominant colour per window from VA": row(single, [single[:n_mm], single[:n_mm]]),
-        "(C) random corpus palettes": row(random_draws[0], [d[:n_mm] for d in random_draws]),
-        "Ground-truth pairs (refined targets)": row(truth, None),
-        "(A′) retrieval from our predicted VA": row(retrieval_pred, [retrieval_pred[:n_mm]] * 2),
-        "(B′) single colour from our predicted VA": row(single_pred, [single_pred[:n_mm]] * 2),
-    }
-    music_va_mae = float(np.abs(music_va - data.valence_arousal).mean())
-    direction = directional_check(model, corpus, cache, split=split, device=device)
-    direction_heldout = None
-    if heldout_tunes > 0:
-        from training.corpus.heldout import heldout_corpus
-
-        held = heldout_corpus(Path(corpus_dir).parent, corpus, tunes_per_source=heldout_tunes, log=log)
-        direction_heldout = directional_check(model, held, cache, split="heldout", device=device)
-    ours = rows[next(iter(rows))]
-    verdict = {
-        name: {
-            "es_better": ours["emotion_similarity"] > r["emotion_similarity"],
-            "js_better": ours["js_divergence"] < r["js_divergence"],
-        }
-        for name, r in rows.items() if name.split(" ")[0] in ("(A)", "(B)", "(B-w)", "(C)")
-    }
-    return {
-        "model": str(model_dir), "split": split, "windows": len(windows),
-        "tracks": len({w.track_id for w in windows}), "noise_scale": sigma,
-        "max_windows_per_track": per_track,
-        "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
-        "table": rows, "music_va_mae": music_va_mae, "beats_baselines": verdict,
-        "multimodality_positive": bool((ours["multimodality"] or 0) > 0),
-        "directional": direction,
-        "directional_heldout": direction_heldout,
-        "evaluated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
 
 
 def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
@@ -499,9 +606,32 @@ def _directional_table(d: Mapping[str, Any]) -> list[str]:
                             "share in predicted direction"], drows), ""]
 
 
+def write_report(res: Mapping[str, Any], model_dir: str | os.PathLike[str], *,
+                 results: str | os.PathLike[str]) -> list[Path]:
+    """Write ``<model_dir>/evaluation.json``, ``results`` (``docs/results.md``) and, when the
+    model card has the evaluation markers, its evaluation section; all or none of them.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    model_dir, results = Path(model_dir), Path(results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    texts = {model_dir / "evaluation.json": json.dumps(res, indent=2) + "\n",
+             results: _results_page(results_markdown(res), res)}
+    card = _card_with_evaluation(model_dir / "MODEL_CARD.md", results_markdown(res, heading=3))
+    if card is not None:
+        texts[model_dir / "MODEL_CARD.md"] = card
+    with atomic_outputs(*texts) as temps:
+        for tmp, text in zip(temps, texts.values()):
+            tmp.write_text(text, encoding="utf-8")
+    return list(texts)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    ap = argparse.ArgumentParser(prog="python -m training.evaluate")
+    ap = argparse.ArgumentParser(prog=PROG)
     ap.add_argument("--model", default=str(REPO_ROOT / "model"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--corpus", default=str(CORPUS_DIR))
@@ -519,31 +649,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
-    res = evaluate(args.model, split=args.split, corpus_dir=args.corpus,
-                   noise_draws=args.noise_draws, mm_windows=args.mm_windows, seed=args.seed,
-                   device=args.device, features_dir=args.features,
-                   heldout_tunes=args.heldout_tunes)
-    md = results_markdown(res)
-    print(md)
-    if args.no_write:
-        return 0
-    model_dir = Path(args.model)
-    (model_dir / "evaluation.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-    _update_card(model_dir / "MODEL_CARD.md", results_markdown(res, heading=3))
-    _write_results(Path(args.results), md, res)
+    try:
+        res = evaluate(args.model, split=args.split, corpus_dir=args.corpus,
+                       noise_draws=args.noise_draws, mm_windows=args.mm_windows, seed=args.seed,
+                       device=args.device, features_dir=args.features,
+                       heldout_tunes=args.heldout_tunes)
+        print(results_markdown(res))
+        if not args.no_write:
+            write_report(res, args.model, results=args.results)
+    except M2PError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _training_config(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The training config stored in the model's metadata ({} if absent)."""
-    try:
-        doc = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-        return dict(doc["metadata"]["training"]["config"])
-    except (OSError, KeyError, TypeError, ValueError):
-        return {}
+def _table_methods(sigma: float, ours: list[list[np.ndarray]], ours_det: list[np.ndarray],
+                   base: Mapping[str, list[list[np.ndarray]]], *, truth: list[np.ndarray]
+                   ) -> dict[str, Any]:
+    """The rows of the results table, named and in order, for :func:`results_table`."""
+    return {
+        f"Music2Palette (ours, noise σ={sigma:g})": ours,
+        "Music2Palette (ours, noise off)": [ours_det],
+        "(A) emotion-matched retrieval": base["A"],
+        "(B) single dominant colour per piece from VA": base["B"],
+        "(B-w) single dominant colour per window from VA": base["B-w"],
+        "(C) random corpus palettes": base["C"],
+        TRUTH: truth,
+        "(A′) retrieval from our predicted VA": base["A'"],
+        "(B′) single colour from our predicted VA": base["B'"],
+    }
+
+
+def _variant_tracks(corpus: Corpus, split: str | None) -> tuple[dict[str, Any], str | None]:
+    """The controlled variants (tracks with a ``tune_id``) of ``split``, or of every split
+    (scope None) when ``split`` is None or has fewer than 6 of them."""
+    variants = {tid: t for tid, t in corpus.tracks.items() if t.meta.get("tune_id") is not None}
+    if split is None:
+        return variants, None
+    in_split = {tid: t for tid, t in variants.items() if t.split == split}
+    if len(in_split) < 6:
+        return variants, None
+    return in_split, split
 
 
 def _cell(res: Mapping[str, Any], key: str) -> str:
@@ -551,25 +700,22 @@ def _cell(res: Mapping[str, Any], key: str) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def _window_seconds(model_dir: str | os.PathLike[str]) -> float:
-    """Window length the model was trained on (training metadata; 10 s if absent)."""
-    return float(_training_config(model_dir).get("window_seconds", 10.0))
-
-
-def _update_card(card: Path, md: str) -> None:
+def _card_with_evaluation(card: Path, md: str) -> str | None:
+    """The model card's text with ``md`` as its evaluation section; None when there is no card
+    or it has no evaluation markers."""
     if not card.exists():
-        return
+        return None
     text = card.read_text(encoding="utf-8")
-    if EVAL_START in text and EVAL_END in text:
-        head, rest = text.split(EVAL_START, 1)
-        tail = rest.split(EVAL_END, 1)[1]
-        text = f"{head}{EVAL_START}\nFull write-up: `docs/results.md`.\n\n{md}\n{EVAL_END}{tail}"
-        card.write_text(text, encoding="utf-8")
+    if EVAL_START not in text or EVAL_END not in text:
+        return None
+    head, rest = text.split(EVAL_START, 1)
+    tail = rest.split(EVAL_END, 1)[1]
+    return f"{head}{EVAL_START}\nFull write-up: `docs/results.md`.\n\n{md}\n{EVAL_END}{tail}"
 
 
-def _write_results(path: Path, md: str, res: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = f"""# Results
+def _results_page(md: str, res: Mapping[str, Any]) -> str:
+    """The text of ``docs/results.md``: the results, the metric definitions, the paper's table."""
+    return f"""# Results
 
 Produced by `python -m training.evaluate --model {res['model']} --split {res['split']}`
 ({res['evaluated_utc']}). The model is the shipped one in `model/` (see `model/MODEL_CARD.md`
@@ -617,7 +763,6 @@ in meaning, not only in data.
 | paper: ground truth | 30.39 | - | - | - | 0.76 | 0.32 |
 | **ours** (test split, noise on) | {_cell(res, "diversity")} | {_cell(res, "multimodality")} | {_cell(res, "convex_hull_overlap")} | {_cell(res, "bhattacharyya")} | {_cell(res, "emotion_similarity")} | {_cell(res, "js_divergence")} |
 """
-    path.write_text(body, encoding="utf-8")
 
 
 if __name__ == "__main__":

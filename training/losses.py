@@ -36,7 +36,7 @@ weighted by ``free_running`` (:func:`free_running_loss`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -67,7 +67,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the loss terms (see the module docstring); read from the config's ``loss``."""
+    """Weights of the loss terms (see the module docstring); the training config's ``loss``
+    section (``training.config``, which rejects unknown keys)."""
 
     colour: float = 1.0
     hue: float = 2.0
@@ -79,16 +80,6 @@ class LossWeights:
     free_running: float = 0.0
     tags: float = 0.0
     component: float = 1.0
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "LossWeights":
-        """Build from a mapping, rejecting unknown keys (typos in configs fail loudly)."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown loss weight(s): {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**{k: float(v) for k, v in data.items()})
 
 
 def length_mask(lengths: Tensor, n: int) -> Tensor:
