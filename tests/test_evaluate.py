@@ -282,3 +282,20 @@ def test_write_report_leaves_a_card_without_markers_alone(tmp_path):
     written = E.write_report(_results(), tmp_path, results=tmp_path / "results.md")
     assert "MODEL_CARD.md" not in [p.name for p in written]
     assert (tmp_path / "MODEL_CARD.md").read_text() == "# Hand-written card\n"
+
+
+def test_write_report_keeps_the_hand_written_parts_of_the_results_page(tmp_path):
+    """docs/results.md holds hand-written sections (held-out music, model selection, older
+    models) around the two parts evaluate writes: a new evaluation replaces only those."""
+    results = tmp_path / "results.md"
+    (r0, r1), (p0, p1) = E.RESULTS_MARKERS, E.PAPER_MARKERS
+    results.write_text(f"# Results\n\nHand intro.\n\n{r0}\nold table\n{r1}\n\n## Held-out (by hand)\n\n"
+                       f"{p0}\nold paper\n{p1}\n\n## Model v1 (by hand)\n")
+    E.write_report(_results(), tmp_path, results=results)
+    page = results.read_text()
+    assert "old table" not in page and "old paper" not in page
+    assert "Hand intro." in page and "## Held-out (by hand)" in page
+    assert page.endswith("## Model v1 (by hand)\n")
+    assert page.index("| (A) emotion-matched retrieval |") < page.index("## Held-out (by hand)")
+    assert page.index("## Held-out (by hand)") < page.index("## Comparison with the paper")
+    assert "Produced by `python -m training.evaluate" in page

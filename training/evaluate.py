@@ -145,7 +145,8 @@ def evaluate(model_dir: str | os.PathLike[str], *, split: str = "test",
         direction_heldout = directional_check(model, held, ev.cache, split="heldout", device=device)
     ours_row = rows[next(iter(rows))]
     return {
-        "model": str(model_dir), "split": split, "windows": len(ev.windows),
+        "model": str(model_dir), "split": split, "corpus": _display_path(corpus_dir),
+        "windows": len(ev.windows),
         "tracks": len({w.track_id for w in ev.windows}), "noise_scale": float(model.config.noise_scale),
         "max_windows_per_track": ev.max_windows_per_track,
         "noise_draws": noise_draws, "mm_windows": n_mm, "seed": seed,
@@ -619,7 +620,7 @@ def write_report(res: Mapping[str, Any], model_dir: str | os.PathLike[str], *,
     model_dir, results = Path(model_dir), Path(results)
     results.parent.mkdir(parents=True, exist_ok=True)
     texts = {model_dir / "evaluation.json": json.dumps(res, indent=2) + "\n",
-             results: _results_page(results_markdown(res), res)}
+             results: _results_text(results, results_markdown(res), res)}
     card = _card_with_evaluation(model_dir / "MODEL_CARD.md", results_markdown(res, heading=3))
     if card is not None:
         texts[model_dir / "MODEL_CARD.md"] = card
@@ -695,6 +696,14 @@ def _variant_tracks(corpus: Corpus, split: str | None) -> tuple[dict[str, Any], 
     return in_split, split
 
 
+def _display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the repository when it is inside it (as a command would name it)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _cell(res: Mapping[str, Any], key: str) -> str:
     value = next(iter(res["table"].values())).get(key)
     return "–" if value is None else f"{value:.3f}"
@@ -713,16 +722,31 @@ def _card_with_evaluation(card: Path, md: str) -> str | None:
     return f"{head}{EVAL_START}\nFull write-up: `docs/results.md`.\n\n{md}\n{EVAL_END}{tail}"
 
 
-def _results_page(md: str, res: Mapping[str, Any]) -> str:
-    """The text of ``docs/results.md``: the results, the metric definitions, the paper's table."""
-    return f"""# Results
+#: Markers around the two parts of ``docs/results.md`` this command writes; the rest of the
+#: page (held-out music, model selection, earlier models) is written by hand and kept.
+RESULTS_MARKERS = ("<!-- evaluate:results:start -->", "<!-- evaluate:results:end -->")
+PAPER_MARKERS = ("<!-- evaluate:paper:start -->", "<!-- evaluate:paper:end -->")
 
-Produced by `python -m training.evaluate --model {res['model']} --split {res['split']}`
-({res['evaluated_utc']}). The model is the shipped one in `model/` (see `model/MODEL_CARD.md`
-for how, where and how long it was trained).
 
-{md}
-## Metric definitions used here
+def _results_text(path: Path, md: str, res: Mapping[str, Any]) -> str:
+    """The new text of ``docs/results.md``: when the page has both marked parts, only they are
+    replaced (the results with how they were produced; the metric definitions with the
+    paper's table); otherwise a new page with just those parts."""
+    produced = (f"Produced by `python -m training.evaluate --model {res['model']} --split "
+                f"{res['split']} --corpus {res.get('corpus', CORPUS_DIR)}` ({res['evaluated_utc']}).\n\n")
+    parts = {RESULTS_MARKERS: produced + md, PAPER_MARKERS: _paper_section(res)}
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not all(start in text and end in text for start, end in parts):
+        text = "# Results\n\n" + "\n".join(f"{start}\n{end}\n" for start, end in parts)
+    for (start, end), body in parts.items():
+        head, rest = text.split(start, 1)
+        text = f"{head}{start}\n{body.strip()}\n{end}{rest.split(end, 1)[1]}"
+    return text
+
+
+def _paper_section(res: Mapping[str, Any]) -> str:
+    """The metric definitions and the paper's Table 1 beside ours."""
+    return f"""## Metric definitions used here
 
 * **Diversity**: mean pairwise CIEDE2000 between the colours of a palette, averaged over
   palettes.
