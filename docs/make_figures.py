@@ -7,8 +7,9 @@ Usage::
     python docs/make_figures.py --random-model        # no weights (CI smoke run): a seeded,
                                                       # untrained tiny model, labelled as such
 
-Writes ``docs/img/matplotlib_example.png`` and ``docs/img/altair_example.png`` (``--out`` to
-change the folder). Runs headless (Agg) and offline (Altair renders with vl-convert).
+Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png`` and
+``docs/img/distinct_colours.png`` (``--out`` to change the folder; ``--only distinct`` makes just
+the last). Runs headless (Agg) and offline (Altair renders with vl-convert).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="output folder")
     parser.add_argument("--window", type=float, default=10.0, help="analysis window, seconds")
     parser.add_argument("--hop", type=float, default=2.5, help="hop between windows, seconds")
+    parser.add_argument("--only", choices=("distinct",), default=None,
+                        help="make only this figure")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -52,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
                                   device="cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     title = f"{args.audio.name}{label}"
-    mpl_path = matplotlib_figure(track, args.out / "matplotlib_example.png", title=title)
-    alt_path = altair_chart(track, args.out / "altair_example.png", title=title)
-    print(f"wrote {mpl_path.relative_to(ROOT) if mpl_path.is_relative_to(ROOT) else mpl_path}")
-    print(f"wrote {alt_path.relative_to(ROOT) if alt_path.is_relative_to(ROOT) else alt_path}")
+    paths = [distinct_figure(track.overall, args.out / "distinct_colours.png", title=title)]
+    if args.only is None:
+        paths.append(matplotlib_figure(track, args.out / "matplotlib_example.png", title=title))
+        paths.append(altair_chart(track, args.out / "altair_example.png", title=title))
+    for path in paths:
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 
@@ -111,6 +116,37 @@ def altair_chart(track, path: Path, *, title: str) -> Path:
         chart = alt.hconcat(bar, heat).properties(
             title=f'alt.theme.enable("m2p") - {title}')
         chart.save(str(path), scale_factor=1.5)
+    return path
+
+
+def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
+    """Swatches of the palette and of ``palette.take(n)``, as seen in normal vision and under
+    simulated deuteranopia and protanopia, each row with its closest pair; returns ``path``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from m2p.distinct import pairwise_distances, simulate_cvd
+
+    taken = palette.take(n)
+    rows = [(f"palette ({len(palette)})", palette, vision) for vision in
+            ("normal", "deuteranopia")]
+    rows += [(f"palette.take({n})", taken, vision) for vision in
+             ("normal", "deuteranopia", "protanopia")]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 0.75 * len(rows) + 0.6),
+                             layout="constrained")
+    for ax, (label, pal, vision) in zip(axes, rows):
+        rgb = simulate_cvd(pal.rgb, vision)
+        dist = pairwise_distances(pal.rgb, vision=vision)
+        closest = dist[~np.eye(len(rgb), dtype=bool)].min()
+        ax.imshow(rgb[None, :, :], aspect="auto", extent=(0, len(rgb), 0, 1))
+        ax.set_xlim(0, n)
+        ax.set_axis_off()
+        ax.set_title(f"{label}, {vision}: closest pair {closest:.1f} CIEDE2000", fontsize=9,
+                     loc="left")
+    fig.suptitle(f"Distinct colours, also for colour-blind readers (Machado 2009) - {title}",
+                 fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
     return path
 
 

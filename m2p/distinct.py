@@ -78,8 +78,10 @@ _HUE_STEPS = (0.0, -20.0, 20.0, -40.0, 40.0, -60.0, 60.0, -90.0, 90.0, -120.0, 1
 _LIGHTNESS_STEPS = tuple(float(v) for v in range(-48, 49, 8))
 _CHROMA_FACTORS = (1.0, 0.6, 1.4)
 _GREY_CHROMA = 15.0
-# How far a palette colour may move in lightness to stay distinct before it is replaced.
+# How far a palette colour may move in lightness to stay distinct before it is replaced, and
+# the share of its displayed chroma it must keep there.
 _MAX_OWN_SHIFT = 30.0
+_KEEP_CHROMA = 0.6
 # Selection of new colours: extra distance beyond ``_CAP * min_distance`` earns nothing, and each
 # unit of departure from the palette colour a candidate grew from costs ``_DEPARTURE_WEIGHT``.
 _CAP = 1.5
@@ -109,7 +111,8 @@ def distinct_colours(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_M
     The palette's own colours come first, in their order, each moved in lightness only (hue
     and chroma kept as far as the sRGB gamut allows) as little as needed to enter the
     ``lightness`` range and to keep ``min_distance`` from the colours before it; a colour that
-    would have to move more than 30 L* is left out. New colours are then added one at a time
+    would have to move more than 30 L*, or lose more than 40 % of its chroma to the sRGB gamut
+    on the way, is left out. New colours are then added one at a time
     from a fixed grid around the palette colours (hue +-60 degrees, L* +-48, chroma x0.6 to
     x1.4, and farther hues at a cost), each the candidate that best combines distance from the colours chosen so far
     (counted up to 1.5 x ``min_distance``) with closeness to the palette colour it grew from.
@@ -353,11 +356,14 @@ class _Pool:
                          base[:, None, 1] * cf.reshape(1, -1),
                          base[:, None, 2] + dh.reshape(1, -1)], axis=-1)
         rgb8 = _lch_to_rgb8(np.concatenate([ladders.reshape(-1, 3), grid.reshape(-1, 3)]))
-        light = _rgb8_to_lch(rgb8)[:, 0]
-        inside = (light >= lo) & (light <= hi)
+        shown = _rgb8_to_lch(rgb8)
+        inside = (shown[:, 0] >= lo) & (shown[:, 0] <= hi)
         n_ladder = ladders.shape[0] * ladders.shape[1]
-        self.ladder_of = np.repeat(np.arange(len(own)), len(shifts))  # owner of each rung
-        self.ladder_ok = inside[:n_ladder].reshape(len(own), len(shifts))
+        # A rung that the gamut bleaches (a yellow taken to L* 98 is white) is not the same
+        # colour any more: keep rungs with at least 60 % of the colour's own displayed chroma.
+        rung_chroma = shown[:n_ladder, 1].reshape(len(own), len(shifts))
+        kept = rung_chroma >= _KEEP_CHROMA * rung_chroma[:, :1]
+        self.ladder_ok = inside[:n_ladder].reshape(len(own), len(shifts)) & kept
         self.n_ladder = n_ladder
         self.grid_ok = inside[n_ladder:]
         self.rgb8 = rgb8
