@@ -181,7 +181,7 @@ def distinct_colours(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_M
         warnings.warn(
             f"{n} colours cannot all be {wanted:g} CIEDE2000 apart in normal vision and under "
             f"deuteranopia and protanopia (within L* {lo:.1f}-{hi:.1f}); returning {n} colours at "
-            f"least {found:.1f} apart. Ask for fewer colours or a smaller min_distance.",
+            f"least {found:.2f} apart. Ask for fewer colours or a smaller min_distance.",
             DistinctColoursWarning, stacklevel=3)
     return Distinct(_rgb8_to_lch(rgb8), rgb8, found)
 
