@@ -35,6 +35,7 @@ import numpy as np
 
 from m2p.colour_np import lab_to_lch, lch_to_lab, linear_to_srgb, relative_luminance, srgb_to_linear
 from m2p.errors import DistinctColoursWarning, InvalidArgumentError
+from m2p.palette_types import MAX_COLORS as _MAX_N
 
 if TYPE_CHECKING:
     from m2p.palette_types import PaletteTrack
@@ -86,7 +87,8 @@ _KEEP_CHROMA = 0.6
 # unit of departure from the palette colour a candidate grew from costs ``_DEPARTURE_WEIGHT``.
 _CAP = 1.5
 _DEPARTURE_WEIGHT = 0.3
-# Inward margin on lightness bounds: keeps 8-bit rounding from crossing a contrast bound.
+# Inward margin on lightness bounds (float error); 8-bit rounding is checked on the rounded
+# colours themselves, which is what the range filter looks at.
 _L_MARGIN = 0.05
 # Margin on the distance: other implementations (colour-science's rounded sRGB matrix) measure
 # up to about 0.01 CIEDE2000 less, and the stated distance should hold for them too.
@@ -112,10 +114,11 @@ def distinct_colours(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_M
     and chroma kept as far as the sRGB gamut allows) as little as needed to enter the
     ``lightness`` range and to keep ``min_distance`` from the colours before it; a colour that
     would have to move more than 30 L*, or lose more than 40 % of its chroma to the sRGB gamut
-    on the way, is left out. New colours are then added one at a time
-    from a fixed grid around the palette colours (hue +-60 degrees, L* +-48, chroma x0.6 to
-    x1.4, and farther hues at a cost), each the candidate that best combines distance from the colours chosen so far
-    (counted up to 1.5 x ``min_distance``) with closeness to the palette colour it grew from.
+    on the way, is left out. New colours are then added one at a time from a fixed grid around
+    the palette colours (hue up to 180 degrees away, L* +-48, chroma x0.6 to x1.4), each the
+    candidate that best combines distance from the colours chosen so far (counted up to
+    1.5 x ``min_distance``) with closeness to the palette colour it grew from, so near hues
+    win whenever they are distinct enough.
 
     Parameters
     ----------
@@ -235,6 +238,9 @@ def distinct_track(track: "PaletteTrack", n: int, *,
             palettes.append(Palette(lch, p.emotion, p.valence_arousal))
             previous = lch
         overall = track.overall.take(n, min_distance=min_distance, lightness=lightness)
+    for w in caught:  # pass on anything else that was said meanwhile
+        if not issubclass(w.category, DistinctColoursWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if any(issubclass(w.category, DistinctColoursWarning) for w in caught):
         warnings.warn(f"{n} colours cannot all be {min_distance:g} CIEDE2000 apart in every "
                       f"window; the closest pair in a window is {reached:.1f} apart",
@@ -292,8 +298,8 @@ def lightness_for_contrast(background: np.ndarray, ratio: float) -> tuple[float,
     """CIELAB L* range of colours with WCAG contrast >= ``ratio`` against ``background``.
 
     Colours go darker than a light background and lighter than a dark one (relative luminance
-    below 0.18). WCAG's relative luminance
-    is CIE Y of sRGB, and L* depends on Y alone, so the bound is exact for any hue and chroma.
+    below 0.18). WCAG's relative luminance is CIE Y of sRGB, and L* depends on Y alone, so the
+    bound is exact for any hue and chroma.
 
     Parameters
     ----------
@@ -331,9 +337,6 @@ def lightness_for_contrast(background: np.ndarray, ratio: float) -> tuple[float,
 # ----------------------------------------------------------------------------------------------
 # The search
 # ----------------------------------------------------------------------------------------------
-
-_MAX_N = 64  # Palette.MAX_COLORS: a Palette holds no more
-
 
 class _Pool:
     """Every candidate colour (8-bit sRGB), its CIELAB in each vision and its departure cost."""

@@ -514,3 +514,15 @@ def test_diverging_colormap_ends_stay_apart_for_colour_blind_readers(hexes):
     cmaps = make_colormaps(Palette.from_hex(hexes), stem="test_cvd")
     ends = [to_hex(c) for c in cmaps["m2p.test_cvd_diverging"]([0.0, 1.0])]
     assert _cs_min_distance(ends) >= _common.DIVERGING_SEPARATION - 0.5, ends
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be a whole number"),
+                                           ({"n": 100}, "n must be a whole number"),
+                                           ({"min_distance": -3}, "min_distance"),
+                                           ({"min_contrast": 30}, "contrast ratio"),
+                                           ({"name": ""}, "name must be non-empty")])
+def test_bad_colour_options_are_clear_errors(pal, kwargs, match):
+    from m2p.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match=match):
+        style(pal, **kwargs)
