@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MIN_DISTANCE",
+    "EntityColours",
     "MACHADO_2009",
     "VISIONS",
     "Distinct",
@@ -249,6 +250,37 @@ def distinct_track(track: "PaletteTrack", n: int, *,
                         track.source, track.seed, overall)
 
 
+class EntityColours:
+    """``t -> (n, 3)`` sRGB: one distinct colour per chart entity at every time of a track.
+
+    The colours of :func:`distinct_track`, interpolated between windows; at a time where two of
+    them glide closer than the windows' distance (their paths can cross between two windows),
+    the nearest window's colours hold instead, so **every** time keeps the distance.
+
+    Parameters
+    ----------
+    track
+        A :class:`~m2p.palette_types.PaletteTrack`.
+    n, min_distance, progress
+        As for :func:`distinct_track`.
+    """
+
+    def __init__(self, track: "PaletteTrack", n: int, *,
+                 min_distance: float = DEFAULT_MIN_DISTANCE, progress: bool = False) -> None:
+        self.track = distinct_track(track, n, min_distance=min_distance, progress=progress)
+        reached = min(min_pairwise_distance(p.rgb) for p in self.track.palettes)
+        self.min_distance = min(float(min_distance), reached)
+        """Distance every call keeps (lower than asked only where a window could not)."""
+
+    def __call__(self, t: float) -> np.ndarray:
+        t = min(max(float(t), 0.0), self.track.duration)
+        rgb = self.track.at(t).rgb
+        if min_pairwise_distance(rgb) >= self.min_distance:
+            return rgb
+        nearest = int(np.argmin(np.abs(self.track.times - t)))
+        return self.track.palettes[nearest].rgb
+
+
 def simulate_cvd(rgb: np.ndarray, deficiency: str) -> np.ndarray:
     """Simulate dichromacy on sRGB colours (Machado et al. 2009, severity 1.0).
 
@@ -284,8 +316,9 @@ def min_pairwise_distance(rgb: np.ndarray) -> float:
     rgb = np.asarray(rgb, dtype=np.float64).reshape(-1, 3)
     if len(rgb) < 2:
         return math.inf
-    off = ~np.eye(len(rgb), dtype=bool)
-    return float(min(pairwise_distances(rgb, vision=v)[off].min() for v in VISIONS))
+    lab = _srgb_to_lab(np.stack([simulate_cvd(rgb, v) for v in VISIONS]))  # (V, n, 3), one go
+    dist = _ciede2000(lab[:, :, None, :], lab[:, None, :, :])
+    return float(dist[:, ~np.eye(len(rgb), dtype=bool)].min())
 
 
 def contrast_ratio(rgb_a: np.ndarray, rgb_b: np.ndarray) -> np.ndarray:

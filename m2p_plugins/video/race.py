@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.distinct import distinct_track
+from m2p.distinct import EntityColours
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track
@@ -284,11 +284,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
             raise VideoError("race duration must be positive", source=out)
 
         # One distinct colour per entity (a Palette holds at most 64; more entities share).
-        entity_track = distinct_track(track, min(len(table.entities), MAX_COLORS),
-                                      progress=progress)
-
-        def colours(t: float) -> np.ndarray:
-            return entity_track.at(min(max(t, 0.0), entity_track.duration)).rgb
+        colours = EntityColours(track, min(len(table.entities), MAX_COLORS), progress=progress)
 
         race = BarChartRace(table, duration, colours, n_bars=n_bars, size=size, title=title)
         from moviepy import VideoClip
