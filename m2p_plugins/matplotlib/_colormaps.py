@@ -24,7 +24,7 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     Names (``<stem>`` is the file stem, or ``name``)::
 
         m2p.<stem>               sequential, dark to light, monotonic L* (CIELAB)
-        m2p.<stem>_diverging     two most different hues through a light neutral centre
+        m2p.<stem>_diverging     two hues apart also for colour-blind readers, light centre
         m2p.<stem>_qualitative   ListedColormap of the palette in legible order
 
     each with a reversed ``..._r`` twin. Registering the same palette again is silent;
