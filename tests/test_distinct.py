@@ -12,6 +12,10 @@ import pytest
 
 cs = pytest.importorskip("colour")
 
+from cvd_reference import cs_contrast as _cs_contrast  # noqa: E402
+from cvd_reference import cs_lab as _cs_lab  # noqa: E402
+from cvd_reference import cs_min_distance as _cs_min_distance  # noqa: E402
+from cvd_reference import hex_rgb as _hex_rgb  # noqa: E402
 from m2p import distinct  # noqa: E402
 from m2p.errors import DistinctColoursWarning, InvalidArgumentError  # noqa: E402
 from m2p.palette_types import Palette  # noqa: E402
@@ -27,37 +31,6 @@ PALETTES = {
     "one": ["#3a86ff"],
 }
 DEFICIENCIES = {"deuteranopia": "Deuteranomaly", "protanopia": "Protanomaly"}
-
-
-def _hex_rgb(hexes) -> np.ndarray:
-    return np.array([[int(h[k:k + 2], 16) for k in (1, 3, 5)] for h in hexes]) / 255.0
-
-
-def _cs_lab(rgb: np.ndarray, vision: str) -> np.ndarray:
-    """CIELAB of sRGB colours as seen with ``vision``, by colour-science alone."""
-    linear = cs.cctf_decoding(rgb, function="sRGB")
-    if vision != "normal":
-        matrix = cs.matrix_cvd_Machado2009(DEFICIENCIES[vision], 1.0)
-        linear = np.clip(linear @ matrix.T, 0.0, 1.0)
-    encoded = cs.cctf_encoding(linear, function="sRGB")
-    return cs.XYZ_to_Lab(cs.sRGB_to_XYZ(encoded))
-
-
-def _cs_min_distance(hexes) -> float:
-    """Smallest pairwise CIEDE2000 over normal vision, deuteranopia and protanopia."""
-    rgb = _hex_rgb(hexes)
-    i, j = np.triu_indices(len(rgb), 1)
-    worst = np.inf
-    for vision in distinct.VISIONS:
-        lab = _cs_lab(rgb, vision)
-        worst = min(worst, float(cs.delta_E(lab[i], lab[j], method="CIE 2000").min()))
-    return worst
-
-
-def _cs_contrast(hexes, background: str) -> np.ndarray:
-    y = cs.sRGB_to_XYZ(_hex_rgb(hexes))[:, 1]
-    yb = cs.sRGB_to_XYZ(_hex_rgb([background]))[0, 1]
-    return (np.maximum(y, yb) + 0.05) / (np.minimum(y, yb) + 0.05)
 
 
 # --- the simulation ------------------------------------------------------------------------

@@ -393,17 +393,10 @@ def test_docs_figure_script_runs(song, tiny_model_dir, tmp_path):
 
 def _cs_min_distance(hexes) -> float:
     """Smallest pairwise CIEDE2000 in normal, deuteranope and protanope vision (colour-science)."""
-    cs = pytest.importorskip("colour")
-    rgb = np.array([[int(h[k:k + 2], 16) for k in (1, 3, 5)] for h in hexes]) / 255.0
-    i, j = np.triu_indices(len(rgb), 1)
-    worst = np.inf
-    for deficiency in (None, "Deuteranomaly", "Protanomaly"):
-        linear = cs.cctf_decoding(rgb, function="sRGB")
-        if deficiency:
-            linear = np.clip(linear @ cs.matrix_cvd_Machado2009(deficiency, 1.0).T, 0, 1)
-        lab = cs.XYZ_to_Lab(cs.sRGB_to_XYZ(cs.cctf_encoding(linear, function="sRGB")))
-        worst = min(worst, float(cs.delta_E(lab[i], lab[j], method="CIE 2000").min()))
-    return worst
+    pytest.importorskip("colour")
+    from cvd_reference import cs_min_distance
+
+    return cs_min_distance(hexes)
 
 
 @pytest.mark.parametrize("name", ["mixed", "pastel", "three"])
