@@ -7,9 +7,10 @@ Usage::
     python docs/make_figures.py --random-model        # no weights (CI smoke run): a seeded,
                                                       # untrained tiny model, labelled as such
 
-Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png`` and
-``docs/img/export_sections.png`` (``--out`` to change the folder; ``--figures export`` makes only
-the last). Runs headless (Agg) and offline (Altair renders with vl-convert).
+Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png``,
+``docs/img/export_sections.png`` and ``docs/img/distinct_colours.png`` (``--out`` to change the
+folder; ``--figures export distinct`` makes only those). Runs headless (Agg) and offline (Altair
+renders with vl-convert).
 """
 
 from __future__ import annotations
@@ -117,6 +118,37 @@ def altair_chart(track, path: Path, *, title: str) -> Path:
     return path
 
 
+def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
+    """Swatches of the palette and of ``palette.take(n)``, as seen in normal vision and under
+    simulated deuteranopia and protanopia, each row with its closest pair; returns ``path``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from m2p.distinct import pairwise_distances, simulate_cvd
+
+    taken = palette.take(n)
+    rows = [(f"palette ({len(palette)})", palette, vision) for vision in
+            ("normal", "deuteranopia")]
+    rows += [(f"palette.take({n})", taken, vision) for vision in
+             ("normal", "deuteranopia", "protanopia")]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 0.75 * len(rows) + 0.6),
+                             layout="constrained")
+    for ax, (label, pal, vision) in zip(axes, rows):
+        rgb = simulate_cvd(pal.rgb, vision)
+        dist = pairwise_distances(pal.rgb, vision=vision)
+        closest = dist[~np.eye(len(rgb), dtype=bool)].min()
+        ax.imshow(rgb[None, :, :], aspect="auto", extent=(0, len(rgb), 0, 1))
+        ax.set_xlim(0, n)
+        ax.set_axis_off()
+        ax.set_title(f"{label}, {vision}: closest pair {closest:.1f} CIEDE2000", fontsize=9,
+                     loc="left")
+    fig.suptitle(f"Distinct colours, also for colour-blind readers (Machado 2009) - {title}",
+                 fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def export_sheet(track, path: Path, *, title: str) -> Path:
     """``m2p export --format png --sections``: one row of swatches per section; returns ``path``."""
     from m2p.exporters import export_palette
@@ -129,6 +161,8 @@ FIGURES = {
     "matplotlib": (matplotlib_figure, "matplotlib_example.png"),
     "altair": (altair_chart, "altair_example.png"),
     "export": (export_sheet, "export_sections.png"),
+    "distinct": (lambda track, path, *, title: distinct_figure(track.overall, path, title=title),
+                 "distinct_colours.png"),
 }
 """``--figures`` names: (function, file name)."""
 

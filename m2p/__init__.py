@@ -32,6 +32,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # --- integrations: front doors that load the adapter plugins on first use -------------
     "plugins": ("m2p.plugin_manager", "plugins"),
     "style": ("m2p.front_doors", "style"),
+    "register_colormaps": ("m2p.front_doors", "register_colormaps"),
     "altair": ("m2p.front_doors", "altair"),
     "animate_colors": ("m2p.front_doors", "animate_colors"),
     "video": ("m2p.front_doors", "video"),

@@ -81,8 +81,25 @@ class VideoError(M2PError):
     """A video input or output problem (unreadable, no encoder, unwritable path...)."""
 
 
+class M2PWarning(UserWarning):
+    """Base class of the warnings music2palette gives (``warnings.simplefilter`` them by type)."""
+
+
+class DistinctColoursWarning(M2PWarning):
+    """Fewer colours than asked for keep the requested distance: the result is the best the
+    search found, and the message says how far apart its colours are."""
+
+
+class NameCollisionWarning(M2PWarning):
+    """A registered name (a colormap ``m2p.<stem>``) is re-bound to a different palette; the
+    message names it and suggests ``name=``."""
+
+
 __all__ = [
     "M2PError",
+    "M2PWarning",
+    "DistinctColoursWarning",
+    "NameCollisionWarning",
     "InvalidArgumentError",
     "AudioError",
     "AudioFileNotFoundError",

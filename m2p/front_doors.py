@@ -1,10 +1,10 @@
 """The front doors: stable ``m2p.*`` names that forward to whichever adapter provides them.
 
-``m2p.style``, ``m2p.animate_colors``, ``m2p.altair``, ``m2p.plotly``, ``m2p.bokeh`` and
-``m2p.video`` are the public names; the objects behind them are capabilities registered by
-adapters (:mod:`m2p.plugin_manager`), looked up on each use, so nothing is loaded before the
-first call and a missing adapter is a clear :class:`~m2p.errors.PluginError` (which adapter, and
-why it is not there).
+``m2p.style``, ``m2p.register_colormaps``, ``m2p.animate_colors``, ``m2p.altair``, ``m2p.plotly``,
+``m2p.bokeh`` and ``m2p.video`` are the public names; the objects behind them are capabilities
+registered by adapters (:mod:`m2p.plugin_manager`), looked up on each use, so nothing is loaded
+before the first call and a missing adapter is a clear :class:`~m2p.errors.PluginError` (which
+adapter, and why it is not there).
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from m2p.plugin_manager import get
 
 
 def style(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
-          seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+          seed: int = 0, n: int | None = None, name: str | None = None,
+          **kwargs: Any) -> dict[str, Any]:
     """Matplotlib rcParams coloured by a song: ``plt.style.use(m2p.style("song.mp3"))``.
 
     Dispatches to the ``style`` capability of the ``matplotlib`` adapter; see
-    :func:`m2p_plugins.matplotlib.style` for all parameters.
+    :func:`m2p_plugins.matplotlib.style` for all parameters (``min_distance``,
+    ``min_contrast``, ``register``...).
 
     Parameters
     ----------
@@ -32,8 +34,31 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
         Dark variant: background from the palette, text at WCAG contrast >= 4.5:1.
     model, seed
         Passed to inference for paths (results are cached per file content).
+    n
+        Colours in the cycle (default at least 10), every pair at least 10 CIEDE2000 apart, also
+        under simulated deuteranopia and protanopia, each at contrast >= 3:1 on the background.
+    name
+        Stem of the registered colormaps, ``m2p.<name>`` (default: from the file name).
     """
-    return get("style")(source, at=at, dark=dark, model=model, seed=seed, **kwargs)
+    return get("style")(source, at=at, dark=dark, model=model, seed=seed, n=n, name=name,
+                        **kwargs)
+
+
+def register_colormaps(source: Any, *, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Register a song's colormaps in Matplotlib: ``m2p.<name>``, ``_diverging``,
+    ``_qualitative`` and their ``_r`` twins.
+
+    Dispatches to the ``colormaps`` capability of the ``matplotlib`` adapter; see
+    :func:`m2p_plugins.matplotlib.register_colormaps` (``at``, ``model``, ``seed``...).
+    Re-binding a name to a different palette warns
+    (:class:`~m2p.errors.NameCollisionWarning`).
+
+    Returns
+    -------
+    dict
+        ``{registered name: Colormap}``.
+    """
+    return get("colormaps")(source, name=name, **kwargs)
 
 
 def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
@@ -78,4 +103,4 @@ bokeh = _Namespace("bokeh")
 """``m2p.bokeh.palette(...)``, ``m2p.bokeh.theme(...)``: the Bokeh adapter."""
 
 
-__all__ = ["altair", "animate_colors", "bokeh", "plotly", "style", "video"]
+__all__ = ["altair", "animate_colors", "bokeh", "plotly", "register_colormaps", "style", "video"]

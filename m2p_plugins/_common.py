@@ -2,6 +2,8 @@
 
 * :func:`resolve_palette`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
 * :func:`legible_order`: order colours so adjacent ones are far apart in CIEDE2000.
+* :func:`chart_colours`: a chart's categorical colours: the palette in legible order grown to
+  ``n`` distinct colours (:meth:`~m2p.palette_types.Palette.take`) that keep a contrast.
 * :func:`sequential_ramp`, :func:`diverging_ramp`: ramps built in CIELAB (perceptually
   uniform) with monotonic lightness, gamut-mapped at constant L* and hue.
 * :func:`contrast_ratio`, :func:`ensure_contrast`: WCAG 2 contrast.
@@ -15,13 +17,14 @@ import hashlib
 import itertools
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from m2p import cache, resolve
+from m2p import cache, distinct, resolve
 from m2p.colour_np import lch_to_lab, relative_luminance, rgb_to_hex
 from m2p.palette_types import Palette, PaletteTrack
 
@@ -31,6 +34,18 @@ INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "s
 
 TEXT_CONTRAST = 4.5
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
+
+CYCLE_LENGTH = 10
+"""Categorical colours a chart gets when ``n`` is not given (at least the palette's own): as
+many as Matplotlib's default cycle and Vega's ``tableau10``, so series 6 is not series 1 again."""
+
+LINE_CONTRAST = 3.0
+"""Default minimum WCAG 2 contrast of lines, markers and bars against the background (WCAG 2.1
+success criterion 1.4.11, non-text contrast)."""
+
+DIVERGING_SEPARATION = 20.0
+"""Smallest CIEDE2000 between the two ends of a diverging ramp, in normal vision and under
+simulated deuteranopia and protanopia (so a diverging map never runs red to green)."""
 
 
 def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
@@ -128,6 +143,42 @@ def legible_order(lch: np.ndarray) -> list[int]:
     return order
 
 
+def chart_colours(palette: Palette, *, n: int | None = None, min_distance: float | None = None,
+                  background: Any = "#ffffff", min_contrast: float | None = None) -> list[str]:
+    """A chart's categorical colours: the palette in legible order, grown to ``n`` colours.
+
+    The result is :meth:`~m2p.palette_types.Palette.take` of the palette in
+    :func:`legible_order`: its own colours first, every pair at least ``min_distance``
+    CIEDE2000 apart in normal vision and under simulated deuteranopia and protanopia, and every
+    colour at WCAG contrast >= ``min_contrast`` against ``background`` (lightness moved only).
+
+    Parameters
+    ----------
+    palette
+        The song's palette.
+    n
+        Number of colours; default ``max(len(palette), CYCLE_LENGTH)``.
+    min_distance
+        CIEDE2000; default :data:`m2p.distinct.DEFAULT_MIN_DISTANCE`.
+    background
+        Hex string or sRGB triple the colours are drawn on.
+    min_contrast
+        WCAG contrast ratio; default :data:`LINE_CONTRAST`; 1 for none.
+
+    Returns
+    -------
+    list of str
+        ``n`` ``'#rrggbb'`` codes.
+    """
+    lch = palette_lch(palette)
+    ordered = Palette(lch[legible_order(lch)], palette.emotion, palette.valence_arousal)
+    count = max(len(palette), CYCLE_LENGTH) if n is None else n
+    ratio = LINE_CONTRAST if min_contrast is None else float(min_contrast)
+    lightness = ((0.0, 100.0) if ratio <= 1.0
+                 else distinct.lightness_for_contrast(to_rgb(background), ratio))
+    return list(ordered.take(count, min_distance=min_distance, lightness=lightness).hex)
+
+
 def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, float] = (25.0, 92.0)
                     ) -> np.ndarray:
     """A sequential ramp through the palette, dark to light, with strictly increasing L*.
@@ -182,52 +233,39 @@ def sequential_ramp(lch: np.ndarray, n: int = 256, *, lightness: tuple[float, fl
 
 def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 96.0
                    ) -> np.ndarray:
-    """A diverging ramp between the two palette colours of most different hue.
+    """A diverging ramp between two palette hues that stay apart for colour-blind readers.
 
-    When all colours share one hue family (or are grey) the ramp runs from the most vivid
-    colour to its complementary hue instead.
-
-    Both ends share one lightness (the mean of the two colours, clipped to [30, 60]); L*
-    rises linearly to a neutral centre and a*, b* fade linearly to zero, in CIELAB.
+    The ends are the two palette colours whose end colours (both at one lightness: the mean of
+    the two, clipped to [30, 60]) are farthest apart in CIEDE2000 in the *worst* of normal
+    vision and simulated deuteranopia and protanopia (Machado et al. 2009); a red and a green
+    of one lightness look alike to most colour-blind readers, so that pair loses. When no pair
+    keeps :data:`DIVERGING_SEPARATION`, the ramp runs from a palette colour to its complementary
+    hue, and for greys from blue to yellow-brown. L* rises linearly to a neutral centre and
+    a*, b* fade linearly to zero, in CIELAB.
 
     Returns
     -------
     numpy.ndarray
         (n, 3) sRGB in [0, 1]; the first half has increasing, the second decreasing L*.
     """
-    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    lab = lch_to_lab(lch)
-    ab = lab[:, 1:]
-    d = np.linalg.norm(ab[:, None, :] - ab[None, :, :], axis=-1)
-    if d.max() < 20.0:
-        # One hue family (or greys): diverge from the most vivid colour to its complement.
-        k = int(np.argmax(np.hypot(ab[:, 0], ab[:, 1])))
-        base = ab[k] if np.hypot(*ab[k]) >= 5.0 else np.array([-10.0, -40.0])  # greys: blue
-        base = base * max(1.0, 35.0 / np.hypot(*base))
-        lab = np.array([[lab[k, 0], *base], [lab[k, 0], *(-base)]])
-        ab = lab[:, 1:]
-        i, j = 0, 1
-    else:
-        i, j = np.unravel_index(int(np.argmax(d)), d.shape)
+    lab = lch_to_lab(np.asarray(lch, dtype=np.float64).reshape(-1, 3))
+    end_l, ab = _diverging_ends(lab)
     hue = np.degrees(np.arctan2(ab[:, 1], ab[:, 0])) % 360.0
-    if hue[i] > hue[j]:  # stable orientation: smaller hue angle on the left
-        i, j = j, i
-    end_l = float(np.clip((lab[i, 0] + lab[j, 0]) / 2.0, 30.0, 60.0))
+    if hue[0] > hue[1]:  # stable orientation: smaller hue angle on the left
+        ab = ab[::-1]
     t = np.linspace(0.0, 1.0, n)
     out = np.empty((n, 3))
     left = t <= 0.5
     u = np.where(left, t / 0.5, (1.0 - t) / 0.5)  # 0 at the ends, 1 at the centre
     out[:, 0] = end_l + u * (centre_lightness - end_l)
-    end_ab = np.where(left[:, None], ab[i], ab[j])
+    end_ab = np.where(left[:, None], ab[0], ab[1])
     out[:, 1:] = end_ab * (1.0 - u)[:, None]
     return _lab_to_srgb_mapped(out)
 
 
 def contrast_ratio(a: Any, b: Any) -> float:
     """WCAG 2 contrast ratio (1 to 21) between two colours (hex strings or sRGB triples)."""
-    la, lb = relative_luminance(to_rgb(a)), relative_luminance(to_rgb(b))
-    hi, lo = max(la, lb), min(la, lb)
-    return float((hi + 0.05) / (lo + 0.05))
+    return float(distinct.contrast_ratio(to_rgb(a), to_rgb(b)))
 
 
 def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
@@ -374,6 +412,33 @@ def palette_lch(palette: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+def _diverging_ends(lab: np.ndarray) -> tuple[float, np.ndarray]:
+    """End lightness and the (2, 2) a*b* of the two ends of :func:`diverging_ramp`."""
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    vivid = [int(i) for i in np.argsort(-chroma, kind="stable") if chroma[i] >= 5.0]
+    pairs = [(float(np.clip((lab[i, 0] + lab[j, 0]) / 2.0, 30.0, 60.0)), lab[i, 1:], lab[j, 1:])
+             for i, j in itertools.combinations(vivid, 2)]
+    complements = []
+    for i in vivid:  # a colour and its complementary hue, at a usable chroma
+        base = lab[i, 1:] * max(1.0, 35.0 / chroma[i])
+        complements.append((float(np.clip(lab[i, 0], 30.0, 60.0)), base, -base))
+    for candidates in (pairs, complements):
+        if candidates:
+            score = [_worst_vision_distance(light, a, b) for light, a, b in candidates]
+            best = int(np.argmax(score))
+            if score[best] >= DIVERGING_SEPARATION:
+                light, a, b = candidates[best]
+                return light, np.stack([a, b])
+    blue = np.array([-10.0, -40.0]) * 35.0 / np.hypot(10.0, 40.0)
+    return 50.0, np.stack([blue, -blue])
+
+
+def _worst_vision_distance(light: float, ab_a: np.ndarray, ab_b: np.ndarray) -> float:
+    """CIEDE2000 of two end colours (gamut-mapped) in the worst of normal and dichromat vision."""
+    rgb = _lab_to_srgb_mapped(np.array([[light, *ab_a], [light, *ab_b]]))
+    return min(float(distinct.pairwise_distances(rgb, vision=v)[0, 1]) for v in distinct.VISIONS)
+
+
 def _lab_to_srgb_mapped(lab: np.ndarray) -> np.ndarray:
     import torch
 
@@ -392,7 +457,14 @@ def _stem_of(source: Any) -> str | None:
         name = Path(os.fspath(source)).stem
     except TypeError:
         return None
-    stem = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return readable_stem(name)
+
+
+def readable_stem(text: str) -> str | None:
+    """An identifier-like stem of ``text``: accents folded to their letters (NFKD, so "Ünicode
+    Çafé" is ``unicode_cafe``), other letters of any script kept, everything else ``_``."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    stem = re.sub(r"[\W_]+", "_", folded).strip("_").casefold()
     return stem or None
 
 

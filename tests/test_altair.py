@@ -39,6 +39,9 @@ def _bar_chart(**color_kwargs) -> "alt.Chart":
     ).properties(width=200, height=120)
 
 
+EXACT = {"min_distance": 0, "min_contrast": 1}  # the palette's own colours, as they are
+
+
 def _lightness(hexes) -> np.ndarray:
     return colour.hex_to_lch(list(hexes))[:, 0]
 
@@ -52,7 +55,7 @@ def test_register_theme_does_not_enable_it(pal):
 
 
 def test_enabled_theme_puts_song_colours_in_the_vega_lite_config(pal):
-    register_theme(pal, name="m2p_test")
+    register_theme(pal, name="m2p_test", n=len(pal), **EXACT)
     with alt.theme.enable("m2p_test"):  # as a context manager
         spec = _bar_chart().to_dict()
     ranges = spec["config"]["range"]
@@ -79,14 +82,15 @@ def test_re_registering_a_name_replaces_its_colours(pal):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         register_theme(pal, name="m2p_again")
-        register_theme(Palette.from_hex(["#2a9d8f", "#e9c46a", "#264653"]), name="m2p_again")
+        register_theme(Palette.from_hex(["#2a9d8f", "#e9c46a", "#264653"]), name="m2p_again",
+                       n=3, **EXACT)
     with alt.theme.enable("m2p_again"):
         cats = _bar_chart().to_dict()["config"]["range"]["category"]
     assert sorted(cats) == sorted(["#2a9d8f", "#e9c46a", "#264653"])
 
 
 def test_scale_helper_for_users_with_their_own_theme(pal):
-    sc = scale(pal)
+    sc = scale(pal, n=len(pal), **EXACT)
     assert isinstance(sc, alt.Scale)
     spec = _bar_chart(scale=sc).to_dict()
     assert sorted(spec["encoding"]["color"]["scale"]["range"]) == sorted(HEXES)
@@ -95,14 +99,14 @@ def test_scale_helper_for_users_with_their_own_theme(pal):
     with pytest.raises(ValueError, match="kind must be one of"):
         scale(pal, "rainbow")
     # Through the m2p front door (the plugin manager).
-    assert m2p.front_doors.altair.scale(pal).to_dict() == sc.to_dict()
+    assert m2p.front_doors.altair.scale(pal, n=len(pal), **EXACT).to_dict() == sc.to_dict()
 
 
 def test_track_at_and_beyond_the_end():
     a = Palette.from_hex(["#d62828", "#003049", "#fcbf49"])
     b = Palette.from_hex(["#7209b7", "#3a0ca3", "#4cc9f0"])
     track = PaletteTrack(times=[1.0, 3.0], palettes=(a, b), window=2.0, hop=2.0, duration=4.0)
-    register_theme(track, name="m2p_late", at=3.0)
+    register_theme(track, name="m2p_late", at=3.0, n=3, **EXACT)
     with alt.theme.enable("m2p_late"):
         cats = _bar_chart().to_dict()["config"]["range"]["category"]
     assert sorted(cats) == sorted(track.at(3.0).hex)
@@ -117,7 +121,7 @@ def test_themed_chart_renders_song_colours_to_png_and_svg(pal):
 
     from PIL import Image
 
-    register_theme(pal, name="m2p_render")
+    register_theme(pal, name="m2p_render", n=len(pal), **EXACT)
     with alt.theme.enable("m2p_render"):
         spec = _bar_chart().to_dict()
     svg = vlc.vegalite_to_svg(spec)
@@ -150,3 +154,25 @@ def test_theme_from_audio_reuses_the_cached_inference(tmp_path, tiny_model_dir, 
     with alt.theme.enable("m2p_tune"):
         cats = _bar_chart().to_dict()["config"]["range"]["category"]
     assert cats == sc.to_dict()["range"] == [c for c in rc["axes.prop_cycle"].by_key()["color"]]
+
+
+def test_eight_categories_get_eight_distinct_legible_colours(pal):
+    pytest.importorskip("colour")
+    vlc = pytest.importorskip("vl_convert")
+    from cvd_reference import cs_min_distance
+
+    from m2p.distinct import DEFAULT_MIN_DISTANCE
+
+    register_theme(pal, name="m2p_eight")  # five palette colours, defaults otherwise
+    data = [{"kind": k, "value": v} for k, v in zip("ABCDEFGH", [3, 5, 2, 4, 6, 1, 7, 2])]
+    chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(x="kind:N", y="value:Q",
+                                                               color="kind:N")
+    with alt.theme.enable("m2p_eight"):
+        spec = chart.to_dict()
+    category = spec["config"]["range"]["category"]
+    assert len(category) >= 8 and len(set(category[:8])) == 8  # category F is not A again
+    assert cs_min_distance(category[:8]) >= DEFAULT_MIN_DISTANCE
+    for c in category:
+        assert _common.contrast_ratio(c, "#ffffff") >= 3.0, c
+    svg = vlc.vegalite_to_svg(spec).lower()
+    assert all(c in svg for c in category[:8])  # every bar drawn in its own colour

@@ -23,10 +23,15 @@ from PIL import Image  # noqa: E402
 import m2p.cache  # noqa: E402
 import m2p.front_doors  # noqa: E402
 from m2p import colour  # noqa: E402
-from m2p.errors import TrackError  # noqa: E402
+from m2p.errors import NameCollisionWarning, TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins import _common  # noqa: E402
-from m2p_plugins.matplotlib import animate_colors, register_colormaps, style  # noqa: E402
+from m2p_plugins.matplotlib import (  # noqa: E402
+    animate_colors,
+    make_colormaps,
+    register_colormaps,
+    style,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,8 +86,11 @@ def _cycle(rc) -> list[str]:
 # --- the style dictionary ---------------------------------------------------------------------
 
 
+EXACT = {"min_distance": 0, "min_contrast": 1}  # the palette's own colours, as they are
+
+
 def test_style_cycle_is_the_palette_in_legible_order(pal):
-    rc = style(pal)
+    rc = style(pal, n=len(pal), **EXACT)
     cycle = _cycle(rc)
     assert sorted(cycle) == sorted(pal.hex)
     dist = colour.ciede2000_matrix(colour.hex_to_lch(cycle))
@@ -108,7 +116,7 @@ def test_styled_figure_renders_palette_colours(pal, tmp_path):
     rc = style(pal)
     with plt.style.context(rc):
         fig, ax = plt.subplots(figsize=(6, 3))
-        bars = [ax.bar([i], [1.0], width=0.8)[0] for i in range(len(pal))]
+        bars = [ax.bar([i], [1.0], width=0.8)[0] for i in range(len(_cycle(rc)))]
         img = _render(fig, tmp_path / "bars.png")
     drawn = [to_hex(b.get_facecolor()) for b in bars]
     assert drawn == _cycle(rc)
@@ -209,15 +217,16 @@ def test_sequential_colormap_has_monotonic_lightness(name):
                           for r in ("", "_r")}
 
 
-def test_registering_twice_does_not_raise_or_warn(pal):
+def test_registering_twice_is_silent_and_rebinding_warns(pal):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         register_colormaps(pal, name="twice")
         register_colormaps(pal, name="twice")
         style(pal)
         style(pal)
-        # Same name, new colours: replaced.
-        other = Palette.from_hex(PALETTES["three"])
+    # Same name, new colours: replaced, with a typed warning naming the colormap.
+    other = Palette.from_hex(PALETTES["three"])
+    with pytest.warns(NameCollisionWarning, match="'m2p.twice"):
         register_colormaps(other, name="twice")
     got = mpl.colormaps["m2p.twice_qualitative"]
     assert sorted(to_hex(c) for c in got.colors) == sorted(PALETTES["three"])
@@ -227,10 +236,10 @@ def test_registering_twice_does_not_raise_or_warn(pal):
 
 
 def test_at_uses_the_palette_in_force_then(track):
-    rc = style(track, at=3.0)
+    rc = style(track, at=3.0, n=4, **EXACT)
     assert sorted(_cycle(rc)) == sorted(track.at(3.0).hex)
     assert rc["image.cmap"] == "m2p.my_track_t3"
-    assert sorted(_cycle(style(track))) == sorted(track.overall.hex)
+    assert sorted(_cycle(style(track, n=4, **EXACT))) == sorted(track.overall.hex)
 
 
 @pytest.mark.parametrize("at", [6.5, 1e9, -0.1, float("nan")])
@@ -377,3 +386,136 @@ def test_docs_figure_script_runs(song, tiny_model_dir, tmp_path):
     for name in ("matplotlib_example.png", "altair_example.png"):
         img = Image.open(tmp_path / "img" / name)
         assert img.size[0] > 600 and img.size[1] > 200
+
+
+# --- colours people can use (issue 13) ----------------------------------------------------------
+
+
+def _cs_min_distance(hexes) -> float:
+    """Smallest pairwise CIEDE2000 in normal, deuteranope and protanope vision (colour-science)."""
+    pytest.importorskip("colour")
+    from cvd_reference import cs_min_distance
+
+    return cs_min_distance(hexes)
+
+
+@pytest.mark.parametrize("name", ["mixed", "pastel", "three"])
+def test_eight_series_get_eight_distinct_legible_colours(name, tmp_path):
+    from m2p.distinct import DEFAULT_MIN_DISTANCE
+
+    pal = Palette.from_hex(PALETTES[name])
+    rc = style(pal)  # defaults: no n, no min_contrast
+    x = np.linspace(0, 1, 50)
+    with plt.style.context(rc):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        lines = [ax.plot(x, x + k, lw=8)[0] for k in range(8)]
+        img = _render(fig, tmp_path / "eight.png")
+    drawn = [to_hex(line.get_color()) for line in lines]
+    assert len(set(drawn)) == 8  # series 6 is not series 1 again
+    for hex_colour in drawn:
+        assert _count(img, hex_colour) > 20, hex_colour  # really on the picture
+    assert _cs_min_distance(drawn) >= DEFAULT_MIN_DISTANCE
+    # Lines reach WCAG 2.1 non-text contrast on the white background, by default.
+    for c in _cycle(rc):
+        assert _common.contrast_ratio(c, rc["axes.facecolor"]) >= 3.0, c
+    # The palette's own hues lead the cycle (lightness moved only where contrast needs it).
+    own = colour.hex_to_lch(pal.hex)
+    first = colour.hex_to_lch(_cycle(rc)[:len(pal)])
+    vivid = own[:, 1] > 15
+    for lch in own[vivid]:
+        near = np.abs((first[:, 2] - lch[2] + 180) % 360 - 180)
+        assert near.min() < 8 or name == "pastel", (lch, first)
+
+
+def test_cycle_contrast_is_at_least_3_on_light_and_dark_and_min_contrast_raises_it():
+    for name in sorted(PALETTES):
+        pal = Palette.from_hex(PALETTES[name])
+        for dark in (False, True):
+            rc = style(pal, dark=dark, n=6)
+            ratios = [_common.contrast_ratio(c, rc["axes.facecolor"]) for c in _cycle(rc)]
+            assert min(ratios) >= 3.0, (name, dark, ratios)
+    strict = style(Palette.from_hex(PALETTES["mixed"]), n=5, min_contrast=4.5)
+    assert min(_common.contrast_ratio(c, "#ffffff") for c in _cycle(strict)) >= 4.5
+
+
+def _ogg(path: Path, freq: float) -> Path:
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(3.0 * sr)) / sr
+    rng = np.random.default_rng(int(freq))
+    x = 0.3 * np.sign(np.sin(2 * np.pi * freq * t)) * np.exp(-((t % 0.5) * 6))
+    x = x + 0.05 * rng.standard_normal(len(t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x.astype(np.float32), sr, format="OGG", subtype="VORBIS")
+    return path
+
+
+def test_two_song_ogg_files_warn_about_the_shared_name(tmp_path, tiny_model_dir):
+    import m2p
+    from m2p.errors import NameCollisionWarning
+
+    first = _ogg(tmp_path / "Band A" / "song.ogg", 110.0)
+    second = _ogg(tmp_path / "Band B" / "song.ogg", 1760.0)
+    kw = dict(model=tiny_model_dir, device="cpu", noise=0.0)
+    assert m2p.palette(first, **kw) != m2p.palette(second, **kw)
+    rc = m2p.style(first, **kw)
+    assert rc["image.cmap"] == "m2p.song"
+    with pytest.warns(NameCollisionWarning, match=r"'m2p\.song.*Band B"):
+        m2p.style(second, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m2p.style(second, **kw)  # the same palette again: silent
+        rc_a = m2p.style(first, name="band_a_song", **kw)
+        maps = m2p.register_colormaps(second, name="band_b_song", **kw)
+    assert rc_a["image.cmap"] == "m2p.band_a_song"
+    assert "m2p.band_b_song_diverging" in maps
+    assert not _common.to_hex(mpl.colormaps["m2p.band_a_song"](0.5)[:3]) == \
+        _common.to_hex(mpl.colormaps["m2p.band_b_song"](0.5)[:3])
+
+
+def test_non_ascii_names_stay_readable(pal, tmp_path):
+    track = PaletteTrack(times=[1.0], palettes=(pal,), window=2.0, hop=2.0, duration=2.0,
+                         source=str(tmp_path / "Ünicode Çafé – Straße.ogg"))
+    rc = style(track)
+    assert rc["image.cmap"] == "m2p.unicode_cafe_strasse"
+    rc = style(track, name="曲 №5")  # Matplotlib takes any text as a colormap name
+    with plt.style.context(rc):
+        fig, ax = plt.subplots(figsize=(2, 1))
+        im = ax.imshow(np.linspace(0, 1, 16)[None, :])
+        _render(fig, tmp_path / "unicode.png")
+    assert im.get_cmap().name == "m2p.曲 №5"
+
+
+def test_seaborn_takes_a_palette_as_it_is(pal, tmp_path):
+    sns = pytest.importorskip("seaborn")
+    sns.set_palette(pal)  # a Palette iterates as hex codes
+    try:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        lines = [ax.plot([0, 1], [k, k + 1], lw=6)[0] for k in range(len(pal))]
+        img = _render(fig, tmp_path / "seaborn.png")
+    finally:
+        sns.reset_defaults()
+    assert [to_hex(line.get_color()) for line in lines] == list(pal.hex)
+    assert all(_count(img, h) > 10 for h in pal.hex)
+    assert sns.color_palette(pal.take(8)).as_hex() == list(pal.take(8).hex)
+
+
+@pytest.mark.parametrize("hexes", [["#c0392b", "#5d8c1e"], ["#d62828", "#2a9d3f", "#f1faee"],
+                                   PALETTES["mixed"], PALETTES["greys"], PALETTES["dark"]])
+def test_diverging_colormap_ends_stay_apart_for_colour_blind_readers(hexes):
+    cmaps = make_colormaps(Palette.from_hex(hexes), stem="test_cvd")
+    ends = [to_hex(c) for c in cmaps["m2p.test_cvd_diverging"]([0.0, 1.0])]
+    assert _cs_min_distance(ends) >= _common.DIVERGING_SEPARATION - 0.5, ends
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be a whole number"),
+                                           ({"n": 100}, "n must be a whole number"),
+                                           ({"min_distance": -3}, "min_distance"),
+                                           ({"min_contrast": 30}, "contrast ratio"),
+                                           ({"name": ""}, "name must be non-empty")])
+def test_bad_colour_options_are_clear_errors(pal, kwargs, match):
+    from m2p.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match=match):
+        style(pal, **kwargs)

@@ -116,3 +116,32 @@ def test_race_cli_and_errors(tmp_path: Path, tiny_model_dir: Path,
     assert (tmp_path / "r.mp4").exists()
     assert cli.main([*args, "-o", str(tmp_path / "missing_dir" / "r.mp4")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_entity_gets_its_own_distinct_colour(tmp_path: Path, monkeypatch) -> None:
+    from matplotlib.colors import to_hex
+
+    import m2p_plugins.video.race as race_module
+    from m2p.distinct import DEFAULT_MIN_DISTANCE, min_pairwise_distance
+
+    seen: dict[float, list[str]] = {}
+    real_frame = race_module.BarChartRace.frame
+
+    def recording_frame(self, t):
+        image = real_frame(self, t)
+        seen[round(float(t), 6)] = [to_hex(bar.get_facecolor()) for bar in self.bars]
+        return image
+
+    monkeypatch.setattr(race_module.BarChartRace, "frame", recording_frame)
+    csv_path = _csv(tmp_path / "d.csv", periods=4, entities=10)  # 10 entities, 3-colour palettes
+    song = _song(tmp_path / "song.wav", 1.0)
+    # Windows at 0 s (reds) and 0.5 s (blues), gliding in between; then the blues hold.
+    track = PaletteTrack([0.0, 0.5], [RED, BLUE], window=0.5, hop=0.5, duration=1.0)
+    bar_chart_race(csv_path, song, tmp_path / "race.mp4", track=track, fps=8,
+                   size=(160, 120), n_bars=10, progress=False, preset="ultrafast")
+    assert {0.0, 0.25, 0.5, 0.75} <= set(seen)
+    for t, colours in seen.items():  # every frame, also between the windows
+        assert len(set(colours)) == 10, t
+        rgb = np.array([[int(h[k:k + 2], 16) for k in (1, 3, 5)] for h in colours]) / 255.0
+        assert min_pairwise_distance(rgb) >= DEFAULT_MIN_DISTANCE, t
+    assert seen[0.0] != seen[0.5]  # the colours still follow the music

@@ -20,7 +20,8 @@ DIVERGING_STEPS = 11
 
 
 def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, model: Any = None,
-                   seed: int = 0, **inference_kwargs: Any) -> str:
+                   seed: int = 0, n: int | None = None, min_distance: float | None = None,
+                   min_contrast: float | None = None, **inference_kwargs: Any) -> str:
     """Register an Altair theme coloured by ``source`` under ``name``; it is *not* enabled.
 
     Use it with ``alt.theme.enable(name)``, or for a block::
@@ -38,6 +39,11 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
         theme is the active one, the new colours apply from the next chart on).
     at, model, seed, **inference_kwargs
         As for :func:`m2p.style`.
+    n, min_distance, min_contrast
+        The category range, as the cycle of :func:`m2p.style`: ``n`` colours (default at least
+        10, like Vega's ``tableau10``), every pair ``min_distance`` CIEDE2000 apart (default
+        10) also under simulated deuteranopia and protanopia, each at WCAG contrast >=
+        ``min_contrast`` (default 3) on the white chart background.
 
     Returns
     -------
@@ -46,7 +52,8 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
     """
     import altair as alt
 
-    config = theme_config(source, at=at, model=model, seed=seed, **inference_kwargs)
+    config = theme_config(source, at=at, model=model, seed=seed, n=n, min_distance=min_distance,
+                          min_contrast=min_contrast, **inference_kwargs)
 
     def theme() -> Any:
         return config
@@ -60,17 +67,20 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
 
 
 def theme_config(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
-                 **inference_kwargs: Any) -> dict[str, Any]:
+                 n: int | None = None, min_distance: float | None = None,
+                 min_contrast: float | None = None, **inference_kwargs: Any) -> dict[str, Any]:
     """The theme as a ``ThemeConfig`` dict (``{"config": {"range": ..., "mark": ...}}``).
 
     ``range.category`` is the palette in legible order (adjacent colours far apart in
-    CIEDE2000); ``range.ramp`` / ``heatmap`` / ``ordinal`` are the song's sequential ramp (light
+    CIEDE2000) grown to ``n`` distinct, legible colours (see :func:`register_theme`);
+    ``range.ramp`` / ``heatmap`` / ``ordinal`` are the song's sequential ramp (light
     to dark, monotonic L*, as Vega's own ramps run); ``range.diverging`` runs between its two most
     different hues through a light neutral centre; ``mark.color`` is the first category colour.
     """
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    ranges = {kind: _ranges(palette, kind) for kind in KINDS}
+    category = {"n": n, "min_distance": min_distance, "min_contrast": min_contrast}
+    ranges = {kind: _ranges(palette, kind, **category) for kind in KINDS}
     config: dict[str, Any] = {"config": {"range": ranges, "mark": {"color": ranges["category"][0]}}}
     try:
         from altair.theme import ThemeConfig  # Altair >= 5.5: the typed dict of theme configs
@@ -80,7 +90,9 @@ def theme_config(source: Any, *, at: float | None = None, model: Any = None, see
 
 
 def scale(source: Any, kind: str = "category", *, at: float | None = None, reverse: bool = False,
-          model: Any = None, seed: int = 0, **kwargs: Any) -> Any:
+          model: Any = None, seed: int = 0, n: int | None = None,
+          min_distance: float | None = None, min_contrast: float | None = None,
+          **kwargs: Any) -> Any:
     """An ``alt.Scale`` whose ``range`` is the song's colours, for users with their own theme.
 
     Example
@@ -97,6 +109,8 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
         ``"diverging"``.
     reverse
         Reverse the colour order.
+    n, min_distance, min_contrast
+        The category colours, as in :func:`register_theme`.
     **kwargs
         Inference arguments (``device``, ``window``, ``hop``, ``noise``, ``batch_size``,
         ``sample_rate``, ``progress``) go to inference; all others are ``alt.Scale`` arguments
@@ -105,27 +119,32 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
     import altair as alt
 
     inference = {k: kwargs.pop(k) for k in list(kwargs) if k in _common.INFERENCE_KEYS}
-    values = colors(source, kind, at=at, model=model, seed=seed, **inference)
+    values = colors(source, kind, at=at, model=model, seed=seed, n=n, min_distance=min_distance,
+                    min_contrast=min_contrast, **inference)
     if reverse:
         values = values[::-1]
     return alt.Scale(range=values, **kwargs)
 
 
 def colors(source: Any, kind: str = "category", *, at: float | None = None, model: Any = None,
-           seed: int = 0, **inference_kwargs: Any) -> list[str]:
-    """The hex colours of one range kind (see :data:`KINDS`)."""
+           seed: int = 0, n: int | None = None, min_distance: float | None = None,
+           min_contrast: float | None = None, **inference_kwargs: Any) -> list[str]:
+    """The hex colours of one range kind (see :data:`KINDS`; ``n``, ``min_distance`` and
+    ``min_contrast`` shape the category colours as in :func:`register_theme`)."""
     if kind not in KINDS:
         raise InvalidArgumentError(f"kind must be one of {KINDS}, got {kind!r}")
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    return _ranges(palette, kind)
+    return _ranges(palette, kind, n=n, min_distance=min_distance, min_contrast=min_contrast)
 
 
-def _ranges(palette: Any, kind: str) -> list[str]:
+def _ranges(palette: Any, kind: str, *, n: int | None, min_distance: float | None,
+            min_contrast: float | None) -> list[str]:
     lch = _common.palette_lch(palette)
     if kind == "category":
-        hexes = list(palette.hex)
-        return [hexes[i] for i in _common.legible_order(lch)]
+        # Vega draws marks on a white view by default.
+        return _common.chart_colours(palette, n=n, min_distance=min_distance,
+                                     background="#ffffff", min_contrast=min_contrast)
     if kind == "diverging":
         return _hex_rows(_common.diverging_ramp(lch, DIVERGING_STEPS))
     # Vega's ramps run light (low values) to dark (high values): reverse the dark-to-light ramp.

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from m2p.hookspecs import hookimpl
 from m2p_plugins.matplotlib._animate import TrackColors, animate_colors
-from m2p_plugins.matplotlib._colormaps import colormap_names, make_colormaps, register_colormaps
+from m2p_plugins.matplotlib._colormaps import (
+    colormap_names,
+    make_colormaps,
+    register_colormaps,
+    register_palette,
+)
 from m2p_plugins.matplotlib._style import style
 
 
@@ -39,5 +44,6 @@ __all__ = [
     "make_colormaps",
     "m2p_register",
     "register_colormaps",
+    "register_palette",
     "style",
 ]

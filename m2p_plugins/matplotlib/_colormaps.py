@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import numpy as np
 
-from m2p.errors import InvalidArgumentError
+from m2p.errors import InvalidArgumentError, NameCollisionWarning
 from m2p_plugins import _common
 
 KINDS = ("sequential", "diverging", "qualitative")
@@ -22,11 +24,14 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     Names (``<stem>`` is the file stem, or ``name``)::
 
         m2p.<stem>               sequential, dark to light, monotonic L* (CIELAB)
-        m2p.<stem>_diverging     two most different hues through a light neutral centre
+        m2p.<stem>_diverging     two hues apart also for colour-blind readers, light centre
         m2p.<stem>_qualitative   ListedColormap of the palette in legible order
 
-    each with a reversed ``..._r`` twin. Registering again is allowed: identical maps are left as
-    they are, changed ones are replaced (never a built-in Matplotlib map).
+    each with a reversed ``..._r`` twin. Registering the same palette again is silent;
+    registering a *different* palette under a name already taken replaces the maps and warns
+    (:class:`~m2p.errors.NameCollisionWarning`): two files called ``song.ogg`` in different
+    folders would otherwise silently share ``m2p.song``; give one of them ``name=``. A built-in
+    Matplotlib map is never replaced.
 
     Parameters
     ----------
@@ -35,18 +40,41 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     at, model, seed, **inference_kwargs
         As for :func:`m2p.style`.
     name
-        Stem to use instead of the one derived from the source.
+        Stem to use instead of the one derived from the source (any non-empty text; Matplotlib
+        accepts Unicode colormap names). Stems derived from file names keep accented letters
+        readable: "Ünicode Çafé.ogg" gives ``m2p.unicode_cafe``.
 
     Returns
     -------
     dict
         ``{registered name: Colormap}``, six entries.
-    """
-    import matplotlib as mpl
 
+    Warns
+    -----
+    m2p.errors.NameCollisionWarning
+        The name was bound to a different palette and is re-bound to this one.
+    """
     palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
-    cmaps = make_colormaps(palette, stem=name or stem)
+    return register_palette(palette, stem=stem if name is None else name, origin=source)
+
+
+def register_palette(palette: Any, *, stem: str, origin: Any = None) -> dict[str, Any]:
+    """Register the six colormaps of ``palette`` under ``m2p.<stem>``; see
+    :func:`register_colormaps` (``origin``: what the palette came from, for the warning)."""
+    import matplotlib as mpl
+
+    if not isinstance(stem, str) or not stem.strip():
+        raise InvalidArgumentError(f"name must be non-empty text, got {stem!r}")
+    cmaps = make_colormaps(palette, stem=stem.strip())
+    taken = [n for n, c in cmaps.items() if n in mpl.colormaps and not _same(mpl.colormaps[n], c)]
+    if taken:
+        where = (f" by {os.fspath(origin)!r}" if isinstance(origin, (str, os.PathLike))
+                 else "")
+        warnings.warn(f"colormap {taken[0]!r} was registered for a different palette; it is "
+                      f"now re-bound{where}. Pass name= to m2p.style or m2p.register_colormaps "
+                      "to keep both (e.g. name='album_song').", NameCollisionWarning,
+                      stacklevel=3)
     for cmap_name, cmap in cmaps.items():
         _register_one(mpl.colormaps, cmap_name, cmap)
     return cmaps

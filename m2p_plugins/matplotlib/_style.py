@@ -8,20 +8,19 @@ from m2p_plugins import _common
 from m2p_plugins._common import dark_backgrounds as _dark_backgrounds
 from m2p_plugins._common import mix as _mix
 from m2p_plugins._common import text_colour as _text_colour
-from m2p_plugins.matplotlib._colormaps import colormap_names, register_colormaps
+from m2p_plugins.matplotlib._colormaps import colormap_names, register_palette
 
 TEXT_CONTRAST = _common.TEXT_CONTRAST
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
 
-LINE_CONTRAST_DARK = 3.0
-"""Minimum WCAG 2 (1.4.11 non-text) contrast of cycle colours on the dark background."""
 
 _TEXT_KEYS = ("text.color", "axes.labelcolor", "axes.titlecolor", "xtick.color", "ytick.color",
               "xtick.labelcolor", "ytick.labelcolor", "legend.labelcolor")
 
 
 def style(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
-          seed: int = 0, min_contrast: float | None = None, register: bool = True,
+          seed: int = 0, n: int | None = None, min_distance: float | None = None,
+          min_contrast: float | None = None, name: str | None = None, register: bool = True,
           **inference_kwargs: Any) -> dict[str, Any]:
     """rcParams dictionary carrying a song's palette: ``plt.style.use(m2p.style("song.mp3"))``.
 
@@ -36,14 +35,24 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
         Outside ``[0, duration]`` raises :class:`~m2p.errors.TrackError`.
     dark
         Dark variant: figure and axes backgrounds are the palette's darkest colour taken down to
-        L* <= 14, text and tick colours are a light tint of the palette with WCAG contrast
-        >= 4.5:1 on both backgrounds, and cycle colours are lightened (same hue) just enough to
-        reach 3:1 (WCAG 1.4.11).
+        L* <= 14, and text and tick colours are a light tint of the palette with WCAG contrast
+        >= 4.5:1 on both backgrounds.
     model, seed, **inference_kwargs
         Passed to :func:`m2p.palette` / :func:`m2p.palette_track` for audio inputs.
+    n
+        Colours in the cycle; default ``max(len(palette), 10)`` (10 like Matplotlib's own
+        cycle), so an 8-series plot never repeats a colour. The palette's colours come first,
+        then new ones of the same mood (:meth:`m2p.palette_types.Palette.take`).
+    min_distance
+        Smallest CIEDE2000 between any two cycle colours in normal vision and under simulated
+        deuteranopia and protanopia; default 10. 0 keeps the palette's colours as they are.
     min_contrast
-        Minimum contrast of the cycle colours against the axes background. Default: 3.0 for
-        ``dark=True``, none for the light style (the cycle is the palette, exactly).
+        Minimum WCAG contrast of the cycle colours against the axes background, on light and
+        dark styles alike. Default 3.0 (WCAG 2.1 non-text contrast for lines and markers),
+        reached by moving lightness only; raise it for stricter needs, 1 turns it off.
+    name
+        Stem of the registered colormaps (``m2p.<name>``) instead of one from the file name;
+        use it when two files share a name (every Frets on Fire track is ``song.ogg``).
     register
         Register the song's colormaps (``m2p.<stem>``...) and set ``image.cmap`` to the
         sequential one. With ``False`` the dictionary has no ``image.cmap`` entry.
@@ -51,32 +60,29 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     Returns
     -------
     dict
-        rcParams: ``axes.prop_cycle`` (the palette in legible order: adjacent colours far apart
-        in CIEDE2000), ``image.cmap``, face, edge, grid and text colours. ``text.usetex`` is
-        never set.
+        rcParams: ``axes.prop_cycle`` (``n`` colours: the palette in legible order, adjacent
+        colours far apart in CIEDE2000, grown and made legible as above), ``image.cmap``, face,
+        edge, grid and text colours. ``text.usetex`` is never set.
+
+    Warns
+    -----
+    m2p.errors.DistinctColoursWarning
+        ``n`` colours cannot keep ``min_distance`` (the cycle is as distinct as it can be).
+    m2p.errors.NameCollisionWarning
+        The colormap name was bound to a different palette (see ``name``).
     """
     from cycler import cycler
 
     palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
     lch = _common.palette_lch(palette)
-    hexes = list(palette.hex)
-    order = _common.legible_order(lch)
-    cycle = [hexes[i] for i in order]
-    cycle_lch = lch[order]
-
     if dark:
         figure_bg, axes_bg = _dark_backgrounds(lch)
-        text = _text_colour(lch, (figure_bg, axes_bg), light_text=True)
-        threshold = LINE_CONTRAST_DARK if min_contrast is None else min_contrast
     else:
         figure_bg = axes_bg = "#ffffff"
-        text = _text_colour(lch, (figure_bg, axes_bg), light_text=False)
-        threshold = 0.0 if min_contrast is None else min_contrast
-    if threshold > 1.0:
-        cycle = [c if _common.contrast_ratio(c, axes_bg) >= threshold
-                 else _common.ensure_contrast(cycle_lch[k], axes_bg, threshold)
-                 for k, c in enumerate(cycle)]
+    text = _text_colour(lch, (figure_bg, axes_bg), light_text=dark)
+    cycle = _common.chart_colours(palette, n=n, min_distance=min_distance, background=axes_bg,
+                                  min_contrast=min_contrast)
 
     edge = _mix(text, axes_bg, 0.75)
     grid = _mix(text, axes_bg, 0.3)
@@ -95,6 +101,7 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     }
     rc.update({key: text for key in _TEXT_KEYS})
     if register:
-        register_colormaps(palette, name=stem)
-        rc["image.cmap"] = colormap_names(stem)["sequential"]
+        stem = stem if name is None else name
+        register_palette(palette, stem=stem, origin=source)
+        rc["image.cmap"] = colormap_names(stem.strip())["sequential"]
     return rc

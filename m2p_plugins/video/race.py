@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from m2p.distinct import EntityColours
 from m2p.errors import InvalidArgumentError, VideoError
+from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
@@ -281,8 +283,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         if not math.isfinite(duration) or duration <= 0:
             raise VideoError("race duration must be positive", source=out)
 
-        def colours(t: float) -> np.ndarray:
-            return track.at(min(max(t, 0.0), track.duration)).rgb
+        # One distinct colour per entity (a Palette holds at most 64; more entities share).
+        colours = EntityColours(track, min(len(table.entities), MAX_COLORS), progress=progress)
 
         race = BarChartRace(table, duration, colours, n_bars=n_bars, size=size, title=title)
         from moviepy import VideoClip

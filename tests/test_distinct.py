@@ -1,0 +1,131 @@
+"""Distinct colours (Palette.take): the Machado 2009 simulation against colour-science, and the
+stated guarantee (CIEDE2000 in normal vision and under deuteranopia / protanopia) checked with
+colour-science's own colour maths on the hex codes a user gets."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+cs = pytest.importorskip("colour")
+
+from cvd_reference import cs_contrast as _cs_contrast  # noqa: E402
+from cvd_reference import cs_lab as _cs_lab  # noqa: E402
+from cvd_reference import cs_min_distance as _cs_min_distance  # noqa: E402
+from cvd_reference import hex_rgb as _hex_rgb  # noqa: E402
+from m2p import distinct  # noqa: E402
+from m2p.errors import DistinctColoursWarning, InvalidArgumentError  # noqa: E402
+from m2p.palette_types import Palette  # noqa: E402
+
+PALETTES = {
+    "mixed": ["#1d3557", "#e63946", "#f1faee", "#a8dadc", "#457b9d", "#ffb703"],
+    "pastel": ["#fde2e4", "#fad2e1", "#e2ece9", "#bee1e6", "#f0efeb"],
+    "dark": ["#0b090a", "#161a1d", "#660708", "#a4161a", "#3d0c02"],
+    # A red and a green of one lightness: apart in normal vision, nearly one colour for
+    # deuteranopes (the situation of the example palette in issue 13).
+    "red_green": ["#c0392b", "#5d8c1e", "#2c3e50"],
+    "greys": ["#111111", "#777777", "#eeeeee"],
+    "one": ["#3a86ff"],
+}
+DEFICIENCIES = {"deuteranopia": "Deuteranomaly", "protanopia": "Protanomaly"}
+
+
+# --- the simulation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ours, theirs", sorted(DEFICIENCIES.items()))
+def test_machado_matrices_are_the_published_severity_1_matrices(ours, theirs):
+    np.testing.assert_allclose(distinct.MACHADO_2009[ours],
+                               cs.matrix_cvd_Machado2009(theirs, 1.0), atol=1e-6)
+    # The physiological model of the paper, computed by colour-science from the Stockman &
+    # Sharpe cone fundamentals (colour.MSDS_CMFS) with a 20 nm shift of the L or M cone, lands
+    # near the published table (the paper used its own CRT measurements).
+    cmfs = cs.MSDS_CMFS["Stockman & Sharpe 2 Degree Cone Fundamentals"]
+    primaries = cs.MSDS_DISPLAY_PRIMARIES["Typical CRT Brainard 1997"]
+    shift = np.array([20.0, 0.0, 0.0]) if ours == "protanopia" else np.array([0.0, 20.0, 0.0])
+    model = cs.blindness.matrix_anomalous_trichromacy_Machado2009(cmfs, primaries, shift)
+    np.testing.assert_allclose(distinct.MACHADO_2009[ours], model, atol=0.08)
+
+
+def test_simulation_and_distances_match_colour_science():
+    rgb = _hex_rgb(PALETTES["mixed"] + PALETTES["red_green"])
+    for vision in distinct.VISIONS:
+        lab = _cs_lab(rgb, vision)
+        expected = cs.delta_E(lab[:, None, :], lab[None, :, :], method="CIE 2000")
+        # colour-science rounds the sRGB matrix to the standard's 4 decimals: 0.01 apart.
+        np.testing.assert_allclose(distinct.pairwise_distances(rgb, vision=vision), expected,
+                                   atol=0.01)
+    # Red and green of one lightness: far apart for most, close for deuteranopes.
+    red_green = _hex_rgb(["#c0392b", "#5d8c1e"])
+    assert distinct.pairwise_distances(red_green)[0, 1] > 30
+    assert distinct.pairwise_distances(red_green, vision="deuteranopia")[0, 1] < 12
+
+
+# --- the guarantee ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PALETTES))
+@pytest.mark.parametrize("n", [4, 8, 12])
+def test_take_keeps_the_stated_distance_in_every_vision(name, n):
+    palette = Palette.from_hex(PALETTES[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DistinctColoursWarning)
+        taken = palette.take(n)
+    assert len(taken) == n and len(set(taken.hex)) == n
+    assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
+    assert np.array_equal(taken.emotion, palette.emotion)  # same mood, as the music said
+    assert taken == palette.take(n)  # deterministic
+
+
+def test_palette_colours_come_first_and_move_in_lightness_only():
+    mixed = Palette.from_hex(PALETTES["mixed"])
+    # Already distinct in every vision: kept exactly, then new colours follow.
+    assert _cs_min_distance(mixed.hex) >= 10
+    assert mixed.take(9).hex[:6] == mixed.hex
+    assert mixed.take(3).hex == mixed.hex[:3]
+    # The red and the green collide for deuteranopes: the green moves in lightness only.
+    red_green = Palette.from_hex(PALETTES["red_green"])
+    assert _cs_min_distance(red_green.hex) < 10
+    taken = red_green.take(3)
+    assert _cs_min_distance(taken.hex) >= 10
+    assert taken.hex[0] == red_green.hex[0]
+    lch = np.asarray(taken.lch)
+    original = np.asarray(Palette.from_hex(red_green.hex).lch)
+    assert abs(lch[1, 0] - original[1, 0]) >= 3  # lightness moved...
+    assert abs((lch[1, 2] - original[1, 2] + 180) % 360 - 180) < 3  # ...hue kept
+    # min_distance=0: the palette as it is.
+    assert red_green.take(3, min_distance=0).hex == red_green.hex
+
+
+def test_lightness_range_gives_wcag_contrast_on_white_and_black():
+    for background, ratio in (("#ffffff", 3.0), ("#ffffff", 4.5), ("#101010", 3.0)):
+        bounds = distinct.lightness_for_contrast(_hex_rgb([background])[0], ratio)
+        for hexes in PALETTES.values():
+            taken = Palette.from_hex(hexes).take(6, lightness=bounds)
+            assert _cs_contrast(taken.hex, background).min() >= ratio, (background, taken.hex)
+            assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
+    with pytest.raises(InvalidArgumentError, match="no colour reaches contrast"):
+        distinct.lightness_for_contrast(np.array([0.5, 0.5, 0.5]), 15.0)
+
+
+def test_too_many_colours_warn_and_return_the_best_found():
+    palette = Palette.from_hex(PALETTES["one"])
+    with pytest.warns(DistinctColoursWarning, match="cannot all be 25 CIEDE2000") as caught:
+        taken = palette.take(12, min_distance=25)
+    assert len(taken) == 12 and len(set(taken.hex)) == 12
+    stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))
+    assert 0 < stated < 25
+    assert _cs_min_distance(taken.hex) == pytest.approx(stated, abs=0.06)
+
+
+@pytest.mark.parametrize("kwargs", [{"n": 0}, {"n": 65}, {"n": 2.5}, {"n": True},
+                                    {"n": 3, "min_distance": -1},
+                                    {"n": 3, "min_distance": float("nan")},
+                                    {"n": 3, "lightness": (60, 40)}])
+def test_bad_arguments_are_clear_errors(kwargs):
+    n = kwargs.pop("n")
+    with pytest.raises(InvalidArgumentError):
+        Palette.from_hex(PALETTES["mixed"]).take(n, **kwargs)
