@@ -299,10 +299,6 @@ def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
     return "#ffffff" if dark_bg else "#000000"
 
 
-GRAPHICS_CONTRAST = 3.0
-"""Minimum WCAG 2.1 contrast of lines and markers against their background (1.4.11)."""
-
-
 @dataclass(frozen=True)
 class ChartLook:
     """The colours of a chart coloured by a palette (hex codes).
@@ -310,8 +306,7 @@ class ChartLook:
     Attributes
     ----------
     cycle
-        Series colours: the palette in legible order, lightness moved (same hue) where needed
-        to reach the minimum contrast on ``axes_bg``.
+        Series colours: :func:`chart_colours` on ``axes_bg``.
     figure_bg, axes_bg
         Backgrounds of the figure (paper) and of the plotting area.
     text, edge, grid
@@ -326,23 +321,20 @@ class ChartLook:
     grid: str
 
 
-def chart_look(palette: Any, *, dark: bool = False,
-               min_contrast: float | None = GRAPHICS_CONTRAST) -> ChartLook:
+def chart_look(palette: Palette, *, dark: bool = False, n: int | None = None,
+               min_distance: float | None = None, min_contrast: float | None = None) -> ChartLook:
     """The :class:`ChartLook` of a palette, light (white backgrounds) or dark (from the
-    palette's darkest colour); ``min_contrast=None`` keeps the palette's colours exactly."""
+    palette's darkest colour); ``n``, ``min_distance`` and ``min_contrast`` as for
+    :func:`chart_colours` (``n=len(palette), min_distance=0, min_contrast=1``: the palette's
+    own colours)."""
     lch = palette_lch(palette)
-    hexes = list(palette.hex)
-    order = legible_order(lch)
     if dark:
         figure_bg, axes_bg = dark_backgrounds(lch)
     else:
         figure_bg = axes_bg = "#ffffff"
     text = text_colour(lch, (figure_bg, axes_bg), light_text=dark)
-    cycle = [hexes[i] for i in order]
-    if min_contrast is not None and min_contrast > 1.0:
-        cycle = [c if contrast_ratio(c, axes_bg) >= min_contrast
-                 else ensure_contrast(lch[i], axes_bg, min_contrast)
-                 for c, i in zip(cycle, order)]
+    cycle = chart_colours(palette, n=n, min_distance=min_distance, background=axes_bg,
+                          min_contrast=min_contrast)
     return ChartLook(tuple(cycle), figure_bg, axes_bg, text, edge=mix(text, axes_bg, 0.75),
                      grid=mix(text, axes_bg, 0.3))
 

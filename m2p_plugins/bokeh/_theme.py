@@ -15,9 +15,9 @@ RAMP_SIZE = 256
 
 
 def palette(source: Any, kind: str = "category", *, n: int | None = None,
-            at: float | None = None, dark: bool = False,
-            min_contrast: float | None = _common.GRAPHICS_CONTRAST, model: Any = None,
-            seed: int = 0, **inference_kwargs: Any) -> list[str]:
+            at: float | None = None, dark: bool = False, min_distance: float | None = None,
+            min_contrast: float | None = None, model: Any = None, seed: int = 0,
+            **inference_kwargs: Any) -> list[str]:
     """A Bokeh palette: a list of hex codes for ``factor_cmap``, ``linear_cmap`` or
     ``color=``.
 
@@ -27,14 +27,17 @@ def palette(source: Any, kind: str = "category", *, n: int | None = None,
         Audio path (inference cached per file content), NumPy samples (``sample_rate=``),
         :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
     kind
-        ``"category"``: the palette in legible order (adjacent colours far apart in CIEDE2000),
-        lightness moved where needed to reach ``min_contrast`` on the plot background of the
-        light (or ``dark``) :func:`theme`. ``"sequential"``: dark to light, strictly
+        ``"category"``: the chart colours of :func:`m2p.style` on the plot background of the
+        light (or ``dark``) :func:`theme`: the palette in legible order grown to ``n``
+        colours, every pair ``min_distance`` CIEDE2000 apart also for colour-blind readers,
+        each at least ``min_contrast`` (default 3:1; 1 for none) by moving lightness only. ``"sequential"``: dark to light, strictly
         increasing L*. ``"diverging"``: the two most different hues through a light centre.
     n
-        Number of colours of a ramp (default :data:`RAMP_SIZE`); for ``"category"``, the
-        first ``n`` colours (at most the palette's length).
-    at, dark, min_contrast, model, seed, **inference_kwargs
+        Number of colours of a ramp (default :data:`RAMP_SIZE`) or of the categories (default
+        ``max(len(palette), 10)``).
+    min_distance, min_contrast
+        For ``"category"``: default 10 CIEDE2000 and 3:1.
+    at, dark, model, seed, **inference_kwargs
         As for :func:`theme`.
     """
     if kind not in KINDS:
@@ -44,8 +47,8 @@ def palette(source: Any, kind: str = "category", *, n: int | None = None,
     colours, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     if kind == "category":
-        cycle = list(_common.chart_look(colours, dark=dark, min_contrast=min_contrast).cycle)
-        return cycle if n is None else cycle[:n]
+        return list(_common.chart_look(colours, dark=dark, n=n, min_distance=min_distance,
+                                       min_contrast=min_contrast).cycle)
     lch = _common.palette_lch(colours)
     size = RAMP_SIZE if n is None else max(n, 2)
     ramp = (_common.sequential_ramp(lch, size) if kind == "sequential"

@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from m2p_plugins import _common
-from m2p_plugins._common import dark_backgrounds as _dark_backgrounds
-from m2p_plugins._common import mix as _mix
-from m2p_plugins._common import text_colour as _text_colour
 from m2p_plugins.matplotlib._colormaps import colormap_names, register_palette
 
 TEXT_CONTRAST = _common.TEXT_CONTRAST
@@ -75,17 +72,10 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
 
     palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
-    lch = _common.palette_lch(palette)
-    if dark:
-        figure_bg, axes_bg = _dark_backgrounds(lch)
-    else:
-        figure_bg = axes_bg = "#ffffff"
-    text = _text_colour(lch, (figure_bg, axes_bg), light_text=dark)
-    cycle = _common.chart_colours(palette, n=n, min_distance=min_distance, background=axes_bg,
-                                  min_contrast=min_contrast)
-
-    edge = _mix(text, axes_bg, 0.75)
-    grid = _mix(text, axes_bg, 0.3)
+    look = _common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                              min_contrast=min_contrast)
+    cycle, figure_bg, axes_bg = list(look.cycle), look.figure_bg, look.axes_bg
+    text, edge, grid = look.text, look.edge, look.grid
     rc: dict[str, Any] = {
         "axes.prop_cycle": cycler(color=cycle),
         "patch.facecolor": cycle[0],

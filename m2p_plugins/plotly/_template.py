@@ -17,8 +17,9 @@ SCALES = ("sequential", "diverging")
 
 
 def register_template(source: Any, name: str = "m2p", *, at: float | None = None,
-                      dark: bool = False, min_contrast: float | None = _common.GRAPHICS_CONTRAST,
-                      model: Any = None, seed: int = 0, **inference_kwargs: Any) -> str:
+                      dark: bool = False, n: int | None = None, min_distance: float | None = None,
+                      min_contrast: float | None = None, model: Any = None, seed: int = 0,
+                      **inference_kwargs: Any) -> str:
     """Register a Plotly template coloured by ``source`` as ``pio.templates[name]``.
 
     The template is only registered: use it with ``fig.update_layout(template="m2p")``,
@@ -32,7 +33,7 @@ def register_template(source: Any, name: str = "m2p", *, at: float | None = None
         :class:`~m2p.palette_types.Palette` or :class:`~m2p.palette_types.PaletteTrack`.
     name
         Template name; registering a name again replaces that template.
-    at, dark, min_contrast, model, seed, **inference_kwargs
+    at, dark, n, min_distance, min_contrast, model, seed, **inference_kwargs
         As for :func:`template`.
 
     Returns
@@ -45,19 +46,20 @@ def register_template(source: Any, name: str = "m2p", *, at: float | None = None
     if not isinstance(name, str) or not name or "+" in name:
         raise InvalidArgumentError(f"template name must be a non-empty string without '+' "
                                    f"(Plotly joins templates with it), got {name!r}")
-    pio.templates[name] = template(source, at=at, dark=dark, min_contrast=min_contrast,
-                                   model=model, seed=seed, **inference_kwargs)
+    pio.templates[name] = template(source, at=at, dark=dark, n=n, min_distance=min_distance,
+                                   min_contrast=min_contrast, model=model, seed=seed,
+                                   **inference_kwargs)
     return name
 
 
-def template(source: Any, *, at: float | None = None, dark: bool = False,
-             min_contrast: float | None = _common.GRAPHICS_CONTRAST, model: Any = None,
-             seed: int = 0, **inference_kwargs: Any) -> Any:
+def template(source: Any, *, at: float | None = None, dark: bool = False, n: int | None = None,
+             min_distance: float | None = None, min_contrast: float | None = None,
+             model: Any = None, seed: int = 0, **inference_kwargs: Any) -> Any:
     """A ``plotly.graph_objects.layout.Template`` coloured by ``source``.
 
-    ``layout.colorway`` is the palette in legible order (adjacent colours far apart in
-    CIEDE2000), each colour at least ``min_contrast`` (WCAG 2.1 for graphics; default 3:1) on
-    the plot background by moving its lightness only; ``layout.colorscale`` holds the song's
+    ``layout.colorway`` is the chart colours of :func:`m2p.style` (the palette in legible order
+    grown to ``n`` colours, every pair ``min_distance`` CIEDE2000 apart also for colour-blind
+    readers, each at least ``min_contrast`` on the plot background by moving lightness only); ``layout.colorscale`` holds the song's
     sequential ramp (monotonic L*) and diverging ramp; backgrounds, text (>= 4.5:1), axis and
     grid colours follow the light (white) or ``dark`` look of :func:`m2p.style`.
 
@@ -67,8 +69,10 @@ def template(source: Any, *, at: float | None = None, dark: bool = False,
         Seconds: the palette in force then (default: the whole-piece palette).
     dark
         Dark backgrounds from the palette's darkest colour, light text.
-    min_contrast
-        Minimum contrast of the colorway on the plot background; ``None`` keeps the palette.
+    n, min_distance, min_contrast
+        Colorway length (default ``max(len(palette), 10)``), smallest CIEDE2000 between its
+        colours (default 10) and WCAG contrast on the plot background (default 3:1; 1 for
+        none); ``n=len(palette), min_distance=0, min_contrast=1`` keeps the palette's colours.
     model, seed, **inference_kwargs
         Passed to inference for audio sources.
     """
@@ -76,7 +80,8 @@ def template(source: Any, *, at: float | None = None, dark: bool = False,
 
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    look = _common.chart_look(palette, dark=dark, min_contrast=min_contrast)
+    look = _common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                              min_contrast=min_contrast)
     axis = {"gridcolor": look.grid, "linecolor": look.edge, "zerolinecolor": look.grid,
             "tickcolor": look.edge, "title": {"font": {"color": look.text}}}
     layout = {
@@ -94,13 +99,14 @@ def template(source: Any, *, at: float | None = None, dark: bool = False,
     return go.layout.Template(layout=layout)
 
 
-def colorway(source: Any, *, at: float | None = None,
-             min_contrast: float | None = _common.GRAPHICS_CONTRAST, dark: bool = False,
+def colorway(source: Any, *, at: float | None = None, dark: bool = False, n: int | None = None,
+             min_distance: float | None = None, min_contrast: float | None = None,
              model: Any = None, seed: int = 0, **inference_kwargs: Any) -> list[str]:
     """The template's ``layout.colorway``: hex codes for ``color_discrete_sequence=``."""
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    return list(_common.chart_look(palette, dark=dark, min_contrast=min_contrast).cycle)
+    return list(_common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                                   min_contrast=min_contrast).cycle)
 
 
 def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None,
