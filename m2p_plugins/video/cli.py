@@ -28,6 +28,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     _add_strength(parser)
     parser.add_argument("--keep-audio", action="store_true",
                         help="keep the video's own sound instead of muxing the music")
+    _add_music_start(parser)
     parser.add_argument("--music-end", choices=("hold", "loop"), default="hold",
                         help="music shorter than the video: hold the last palette (default) "
                              "or loop the music and its palettes")
@@ -40,6 +41,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--grade-device", default="cpu",
                         help="cpu or cuda for the per-frame grading (default cpu)")
     add_inference_arguments(parser)
+    _windows_chosen_per_clip(parser)
 
     def run(args: argparse.Namespace) -> int:
         from m2p_plugins.video.grade import grade_video
@@ -50,7 +52,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                           keep_audio=args.keep_audio, music_end=args.music_end,
                           lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
                           preset=args.preset, grade_device=args.grade_device,
-                          progress=progress, **kwargs)
+                          music_start=args.music_start, progress=progress, **kwargs)
         print(out)
         return 0
 
@@ -123,7 +125,9 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                         help="video size in pixels (default 1280x720)")
     parser.add_argument("--title", default=None, help="chart title")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
+    _add_music_start(parser)
     add_inference_arguments(parser)
+    _windows_chosen_per_clip(parser)
 
     def run(args: argparse.Namespace) -> int:
         from m2p_plugins.video.race import bar_chart_race
@@ -134,10 +138,23 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
         print(bar_chart_race(args.data, args.music, args.output, fit=args.fit,
                              period_seconds=args.period_seconds, n_bars=args.bars, fps=args.fps,
                              size=(width, height), title=args.title, preset=args.preset,
-                             progress=progress, **kwargs))
+                             music_start=args.music_start, progress=progress, **kwargs))
         return 0
 
     return run
+
+
+def _add_music_start(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--music-start", type=non_negative_number, default=0.0, metavar="SECONDS",
+                        help="start the song this far in, without cutting the file (default 0)")
+
+
+def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
+    """``--window`` / ``--hop`` left out mean "the defaults, shortened for a short clip"."""
+    for action in parser._actions:  # noqa: SLF001 - the help text should name the rule
+        if action.dest in ("window", "hop"):
+            action.help = f"{action.help}; shortened for a clip too short for 3 windows"
+    parser.set_defaults(window=None, hop=None)
 
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:

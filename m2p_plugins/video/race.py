@@ -32,16 +32,17 @@ from typing import Any
 import numpy as np
 
 from m2p.errors import InvalidArgumentError, VideoError
-from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     atomic_output,
     check_encoder,
     check_output,
     close_quietly,
+    encoding_logger,
     even_size_params,
     open_audio,
 )
+from m2p_plugins.video.soundtrack import check_music_start, clip_track, fit_audio
 
 MAX_VALUE = 1e15
 """Largest value a bar may have. Matplotlib lays out ticks and labels in float arithmetic that
@@ -222,7 +223,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                    fit: str = "stretch", period_seconds: float = 1.0, n_bars: int = 10,
                    fps: int = 30, size: tuple[int, int] = (1280, 720), title: str | None = None,
                    track: Any = None, codec: str = "libx264", preset: str = "medium",
-                   progress: bool = False, **inference: Any) -> Path:
+                   music_start: float = 0.0, progress: bool = False, **inference: Any) -> Path:
     """Render a palette-coloured bar-chart race with the music as soundtrack.
 
     Parameters
@@ -248,8 +249,11 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         A precomputed :class:`m2p.palette_types.PaletteTrack` (skips inference).
     codec, preset
         ffmpeg encoder settings.
+    music_start
+        Seconds into the song at the race's start (the file is not cut; with
+        ``fit="stretch"`` the race lasts from there to the end of the song).
     progress
-        Progress bars.
+        A progress bar (MoviePy's own messages are never printed).
     **inference
         Passed to :func:`m2p.palette_track`.
 
@@ -269,32 +273,35 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     if fit not in ("stretch", "trim"):
         raise InvalidArgumentError(f"fit must be 'stretch' or 'trim', got {fit!r}")
     table = _as_race_data(data)
-    track = resolve_track(music if track is None else track, progress=progress, **inference)
     audio = clip = race = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-race-")
     try:
         audio = open_audio(music)
+        length = float(audio.duration)
+        start = check_music_start(music_start, length, source=music)
         if fit == "stretch":
-            duration = float(audio.duration)
+            duration = length - start
         else:
             duration = (len(table.periods) - 1) * float(period_seconds)
         if not math.isfinite(duration) or duration <= 0:
             raise VideoError("race duration must be positive", source=out)
+        track = clip_track(music, start=start, span=min(duration, length - start), track=track,
+                           label=f"the race ({duration:.1f} s)", progress=progress, **inference)
 
         def colours(t: float) -> np.ndarray:
-            return track.at(min(max(t, 0.0), track.duration)).rgb
+            return track.at(min(max(start + t, 0.0), track.duration)).rgb
 
         race = BarChartRace(table, duration, colours, n_bars=n_bars, size=size, title=title)
         from moviepy import VideoClip
 
         clip = VideoClip(race.frame, duration=duration)
-        clip = clip.with_audio(audio.subclipped(0, min(duration, audio.duration)))
+        clip = clip.with_audio(fit_audio(audio, start=start, duration=duration))
         with atomic_output(out) as tmp:
             try:
                 clip.write_videofile(str(tmp), fps=fps, codec=codec, preset=preset,
                                      audio_codec="aac", ffmpeg_params=even_size_params(size, codec),
                                      temp_audiofile_path=tmpdir,
-                                     logger="bar" if progress else None)
+                                     logger=encoding_logger(progress, label="race"))
             except OSError as exc:
                 raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
                                  source=out) from exc
