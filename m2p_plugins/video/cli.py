@@ -124,6 +124,11 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--size", type=_frame_size, default=(1280, 720), metavar="WxH",
                         help="video size in pixels (default 1280x720)")
     parser.add_argument("--title", default=None, help="chart title")
+    parser.add_argument("--period-fmt", default=None, metavar="FMT",
+                        help="period label: a strftime format for dates ('%%b %%Y'), or "
+                             "'{x:.0f}' for numbers (default: fits the dates' spacing)")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light",
+                        help="light (default) or dark background")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     _add_music_start(parser)
     add_inference_arguments(parser)
@@ -138,7 +143,8 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
         print(bar_chart_race(args.data, args.music, args.output, fit=args.fit,
                              period_seconds=args.period_seconds, n_bars=args.bars, fps=args.fps,
                              size=(width, height), title=args.title, preset=args.preset,
-                             music_start=args.music_start, progress=progress, **kwargs))
+                             music_start=args.music_start, period_fmt=args.period_fmt,
+                             theme=args.theme, progress=progress, **kwargs))
         return 0
 
     return run
