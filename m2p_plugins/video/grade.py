@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
                 grade_device: str = "cpu", music_start: float = 0.0, progress: bool = False,
-                **inference: Any) -> Path:
+                on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
     Parameters
@@ -208,6 +208,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     progress
         Show progress bars (inference and encoding); off by default in the API (the command
         line turns them on for a terminal). MoviePy's own messages are never printed.
+    on_track
+        Called with the palette track the grade uses (or the Palette), before encoding (the
+        command line prints its palette in its one-line summary).
     **inference
         Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
 
@@ -255,6 +258,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         track = clip_track(music, start=start, span=min(float(clip.duration), length - start),
                            track=track, label=f"{Path(video).name} ({clip.duration:.1f} s)",
                            progress=progress, **inference)
+        if on_track is not None:
+            on_track(track)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
                             music_end=music_end, device=grade_device, music_start=start)
         graded = clip.with_effects([effect])

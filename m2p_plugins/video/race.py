@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -261,7 +261,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                    fps: int = 30, size: tuple[int, int] = (1280, 720), title: str | None = None,
                    track: Any = None, codec: str = "libx264", preset: str = "medium",
                    music_start: float = 0.0, period_fmt: str | None = None,
-                   theme: str = "light", progress: bool = False, **inference: Any) -> Path:
+                   theme: str = "light", progress: bool = False,
+                   on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
     """Render a palette-coloured bar-chart race with the music as soundtrack.
 
     Parameters
@@ -292,6 +293,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         ``fit="stretch"`` the race lasts from there to the end of the song).
     progress
         A progress bar (MoviePy's own messages are never printed).
+    on_track
+        Called with the palette track the race uses, before rendering.
     **inference
         Passed to :func:`m2p.palette_track`.
 
@@ -328,6 +331,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
             raise VideoError("race duration must be positive", source=out)
         track = clip_track(music, start=start, span=min(duration, length - start), track=track,
                            label=f"the race ({duration:.1f} s)", progress=progress, **inference)
+        if on_track is not None:
+            on_track(track)
 
         def colours(t: float) -> np.ndarray:
             return track.at(min(max(start + t, 0.0), track.duration)).rgb
