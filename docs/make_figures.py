@@ -9,6 +9,9 @@ Usage::
 
 Writes ``docs/img/matplotlib_example.png`` and ``docs/img/altair_example.png`` (``--out`` to
 change the folder). Runs headless (Agg) and offline (Altair renders with vl-convert).
+``--only race shadows`` makes only the named figures: ``race_dark.png`` (a bar-chart race frame
+mid-overtake, dark theme, date labels) and ``shadows_and_neutrals.png`` (a real photo, its
+recolouring and the default ``.cube`` look).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="output folder")
     parser.add_argument("--window", type=float, default=10.0, help="analysis window, seconds")
     parser.add_argument("--hop", type=float, default=2.5, help="hop between windows, seconds")
+    parser.add_argument("--only", nargs="+", choices=sorted(FIGURES), default=None,
+                        help="make only these figures (default: matplotlib and altair)")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -52,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
                                   device="cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     title = f"{args.audio.name}{label}"
-    mpl_path = matplotlib_figure(track, args.out / "matplotlib_example.png", title=title)
-    alt_path = altair_chart(track, args.out / "altair_example.png", title=title)
-    print(f"wrote {mpl_path.relative_to(ROOT) if mpl_path.is_relative_to(ROOT) else mpl_path}")
-    print(f"wrote {alt_path.relative_to(ROOT) if alt_path.is_relative_to(ROOT) else alt_path}")
+    for name in args.only or ("matplotlib", "altair"):
+        function, file_name = FIGURES[name]
+        path = function(track, args.out / file_name, title=title)
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 
@@ -112,6 +117,76 @@ def altair_chart(track, path: Path, *, title: str) -> Path:
             title=f'alt.theme.enable("m2p") - {title}')
         chart.save(str(path), scale_factor=1.5)
     return path
+
+
+def race_frame(track, path: Path, *, title: str) -> Path:
+    """One frame of a dark-theme bar-chart race with monthly dates, mid-overtake."""
+    import numpy as np
+    from PIL import Image
+
+    from m2p_plugins.video.race import BarChartRace, RaceData
+
+    rng = np.random.default_rng(7)
+    months = [f"2015-{m:02d}-01 00:00:00" for m in range(1, 13)]
+    values = np.cumsum(rng.uniform(0, 10, (len(months), 8)), axis=0)
+    names = ["Oslo", "Lima", "Kyoto", "Accra", "Quito", "Perth", "Turin", "Hanoi"]
+    data = RaceData(tuple(months), tuple(names), values)
+    duration = min(track.duration, 11.0)
+    race = BarChartRace(data, duration, lambda t: track.at(min(t, track.duration)).rgb,
+                        n_bars=6, size=(960, 540), title=f"m2p race --theme dark - {title}",
+                        theme="dark")
+    # The first moment after 40 % of the race where two bars share part of a row.
+    times = np.linspace(0.4 * duration, duration, 200)
+    moment = next((t for t in times if _overtaking(race, t)), times[0])
+    Image.fromarray(race.frame(float(moment))).save(path, optimize=True)
+    race.close()
+    return path
+
+
+def _overtaking(race, t: float) -> bool:
+    import numpy as np
+
+    race.frame(float(t))
+    rows = np.array([bar.get_y() + 0.4 for bar in race.bars if bar.get_visible()])
+    gaps = np.abs(rows[:, None] - rows[None, :])[np.triu_indices(rows.size, 1)]
+    return bool(((gaps > 0.3) & (gaps < 0.7)).any())
+
+
+def shadows_and_neutrals(track, path: Path, *, title: str) -> Path:
+    """The test photo, recoloured to the track, and under the default ``.cube`` look."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from m2p_plugins.video.lut import apply_lut
+    from m2p_plugins.video.recolor import grade_lut
+
+    photo = np.asarray(Image.open(ROOT / "tests" / "data" / "bowl_by_freespace.jpg")
+                       .convert("RGB"))
+    palette = track.overall
+    panels = [("photo (CC-BY-4.0, freespace)", photo),
+              ("m2p recolor (strength 0.6)", apply_lut(photo, grade_lut(palette,
+                                                                        reference=photo))),
+              ("default .cube (m2p export)", apply_lut(photo, grade_lut(palette)))]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.3), layout="constrained")
+    for ax, (name, image) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+    fig.suptitle(f"greys stay grey (one tint), shadows stay black - palette of {title}: "
+                 + " ".join(palette.hex), fontsize=10)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+FIGURES = {
+    "matplotlib": (matplotlib_figure, "matplotlib_example.png"),
+    "altair": (altair_chart, "altair_example.png"),
+    "race": (race_frame, "race_dark.png"),
+    "shadows": (shadows_and_neutrals, "shadows_and_neutrals.png"),
+}
+"""Figure name -> (function(track, path, title=...), file name)."""
 
 
 def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:
