@@ -112,6 +112,20 @@ def test_loop_with_music_start_goes_back_to_the_start() -> None:
     assert hold.local_time(4.5) == 10.5 and hold.segment(4.5) == (2, 2, 0.0)
 
 
+def test_a_clip_builds_only_the_lut_keyframes_it_reads() -> None:
+    from m2p_plugins.video.timeline import lut_track
+
+    palettes = [RED, BLUE] * 12
+    track = PaletteTrack(np.arange(24) * 2.5 + 5.0, palettes, window=10.0, hop=2.5,
+                         duration=70.0)
+    source = np.array([[30.0, 0.0, 0.0], [55.0, 10.0, 10.0], [80.0, -5.0, 5.0]])
+    full = lut_track(track, source, size=9, start=30.0)
+    part = lut_track(track, source, size=9, start=30.0, needed=(30.0, 34.0))
+    assert len(part.times) < len(full.times) // 2
+    for t in np.linspace(0.0, 4.0, 9):
+        assert np.abs(part.at(t) - full.at(t)).max() < 1e-3
+
+
 def test_short_clip_gets_shorter_windows_and_says_so(tmp_path: Path, tiny_model_dir: Path) -> None:
     song = _two_note_song(tmp_path / "song.wav", 30.0, change=15.0)
     # Defaults (10 s windows every 2.5 s): a 2 s clip from 14 s holds one window centre.

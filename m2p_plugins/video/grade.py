@@ -132,7 +132,15 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
-                         luminance=self.luminance, skin=self.skin, start=self.music_start)
+                         luminance=self.luminance, skin=self.skin, start=self.music_start,
+                         needed=self._needed(clip))
+
+    def _needed(self, clip: Any) -> tuple[float, float] | None:
+        """Music times a held (not looped) grade of ``clip`` reads; None: all of them."""
+        duration = getattr(clip, "duration", None)
+        if self.music_end != "hold" or not duration:
+            return None
+        return self.music_start, self.music_start + float(duration)
 
 
 def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES) -> np.ndarray:

@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from m2p.errors import InvalidArgumentError, VideoError
+from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     atomic_output,
@@ -161,9 +162,7 @@ class BarChartRace:
         self.colours = colours
         self.n_bars = max(1, min(int(n_bars), len(data.entities)))
         self.size = (int(size[0]), int(size[1]))
-        if theme not in THEMES:
-            raise InvalidArgumentError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
-        look = THEMES[theme]
+        look = _theme(theme)
         n_ent = len(data.entities)
         self._swaps = _RankTimeline(data.values, self.duration)
         self._period_labels = period_labels(data, period_fmt)
@@ -314,9 +313,10 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     if fit not in ("stretch", "trim"):
         raise InvalidArgumentError(f"fit must be 'stretch' or 'trim', got {fit!r}")
     table = _as_race_data(data)
-    period_labels(table, period_fmt)  # a format that does not fit fails before any work
-    if theme not in THEMES:
-        raise InvalidArgumentError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+    period_labels(table, period_fmt)  # a format or theme that does not fit fails before work
+    _theme(theme)
+    if track is not None:
+        track = resolve_track(track)  # a PaletteTrack (a single Palette has no time)
     audio = clip = race = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-race-")
     try:
@@ -383,6 +383,12 @@ def period_labels(data: RaceData, period_fmt: str | None = None) -> list[str]:
         raise InvalidArgumentError(f"period_fmt {period_fmt!r} is a date format but the periods "
                                    f"are not dates (first: {data.periods[0]!r})")
     return [d.strftime(period_fmt) for d in dates]
+
+
+def _theme(theme: str) -> dict[str, str]:
+    if theme not in THEMES:
+        raise InvalidArgumentError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+    return THEMES[theme]
 
 
 def _as_datetimes(values: list[Any]) -> list[Any]:

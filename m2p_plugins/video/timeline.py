@@ -125,7 +125,7 @@ class LutTrack:
 def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
               size: int = DEFAULT_SIZE, smoothing: float = DEFAULT_SMOOTHING,
               music_end: MusicEnd = "hold", luminance: float = 0.5, skin: float = 0.8,
-              start: float = 0.0) -> LutTrack:
+              start: float = 0.0, needed: tuple[float, float] | None = None) -> LutTrack:
     """Build the keyframe LUTs that grade footage (source palette) toward a palette track.
 
     Parameters
@@ -141,6 +141,10 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         Gaussian standard deviation in seconds applied across keyframes (0 disables).
     music_end, start
         ``"hold"`` or ``"loop"``, and the music time at video time 0 (s); see :class:`LutTrack`.
+    needed
+        ``(first, last)`` music times, in seconds, the video will read: keyframes farther out
+        than eight ``smoothing`` widths and one keyframe are not built (a 10 s clip from a
+        4-minute song builds a handful of LUTs, not a hundred, at about 0.3 s each).
 
     Returns
     -------
@@ -152,6 +156,13 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         duration = float(track.duration)
     else:
         times, palettes, duration = np.zeros(1), [track], 1.0
+    if needed is not None and len(times) > 1:
+        margin = 8.0 * smoothing  # 4 widths for the needed keyframes' own neighbours too
+        inside = np.flatnonzero((times >= needed[0] - margin) & (times <= needed[1] + margin))
+        lo = max(0, (int(inside[0]) if inside.size else int(np.searchsorted(times, needed[0])))
+                 - 1)
+        hi = min(len(times), (int(inside[-1]) if inside.size else lo) + 2)
+        times, palettes = times[lo:hi], palettes[lo:hi]
     targets = [palette_lab(p) for p in palettes]
     if len({t.shape[0] for t in targets}) == 1:
         slots = match_palettes(source_lab, np.stack(targets))  # one fixed correspondence
