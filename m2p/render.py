@@ -141,7 +141,8 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     (:meth:`PaletteTrack.at`, so colours glide between windows) as horizontal bands, one per
     colour slot, slot 0 on top; bands split the full height equally, so a window with fewer
     colours shows wider bands. Where the palette length changes between windows, the band of
-    the colour that comes or goes grows or shrinks over half a hop, never a hard stripe. Underneath, a time axis with a tick every second (when there
+    the colour that comes or goes grows or shrinks over half a hop, never a hard stripe.
+    Underneath, a time axis with a tick every second (when there
     is room) and labelled ticks every 1, 2, 5, 10, 15, 30... seconds. On the right, the
     whole-piece palette. Above, the source name, duration and seed.
 
@@ -418,7 +419,7 @@ def _draw_time_axis(draw: ImageDraw.ImageDraw, duration: float, layout: Timeline
         s = k * step
         x = min(x0 + s * px_per_second, x0 + W - 1)
         draw.line([(x, y0), (x, y0 + 7)], fill=INK)
-        label = f"{s // 60}:{s % 60:02d}" if long_form else f"{s} s"
+        label = _clock(s) if long_form else f"{s} s"
         anchor = "la" if k == 0 else "ma"
         draw.text((x, y0 + 10), label, font=font, fill=INK, anchor=anchor)
 

@@ -63,6 +63,19 @@ def _pty_run(argv: list[str], env: dict[str, str], *, columns: int = 100) -> str
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def _drain(fd: int) -> str:
+    """Everything written to a pseudo-terminal so far (reads until it stays quiet)."""
+    import select
+
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
 def test_each_command_ends_with_one_summary_line(tmp_path: Path, tiny_model_dir: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("moviepy")
@@ -133,12 +146,12 @@ def test_progress_bar_draws_on_a_terminal_reporting_zero_columns() -> None:
         assert os.get_terminal_size(term.fileno()).columns == 0
         options = bar_width(term)
         assert options.get("ncols", 0) >= 20
-        bar = tqdm(total=4, file=term, desc="song.wav", mininterval=0, **options)
+        bar = tqdm(total=4, file=term, desc="song.wav", mininterval=0, miniters=1, **options)
         for _ in range(4):
             bar.update(1)
         bar.close()
         term.flush()
-        text = os.read(main, 65536).decode("utf-8", "replace")
+        text = _drain(main)
     os.close(main)
     assert "song.wav" in text and "4/4" in text and "100%" in text
     # A terminal with a width keeps following resizes.
