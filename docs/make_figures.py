@@ -8,9 +8,11 @@ Usage::
                                                       # untrained tiny model, labelled as such
 
 Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png``,
-``docs/img/export_sections.png`` and ``docs/img/distinct_colours.png`` (``--out`` to change the
-folder; ``--figures export distinct`` makes only those). Runs headless (Agg) and offline (Altair
-renders with vl-convert).
+``docs/img/export_sections.png``, ``docs/img/distinct_colours.png``, ``docs/img/race_dark.png``
+(a bar-chart race frame mid-overtake, dark theme, date labels) and
+``docs/img/shadows_and_neutrals.png`` (a real photo, its recolouring and the default ``.cube``
+look) (``--out`` to change the folder; ``--figures race shadows`` makes only those). Runs
+headless (Agg) and offline (Altair renders with vl-convert).
 """
 
 from __future__ import annotations
@@ -155,6 +157,65 @@ def export_sheet(track, path: Path, *, title: str) -> Path:
 
     del title  # the sheet names its rows itself (file stem and section times)
     return export_palette(track, path, sections="auto")
+def race_frame(track, path: Path, *, title: str) -> Path:
+    """One frame of a dark-theme bar-chart race with monthly dates, mid-overtake."""
+    import numpy as np
+    from PIL import Image
+
+    from m2p_plugins.video.race import BarChartRace, RaceData
+
+    rng = np.random.default_rng(7)
+    months = [f"2015-{m:02d}-01 00:00:00" for m in range(1, 13)]
+    values = np.cumsum(rng.uniform(0, 10, (len(months), 8)), axis=0)
+    names = ["Oslo", "Lima", "Kyoto", "Accra", "Quito", "Perth", "Turin", "Hanoi"]
+    data = RaceData(tuple(months), tuple(names), values)
+    duration = min(track.duration, 11.0)
+    race = BarChartRace(data, duration, lambda t: track.at(min(t, track.duration)).rgb,
+                        n_bars=6, size=(960, 540), title=f"m2p race --theme dark - {title}",
+                        theme="dark")
+    # The first moment after 40 % of the race where two bars share part of a row.
+    times = np.linspace(0.4 * duration, duration, 200)
+    moment = next((t for t in times if _overtaking(race, t)), times[0])
+    Image.fromarray(race.frame(float(moment))).save(path, optimize=True)
+    race.close()
+    return path
+
+
+def _overtaking(race, t: float) -> bool:
+    import numpy as np
+
+    race.frame(float(t))
+    rows = np.array([bar.get_y() + 0.4 for bar in race.bars if bar.get_visible()])
+    gaps = np.abs(rows[:, None] - rows[None, :])[np.triu_indices(rows.size, 1)]
+    return bool(((gaps > 0.3) & (gaps < 0.7)).any())
+
+
+def shadows_and_neutrals(track, path: Path, *, title: str) -> Path:
+    """The test photo, recoloured to the track, and under the default ``.cube`` look."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from m2p_plugins.video.lut import apply_lut
+    from m2p_plugins.video.recolor import grade_lut
+
+    photo = np.asarray(Image.open(ROOT / "tests" / "data" / "bowl_by_freespace.jpg")
+                       .convert("RGB"))
+    palette = track.overall
+    panels = [("photo (CC-BY-4.0, freespace)", photo),
+              ("m2p recolor (strength 0.6)", apply_lut(photo, grade_lut(palette,
+                                                                        reference=photo))),
+              ("default .cube (m2p export)", apply_lut(photo, grade_lut(palette)))]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.3), layout="constrained")
+    for ax, (name, image) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+    fig.suptitle(f"greys stay grey (one tint), shadows stay black - palette of {title}: "
+                 + " ".join(palette.hex), fontsize=10)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 FIGURES = {
@@ -163,8 +224,10 @@ FIGURES = {
     "export": (export_sheet, "export_sections.png"),
     "distinct": (lambda track, path, *, title: distinct_figure(track.overall, path, title=title),
                  "distinct_colours.png"),
+    "race": (race_frame, "race_dark.png"),
+    "shadows": (shadows_and_neutrals, "shadows_and_neutrals.png"),
 }
-"""``--figures`` names: (function, file name)."""
+"""``--figures`` names: (function(track, path, title=...), file name)."""
 
 
 def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:

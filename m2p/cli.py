@@ -34,7 +34,12 @@ own command. The configure function receives the subcommand's
 
 Handlers raise :class:`m2p.errors.M2PError` for user-facing problems; :func:`main` turns them
 into one line on stderr and exit status 1. Shared helpers for subcommands:
-:func:`add_inference_arguments`, :func:`inference_kwargs`, :func:`print_palette`.
+:func:`add_inference_arguments`, :func:`inference_kwargs`, :func:`print_palette`,
+:func:`print_summary` (the one line a command that writes a file ends with),
+:func:`add_example` (an example under ``--help``).
+
+Colour: swatches and dim text only on a terminal, and never when ``NO_COLOR`` is set to a
+non-empty value (https://no-color.org); ``m2p live --swatches`` asks for them explicitly.
 """
 
 from __future__ import annotations
@@ -69,6 +74,14 @@ class Subcommand(NamedTuple):
 
 #: The core's commands. One line each; modules are imported only when their command runs.
 #: Adapters add theirs through the ``register_commands`` hook (:mod:`m2p.hookspecs`).
+EXAMPLES: dict[str, str] = {
+    "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
+    "track": "m2p track song.mp3 -o track.json --png timeline.png",
+    "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
+    "plugins": "m2p plugins --verbose",
+}
+"""The example shown under each core command's ``--help``."""
+
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
@@ -91,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         core = {entry.name for entry in SUBCOMMANDS}
         for entry in SUBCOMMANDS:
             sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
+            add_example(sub, EXAMPLES.get(entry.name, ""))
             if entry.name == chosen:
                 handler = _configure(entry, sub)
         for command in _adapter_commands(exclude=core):
@@ -200,6 +214,10 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
                     track_timeline(track).save(written[args.png], format="PNG", optimize=True)
         if not (args.output or args.json or args.png):
             print_track(track, sys.stdout)
+        elif files:
+            print_summary(" and ".join(files), f"{len(track)} palettes over "
+                          f"{track.duration:.1f} s (window {track.window:g} s, hop "
+                          f"{track.hop:g} s)", track.overall)
         return 0
 
     return run
@@ -338,9 +356,44 @@ def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def add_example(parser: argparse.ArgumentParser, example: str) -> None:
+    """Show ``example`` (one command per line) under the command's ``--help``."""
+    if example:
+        parser.epilog = "example:\n" + "\n".join(f"  {line}" for line in example.splitlines())
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """True when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
+    return _is_tty(stream) and not os.environ.get("NO_COLOR")
+
+
+def print_summary(path: Any, details: str, palette: "Palette | None",
+                  out: IO[str] | None = None) -> None:
+    """The one line a command ends with: what it wrote, its length, the palette.
+
+    ``PATH: DETAILS; palette #rrggbb ...`` (the hex codes follow true-colour swatches on a
+    terminal without ``NO_COLOR``), on standard output.
+    """
+    out = sys.stdout if out is None else out
+    line = f"{path}: {details}"
+    if palette is not None:
+        if use_colour(out):
+            from m2p.render import ansi_swatches
+
+            line += f"; palette {ansi_swatches(palette, width=2)} {' '.join(palette.hex)}"
+        else:
+            line += f"; palette {' '.join(palette.hex)}"
+    out.write(line + "\n")
+
+
 def print_palette(palette: "Palette", out: IO[str]) -> None:
-    """One colour per line: true-colour swatch and hex on a terminal, bare hex otherwise."""
-    if _is_tty(out):
+    """One colour per line: true-colour swatch and hex on a terminal, bare hex otherwise
+    (and with ``NO_COLOR``, bare hex and the mood as plain text)."""
+    if not use_colour(out) and _is_tty(out):
+        out.write("".join(code + "\n" for code in palette.hex))
+        out.write(f"mood: {palette.dominant_emotion}\n")
+    elif _is_tty(out):
         from m2p.render import ansi_swatch
 
         for code, rgb in zip(palette.hex, palette.rgb8):
@@ -352,7 +405,7 @@ def print_palette(palette: "Palette", out: IO[str]) -> None:
 
 def print_track(track: "PaletteTrack", out: IO[str]) -> None:
     """One line per window: centre time (s) then the colours (swatches on a terminal)."""
-    tty = _is_tty(out)
+    tty = use_colour(out)
     for time, palette in zip(track.times, track.palettes):
         if tty:
             from m2p.render import ansi_swatches

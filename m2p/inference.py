@@ -897,4 +897,6 @@ def _progress_bar(source, sample_rate, window_samples, hop_samples, enabled, pro
         total = None
     label = os.path.basename(_source_name(source) or "audio")
     # delay: short files finish before the bar would appear, so only long ones show it.
-    return tqdm(total=total, unit="window", desc=label, delay=1.0, leave=False, dynamic_ncols=True)
+    from m2p.render import bar_width
+
+    return tqdm(total=total, unit="window", desc=label, delay=1.0, leave=False, **bar_width())

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -36,7 +36,9 @@ __all__ = [
     "save_image",
     "palette_html",
     "track_html",
+    "mood_summary",
     "ansi_swatches",
+    "bar_width",
 ]
 
 BACKGROUND = (250, 250, 249)
@@ -138,7 +140,9 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     Time runs left to right. Each pixel column shows the palette in force at that time
     (:meth:`PaletteTrack.at`, so colours glide between windows) as horizontal bands, one per
     colour slot, slot 0 on top; bands split the full height equally, so a window with fewer
-    colours shows wider bands. Underneath, a time axis with a tick every second (when there
+    colours shows wider bands. Where the palette length changes between windows, the band of
+    the colour that comes or goes grows or shrinks over half a hop, never a hard stripe.
+    Underneath, a time axis with a tick every second (when there
     is room) and labelled ticks every 1, 2, 5, 10, 15, 30... seconds. On the right, the
     whole-piece palette. Above, the source name, duration and seed.
 
@@ -167,13 +171,19 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     times = np.clip(layout.column_time(np.arange(layout.left, layout.left + W), track.duration),
                     0.0, track.duration)
     lch, counts, _, _ = track.sample(times)
+    px_per_second = W / track.duration
+    widths, lch = _band_widths(counts, lch, radius=int(np.clip(0.5 * track.hop * px_per_second,
+                                                              1, 40)))
     rgb = lch_to_rgb8(lch.reshape(-1, 3)).reshape(lch.shape)
     body = pixels[layout.top:layout.top + H, layout.left:layout.left + W]
     rows = np.arange(H)
-    for n in np.unique(counts):
-        cols = np.flatnonzero(counts == n)
-        slot = np.minimum(rows * n // H, n - 1)  # band index of each row for n colours
-        body[:, cols] = rgb[cols][:, slot].transpose(1, 0, 2)
+    # Row r of a column shows the band whose cumulative width passes r (integer arithmetic for
+    # whole widths, so equal bands split the height exactly as rows * n // H).
+    edges = np.cumsum(widths, axis=1)  # (W, S)
+    total = edges[:, -1:]
+    slot = (rows[None, :, None] * total[:, None, :] >= H * edges[:, None, :]).sum(-1)
+    slot = np.minimum(slot, widths.shape[1] - 1)  # (W, H)
+    body[:] = rgb[np.arange(W)[:, None], slot].transpose(1, 0, 2)
 
     overall = track.overall
     n = len(overall)
@@ -187,6 +197,39 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     _draw_title(draw, track, layout)
     _draw_time_axis(draw, track.duration, layout)
     return image
+
+
+def _band_widths(counts: np.ndarray, lch: np.ndarray, *,
+                 radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Band widths per column ``(W, S)`` that ease in and out where the palette length changes,
+    and the colours ``(W, S, 3)`` with a slot a column lacks taken from the nearest column that
+    has it (so a growing band shows its colour from its first pixel).
+
+    Widths are 1 per present slot, smoothed along x by two box filters of ``radius`` columns
+    (a triangle): columns away from a change keep exactly 1 or 0.
+    """
+    n_cols, n_slots = lch.shape[0], lch.shape[1]
+    present = (np.arange(n_slots)[None, :] < counts[:, None]).astype(np.float64)
+    if np.all(present == present[:1]):
+        return present, lch
+    lch = lch.copy()
+    cols = np.arange(n_cols)
+    for k in range(n_slots):
+        have = np.flatnonzero(present[:, k])
+        if have.size in (0, n_cols):
+            continue
+        right = np.clip(np.searchsorted(have, cols), 0, have.size - 1)
+        left = np.clip(right - 1, 0, have.size - 1)
+        nearest = np.where(np.abs(have[left] - cols) <= np.abs(have[right] - cols),
+                           have[left], have[right])
+        lch[:, k] = lch[nearest, k]
+    widths = present
+    for _ in range(2):
+        padded = np.pad(widths, ((radius, radius), (0, 0)), mode="edge")
+        sums = np.cumsum(np.pad(padded, ((1, 0), (0, 0))), axis=0)
+        widths = (sums[2 * radius + 1:] - sums[:-2 * radius - 1]) / (2 * radius + 1)
+    widths = np.where(np.abs(widths - np.rint(widths)) < 1e-9, np.rint(widths), widths)
+    return widths, lch
 
 
 def save_image(image: Image.Image, path: str | os.PathLike[str]) -> None:
@@ -206,8 +249,14 @@ def save_image(image: Image.Image, path: str | os.PathLike[str]) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+NOTEBOOK_WIDTH = 860
+"""Widest picture the notebook HTML embeds, px: classic Jupyter's output area is about 880 px,
+and a wider picture is scaled down until its labels are unreadable."""
+
+
 def palette_html(palette: "Palette", *, swatch_px: int = 64) -> str:
-    """HTML swatches (inline styles only, so it renders in notebooks and e-mail alike)."""
+    """HTML swatches and the mood as text (inline styles only, so it renders in notebooks and
+    e-mail alike)."""
     cells = "".join(
         f'<div style="display:inline-block;margin-right:4px;text-align:center;'
         f'font:11px monospace;color:#333">'
@@ -216,23 +265,50 @@ def palette_html(palette: "Palette", *, swatch_px: int = 64) -> str:
         for code in palette.hex
     )
     mood = html.escape(palette.dominant_emotion)
-    return f'<div class="m2p-palette" title="mood: {mood}">{cells}</div>'
+    return (f'<div class="m2p-palette" title="mood: {mood}">{cells}'
+            f'<div style="font:12px sans-serif;color:#555;margin-top:2px">mood: {mood}</div></div>')
 
 
 def track_html(track: "PaletteTrack") -> str:
-    """The timeline PNG inline (base64) with a one-line caption."""
+    """The timeline PNG inline (base64), drawn at most :data:`NOTEBOOK_WIDTH` px wide so it is
+    shown at its own size, with a caption and the mood over time as text."""
+    layout = timeline_layout(track.duration)
+    spare = layout.image_size[0] - layout.width
+    width = min(layout.width, NOTEBOOK_WIDTH - spare)
     buffer = io.BytesIO()
-    track_timeline(track).save(buffer, format="PNG")
+    image = track_timeline(track, width=width, height=160)
+    image.save(buffer, format="PNG")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     caption = html.escape(
         f"{len(track)} palettes over {track.duration:.1f} s "
         f"(window {track.window:g} s, hop {track.hop:g} s)"
     )
+    mood = html.escape(mood_summary(track))
     return (
         f'<figure class="m2p-track" style="margin:0"><img alt="palette track" '
-        f'src="data:image/png;base64,{data}" style="max-width:100%"/>'
-        f'<figcaption style="font:12px sans-serif;color:#555">{caption}</figcaption></figure>'
+        f'src="data:image/png;base64,{data}" width="{image.width}" height="{image.height}" '
+        f'style="max-width:100%;height:auto"/>'
+        f'<figcaption style="font:12px sans-serif;color:#555">{caption}<br/>mood: {mood}'
+        f'</figcaption></figure>'
     )
+
+
+def mood_summary(track: "PaletteTrack", *, limit: int = 6) -> str:
+    """The dominant mood over time as text: ``"calm (0:00) → tense (1:05) → ..."``, one entry
+    per change (at most ``limit``; the whole piece's mood when it never changes)."""
+    names = [palette.dominant_emotion for palette in track.palettes]
+    changes = [(t, n) for k, (t, n) in enumerate(zip(track.times, names))
+               if k == 0 or n != names[k - 1]]
+    if len(changes) == 1:
+        return names[0]
+    shown = " → ".join(f"{n} ({_clock(max(0.0, t - track.window / 2))})"
+                       for t, n in changes[:limit])
+    return shown + (" → …" if len(changes) > limit else "")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,6 +339,27 @@ def ansi_swatch(code: str, rgb: tuple[int, int, int] | np.ndarray, *, width: int
     """One true-colour block followed by its hex code (for one-colour-per-line listings)."""
     r, g, b = (int(v) for v in rgb)
     return f"\x1b[48;2;{r};{g};{b}m{' ' * width}\x1b[0m {code}"
+
+
+def bar_width(stream: IO[str] | None = None) -> dict[str, Any]:
+    """tqdm width options for a progress bar on ``stream`` (default stderr).
+
+    A terminal that reports its width gets a bar that follows resizes (``dynamic_ncols``).
+    Some terminals (serial consoles, ``docker exec`` without a size, some CI runners) report
+    0 columns, and tqdm then draws an empty line; those get a fixed width from ``$COLUMNS``,
+    else 80.
+    """
+    import shutil
+    import sys
+
+    stream = sys.stderr if stream is None else stream
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    if columns > 0:
+        return {"dynamic_ncols": True}
+    return {"ncols": max(20, shutil.get_terminal_size(fallback=(80, 24)).columns)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,7 +419,7 @@ def _draw_time_axis(draw: ImageDraw.ImageDraw, duration: float, layout: Timeline
         s = k * step
         x = min(x0 + s * px_per_second, x0 + W - 1)
         draw.line([(x, y0), (x, y0 + 7)], fill=INK)
-        label = f"{s // 60}:{s % 60:02d}" if long_form else f"{s} s"
+        label = _clock(s) if long_form else f"{s} s"
         anchor = "la" if k == 0 else "ma"
         draw.text((x, y0 + 10), label, font=font, fill=INK, anchor=anchor)
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from m2p.cli import (
     Handler,
+    add_example,
     add_inference_arguments,
     inference_kwargs,
     non_negative_number,
     positive_number,
+    print_summary,
 )
 
 
@@ -28,6 +30,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     _add_strength(parser)
     parser.add_argument("--keep-audio", action="store_true",
                         help="keep the video's own sound instead of muxing the music")
+    _add_music_start(parser)
     parser.add_argument("--music-end", choices=("hold", "loop"), default="hold",
                         help="music shorter than the video: hold the last palette (default) "
                              "or loop the music and its palettes")
@@ -40,18 +43,25 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--grade-device", default="cpu",
                         help="cpu or cuda for the per-frame grading (default cpu)")
     add_inference_arguments(parser)
+    _windows_chosen_per_clip(parser)
+    add_example(parser, "m2p grade holiday.mp4 --music song.mp3 -o graded.mp4\n"
+                        "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4")
 
     def run(args: argparse.Namespace) -> int:
         from m2p_plugins.video.grade import grade_video
 
         kwargs = inference_kwargs(args)
         progress = kwargs.pop("progress")
+        used: list = []
         out = grade_video(args.video, args.music, args.output, strength=args.strength,
                           keep_audio=args.keep_audio, music_end=args.music_end,
                           lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
                           preset=args.preset, grade_device=args.grade_device,
-                          progress=progress, **kwargs)
-        print(out)
+                          music_start=args.music_start, progress=progress,
+                          on_track=used.append, **kwargs)
+        start = f" from {args.music_start:g} s" if args.music_start else ""
+        print_summary(out, f"{_video_size(out)}, graded to {Path(args.music).name}{start}",
+                      _palette_from(used, args.music_start))
         return 0
 
     return run
@@ -66,13 +76,22 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--at", type=float, default=None, metavar="SECONDS",
                         help="use the palette at this time (default: whole-piece palette)")
     add_inference_arguments(parser)
+    add_example(parser, "m2p recolor photo.jpg --music song.mp3 -o recoloured.jpg")
 
     def run(args: argparse.Namespace) -> int:
-        from m2p_plugins.video.recolor import recolor
+        from PIL import Image
+
+        from m2p_plugins.video.recolor import music_palette, recolor
 
         kwargs = inference_kwargs(args)
-        print(recolor(args.photo, args.music, args.output, strength=args.strength, at=args.at,
-                      **kwargs))
+        out = recolor(args.photo, args.music, args.output, strength=args.strength, at=args.at,
+                      **kwargs)
+        with Image.open(out) as image:
+            size = f"{image.width}x{image.height}"
+        at = f" at {args.at:g} s" if args.at is not None else ""
+        palette = music_palette(args.music, at=args.at, **kwargs)  # cached: no second run
+        print_summary(out, f"{size}, {Path(args.photo).name} recoloured to "
+                           f"{Path(args.music).name}{at}", palette)
         return 0
 
     return run
@@ -157,8 +176,17 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--size", type=_frame_size, default=(1280, 720), metavar="WxH",
                         help="video size in pixels (default 1280x720)")
     parser.add_argument("--title", default=None, help="chart title")
+    parser.add_argument("--period-fmt", default=None, metavar="FMT",
+                        help="period label: a strftime format for dates ('%%b %%Y'), or "
+                             "'{x:.0f}' for numbers (default: fits the dates' spacing)")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light",
+                        help="light (default) or dark background")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
+    _add_music_start(parser)
     add_inference_arguments(parser)
+    _windows_chosen_per_clip(parser)
+    add_example(parser, "m2p race gdp.csv --music song.mp3 -o race.mp4 --title 'GDP' "
+                        "--period-fmt '%Y' --theme dark")
 
     def run(args: argparse.Namespace) -> int:
         from m2p_plugins.video.race import bar_chart_race
@@ -166,13 +194,54 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
         width, height = args.size
         kwargs = inference_kwargs(args)
         progress = kwargs.pop("progress")
-        print(bar_chart_race(args.data, args.music, args.output, fit=args.fit,
+        used: list = []
+        out = bar_chart_race(args.data, args.music, args.output, fit=args.fit,
                              period_seconds=args.period_seconds, n_bars=args.bars, fps=args.fps,
                              size=(width, height), title=args.title, preset=args.preset,
-                             progress=progress, **kwargs))
+                             music_start=args.music_start, period_fmt=args.period_fmt,
+                             theme=args.theme, progress=progress, on_track=used.append,
+                             **kwargs)
+        print_summary(out, f"{_video_size(out)}, race of {Path(args.data).name} to "
+                           f"{Path(args.music).name}", _palette_from(used, args.music_start))
         return 0
 
     return run
+
+
+def _video_size(path: Path) -> str:
+    """``"12.0 s, 1280x720"`` of a video just written."""
+    from m2p_plugins.video.media import close_quietly, open_video
+
+    clip = open_video(path, audio=False)
+    try:
+        return f"{clip.duration:.1f} s, {clip.size[0]}x{clip.size[1]}"
+    finally:
+        close_quietly(clip)
+
+
+def _palette_from(used: list, music_start: float):  # noqa: ANN202 - a Palette or None
+    """The palette to name in a summary: the whole song's, or the one where the video starts."""
+    from m2p.palette_types import Palette
+
+    if not used:
+        return None
+    track = used[0]
+    if isinstance(track, Palette):
+        return track
+    return track.at(min(music_start, track.duration)) if music_start else track.overall
+
+
+def _add_music_start(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--music-start", type=non_negative_number, default=0.0, metavar="SECONDS",
+                        help="start the song this far in, without cutting the file (default 0)")
+
+
+def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
+    """``--window`` / ``--hop`` left out mean "the defaults, shortened for a short clip"."""
+    for action in parser._actions:  # noqa: SLF001 - the help text should name the rule
+        if action.dest in ("window", "hop"):
+            action.help = f"{action.help}; shortened for a clip too short for 3 windows"
+    parser.set_defaults(window=None, hop=None)
 
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:

@@ -13,12 +13,13 @@ the window, tabulated as a 3-D LUT, smoothed and interpolated in time.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -33,10 +34,17 @@ from m2p_plugins.video.media import (
     check_encoder,
     check_output,
     close_quietly,
+    encoding_logger,
     even_size_params,
     frames_must_decode,
     open_audio,
     open_video,
+)
+from m2p_plugins.video.soundtrack import (
+    check_music_start,
+    clip_track,
+    fit_audio,
+    music_duration,
 )
 from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
 from m2p_plugins.video.transfer import check_strength, dominant_colors
@@ -48,6 +56,9 @@ except ImportError:  # pragma: no cover - exercised only without the [video] ext
 
 SOURCE_SAMPLE_FRAMES = 8
 """Frames sampled evenly over a clip to find its source palette."""
+
+STILL_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+"""Still-image suffixes ``m2p grade`` refuses (an animated GIF is footage and is graded)."""
 
 
 @dataclass
@@ -78,6 +89,9 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         See :func:`.transfer.transfer_lut`.
     device
         ``"cpu"`` or a torch device (``"cuda"``) for the per-frame work.
+    music_start
+        Seconds into the music at the clip's first frame (ignored for a ready ``LutTrack``,
+        which carries its own ``start``).
     """
 
     track: Any
@@ -89,6 +103,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     luminance: float = 0.5
     skin: float = 0.8
     device: str = "cpu"
+    music_start: float = 0.0
 
     def apply(self, clip: Any) -> Any:
         """Return ``clip`` graded (a new clip built with ``clip.transform``)."""
@@ -117,7 +132,15 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
-                         luminance=self.luminance, skin=self.skin)
+                         luminance=self.luminance, skin=self.skin, start=self.music_start,
+                         needed=self._needed(clip))
+
+    def _needed(self, clip: Any) -> tuple[float, float] | None:
+        """Music times a held (not looped) grade of ``clip`` reads; None: all of them."""
+        duration = getattr(clip, "duration", None)
+        if self.music_end != "hold" or not duration:
+            return None
+        return self.music_start, self.music_start + float(duration)
 
 
 def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES) -> np.ndarray:
@@ -156,8 +179,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 music_end: str = "hold", lut_size: int = DEFAULT_SIZE,
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
-                grade_device: str = "cpu", progress: bool = False,
-                **inference: Any) -> Path:
+                grade_device: str = "cpu", music_start: float = 0.0, progress: bool = False,
+                on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
     Parameters
@@ -167,6 +190,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     music
         Audio file (its palette track drives the grade and, unless ``keep_audio``, it becomes
         the soundtrack, trimmed to the video; with ``music_end="loop"`` it is looped).
+        A video too short to span :data:`.soundtrack.MIN_WINDOWS` analysis windows gets shorter
+        windows for its passage of music, with a warning (unless ``window`` / ``hop`` are
+        given).
     output
         Output video file; written to a temporary name and renamed when complete.
     strength
@@ -184,9 +210,15 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     grade_device
         ``"cpu"`` or ``"cuda"`` for the per-frame grading (``device`` in ``inference`` is the
         model's).
+    music_start
+        Seconds into the music at the video's first frame (the file is not cut: the palettes
+        are those of the whole song's track from there on).
     progress
         Show progress bars (inference and encoding); off by default in the API (the command
-        line turns them on for a terminal).
+        line turns them on for a terminal). MoviePy's own messages are never printed.
+    on_track
+        Called with the palette track the grade uses (or the Palette), before encoding (the
+        command line prints its palette in its one-line summary).
     **inference
         Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
 
@@ -198,15 +230,18 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     Raises
     ------
     m2p.errors.VideoError
-        Unreadable video, missing encoder, unwritable output or unknown output suffix (checked
-        before any work), or a frame that cannot be decoded (a damaged video).
+        Unreadable video, a still image (use :func:`.recolor.recolor`), missing encoder,
+        unwritable output or unknown output suffix (checked before any work), or a frame that
+        cannot be decoded (a damaged video).
     m2p.errors.InvalidArgumentError
-        ``strength`` outside [0, 1] or NaN, ``lut_size`` outside [2, 65].
+        ``strength`` outside [0, 1] or NaN, ``lut_size`` outside [2, 65], ``music_start``
+        outside the music.
     m2p.errors.M2PError
         ``grade_device`` is not available (checked before any work).
     m2p.errors.AudioError
         Unreadable music.
     """
+    refuse_still_image(video)
     out = check_output(output, inputs=(video, music), suffixes=VIDEO_SUFFIXES)
     check_strength(strength)
     check_lut_size(lut_size)
@@ -221,21 +256,32 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
+        refuse_still_image(video, clip)
         check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
         if track is None:
-            track = resolve_track(music, progress=progress, **inference)
+            length = music_duration(music, sample_rate=inference.get("sample_rate"))
+        else:
+            length = float(getattr(track, "duration", math.inf))  # a Palette has no end
+        start = check_music_start(music_start, length, source=music if track is None else None)
+        track = clip_track(music, start=start, span=min(float(clip.duration), length - start),
+                           track=track, label=f"{Path(video).name} ({clip.duration:.1f} s)",
+                           progress=progress, **inference)
+        if on_track is not None:
+            on_track(track)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
-                            music_end=music_end, device=grade_device)
+                            music_end=music_end, device=grade_device, music_start=start)
         graded = clip.with_effects([effect])
         if not keep_audio and isinstance(music, (str, os.PathLike)):
             audio = open_audio(music)
-            graded = graded.with_audio(_fit_audio(audio, clip.duration, music_end))
+            graded = graded.with_audio(fit_audio(audio, start=start, duration=clip.duration,
+                                                 music_end=music_end))
         with atomic_output(out) as tmp, frames_must_decode(video):
             try:
                 graded.write_videofile(
                     str(tmp), fps=clip.fps, codec=codec, preset=preset, audio_codec=audio_codec,
                     threads=threads, ffmpeg_params=even_size_params(clip.size, codec),
-                    temp_audiofile_path=tmpdir, logger="bar" if progress else None)
+                    temp_audiofile_path=tmpdir,
+                    logger=encoding_logger(progress, label=f"grading {Path(video).name}"))
             except (OSError, IOError, BrokenPipeError) as exc:
                 raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
                                  source=out) from exc
@@ -245,15 +291,19 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     return out
 
 
-def _fit_audio(audio: Any, duration: float, music_end: str) -> Any:
-    """The music trimmed (or, for ``"loop"``, looped) to ``duration`` seconds."""
-    if audio.duration >= duration:
-        return audio.subclipped(0, duration)
-    if music_end == "loop":
-        from moviepy.audio.fx import AudioLoop
+def refuse_still_image(video: str | os.PathLike[str], clip: Any = None) -> None:
+    """Refuse a still image (by its suffix, or an opened clip of one frame): grading it would
+    write a 0.04 s video; ``m2p recolor`` is the tool for pictures.
 
-        return audio.with_effects([AudioLoop(duration=duration)])
-    return audio  # shorter music ends early; the picture keeps the last palette's grade
+    Raises
+    ------
+    m2p.errors.VideoError
+        Naming the file and the command to use instead.
+    """
+    frames = None if clip is None else getattr(getattr(clip, "reader", None), "n_frames", None)
+    if Path(video).suffix.lower() in STILL_SUFFIXES or (frames is not None and frames <= 1):
+        raise VideoError("is a still image, not a video; recolour it with 'm2p recolor "
+                         f"{Path(video).name} --music SONG -o OUT' instead", source=video)
 
 
 def _palette_size(track: PaletteTrack | Palette) -> int:
@@ -262,4 +312,5 @@ def _palette_size(track: PaletteTrack | Palette) -> int:
     return max(3, len(track))
 
 
-__all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "grade_video", "source_palette"]
+__all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "STILL_SUFFIXES", "grade_video",
+           "refuse_still_image", "source_palette"]

@@ -212,6 +212,34 @@ def open_audio(path: str | os.PathLike[str]) -> Any:
         raise VideoError(f"cannot read audio ({_first_line(exc)})", source=path) from exc
 
 
+def encoding_logger(progress: bool, *, label: str = "encoding") -> Any:
+    """The ``logger=`` for MoviePy's ``write_videofile``: one bar of ours, nothing else.
+
+    MoviePy's own logger prints "MoviePy - Building video ...", the temporary audio file's
+    name and a second bar for the audio chunks; here the messages are dropped, the audio bar
+    is not shown, and the frame bar is labelled ``label``, erased when done and sized like the
+    model's bar (:func:`m2p.render.bar_width`). ``progress=False`` gives MoviePy's silent logger.
+    """
+    if not progress:
+        return None
+    from proglog import TqdmProgressBarLogger
+
+    from m2p.render import bar_width
+
+    class _Logger(TqdmProgressBarLogger):
+        def new_tqdm_bar(self, bar: str) -> None:
+            if bar in self.tqdm_bars and self.tqdm_bars[bar] is not None:
+                self.close_tqdm_bar(bar)
+            self.tqdm_bars[bar] = self.tqdm(total=self.bars[bar]["total"], desc=label,
+                                            unit="frame", leave=False, **bar_width())
+
+        def bars_callback(self, bar: str, attr: str, value: Any, old_value: Any = None) -> None:
+            if attr != "message":  # a bar's message is a file name: not ours to show
+                super().bars_callback(bar, attr, value, old_value)
+
+    return _Logger(print_messages=False, ignored_bars=("chunk",))
+
+
 def close_quietly(*clips: Any) -> None:
     """Close MoviePy clips (and their readers), ignoring ``None`` and errors."""
     for clip in clips:
@@ -318,6 +346,7 @@ __all__ = [
     "check_encoder",
     "check_output",
     "close_quietly",
+    "encoding_logger",
     "even_size_params",
     "ffmpeg_exe",
     "open_audio",

@@ -9,10 +9,13 @@ expanded 8-bit tables (one gather per pixel, :class:`.lut.ExpandedLutPair`), on 
 
 Music shorter than the video: ``music_end="hold"`` (default) keeps the last palette's grade
 to the end; ``"loop"`` starts the music's palette track again (time modulo the music's length).
+A song started partway (``start``, ``m2p grade --music-start``) is read from there: video time
+``t`` uses music time ``start + t``, and a loop goes back to ``start``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,13 +49,17 @@ class LutTrack:
         Length of the music in seconds (used by ``music_end="loop"``).
     music_end
         ``"hold"``: before the first / after the last keyframe the nearest LUT holds, and past
-        the end of the music the last grade holds. ``"loop"``: time is taken modulo ``duration``.
+        the end of the music the last grade holds. ``"loop"``: the music from ``start`` to
+        ``duration`` repeats.
+    start
+        Music time, in seconds, at video time 0 (``0 <= start < duration``).
     """
 
     times: np.ndarray
     luts: np.ndarray
     duration: float
     music_end: MusicEnd = "hold"
+    start: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +76,11 @@ class LutTrack:
         object.__setattr__(self, "times", times)
         object.__setattr__(self, "luts", luts)
         object.__setattr__(self, "duration", float(self.duration))
+        start = float(self.start)
+        if not (math.isfinite(start) and 0.0 <= start and (start < self.duration or start == 0)):
+            raise InvalidArgumentError(f"start must be from 0 to the music's {self.duration:g} s, "
+                                       f"got {self.start!r}")
+        object.__setattr__(self, "start", start)
 
     @property
     def size(self) -> int:
@@ -78,9 +90,9 @@ class LutTrack:
     def local_time(self, t: float) -> float:
         """Music time used for video time ``t`` (seconds) under :attr:`music_end`."""
         t = float(t)
-        if self.music_end == "loop" and self.duration > 0:
-            return t % self.duration
-        return t
+        if self.music_end == "loop" and self.duration > self.start:
+            return self.start + t % (self.duration - self.start)
+        return self.start + t
 
     def segment(self, t: float) -> tuple[int, int, float]:
         """Keyframes around ``t`` and the blend weight: LUT(t) = (1 - a) LUT[i] + a LUT[j]."""
@@ -112,7 +124,8 @@ class LutTrack:
 
 def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
               size: int = DEFAULT_SIZE, smoothing: float = DEFAULT_SMOOTHING,
-              music_end: MusicEnd = "hold", luminance: float = 0.5, skin: float = 0.8) -> LutTrack:
+              music_end: MusicEnd = "hold", luminance: float = 0.5, skin: float = 0.8,
+              start: float = 0.0, needed: tuple[float, float] | None = None) -> LutTrack:
     """Build the keyframe LUTs that grade footage (source palette) toward a palette track.
 
     Parameters
@@ -126,8 +139,12 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         See :func:`.transfer.transfer_lut`.
     smoothing
         Gaussian standard deviation in seconds applied across keyframes (0 disables).
-    music_end
-        ``"hold"`` or ``"loop"``; see :class:`LutTrack`.
+    music_end, start
+        ``"hold"`` or ``"loop"``, and the music time at video time 0 (s); see :class:`LutTrack`.
+    needed
+        ``(first, last)`` music times, in seconds, the video will read: keyframes farther out
+        than eight ``smoothing`` widths and one keyframe are not built (a 10 s clip from a
+        4-minute song builds a handful of LUTs, not a hundred, at about 0.3 s each).
 
     Returns
     -------
@@ -139,6 +156,13 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         duration = float(track.duration)
     else:
         times, palettes, duration = np.zeros(1), [track], 1.0
+    if needed is not None and len(times) > 1:
+        margin = 8.0 * smoothing  # 4 widths for the needed keyframes' own neighbours too
+        inside = np.flatnonzero((times >= needed[0] - margin) & (times <= needed[1] + margin))
+        lo = max(0, (int(inside[0]) if inside.size else int(np.searchsorted(times, needed[0])))
+                 - 1)
+        hi = min(len(times), (int(inside[-1]) if inside.size else lo) + 2)
+        times, palettes = times[lo:hi], palettes[lo:hi]
     targets = [palette_lab(p) for p in palettes]
     if len({t.shape[0] for t in targets}) == 1:
         slots = match_palettes(source_lab, np.stack(targets))  # one fixed correspondence
@@ -154,7 +178,7 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         w = np.exp(-0.5 * ((times[:, None] - times[None, :]) / smoothing) ** 2)
         w /= w.sum(1, keepdims=True)
         luts = np.tensordot(w, luts, axes=(1, 0)).astype(np.float32)
-    return LutTrack(times, luts, duration, music_end)
+    return LutTrack(times, luts, duration, music_end, start)
 
 
 class FrameGrader:

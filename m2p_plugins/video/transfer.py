@@ -40,6 +40,21 @@ SKIN_HUE_DEGREES = 50.0
 SKIN_HUE_WIDTH = 18.0
 """Gaussian half-width of the skin band in degrees of hue."""
 
+SHADOW_L = 25.0
+"""Below this L* the colour shift fades out smoothly to nothing at black (blacks stay black)."""
+
+NEUTRAL_CHROMA = (6.0, 20.0)
+"""C* range over which a colour goes from *neutral* (below: a gentle tint that depends on
+lightness only) to *chromatic* (above: the full palette transfer)."""
+
+NEUTRAL_TINT = 0.5
+"""Share of the palette offset a neutral colour receives (colourists tint greys, never
+recolour them)."""
+
+NEUTRAL_TINT_SIGMA_L = 12.0
+"""Lightness width (L* units) over which the tint of neutrals is averaged between palette
+colours, so neighbouring greys never split into different hues."""
+
 
 def dominant_colors(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations: int = 12,
                      max_pixels: int = 250_000) -> tuple[np.ndarray, np.ndarray]:
@@ -235,14 +250,16 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     phi = np.where(total > 1e-12, phi / np.maximum(total, 1e-12), 1.0 / src.shape[0])
     d_ab = phi @ (tgt[:, 1:] - src[:, 1:])
 
-    # Protections: skin-like hues, and the neutral extremes (keeps pure black/white clean).
     lch = lab_to_lch(torch.from_numpy(lab)).numpy()
+    d_ab = protect_neutrals(d_ab, lch, src, tgt)
+
+    # Protections: skin-like hues, and the neutral extremes (keeps pure black/white clean).
     hue_diff = (lch[:, 2] - SKIN_HUE_DEGREES + 180.0) % 360.0 - 180.0
     w_skin = (np.exp(-0.5 * (hue_diff / SKIN_HUE_WIDTH) ** 2) * _smoothstep(lch[:, 1], 6.0, 14.0)
               * (1.0 - _smoothstep(lch[:, 1], 45.0, 65.0)) * _smoothstep(L, 20.0, 30.0)
               * (1.0 - _smoothstep(L, 88.0, 96.0)))
     keep = 1.0 - float(np.clip(skin, 0.0, 1.0)) * w_skin
-    ends = _smoothstep(L, 0.0, 12.0) * (1.0 - _smoothstep(L, 90.0, 100.0))
+    ends = _smoothstep(L, 0.0, SHADOW_L) * (1.0 - _smoothstep(L, 90.0, 100.0))
 
     out = lab.copy()
     out[:, 0] += strength * keep * d_l
@@ -254,6 +271,41 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
         rgb[outside] = lch_to_srgb(mapped).numpy()
     rgb = np.clip(np.nan_to_num(rgb, nan=0.0), 0.0, 1.0)
     return rgb.reshape(size, size, size, 3).astype(np.float32)
+
+
+def protect_neutrals(d_ab: np.ndarray, lch: np.ndarray, source_lab: np.ndarray,
+                     target_lab: np.ndarray) -> np.ndarray:
+    """Replace the a*b* shift of near-neutral colours by a gentle, lightness-only tint.
+
+    The palette transfer moves each colour by the offsets of the source colours *near it*;
+    for greys, whose neighbours in a*b* are all about equally near, that choice flips with
+    noise and lightness, and a flat grey wall splits into patches of opposite hues (yellow
+    and cyan). Colourists instead tint neutrals by tone (shadows one way, highlights another)
+    and weight the grade by saturation. So a colour of chroma below
+    :data:`NEUTRAL_CHROMA` gets :data:`NEUTRAL_TINT` of the palette offsets averaged with a
+    Gaussian in L* (:data:`NEUTRAL_TINT_SIGMA_L`), which varies slowly with lightness;
+    chromatic colours keep the full transfer; in between the two blend smoothly.
+
+    Parameters
+    ----------
+    d_ab
+        ``(M, 2)`` a*b* shifts of the transfer at ``M`` colours.
+    lch
+        ``(M, 3)`` CIELCh of those colours.
+    source_lab, target_lab
+        ``(k, 3)`` paired palettes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M, 2)`` the protected shifts.
+    """
+    light, chroma = lch[:, 0], lch[:, 1]
+    near = np.exp(-0.5 * ((light[:, None] - source_lab[None, :, 0]) / NEUTRAL_TINT_SIGMA_L) ** 2)
+    near = near / np.maximum(near.sum(1, keepdims=True), 1e-12)
+    tint = NEUTRAL_TINT * (near @ (target_lab[:, 1:] - source_lab[:, 1:]))
+    chromatic = _smoothstep(chroma, *NEUTRAL_CHROMA)[:, None]
+    return chromatic * d_ab + (1.0 - chromatic) * tint
 
 
 def palette_lab(palette: object) -> np.ndarray:
@@ -304,6 +356,10 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 __all__ = [
+    "NEUTRAL_CHROMA",
+    "NEUTRAL_TINT",
+    "NEUTRAL_TINT_SIGMA_L",
+    "SHADOW_L",
     "SKIN_HUE_DEGREES",
     "SKIN_HUE_WIDTH",
     "check_strength",
@@ -311,6 +367,7 @@ __all__ = [
     "dominant_colours",
     "match_palettes",
     "neutral_source",
+    "protect_neutrals",
     "palette_lab",
     "transfer_lut",
 ]
