@@ -42,3 +42,19 @@ def configure_batch(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+def configure_gallery(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p gallery library.parquet -o site/``: a static HTML page of the library."""
+    parser.add_argument("library", help="the table made by 'm2p batch'")
+    parser.add_argument("-o", "--output", required=True, metavar="FOLDER",
+                        help="folder for index.html (audio links are relative to it)")
+    parser.add_argument("--title", default="music2palette library", help="page title")
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.gallery import write_gallery
+
+        print(write_gallery(args.library, args.output, title=args.title))
+        return 0
+
+    return run

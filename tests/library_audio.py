@@ -47,3 +47,17 @@ def write_songs(folder: Path, *, seconds: float = 5.0) -> list[Path]:
         sf.write(str(path), samples, SAMPLE_RATE)
         paths.append(path)
     return paths
+
+
+def make_library(folder: Path, *, broken: bool = True) -> Path:
+    """``folder/library.parquet`` made by ``m2p.batch`` over :func:`write_songs` (one worker),
+    plus one file that is not audio when ``broken``."""
+    import m2p
+
+    music = folder / "music"
+    write_songs(music)
+    if broken:
+        (music / "broken.mp3").write_bytes(b"ID3 this is not audio at all")
+    out = folder / "library.parquet"
+    m2p.batch(music, output=out, workers=1, **FAST)
+    return out
