@@ -31,6 +31,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "errors": ("m2p.errors", None),
     # --- a whole library ------------------------------------------------------------------
     "batch": ("m2p.library", "batch"),
+    "match": ("m2p.front_doors", "match"),
     # --- integrations: front doors that load the adapter plugins on first use -------------
     "plugins": ("m2p.plugin_manager", "plugins"),
     "style": ("m2p.front_doors", "style"),

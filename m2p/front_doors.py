@@ -43,6 +43,16 @@ def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
     return get("animate_colors")(track, *args, **kwargs)
 
 
+def match(footage: Any, library: Any, **kwargs: Any) -> Any:
+    """Rank a music library's tracks for a picture or a video: ``m2p.match("clip.mp4",
+    "library.parquet")``.
+
+    Dispatches to the ``match`` capability of the ``video`` adapter; see
+    :func:`m2p_plugins.video.match.match` for all parameters.
+    """
+    return get("match")(footage, library, **kwargs)
+
+
 class _Namespace:
     """Attribute proxy onto the namespace an adapter registered (``m2p.altair``)."""
 
@@ -71,4 +81,4 @@ video = _Namespace("video")
 """``m2p.video...``: whatever the ``video`` adapter registered under the name ``video``."""
 
 
-__all__ = ["altair", "animate_colors", "style", "video"]
+__all__ = ["altair", "animate_colors", "match", "style", "video"]
