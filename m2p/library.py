@@ -65,6 +65,7 @@ __all__ = [
     "library_schema",
     "read_library",
     "row_track",
+    "rows_table",
     "run_batch",
 ]
 
@@ -512,7 +513,7 @@ class _Journal:
         if not self.rows:
             return
         self.folder.mkdir(exist_ok=True)
-        table = _rows_table(self.rows)
+        table = rows_table(self.rows)
         name = f"part-{time.time_ns():020d}-{os.getpid()}-{self.count:06d}.parquet"
         with atomic_output(self.folder / name) as tmp:
             pq.write_table(table, tmp)
@@ -572,7 +573,8 @@ class _Journal:
                 leftover.unlink()
 
 
-def _rows_table(rows: list[dict[str, Any]]) -> "pa.Table":
+def rows_table(rows: list[dict[str, Any]]) -> "pa.Table":
+    """Rows (dicts) as a table of :func:`library_schema`."""
     import pyarrow as pa
 
     schema = library_schema()
