@@ -135,7 +135,7 @@ def _timeline_svg(row: dict[str, Any]) -> str:
         rects.extend(f'<rect x="{x0:.2f}" y="{k * band:.2f}" width="{x1 - x0 + 0.3:.2f}" '
                      f'height="{band + 0.3:.2f}" fill="{h}"/>' for k, h in enumerate(palette["hex"]))
     return (f'<svg class="timeline" viewBox="0 0 {_TIMELINE_W:g} {_TIMELINE_H:g}" '
-            f'preserveAspectRatio="none" role="img" aria-label="palette timeline">{"".join(rects)}</svg>')
+            f'preserveAspectRatio="none" shape-rendering="crispEdges" role="img" aria-label="palette timeline">{"".join(rects)}</svg>')
 
 
 def _name(row: dict[str, Any]) -> str:

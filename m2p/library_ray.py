@@ -19,6 +19,7 @@ default 4x window overlap, so shipping audio moves a quarter of the bytes.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -52,6 +53,8 @@ def run_ray(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
     except ImportError as exc:
         raise M2PError(f"the ray engine needs Ray Data: pip install 'music2palette[ray]' ({exc})") from None
 
+    # The job reports its own progress; Ray Data's INFO lines would bury it.
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     started = not ray.is_initialized()
     if started:
         address = os.environ.get("RAY_ADDRESS") or None
@@ -60,6 +63,7 @@ def run_ray(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the job has its own bar, over files
+        context.print_on_execution_start = False
         gpus = int(ray.cluster_resources().get("GPU", 0))
         model = ray.put({name: (Path(job.model) / name).read_bytes() for name in _MODEL_FILES})
         actor_job = replace(job, device="cuda" if gpus else "cpu")
