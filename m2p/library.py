@@ -630,16 +630,10 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] if text else type(exc).__name__
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _bar(total: int, enabled: bool) -> Any:
     if not enabled:
+        from m2p.inference import _NoBar
+
         return _NoBar()
     from tqdm import tqdm
 
