@@ -7,6 +7,7 @@ Usage::
 1. **Recoloured pictures find their track.** Each photo is recoloured toward each library
    track X's whole-piece palette (``recolor_image``, the function behind ``m2p recolor``) and
    matched against the library; the share of cases where X ranks in the top 3 (chance: 3 / N).
+   As its upper bound, a picture made of X's own whole-piece colours.
 2. **Direction.** Dark, desaturated versions of the photos (and a video made of them) should
    rank low-valence tracks above high-valence ones: the AUC over (low, high) pairs of tracks,
    split at the median valence (0.5 = chance, 1 = every low-valence track first); bright,
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=None,
                         help="also write the dark test video here (default: a temporary file)")
     parser.add_argument("--size", type=int, default=360, help="photos are shrunk to this width")
+    parser.add_argument("--checks", nargs="+", choices=("recolour", "bound", "direction"),
+                        default=["recolour", "bound", "direction"])
     args = parser.parse_args(argv)
 
     from m2p.library import read_library
@@ -43,8 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in read_library(args.library).to_pylist() if r["status"] == "ok"]
     photos = {p.name: _load(p, args.size) for p in (args.photos or _default_photos())}
     print(f"library: {args.library} ({len(rows)} tracks); photos: {', '.join(photos)}\n")
-    recoloured(rows, photos)
-    direction(rows, photos, args.video)
+    if "recolour" in args.checks:
+        recoloured(rows, photos)
+    if "bound" in args.checks:
+        swatch_bound(rows)
+    if "direction" in args.checks:
+        direction(rows, photos, args.video)
     return 0
 
 
@@ -74,6 +81,27 @@ def recoloured(rows: list[dict], photos: dict[str, np.ndarray]) -> None:
         r = np.asarray(ranks[(strength, weight)])
         print(f"| {strength:g} | {weight:g} | {np.mean(found):.1%} | {np.mean(r == 1):.1%} | "
               f"{np.median(r):g} |")
+    print()
+
+
+def swatch_bound(rows: list[dict]) -> None:
+    """What check 1 could reach at best: the picture is made of X's own whole-piece colours."""
+    from m2p_plugins.video.match import footage_palettes, match
+
+    ranks = {w: [] for w in WEIGHTS}
+    for row in rows:
+        rgb = [[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in row["palette"]]
+        picture = np.repeat(np.asarray(rgb, dtype=np.uint8)[None], 60, 0).repeat(40, 1)
+        shots = footage_palettes(picture)
+        for weight in WEIGHTS:
+            order = [m.path for m in match(shots, rows, top=None, emotion_weight=weight)]
+            ranks[weight].append(order.index(row["path"]) + 1)
+    print(f"Upper bound: a picture made of X's own whole-piece colours ({len(rows)} cases)\n")
+    print("| emotion weight | top 3 | top 1 | median rank |")
+    print("|---:|---:|---:|---:|")
+    for weight, r in ranks.items():
+        r = np.asarray(r)
+        print(f"| {weight:g} | {np.mean(r <= 3):.1%} | {np.mean(r == 1):.1%} | {np.median(r):g} |")
     print()
 
 

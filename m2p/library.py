@@ -244,15 +244,16 @@ def run_batch(
 
         try:
             if todo:
+                workers_used = min(n_workers, len(todo))
                 if engine == "ray":
                     from m2p.library_ray import run_ray
 
-                    run_ray(todo, job, workers=n_workers, sink=sink)
+                    run_ray(todo, job, workers=workers_used, sink=sink)
                 else:
-                    run_local(todo, job, workers=n_workers, sink=sink)
+                    run_local(todo, job, workers=workers_used, sink=sink)
         finally:
             journal.flush()  # finished rows survive an interrupt or a crash of the engine
-        journal.commit(job)
+        journal.commit()
     finally:
         bar.close()
     return BatchSummary(output=out, total=len(files), analysed=len(todo), skipped=skipped,
@@ -521,7 +522,7 @@ class _Journal:
         self.rows = []
         self.last_flush = time.monotonic()
 
-    def commit(self, job: Job) -> None:
+    def commit(self) -> None:
         """Stream the old table (minus the rows redone) and the journal into a new output,
         replace the output atomically, and remove the journal."""
         import pyarrow.parquet as pq
