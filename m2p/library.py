@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from m2p.errors import AudioFileNotFoundError, InvalidArgumentError, M2PError, OutputError
+from m2p.errors import AudioFileNotFoundError, InvalidArgumentError, M2PError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ __all__ = [
     "BatchSummary",
     "Job",
     "batch",
+    "check_library",
     "find_audio",
     "library_schema",
     "read_library",
@@ -325,14 +326,33 @@ def read_library(path: PathArg) -> "pa.Table":
     """
     import pyarrow.parquet as pq
 
+    check_library(path)
     try:
-        table = pq.read_table(path)
+        return pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged body behind a good footer
+        raise InvalidArgumentError(f"unreadable library ({_one_line(exc)})", source=path) from None
+
+
+def check_library(path: PathArg) -> None:
+    """Refuse a file that is not a library table, reading only its footer (schema).
+
+    Raises
+    ------
+    InvalidArgumentError
+        The file is missing, not parquet, or lacks the library's columns.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
     except FileNotFoundError:
         raise InvalidArgumentError("no such library file", source=path) from None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
         raise InvalidArgumentError(f"not a parquet library ({_one_line(exc)})", source=path) from None
-    _check_columns(table.schema, path)
-    return table
+    missing = [name for name in library_schema().names if name not in schema.names]
+    if missing:
+        raise InvalidArgumentError("not a music2palette library (missing columns: "
+                                   + ", ".join(missing) + ")", source=path)
 
 
 def row_track(row: dict[str, Any]) -> "PaletteTrack":
@@ -553,7 +573,7 @@ class _Journal:
         import pyarrow.parquet as pq
 
         if self.output.exists():
-            read_library(self.output)  # refuses a file that is not a library, naming it
+            check_library(self.output)  # refuses a file that is not a library, naming it
             yield pq.read_table(self.output, columns=columns)
         for part in self._parts():
             yield pq.read_table(part, columns=columns)
@@ -590,13 +610,6 @@ def _conform(data: Any, schema: "pa.Schema") -> "pa.Table":
     return table.select(schema.names).cast(schema)
 
 
-def _check_columns(schema: "pa.Schema", path: PathArg) -> None:
-    missing = [name for name in library_schema().names if name not in schema.names]
-    if missing:
-        raise InvalidArgumentError("not a music2palette library (missing columns: "
-                                   + ", ".join(missing) + ")", source=path)
-
-
 def _check_library_output(output: PathArg, files: Iterable[str]) -> Path:
     from m2p.outputs import check_output
 
@@ -605,9 +618,7 @@ def _check_library_output(output: PathArg, files: Iterable[str]) -> Path:
     out = check_output(os.path.abspath(os.path.expanduser(os.fspath(output))), inputs=files,
                        suffixes=[".parquet"])
     if out.exists():
-        read_library(out)  # fail before any work, naming the file
-    if not os.access(out.parent, os.W_OK):
-        raise OutputError("output folder is not writable", source=out)
+        check_library(out)  # fail before any work, naming the file
     return out
 
 
