@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def recoloured(rows: list[dict], photos: dict[str, np.ndarray]) -> None:
     from m2p.library import row_track
-    from m2p_plugins.video.match import footage_palettes, match
+    from m2p_plugins.video.matching import footage_palettes, match
     from m2p_plugins.video.recolor import recolor_image
 
     hits = {(s, w): [] for s in STRENGTHS for w in WEIGHTS}
@@ -86,7 +86,7 @@ def recoloured(rows: list[dict], photos: dict[str, np.ndarray]) -> None:
 
 def swatch_bound(rows: list[dict]) -> None:
     """What check 1 could reach at best: the picture is made of X's own whole-piece colours."""
-    from m2p_plugins.video.match import footage_palettes, match
+    from m2p_plugins.video.matching import footage_palettes, match
 
     ranks = {w: [] for w in WEIGHTS}
     for row in rows:
@@ -106,7 +106,7 @@ def swatch_bound(rows: list[dict]) -> None:
 
 
 def direction(rows: list[dict], photos: dict[str, np.ndarray], video: Path | None) -> None:
-    from m2p_plugins.video.match import footage_palettes, match
+    from m2p_plugins.video.matching import footage_palettes, match
 
     valence = {r["path"]: r["valence"] for r in rows}
     median = float(np.median(list(valence.values())))

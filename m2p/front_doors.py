@@ -48,7 +48,7 @@ def match(footage: Any, library: Any, **kwargs: Any) -> Any:
     "library.parquet")``.
 
     Dispatches to the ``match`` capability of the ``video`` adapter; see
-    :func:`m2p_plugins.video.match.match` for all parameters.
+    :func:`m2p_plugins.video.matching.match` for all parameters.
     """
     return get("match")(footage, library, **kwargs)
 

@@ -13,7 +13,7 @@ from PIL import Image
 import m2p
 from m2p import cli
 from m2p.library import read_library
-from m2p_plugins.video.match import footage_palettes
+from m2p_plugins.video.matching import footage_palettes
 from m2p_plugins.video.media import ffmpeg_exe
 from m2p_plugins.video.recolor import read_image
 from tests.library_audio import make_library
@@ -125,3 +125,10 @@ def test_bad_inputs_are_one_line(library, tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(line.startswith("m2p: error: ") for line in err)
     assert "missing.mp4" in err[0] and "noise.mp4" in err[1] and "no.parquet" in err[2]
+
+
+def test_match_names_stay_functions_after_module_imports():
+    import m2p_plugins.video.matching  # noqa: F401  (the module behind the names)
+
+    assert callable(m2p.match) and callable(m2p.video.match)
+    assert m2p.video.match.__module__ == "m2p_plugins.video.matching"

@@ -59,8 +59,8 @@ _LAZY: dict[str, str] = {
     "identity_lut": "m2p_plugins.video.lut",
     "read_cube": "m2p_plugins.video.lut",
     "write_cube": "m2p_plugins.video.lut",
-    "match": "m2p_plugins.video.match",
-    "footage_palettes": "m2p_plugins.video.match",
+    "match": "m2p_plugins.video.matching",
+    "footage_palettes": "m2p_plugins.video.matching",
 }
 
 __all__ = sorted(_LAZY)
@@ -114,7 +114,7 @@ def m2p_register(register: Any) -> None:
 
 
 def _match(footage: Any, library: Any, **kwargs: Any) -> Any:
-    """:func:`m2p_plugins.video.match.match`, imported on first call."""
-    from m2p_plugins.video.match import match
+    """:func:`m2p_plugins.video.matching.match`, imported on first call."""
+    from m2p_plugins.video.matching import match
 
     return match(footage, library, **kwargs)

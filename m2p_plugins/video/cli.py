@@ -215,7 +215,7 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
         import dataclasses
         import json
 
-        from m2p_plugins.video.match import match
+        from m2p_plugins.video.matching import match
 
         found = match(args.footage, args.library, top=args.top, fps=args.fps,
                       colors=args.colors, emotion_weight=args.emotion_weight)
