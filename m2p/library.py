@@ -392,15 +392,19 @@ def decode_file(path: str) -> tuple["np.ndarray | None", str | None]:
 
     try:
         return load(path), None
-    except M2PError as exc:
-        return None, _one_line(exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the library
-        return None, f"{path}: {type(exc).__name__}: {_one_line(exc)}"
+        return None, _error_line(path, exc)
 
 
-def analyse_samples(job: Job, path: str, digest: str | None, samples: "np.ndarray | None",
-                    error: str | None) -> dict[str, Any]:
-    """One table row: the palette track of decoded samples, or the row of an error."""
+def analyse(job: Job, path: str, digest: str | None, audio: "str | np.ndarray | None",
+            error: str | None = None) -> dict[str, Any]:
+    """One table row: the palette track of ``audio`` (the file itself, streamed, or its
+    decoded samples at 22,050 Hz), or the row of an error.
+
+    A file is streamed in 10 s blocks and samples are cut into the same blocks, whose
+    concatenation equals the decoded samples (:func:`m2p.audio.stream`), so both give the
+    same row, bit for bit.
+    """
     import dataclasses
 
     from m2p.api import load_for_inference
@@ -408,18 +412,16 @@ def analyse_samples(job: Job, path: str, digest: str | None, samples: "np.ndarra
     from m2p.inference import run_inference
 
     if error is None:
-        assert samples is not None
         try:
             net, dev, _ = load_for_inference(job.model, job.device, job.noise)
-            result = run_inference(samples, model=net, device=dev, seeds=[job.seed],
+            rate = None if isinstance(audio, str) else SAMPLE_RATE
+            result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
                                    noise_scale=job.noise, window=job.window, hop=job.hop,
-                                   batch_size=job.batch_size, sample_rate=SAMPLE_RATE)
+                                   batch_size=job.batch_size, sample_rate=rate)
             assert result.track is not None
             return track_row(dataclasses.replace(result.track, source=path), digest, job)
-        except M2PError as exc:
-            error = f"{path}: {exc.reason}"
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the library
-            error = f"{path}: {type(exc).__name__}: {_one_line(exc)}"
+            error = _error_line(path, exc)
     return {"path": path, "content_hash": digest, "status": "error", "error": error,
             "model_version": job.model_version, "settings": job.settings}
 
@@ -451,9 +453,9 @@ def init_worker(job: Job) -> None:
 
 
 def analyse_file(job: Job, path: str, digest: str | None) -> dict[str, Any]:
-    """Decode and analyse one file in this process (the local engine's task)."""
-    samples, error = decode_file(path)
-    return analyse_samples(job, path, digest, samples, error)
+    """Analyse one file in this process, streaming it (the local engine's task: memory does
+    not grow with the length of the file)."""
+    return analyse(job, path, digest, path)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -635,6 +637,13 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def _error_line(path: str, exc: BaseException) -> str:
+    """The error column: the file, then what went wrong (typed errors by their reason)."""
+    if isinstance(exc, M2PError):
+        return f"{path}: {exc.reason}"
+    return f"{path}: {type(exc).__name__}: {_one_line(exc)}"
 
 
 def _one_line(exc: BaseException) -> str:

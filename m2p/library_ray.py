@@ -9,7 +9,7 @@ Imported only when that engine runs (``pip install "music2palette[ray]"``). The 
    ``compute=ActorPoolStrategy(size=n)``): each actor loads the model once, from weights
    shipped through the object store (so nodes need the package, not the model files), asks for
    one GPU when the cluster has GPUs, and turns samples into a table row
-   (:func:`m2p.library.analyse_samples`, features and network in the actor);
+   (:func:`m2p.library.analyse`, features and network in the actor);
 4. rows stream back to the driver, which writes the same resumable table as the local engine.
 
 Features are computed in the actor, next to the model, rather than in the CPU tasks: a
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from m2p.errors import M2PError
-from m2p.library import Job, analyse_samples, decode_file, init_worker
+from m2p.library import Job, analyse, decode_file, init_worker
 
 __all__ = ["run_ray"]
 
@@ -107,7 +107,7 @@ class _Analyser:
         digest = str(batch["content_hash"][0]) or None
         error = str(batch["error"][0]) or None
         samples = None if error else np.frombuffer(batch["samples"][0], dtype=np.float32)
-        return rows_table([analyse_samples(self.job, path, digest, samples, error)])
+        return rows_table([analyse(self.job, path, digest, samples, error)])
 
 
 def _cpu_shares(ray: Any, workers: int) -> tuple[float, float]:
