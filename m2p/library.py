@@ -21,9 +21,10 @@ Resumable, never half-written
     the journal are streamed, one row group at a time, into the new table, which replaces the
     old one atomically; the journal is then removed. A killed job leaves the old table and the
     journal; running it again skips what either holds. Memory stays bounded: at most
-    ``flush_every`` rows and a few in-flight files are held.
+    ``flush_every`` rows are held, the local engine streams each file, and at most two files
+    per worker are in flight.
 
-The table (:data:`SCHEMA`, one row per distinct audio content)
+The table (:func:`library_schema`, one row per distinct audio content)
     ``path`` (absolute), ``content_hash``, ``status`` (``"ok"``/``"error"``), ``error``,
     ``duration`` (s), ``palette`` (whole-piece hex codes), ``palette_lch`` (its CIELCh
     colours), ``mood`` (dominant emotion), ``valence``/``arousal`` (whole piece, [-1, 1]),
