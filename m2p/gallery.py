@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ SORTS = {
 }
 # Timeline drawing box (SVG user units; the picture stretches to the card's width).
 _TIMELINE_W, _TIMELINE_H = 1000.0, 48.0
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def write_gallery(library: str | os.PathLike[str], folder: str | os.PathLike[str], *,
@@ -104,8 +106,8 @@ def gallery_html(rows: list[dict[str, Any]], *, base: str | os.PathLike[str] | N
 
 def _card(row: dict[str, Any], base: str | os.PathLike[str] | None) -> str:
     name = _name(row)
-    swatches = "".join(f'<span class="swatch" style="background:{h}" title="{h}"></span>'
-                       for h in row["palette"])
+    swatches = "".join('<span class="swatch" style="background:{0}" title="{0}"></span>'
+                       .format(_colour(h)) for h in row["palette"])
     audio = ""
     if base is not None and row.get("path") and os.path.isfile(row["path"]):
         link = quote(Path(os.path.relpath(row["path"], base)).as_posix())
@@ -133,9 +135,15 @@ def _timeline_svg(row: dict[str, Any]) -> str:
         x0, x1 = edges[i] * scale, edges[i + 1] * scale
         band = _TIMELINE_H / len(palette["hex"])
         rects.extend(f'<rect x="{x0:.2f}" y="{k * band:.2f}" width="{x1 - x0 + 0.3:.2f}" '
-                     f'height="{band + 0.3:.2f}" fill="{h}"/>' for k, h in enumerate(palette["hex"]))
+                     f'height="{band + 0.3:.2f}" fill="{_colour(h)}"/>' for k, h in enumerate(palette["hex"]))
     return (f'<svg class="timeline" viewBox="0 0 {_TIMELINE_W:g} {_TIMELINE_H:g}" '
             f'preserveAspectRatio="none" shape-rendering="crispEdges" role="img" aria-label="palette timeline">{"".join(rects)}</svg>')
+
+
+def _colour(code: str) -> str:
+    """A hex code as written by the library, or grey for anything else (a table is data: it
+    must not be able to inject markup)."""
+    return code if _HEX.fullmatch(str(code)) else "#808080"
 
 
 def _name(row: dict[str, Any]) -> str:

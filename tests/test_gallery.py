@@ -100,3 +100,13 @@ def test_bad_inputs_are_one_line(site, tmp_path, capsys):
     assert cli.main(["gallery", str(tmp_path / "missing.parquet"), "-o", str(tmp_path / "s")]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "must be a folder" in err[0] and "no such library" in err[1]
+
+
+def test_table_content_cannot_inject_markup(site):
+    from m2p.gallery import gallery_html
+
+    library, _ = site
+    row = next(r for r in read_library(library).to_pylist() if r["status"] == "ok")
+    evil = '"><script>alert(1)</script>'
+    text = gallery_html([row | {"palette": [evil], "mood": evil, "path": "/x/" + evil}])
+    assert "<script>alert" not in text and "#808080" in text
