@@ -6,6 +6,8 @@ Usage::
     python docs/make_figures.py --model DIR --audio FILE
     python docs/make_figures.py --random-model        # no weights (CI smoke run): a seeded,
                                                       # untrained tiny model, labelled as such
+    python docs/make_figures.py --gallery library.parquet   # only docs/img/gallery.png: the
+                                                      # page of `m2p gallery` in headless Chromium
 
 Writes ``docs/img/matplotlib_example.png``, ``docs/img/altair_example.png``,
 ``docs/img/export_sections.png``, ``docs/img/distinct_colours.png``, ``docs/img/race_dark.png``
@@ -39,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hop", type=float, default=2.5, help="hop between windows, seconds")
     parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES),
                         help="which pictures to make (default: all)")
+    parser.add_argument("--gallery", type=Path, default=None, metavar="PARQUET",
+                        help="only screenshot the gallery page of this library table")
     args = parser.parse_args(argv)
+    if args.gallery is not None:
+        print(f"wrote {gallery_screenshot(args.gallery, args.out / 'gallery.png')}")
+        return 0
 
     import matplotlib
 
@@ -228,6 +235,27 @@ FIGURES = {
     "shadows": (shadows_and_neutrals, "shadows_and_neutrals.png"),
 }
 """``--figures`` names: (function(track, path, title=...), file name)."""
+
+
+def gallery_screenshot(library: Path, path: Path, *, size: tuple[int, int] = (1280, 860)) -> Path:
+    """The page ``m2p gallery`` writes for ``library``, as headless Chromium shows it (sorted by
+    valence, high first)."""
+    import shutil
+    import subprocess
+
+    from m2p.gallery import write_gallery
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium is needed for the gallery screenshot (apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as tmp:
+        page = write_gallery(library, Path(tmp) / "site", title="held-out music, music2palette")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--window-size={size[0]},{size[1]}", f"--screenshot={path}",
+                        page.as_uri() + "#sort=valence-desc"],
+                       check=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    return path
 
 
 def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:

@@ -29,6 +29,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "PaletteStream": ("m2p.palette_stream", "PaletteStream"),
     "live": ("m2p.palette_stream", "live"),
     "errors": ("m2p.errors", None),
+    # --- a whole library ------------------------------------------------------------------
+    "batch": ("m2p.library", "batch"),
+    "match": ("m2p.front_doors", "match"),
     # --- integrations: front doors that load the adapter plugins on first use -------------
     "plugins": ("m2p.plugin_manager", "plugins"),
     "style": ("m2p.front_doors", "style"),
@@ -45,6 +48,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from m2p import errors  # noqa: F401
     from m2p.api import palette, palette_track, palettes  # noqa: F401
+    from m2p.library import batch  # noqa: F401
     from m2p.palette_stream import PaletteStream, live  # noqa: F401
     from m2p.palette_types import Palette, PaletteTrack  # noqa: F401
 

@@ -87,6 +87,8 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand("track", "m2p.cli", "configure_track", "Make a palette track (one palette per window)."),
     Subcommand("live", "m2p.cli", "configure_live", "Palettes of a live stream, one JSON line per window."),
     Subcommand("plugins", "m2p.cli", "configure_plugins", "List the installed adapters (plugins)."),
+    Subcommand("batch", "m2p.library_cli", "configure_batch", "Analyse a music library into one table."),
+    Subcommand("gallery", "m2p.library_cli", "configure_gallery", "Write a static HTML gallery of a library."),
 ]
 
 

@@ -69,6 +69,16 @@ def animate_colors(track: Any, *args: Any, **kwargs: Any) -> Any:
     return get("animate_colors")(track, *args, **kwargs)
 
 
+def match(footage: Any, library: Any, **kwargs: Any) -> Any:
+    """Rank a music library's tracks for a picture or a video: ``m2p.match("clip.mp4",
+    "library.parquet")``.
+
+    Dispatches to the ``match`` capability of the ``video`` adapter; see
+    :func:`m2p_plugins.video.matching.match` for all parameters.
+    """
+    return get("match")(footage, library, **kwargs)
+
+
 class _Namespace:
     """Attribute proxy onto the namespace an adapter registered (``m2p.altair``)."""
 
@@ -103,4 +113,5 @@ bokeh = _Namespace("bokeh")
 """``m2p.bokeh.palette(...)``, ``m2p.bokeh.theme(...)``: the Bokeh adapter."""
 
 
-__all__ = ["altair", "animate_colors", "bokeh", "plotly", "register_colormaps", "style", "video"]
+__all__ = ["altair", "animate_colors", "bokeh", "match", "plotly", "register_colormaps", "style",
+           "video"]

@@ -20,6 +20,8 @@ Public names
     formats of the same command are the core's :mod:`m2p.exporters`.
 ``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
     Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
+``match(footage, library, ...)``, ``footage_palettes``
+    A library's tracks ranked for a picture or a video (``m2p match``, ``m2p.match``).
 ``LutTrack``, ``lut_track``, ``FrameGrader``, ``transfer_lut``, ``dominant_colors``,
 ``match_palettes``, ``apply_lut``, ``apply_lut_torch``, ``expand_lut``, ``identity_lut``,
 ``read_cube``, ``write_cube``, ``write_3dl``, ``write_haldclut``, ``resample_lut``
@@ -63,6 +65,8 @@ _LAZY: dict[str, str] = {
     "write_3dl": "m2p_plugins.video.lut",
     "write_cube": "m2p_plugins.video.lut",
     "write_haldclut": "m2p_plugins.video.lut",
+    "match": "m2p_plugins.video.matching",
+    "footage_palettes": "m2p_plugins.video.matching",
 }
 
 __all__ = sorted(_LAZY)
@@ -85,6 +89,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("recolor", "Recolour an image to music."),
     ("export", "Export a palette or a LUT."),
     ("race", "Bar-chart race coloured by music."),
+    ("match", "Rank a music library for a picture or a video."),
 )
 
 
@@ -101,7 +106,7 @@ def _configure(command: str) -> Callable[[argparse.ArgumentParser], Any]:
 
 @hookimpl
 def register_commands(register: Any) -> None:
-    """Add ``m2p grade``, ``m2p recolor``, ``m2p export`` and ``m2p race``."""
+    """Add ``m2p grade``, ``m2p recolor``, ``m2p export``, ``m2p race`` and ``m2p match``."""
     for name, text in _COMMANDS:
         register(name, _configure(name), help=text)
 
@@ -111,3 +116,11 @@ def m2p_register(register: Any) -> None:
     """Register the ``video`` namespace (this package; its names load on first use)."""
     register("video", sys.modules[__name__],
              description="MusicGrade effect, grade_video, recolor, .cube export, bar_chart_race")
+    register("match", _match, description="m2p.match: rank library tracks for an image or video")
+
+
+def _match(footage: Any, library: Any, **kwargs: Any) -> Any:
+    """:func:`m2p_plugins.video.matching.match`, imported on first call."""
+    from m2p_plugins.video.matching import match
+
+    return match(footage, library, **kwargs)

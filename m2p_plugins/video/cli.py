@@ -297,9 +297,47 @@ def _unit_float(text: str) -> float:
     return value
 
 
-__all__ = ["configure_export", "configure_grade", "configure_race", "configure_recolor"]
+__all__ = ["configure_export", "configure_grade", "configure_match", "configure_race", "configure_recolor"]
 
 if __name__ == "__main__":  # pragma: no cover
     from m2p.cli import main
 
     sys.exit(main())
+
+
+def configure_match(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p match FOOTAGE --library library.parquet``: the library's best music for footage."""
+    parser.add_argument("footage", help="an image (png, jpg...) or a video (mp4, mov, mkv...)")
+    parser.add_argument("--library", required=True, metavar="PARQUET",
+                        help="the table made by 'm2p batch'")
+    parser.add_argument("--top", type=_int_range(1, 1_000_000), default=10, metavar="N",
+                        help="how many tracks to print (default 10)")
+    parser.add_argument("--fps", type=positive_number, default=1.0,
+                        help="video frames read per second (default 1)")
+    parser.add_argument("--colors", type=_int_range(1, 16), default=5, metavar="K",
+                        help="dominant colours per frame (default 5)")
+    parser.add_argument("--emotion-weight", type=_unit_float, default=0.5, metavar="W",
+                        help="weight of the valence-arousal fit against the palette fit "
+                             "(0 to 1, default 0.5)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    def run(args: argparse.Namespace) -> int:
+        import dataclasses
+        import json
+
+        from m2p_plugins.video.matching import match
+
+        found = match(args.footage, args.library, top=args.top, fps=args.fps,
+                      colors=args.colors, emotion_weight=args.emotion_weight)
+        if args.json:
+            print(json.dumps([dataclasses.asdict(m) for m in found], indent=2))
+            return 0
+        print(f"{'rank':>4}  {'score':>5}  {'offset':>7}  {'emotion':>7}  {'palette':>7}  "
+              f"{'mood':<9}  track")
+        for rank, m in enumerate(found, 1):
+            minutes, seconds = divmod(m.offset, 60)
+            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
+                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
+        return 0
+
+    return run

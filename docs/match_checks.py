@@ -1,0 +1,194 @@
+"""The two honest checks of ``m2p match`` (issue 14), printed as Markdown for docs/results.md.
+
+Usage::
+
+    python docs/match_checks.py LIBRARY.parquet [--photos A.jpg B.jpg ...] [--video OUT.mp4]
+
+1. **Recoloured pictures find their track.** Each photo is recoloured toward each library
+   track X's whole-piece palette (``recolor_image``, the function behind ``m2p recolor``) and
+   matched against the library; the share of cases where X ranks in the top 3 (chance: 3 / N).
+   As its upper bound, a picture made of X's own whole-piece colours.
+2. **Direction.** Dark, desaturated versions of the photos (and a video made of them) should
+   rank low-valence tracks above high-valence ones: the AUC over (low, high) pairs of tracks,
+   split at the median valence (0.5 = chance, 1 = every low-valence track first); bright,
+   saturated versions as the control (expected below 0.5).
+
+Photos default to the real photographs shipped with Matplotlib (Grace Hopper) and, when
+installed, scikit-learn (china, flower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = (0.5, 0.0, 1.0)  # the default emotion weight, palette only, emotion only
+STRENGTHS = (0.6, 1.0)  # the default recolour strength, full strength
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("library", type=Path)
+    parser.add_argument("--photos", type=Path, nargs="*", default=None)
+    parser.add_argument("--video", type=Path, default=None,
+                        help="also write the dark test video here (default: a temporary file)")
+    parser.add_argument("--size", type=int, default=360, help="photos are shrunk to this width")
+    parser.add_argument("--checks", nargs="+", choices=("recolour", "bound", "direction"),
+                        default=["recolour", "bound", "direction"])
+    args = parser.parse_args(argv)
+
+    from m2p.library import read_library
+
+    rows = [r for r in read_library(args.library).to_pylist() if r["status"] == "ok"]
+    photos = {p.name: _load(p, args.size) for p in (args.photos or _default_photos())}
+    print(f"library: {args.library} ({len(rows)} tracks); photos: {', '.join(photos)}\n")
+    if "recolour" in args.checks:
+        recoloured(rows, photos)
+    if "bound" in args.checks:
+        swatch_bound(rows)
+    if "direction" in args.checks:
+        direction(rows, photos, args.video)
+    return 0
+
+
+def recoloured(rows: list[dict], photos: dict[str, np.ndarray]) -> None:
+    from m2p.library import row_track
+    from m2p_plugins.video.matching import footage_palettes, match
+    from m2p_plugins.video.recolor import recolor_image
+
+    hits = {(s, w): [] for s in STRENGTHS for w in WEIGHTS}
+    ranks = {(s, w): [] for s in STRENGTHS for w in WEIGHTS}
+    for row in rows:
+        target = row_track(row).overall
+        for image in photos.values():
+            for strength in STRENGTHS:
+                shots = footage_palettes(recolor_image(image, target, strength=strength))
+                for weight in WEIGHTS:
+                    order = [m.path for m in match(shots, rows, top=None, emotion_weight=weight)]
+                    rank = order.index(row["path"]) + 1
+                    ranks[(strength, weight)].append(rank)
+                    hits[(strength, weight)].append(rank <= 3)
+    n = len(rows)
+    print(f"### Check 1: a photo recoloured toward track X ranks X in the top 3 of {n} "
+          f"({len(rows) * len(photos)} cases per line; chance {3 / n:.1%})\n")
+    print("| recolour strength | emotion weight | top 3 | top 1 | median rank |")
+    print("|---:|---:|---:|---:|---:|")
+    for (strength, weight), found in hits.items():
+        r = np.asarray(ranks[(strength, weight)])
+        print(f"| {strength:g} | {weight:g} | {np.mean(found):.1%} | {np.mean(r == 1):.1%} | "
+              f"{np.median(r):g} |")
+    print()
+
+
+def swatch_bound(rows: list[dict]) -> None:
+    """What check 1 could reach at best: the picture is made of X's own whole-piece colours."""
+    from m2p_plugins.video.matching import footage_palettes, match
+
+    ranks = {w: [] for w in WEIGHTS}
+    for row in rows:
+        rgb = [[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in row["palette"]]
+        picture = np.repeat(np.asarray(rgb, dtype=np.uint8)[None], 60, 0).repeat(40, 1)
+        shots = footage_palettes(picture)
+        for weight in WEIGHTS:
+            order = [m.path for m in match(shots, rows, top=None, emotion_weight=weight)]
+            ranks[weight].append(order.index(row["path"]) + 1)
+    print(f"Upper bound: a picture made of X's own whole-piece colours ({len(rows)} cases)\n")
+    print("| emotion weight | top 3 | top 1 | median rank |")
+    print("|---:|---:|---:|---:|")
+    for weight, r in ranks.items():
+        r = np.asarray(r)
+        print(f"| {weight:g} | {np.mean(r <= 3):.1%} | {np.mean(r == 1):.1%} | {np.median(r):g} |")
+    print()
+
+
+def direction(rows: list[dict], photos: dict[str, np.ndarray], video: Path | None) -> None:
+    from m2p_plugins.video.matching import footage_palettes, match
+
+    valence = {r["path"]: r["valence"] for r in rows}
+    median = float(np.median(list(valence.values())))
+    low = [p for p, v in valence.items() if v < median]
+    high = [p for p, v in valence.items() if v >= median]
+    print(f"### Check 2: dark, desaturated footage ranks low-valence tracks first "
+          f"({len(low)} below the median valence {median:+.2f}, {len(high)} above)\n")
+    print("| footage | AUC low > high | mean rank low | mean rank high | top 5 moods |")
+    print("|---|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        dark_frames = {name: _dark_grey(img) for name, img in photos.items()}
+        clip = _video(list(dark_frames.values()), video or Path(tmp) / "dark.mp4")
+        cases = [(f"dark, grey {name}", img) for name, img in dark_frames.items()]
+        cases += [(f"bright, saturated {name} (control)", _bright(img)) for name, img in photos.items()]
+        cases.append((f"video: {clip.name} ({len(photos)} dark, grey photos)", clip))
+        for label, footage in cases:
+            shots = footage_palettes(footage)
+            ranked = match(shots, rows, top=None)
+            rank = {m.path: i + 1 for i, m in enumerate(ranked)}
+            score = {m.path: m.score for m in ranked}
+            auc = np.mean([(score[a] > score[b]) + 0.5 * (score[a] == score[b])
+                           for a in low for b in high])
+            moods = ", ".join(m.mood for m in ranked[:5])
+            print(f"| {label} | {auc:.2f} | {np.mean([rank[p] for p in low]):.1f} | "
+                  f"{np.mean([rank[p] for p in high]):.1f} | {moods} |")
+    print()
+
+
+def _dark_grey(image: np.ndarray) -> np.ndarray:
+    dark = image.astype(np.float64) * 0.25
+    grey = dark.mean(-1, keepdims=True)
+    return (grey + 0.2 * (dark - grey)).astype(np.uint8)
+
+
+def _bright(image: np.ndarray) -> np.ndarray:
+    grey = image.astype(np.float64).mean(-1, keepdims=True)
+    vivid = grey + 1.6 * (image - grey)
+    return np.clip(40 + vivid * 0.9, 0, 255).astype(np.uint8)
+
+
+def _video(frames: list[np.ndarray], out: Path) -> Path:
+    """A slideshow of the frames (3 s each) encoded by ffmpeg as H.264."""
+    from PIL import Image
+
+    from m2p_plugins.video.media import ffmpeg_exe
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, links = [], []
+        for i, frame in enumerate(frames):
+            path = Path(tmp) / f"{i}.png"
+            Image.fromarray(frame).resize((320, 240)).save(path)
+            inputs += ["-loop", "1", "-t", "3", "-i", str(path)]
+            links.append(f"[{i}:v]")
+        graph = "".join(links) + f"concat=n={len(frames)}:v=1,format=yuv420p"
+        subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex",
+                        graph, "-r", "10", "-c:v", "libx264", str(out)], check=True, timeout=300)
+    return out
+
+
+def _load(path: Path, width: int) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        img.thumbnail((width, width * 4))
+        return np.asarray(img)
+
+
+def _default_photos() -> list[Path]:
+    from matplotlib import cbook
+
+    photos = [Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))]
+    try:
+        import sklearn
+
+        folder = Path(sklearn.__file__).parent / "datasets" / "images"
+        photos += [folder / "china.jpg", folder / "flower.jpg"]
+    except ImportError:
+        pass
+    return [p for p in photos if p.is_file()]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

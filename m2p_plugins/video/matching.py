@@ -1,0 +1,284 @@
+"""Music for a picture or a video: rank a library's tracks by how well they fit the footage.
+
+>>> import m2p
+>>> m2p.match("clip.mp4", "library.parquet", top=3)            # doctest: +SKIP
+[Match(path='.../journeys_end.ogg', score=0.81, offset=42.5, ...), ...]
+
+The footage is read as palettes over time: frames sampled ``fps`` times a second (a still
+image is one frame), each reduced to its ``colors`` dominant colours
+(:func:`.transfer.dominant_colors`), and each palette's colour emotion taken from the
+palette colour-emotion model (:func:`m2p.emotion.palette_valence_arousal`, after Ou et al.
+2004). A track fits at an offset ``o`` (seconds into the music) by two measures averaged over
+the frames, frame ``t`` meeting the music at ``o + t``:
+
+* **emotion fit** ``1 - |va_footage - va_music| / (2 sqrt 2)``: distance in valence-arousal
+  space, the plane in which the seed papers pair images and music (Kundu et al.; Wang et al.);
+  the music's valence-arousal is the model's prediction for the window in force;
+* **palette fit** ``1 - min(d, 50) / 50``, with ``d`` the symmetric mean nearest-colour
+  CIEDE2000 between the frame's palette (weighted by pixel share) and the track's palette of
+  that window.
+
+The score is ``emotion_weight * emotion fit + (1 - emotion_weight) * palette fit`` (in [0, 1]),
+maximised over offsets on the track's hop grid where the footage fits inside the music
+(offset 0 when the footage is the longer).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2p.errors import InvalidArgumentError, VideoError
+
+__all__ = ["Footage", "Match", "footage_palettes", "match", "IMAGE_SUFFIXES"]
+
+#: Suffixes read as still images (anything else is opened as a video).
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+#: Most frames read from a video (the sampling rate is lowered to fit).
+MAX_FRAMES = 600
+#: CIEDE2000 difference at which two palettes count as unrelated (palette fit 0).
+PALETTE_SCALE = 50.0
+# Most offsets tried per track (the hop grid is thinned beyond this).
+_MAX_OFFSETS = 400
+# Frames are shrunk to about this many pixels before their colours are counted.
+_FRAME_PIXELS = 160_000
+
+
+@dataclass(frozen=True)
+class Match:
+    """One library track's fit to the footage.
+
+    Attributes
+    ----------
+    path
+        The track's file.
+    score
+        Overall fit in [0, 1] (higher is better).
+    offset
+        Seconds into the music where the footage fits best.
+    emotion_fit, palette_fit
+        The two measures at that offset, in [0, 1].
+    mood
+        The track's whole-piece mood.
+    """
+
+    path: str
+    score: float
+    offset: float
+    emotion_fit: float
+    palette_fit: float
+    mood: str
+
+
+@dataclass(frozen=True)
+class Footage:
+    """Palettes of footage over time.
+
+    Attributes
+    ----------
+    times
+        (F,) frame times in seconds from the start (0 for an image).
+    lab
+        (F, k, 3) dominant colours per frame, CIELAB.
+    weights
+        (F, k) pixel share of each colour (rows sum to 1).
+    valence_arousal
+        (F, 2) colour emotion of each frame's palette, in [-1, 1].
+    duration
+        Length in seconds (0 for an image).
+    """
+
+    times: np.ndarray
+    lab: np.ndarray
+    weights: np.ndarray
+    valence_arousal: np.ndarray
+    duration: float
+
+
+def match(
+    footage: str | os.PathLike[str] | np.ndarray | Footage,
+    library: Any,
+    *,
+    top: int | None = 10,
+    fps: float = 1.0,
+    colors: int = 5,
+    emotion_weight: float = 0.5,
+) -> list[Match]:
+    """Rank a library's tracks by how well they fit a picture or a video.
+
+    Parameters
+    ----------
+    footage
+        An image or video file, an image array ``(H, W, 3)`` (sRGB uint8 or float in [0, 1]),
+        or :class:`Footage` from :func:`footage_palettes`.
+    library
+        A library table: a ``.parquet`` path (``m2p batch``), a ``pyarrow.Table``, or its rows
+        (dicts). Error rows are left out.
+    top
+        How many matches to return (best first); None returns all.
+    fps
+        Video frames read per second of footage (> 0; at most :data:`MAX_FRAMES` in all).
+    colors
+        Dominant colours per frame (1 to 16).
+    emotion_weight
+        Weight of the emotion fit against the palette fit, in [0, 1].
+
+    Returns
+    -------
+    list of Match
+        Best first.
+
+    Raises
+    ------
+    VideoError
+        The footage cannot be read.
+    InvalidArgumentError
+        Bad options, or a library with no analysed track.
+    """
+    if not (isinstance(emotion_weight, (int, float)) and 0.0 <= emotion_weight <= 1.0):
+        raise InvalidArgumentError(f"emotion_weight must be in [0, 1], got {emotion_weight!r}")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
+        raise InvalidArgumentError(f"top must be a positive integer or None, got {top!r}")
+    rows = [r for r in _rows(library) if r.get("status") == "ok"]  # the cheap check first
+    if not rows:
+        raise InvalidArgumentError("the library has no analysed track")
+    shots = footage if isinstance(footage, Footage) else footage_palettes(footage, fps=fps, colors=colors)
+    matches = [_fit(shots, row, emotion_weight) for row in rows]
+    matches.sort(key=lambda m: (-m.score, m.path))
+    return matches if top is None else matches[:top]
+
+
+def footage_palettes(footage: str | os.PathLike[str] | np.ndarray, *, fps: float = 1.0,
+                     colors: int = 5) -> Footage:
+    """The palettes and colour emotion of an image or a video over time (see :class:`Footage`)."""
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise InvalidArgumentError(f"fps must be a positive number, got {fps!r}")
+    if not (isinstance(colors, int) and 1 <= colors <= 16):
+        raise InvalidArgumentError(f"colors must be an integer from 1 to 16, got {colors!r}")
+    if isinstance(footage, np.ndarray):
+        return _from_frames([footage], np.zeros(1), 0.0, colors)
+    path = Path(footage)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        from m2p_plugins.video.recolor import read_image
+
+        return _from_frames([read_image(path)], np.zeros(1), 0.0, colors)
+    from m2p_plugins.video.media import close_quietly, open_video
+
+    clip = open_video(path, audio=False)
+    try:
+        duration = float(clip.duration)
+        step = max(1.0 / fps, duration / MAX_FRAMES)
+        times = np.arange(0.0, duration, step)
+        # The last frame sits a little before the end: MoviePy cannot read at the end itself.
+        times = np.minimum(times, max(0.0, duration - 1.0 / float(clip.fps)))
+        try:
+            frames = [clip.get_frame(float(t)) for t in times]
+        except Exception as exc:  # noqa: BLE001 - MoviePy raises many kinds on a bad stream
+            raise VideoError(f"cannot read frames ({type(exc).__name__}: {exc})", source=path) from None
+    finally:
+        close_quietly(clip)
+    return _from_frames(frames, times, duration, colors)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _from_frames(frames: Sequence[np.ndarray], times: np.ndarray, duration: float,
+                 colors: int) -> Footage:
+    import torch
+
+    from m2p.colour_np import lab_to_lch
+    from m2p.emotion import palette_valence_arousal
+    from m2p_plugins.video.transfer import dominant_colors
+
+    labs, weights = [], []
+    for frame in frames:
+        frame = np.asarray(frame)
+        stride = max(1, int(math.sqrt(frame.shape[0] * frame.shape[1] / _FRAME_PIXELS)))
+        lab, share = dominant_colors(frame[::stride, ::stride], colors)
+        labs.append(lab)
+        weights.append(share)
+    lab = np.stack(labs)
+    with torch.no_grad():
+        va = palette_valence_arousal(torch.from_numpy(lab_to_lch(lab))).numpy()
+    return Footage(times=np.asarray(times, dtype=np.float64), lab=lab, weights=np.stack(weights),
+                   valence_arousal=va, duration=float(duration))
+
+
+def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
+    """The best offset of one track and its fits."""
+    track = json.loads(row["track"])
+    times = np.asarray(track["times"], dtype=np.float64)
+    palette_fit = 1.0 - np.minimum(_palette_distances(shots, track), PALETTE_SCALE) / PALETTE_SCALE
+    valence, arousal = np.asarray(row["valence_t"]), np.asarray(row["arousal_t"])
+    offsets = _offsets(track["duration"], shots.duration, track["hop"])
+    when = np.clip(offsets[:, None] + shots.times[None, :], 0.0, track["duration"])  # (O, F)
+    music_va = np.stack([np.interp(when, times, valence), np.interp(when, times, arousal)], -1)
+    gap = np.linalg.norm(music_va - shots.valence_arousal[None], axis=-1)
+    emotion = 1.0 - gap / (2.0 * math.sqrt(2.0))  # (O, F)
+    window = _nearest(times, when)  # (O, F) index of the window in force
+    colour = palette_fit[np.arange(len(shots.times))[None, :], window]  # (O, F)
+    score = emotion_weight * emotion.mean(1) + (1.0 - emotion_weight) * colour.mean(1)
+    best = int(np.argmax(score))
+    return Match(path=row["path"], score=float(score[best]), offset=float(offsets[best]),
+                 emotion_fit=float(emotion[best].mean()), palette_fit=float(colour[best].mean()),
+                 mood=row["mood"])
+
+
+def _palette_distances(shots: Footage, track: dict[str, Any]) -> np.ndarray:
+    """(F, W) symmetric mean nearest-colour CIEDE2000 between each frame's palette (colours
+    weighted by pixel share) and each window's palette."""
+    import torch
+
+    from m2p.colour import ciede2000, lch_to_lab
+
+    palettes = [p["lch"] for p in track["palettes"]]
+    n = max(len(p) for p in palettes)
+    lch = np.zeros((len(palettes), n, 3))
+    valid = np.zeros((len(palettes), n), dtype=bool)
+    for w, p in enumerate(palettes):
+        lch[w, : len(p)] = p
+        valid[w, : len(p)] = True
+    with torch.no_grad():
+        music = lch_to_lab(torch.from_numpy(lch))  # (W, n, 3)
+        frames = torch.from_numpy(shots.lab)  # (F, k, 3)
+        d = ciede2000(frames[:, :, None, None, :], music[None, None, :, :, :]).numpy()  # (F,k,W,n)
+    d = np.where(valid[None, None], d, np.inf)
+    frame_to_music = (d.min(axis=3) * shots.weights[:, :, None]).sum(axis=1)  # (F, W)
+    music_to_frame = np.where(valid[None], d.min(axis=1), 0.0).sum(axis=2) / valid.sum(1)[None]
+    return (frame_to_music + music_to_frame) / 2.0
+
+
+def _offsets(duration: float, footage: float, hop: float) -> np.ndarray:
+    room = max(0.0, duration - footage)
+    step = max(hop, room / _MAX_OFFSETS)
+    return np.arange(0.0, room + 1e-9, step)
+
+
+def _nearest(times: np.ndarray, when: np.ndarray) -> np.ndarray:
+    right = np.clip(np.searchsorted(times, when), 1, len(times) - 1) if len(times) > 1 else np.zeros(
+        when.shape, dtype=int)
+    if len(times) == 1:
+        return right
+    left = right - 1
+    return np.where(np.abs(when - times[left]) <= np.abs(times[right] - when), left, right)
+
+
+def _rows(library: Any) -> list[dict[str, Any]]:
+    if isinstance(library, (str, os.PathLike)):
+        from m2p.library import read_library
+
+        return read_library(library).to_pylist()
+    if hasattr(library, "to_pylist"):
+        return library.to_pylist()
+    if isinstance(library, Sequence) and all(isinstance(r, dict) for r in library):
+        return list(library)
+    raise TypeError("library must be a .parquet path, a pyarrow Table or a list of rows, "
+                    f"got {type(library).__name__}")
