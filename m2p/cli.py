@@ -79,6 +79,8 @@ EXAMPLES: dict[str, str] = {
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
     "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
     "plugins": "m2p plugins --verbose",
+    "batch": "m2p batch ~/Music -o library.parquet\nm2p batch a.mp3 b.ogg -o library.parquet --engine ray",
+    "gallery": "m2p gallery library.parquet -o site/",
 }
 """The example shown under each core command's ``--help``."""
 

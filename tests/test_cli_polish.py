@@ -115,7 +115,7 @@ def test_each_command_ends_with_one_summary_line(tmp_path: Path, tiny_model_dir:
 
 
 @pytest.mark.parametrize("command", ["palette", "track", "live", "plugins", "grade", "recolor",
-                                     "race"])
+                                     "race", "export", "batch", "gallery", "match"])
 def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli([command, "--help"]) == 0
     text = capsys.readouterr().out

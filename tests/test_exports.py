@@ -363,21 +363,25 @@ def test_cli_export_every_format(tmp_path, tiny_model_dir, capsys, monkeypatch):
     track = m2p.palette_track(song, model=str(tiny_model_dir), window=2, hop=1)
     for fmt in ("json", "css", "gpl", "ase", "svg", "png"):
         assert main(["export", str(song), "--format", fmt, *model]) == 0
-    assert capsys.readouterr().out.split() == [f"song.{f}" for f in
-                                               ("json", "css", "gpl", "ase", "svg", "png")]
+    # one summary line per file: "PATH: FORMAT, SONG; palette #..." (the palette it holds)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"song.{f}" for f in
+                                                      ("json", "css", "gpl", "ase", "svg", "png")]
+    assert all(line.endswith(" ".join(track.overall.hex)) for line in lines)
     assert read_gpl(tmp_path / "song.gpl")["colours"] == [tuple(c) for c in
                                                           track.overall.rgb8.tolist()]
     assert [n for n, _ in read_ase(tmp_path / "song.ase")] == ["song"]
     assert main(["export", str(song), "--format", "css", "--at", "4.5", "-o", "at.css",
                  *model]) == 0
     assert [v for _, v in read_css(tmp_path / "at.css")] == list(track.at(4.5).hex)
-    assert capsys.readouterr().out.strip() == "at.css"
+    assert capsys.readouterr().out.strip().startswith("at.css: css, song.wav at 4.5 s; palette")
     for fmt, name in (("3dl", "song.3dl"), ("haldclut", "song_hald.png"), ("cube", "song.cube")):
         assert main(["export", str(song), "--format", fmt, "--size", "9", *model]) == 0
-        assert capsys.readouterr().out.strip() == name
+        assert capsys.readouterr().out.split(":")[0] == name
     assert main(["export", str(song), "--format", "cube", "--sections", "2", "-o", "s.cube",
                  *model]) == 0
-    assert capsys.readouterr().out.split() == ["s-1.cube", "s-2.cube"]
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "s-1.cube", "s-2.cube"]
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-vf",
             "lut3d=file=s-2.cube", str(tmp_path / "ff.png"))
 

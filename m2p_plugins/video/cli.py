@@ -129,6 +129,8 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
     lut.add_argument("--size", type=_lut_size, default=None, metavar="N",
                      help="LUT nodes per axis of the computed grade, 2 to 65 (default 33)")
     add_inference_arguments(parser)
+    add_example(parser, "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
+                        "m2p export song.mp3 --format cube --at 30 -o look.cube")
 
     def run(args: argparse.Namespace) -> int:
         from m2p.errors import InvalidArgumentError
@@ -153,7 +155,7 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
             default = Path(args.song).stem + ("_hald" if args.format == "haldclut" else "")
             written = export_lut(args.song, args.output or default + suffix,
                                  format=args.format, **lut_options, **common)
-        print("\n".join(str(path) for path in written))
+        _export_summary(args, written)
         return 0
 
     return run
@@ -206,6 +208,22 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+def _export_summary(args: argparse.Namespace, written: list) -> None:
+    """One line per file written: format, song, which palette (sections: their number)."""
+    from m2p_plugins.video.recolor import music_palette
+
+    song = Path(args.song).name
+    if args.sections is not None:
+        for number, path in enumerate(written, 1):
+            what = f"section {number} of {len(written)}" if len(written) > 1 else "its sections"
+            print_summary(path, f"{args.format}, {what} of {song}", None)
+        return
+    at = f" at {args.at:g} s" if args.at is not None else ""
+    palette = music_palette(args.song, at=args.at, **inference_kwargs(args))  # cached
+    for path in written:
+        print_summary(path, f"{args.format}, {song}{at}", palette)
 
 
 def _video_size(path: Path) -> str:
@@ -320,6 +338,7 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
                         help="weight of the valence-arousal fit against the palette fit "
                              "(0 to 1, default 0.5)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    add_example(parser, "m2p match clip.mp4 --library library.parquet --top 5")
 
     def run(args: argparse.Namespace) -> int:
         import dataclasses
