@@ -152,7 +152,7 @@ def palette_track(
         Window length in seconds (>= 1).
     hop
         Seconds between window starts (>= 0.05; rounded to whole 512-sample analysis frames,
-        23.2 ms, so 2.5 becomes 2.4845; the track's ``hop`` is the value used).
+        23.2 ms, so 2.5 becomes 2.5078; the track's ``hop`` is the value used).
 
     Returns
     -------

@@ -310,8 +310,8 @@ def alternative_numbers(seeds: Sequence[int], noise_scale: float,
 
 def window_layout(window: float, hop: float) -> tuple[int, int]:
     """Window and hop lengths in samples at 22,050 Hz. The hop is a whole number of 512-sample
-    analysis frames (the nearest one, at least :data:`MIN_HOP_SECONDS`; 2.5 s -> 107 frames,
-    2.4845 s), so every window starts on the frame grid and is cut from one frame stream."""
+    analysis frames (the nearest one, at least :data:`MIN_HOP_SECONDS`; 2.5 s -> 108 frames,
+    2.5078 s), so every window starts on the frame grid and is cut from one frame stream."""
     from m2p.audio import SAMPLE_RATE
     from m2p.features import HOP_LENGTH
 
