@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from m2p.emotion import N_EMOTIONS
 from m2p.errors import InvalidArgumentError, ModelFormatError
+from m2p.features import standardise
 from m2p.music_cues import CUE_NAMES, window_cues
 
 #: The decoder's sigmoid outputs times this are L, C and h (degrees).
@@ -426,7 +427,7 @@ class Music2Palette(nn.Module):
             raise InvalidArgumentError(
                 f"frame_mask must have shape {(batch, frames)}, got {tuple(frame_mask.shape)}"
             )
-        x = (features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_std.clamp_min(1e-8)
+        x = standardise(features.to(self.feature_mean.dtype), self.feature_mean, self.feature_std)
         if frame_mask is not None:
             frame_mask = frame_mask.to(torch.bool)
             x = x * frame_mask.unsqueeze(-1).to(x.dtype)
