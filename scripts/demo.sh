@@ -7,4 +7,3 @@ song="${1:-examples/savino_caribbean_excerpt.ogg}"
 mkdir -p out
 .venv/bin/m2p palette "$song"
 .venv/bin/m2p track "$song" -o out/track.json --png out/timeline.png
-echo "wrote out/track.json and out/timeline.png"
