@@ -85,3 +85,18 @@ __all__ = [
     "rgb_to_hex",
     "srgb_to_linear",
 ]
+
+
+def pad_palettes(palettes: Iterable[np.ndarray], width: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length palettes as one batch: zero-padded colours ``(N, width, 3)`` float64
+    and the mask of real colours ``(N, width)`` bool; ``width`` defaults to the longest
+    palette (the ``(lch, mask)`` pair the torch palette-emotion functions take)."""
+    palettes = [np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in palettes]
+    n = max((len(p) for p in palettes), default=0) if width is None else int(width)
+    colours = np.zeros((len(palettes), n, 3))
+    mask = np.zeros((len(palettes), n), dtype=bool)
+    for i, p in enumerate(palettes):
+        colours[i, : len(p)] = p
+        mask[i, : len(p)] = True
+    return colours, mask

@@ -52,3 +52,14 @@ def test_one_sample_rate_and_one_emotion_count():
     assert m2p.features.SAMPLE_RATE is m2p.audio.SAMPLE_RATE
     assert emotion.N_EMOTIONS == len(emotion.EMOTIONS) == 8
     assert Palette([[50.0, 10.0, 0.0]]).emotion.shape == (emotion.N_EMOTIONS,)
+
+
+def test_pad_palettes_batches_variable_lengths_with_a_mask():
+    from m2p.colour_np import pad_palettes
+
+    short, long_ = np.full((3, 3), 1.0), np.full((5, 3), 2.0)
+    colours, mask = pad_palettes([short, long_])
+    assert colours.shape == (2, 5, 3) and mask.tolist() == [[True] * 3 + [False] * 2, [True] * 5]
+    assert (colours[0, 3:] == 0).all() and (colours[1] == 2.0).all()
+    wide, _ = pad_palettes([short], width=8)
+    assert wide.shape == (1, 8, 3)

@@ -79,14 +79,6 @@ def test_noise_gives_different_palettes(shipped):
     assert len({p.hex for p in results}) == 3
 
 
-def _matched_distance(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.optimize import linear_sum_assignment
-
-    cost = ciede2000_matrix(a, b)
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
-
-
 @pytest.mark.parametrize("seconds", [7, 10, 13])
 def test_steady_music_gives_a_steady_palette(shipped, seconds):
     """A passage looped for 90 s is the same music throughout: once the track has heard it
@@ -95,12 +87,13 @@ def test_steady_music_gives_a_steady_palette(shipped, seconds):
     near-ties, the 7 s loop moved by 7.8 on average and up to 19, as the loop's phase moved
     against the windows (docs/decisions.md)."""
     from m2p.audio import SAMPLE_RATE, load
+    from training.metrics import palette_distance
 
     passage = load(EXAMPLE)[5 * SAMPLE_RATE: (5 + seconds) * SAMPLE_RATE]
     looped = np.tile(passage, 90 // seconds + 1)[: 90 * SAMPLE_RATE]
     track = m2p.palette_track(looped, sample_rate=SAMPLE_RATE, seed=0, model=shipped, device="cpu")
     heard = [p for t, p in zip(track.times, track.palettes) if t >= 20.0]
-    steps = [_matched_distance(a.lch, b.lch) for a, b in zip(heard, heard[1:])]
+    steps = [palette_distance(a.lch, b.lch) for a, b in zip(heard, heard[1:])]
     assert len(steps) >= 20 and float(np.mean(steps)) < 1.5
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -49,11 +49,7 @@ TEMPERATURES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0)
 def tag_logit_statistics(model: Any, data: WindowDataset, *, batch_size: int = 64
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (T,) of the tag head's logits over ``data``'s windows."""
-    logits = []
-    for i in range(0, len(data), batch_size):
-        b = data.batch(np.arange(i, min(i + batch_size, len(data))))
-        logits.append(model.encode(b["features"], b["frame_mask"]).tag_logits)
-    stacked = torch.cat(logits).double()
+    stacked = torch.cat([e.tag_logits for e in _encodings(model, data, batch_size)]).double()
     return stacked.mean(0).numpy(), stacked.std(0).numpy()
 
 
@@ -62,12 +58,8 @@ def length_key_statistics(model: Any, data: WindowDataset, *, batch_size: int = 
                           ) -> tuple[float, float]:
     """Mean and standard deviation of the embedding's projection on ``length_direction`` over
     ``data``'s windows (the model must have ``length_keying``)."""
-    projections = []
-    for i in range(0, len(data), batch_size):
-        b = data.batch(np.arange(i, min(i + batch_size, len(data))))
-        embedding = model.encode(b["features"], b["frame_mask"]).embedding
-        projections.append(embedding @ model.length_direction)
-    stacked = torch.cat(projections).double()
+    stacked = torch.cat([e.embedding @ model.length_direction
+                         for e in _encodings(model, data, batch_size)]).double()
     return float(stacked.mean()), float(stacked.std())
 
 
@@ -159,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     save_model(model, args.out, extra=meta)
     return 0
+
+
+def _encodings(model: Any, data: WindowDataset, batch_size: int) -> Iterator[Any]:
+    """The noise-free ``MusicEncoding`` of ``data``'s windows, ``batch_size`` at a time."""
+    for i in range(0, len(data), batch_size):
+        b = data.batch(np.arange(i, min(i + batch_size, len(data))))
+        yield model.encode(b["features"], b["frame_mask"])
 
 
 if __name__ == "__main__":

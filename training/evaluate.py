@@ -51,6 +51,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from m2p import colour_np
 from m2p.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
 from m2p.errors import InvalidArgumentError, M2PError
 from m2p.inference import alternative_numbers
@@ -352,12 +353,7 @@ def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
 
 def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
-    n = max(len(p) for p in palettes)
-    lch = np.zeros((len(palettes), n, 3))
-    mask = np.zeros((len(palettes), n), dtype=bool)
-    for i, p in enumerate(palettes):
-        lch[i, : len(p)] = p
-        mask[i, : len(p)] = True
+    lch, mask = colour_np.pad_palettes(palettes)
     return torch.as_tensor(lch), torch.as_tensor(mask)
 
 

@@ -238,14 +238,9 @@ def _palette_distances(shots: Footage, track: dict[str, Any]) -> np.ndarray:
     import torch
 
     from m2p.colour import ciede2000, lch_to_lab
+    from m2p.colour_np import pad_palettes
 
-    palettes = [p["lch"] for p in track["palettes"]]
-    n = max(len(p) for p in palettes)
-    lch = np.zeros((len(palettes), n, 3))
-    valid = np.zeros((len(palettes), n), dtype=bool)
-    for w, p in enumerate(palettes):
-        lch[w, : len(p)] = p
-        valid[w, : len(p)] = True
+    lch, valid = pad_palettes(p["lch"] for p in track["palettes"])
     with torch.no_grad():
         music = lch_to_lab(torch.from_numpy(lch))  # (W, n, 3)
         frames = torch.from_numpy(shots.lab)  # (F, k, 3)

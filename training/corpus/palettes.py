@@ -107,6 +107,7 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
     import torch
 
     from m2p import colour, emotion
+    from m2p.colour_np import pad_palettes
 
     if not 0.0 <= name_weight <= 1.0:
         raise ValueError(f"name_weight must be in [0, 1], got {name_weight}")
@@ -130,12 +131,7 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
     log(f"  palettes: {len(raw)} raw, {len(pals)} after de-duplication")
     # emotion, harmony, min delta E (padded batch)
     n = len(pals)
-    L = np.zeros((n, MAX_COLOURS, 3))
-    mask = np.zeros((n, MAX_COLOURS), dtype=bool)
-    for i, p in enumerate(pals):
-        k = len(p["lch"])
-        L[i, :k] = p["lch"]
-        mask[i, :k] = True
+    L, mask = pad_palettes((p["lch"] for p in pals), width=MAX_COLOURS)
     lt = torch.tensor(L, dtype=torch.float64)
     mt = torch.tensor(mask)
     with torch.no_grad():
