@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-WEIGHTS = (0.5, 0.0, 1.0)  # the default emotion weight, palette only, emotion only
+WEIGHTS = (0.25, 0.0, 1.0)  # the default emotion weight, palette only, emotion only
 STRENGTHS = (0.6, 1.0)  # the default recolour strength, full strength
 
 

@@ -11,9 +11,10 @@ Conventions
 -----------
 * Mono mix-down is the plain mean of the channels (for soundfile and arrays; ffmpeg uses its
   own ``-ac 1`` down-mix matrix).
-* Resampling uses a polyphase FIR filter (:func:`scipy.signal.resample_poly` defaults, Kaiser
-  window). It is done block-wise with overlapping context aligned on the polyphase grid, so
-  the streamed result equals the one-shot result to float rounding: there are no seams.
+* Resampling uses a polyphase FIR filter (:func:`m2p.resample.resample_poly`, equal to
+  ``scipy.signal.resample_poly`` with its defaults: Kaiser window). It is done block-wise with
+  overlapping context aligned on the polyphase grid, so the streamed result equals the one-shot
+  result to float rounding: there are no seams.
 * Non-finite samples (NaN, +-inf) are replaced by 0 with a :class:`UserWarning`; a source
   where *every* sample is non-finite raises :class:`~m2p.errors.InvalidAudioError` (for a
   streamed file, when the stream reaches its end).
@@ -730,7 +731,7 @@ class _StreamResampler:
 
     def push(self, piece: np.ndarray) -> list[np.ndarray]:
         """Add mono input samples; return the output segments now complete (float32)."""
-        from scipy.signal import resample_poly
+        from m2p.resample import resample_poly
 
         up, down, seg, context = self.up, self.down, self.seg, self.context
         if up == down:
@@ -751,7 +752,7 @@ class _StreamResampler:
 
     def flush(self) -> np.ndarray:
         """The output for the input left at the end of the stream (float32, maybe empty)."""
-        from scipy.signal import resample_poly
+        from m2p.resample import resample_poly
 
         up, down = self.up, self.down
         total = self.buf_start + len(self.buf)

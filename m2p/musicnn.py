@@ -129,7 +129,8 @@ def resample_to_16k(wave: np.ndarray | Tensor, sample_rate: int = 22050) -> np.n
         Samples ``(n,)`` or ``(batch, n)``, float, at ``sample_rate``.
     sample_rate
         Input rate in Hz; 22,050 (the rate of :mod:`m2p.audio`) becomes 16,000 with
-        ``scipy.signal.resample_poly(x, 320, 441)``, other rates with their reduced ratio.
+        ``resample_poly(x, 320, 441)`` (:mod:`m2p.resample`, equal to SciPy's), other rates
+        with their reduced ratio.
 
     Returns
     -------
@@ -137,7 +138,7 @@ def resample_to_16k(wave: np.ndarray | Tensor, sample_rate: int = 22050) -> np.n
         float32 samples ``(ceil(n * 16000 / sample_rate),)`` (or with the batch axis); a tensor
         input gives a tensor on the same device (the filtering itself runs in NumPy, float64).
     """
-    from scipy.signal import resample_poly
+    from m2p.resample import resample_poly
 
     rate = int(sample_rate)
     if rate <= 0:
@@ -148,7 +149,7 @@ def resample_to_16k(wave: np.ndarray | Tensor, sample_rate: int = 22050) -> np.n
         y = x.astype(np.float32)
     else:
         g = gcd(rate, MUSICNN_SAMPLE_RATE)
-        y = resample_poly(x, MUSICNN_SAMPLE_RATE // g, rate // g, axis=-1).astype(np.float32)
+        y = resample_poly(x, MUSICNN_SAMPLE_RATE // g, rate // g).astype(np.float32)
     if is_tensor:
         return torch.from_numpy(np.ascontiguousarray(y)).to(wave.device)
     return y

@@ -554,6 +554,7 @@ class PaletteTrack:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (see :meth:`to_json` for the layout)."""
+        _fill_rgb8((self.overall, *self.palettes))
         return {
             "format": TRACK_FORMAT,
             "version": TRACK_FORMAT_VERSION,
@@ -715,6 +716,20 @@ def _clip_text(text: str, limit: int = 200) -> str:
     """One line of at most ``limit`` characters (messages quote hostile input)."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _fill_rgb8(palettes: Sequence[Palette]) -> None:
+    """Compute :attr:`Palette.rgb8` of many palettes in one gamut-mapping call (one call per
+    palette costs about 4 ms of small tensor operations: 0.36 s for a 4-minute track)."""
+    from m2p.colour import lch_to_rgb8
+
+    todo = [p for p in palettes if "rgb8" not in p.__dict__]
+    if not todo:
+        return
+    rgb8 = lch_to_rgb8(np.concatenate([p.lch for p in todo])).reshape(-1, 3)
+    ends = np.cumsum([len(p) for p in todo])[:-1]
+    for palette, colours in zip(todo, np.split(rgb8, ends)):
+        palette.__dict__["rgb8"] = _frozen(colours)  # the cached_property's own slot
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -334,9 +334,11 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
                         help="video frames read per second (default 1)")
     parser.add_argument("--colors", type=_int_range(1, 16), default=5, metavar="K",
                         help="dominant colours per frame (default 5)")
-    parser.add_argument("--emotion-weight", type=_unit_float, default=0.5, metavar="W",
+    from m2p_plugins.video.matching import EMOTION_WEIGHT  # numpy only: cheap
+
+    parser.add_argument("--emotion-weight", type=_unit_float, default=EMOTION_WEIGHT, metavar="W",
                         help="weight of the valence-arousal fit against the palette fit "
-                             "(0 to 1, default 0.5)")
+                             f"(0 to 1, default {EMOTION_WEIGHT:g})")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     add_example(parser, "m2p match clip.mp4 --library library.parquet --top 5")
 

@@ -15,10 +15,12 @@ the frames, frame ``t`` meeting the music at ``o + t``:
   space, the plane in which the seed papers pair images and music (Kundu et al.; Wang et al.);
   the music's valence-arousal is the model's prediction for the window in force;
 * **palette fit** ``1 - min(d, 50) / 50``, with ``d`` the symmetric mean nearest-colour
-  CIEDE2000 between the frame's palette (weighted by pixel share) and the track's palette of
-  that window.
+  CIEDE2000 between the frame's palette (weighted by pixel share) and a track palette; the
+  mean of the fits to the palette of the window in force and to the whole-piece palette (what
+  a user sees as "the track's colours"; a still picture is judged against both).
 
-The score is ``emotion_weight * emotion fit + (1 - emotion_weight) * palette fit`` (in [0, 1]),
+The score is ``emotion_weight * emotion fit + (1 - emotion_weight) * palette fit`` (in [0, 1];
+``emotion_weight`` 0.25 by default, chosen by the rule in ``docs/decisions.md``),
 maximised over offsets on the track's hop grid where the footage fits inside the music
 (offset 0 when the footage is the longer).
 """
@@ -49,6 +51,13 @@ PALETTE_SCALE = 50.0
 _MAX_OFFSETS = 400
 # Frames are shrunk to about this many pixels before their colours are counted.
 _FRAME_PIXELS = 160_000
+#: Default weight of the emotion fit against the palette fit (docs/decisions.md, "Match v2").
+EMOTION_WEIGHT = 0.25
+# Share of the whole-piece palette in a frame's palette fit (the rest: the window in force).
+_WHOLE_PIECE_SHARE = 0.5
+# CIEDE2000's parametric lightness factor k_L in the palette distance (1: reference conditions;
+# 2 was tried and not kept, see docs/decisions.md).
+_LIGHTNESS_FACTOR = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,7 @@ def match(
     top: int | None = 10,
     fps: float = 1.0,
     colors: int = 5,
-    emotion_weight: float = 0.5,
+    emotion_weight: float = EMOTION_WEIGHT,
 ) -> list[Match]:
     """Rank a library's tracks by how well they fit a picture or a video.
 
@@ -216,7 +225,9 @@ def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
     """The best offset of one track and its fits."""
     track = json.loads(row["track"])
     times = np.asarray(track["times"], dtype=np.float64)
-    palette_fit = 1.0 - np.minimum(_palette_distances(shots, track), PALETTE_SCALE) / PALETTE_SCALE
+    windows = [p["lch"] for p in track["palettes"]]
+    fits = _palette_fits(shots, windows + [row["palette_lch"]])  # (F, W + 1)
+    palette_fit = (1.0 - _WHOLE_PIECE_SHARE) * fits[:, :-1] + _WHOLE_PIECE_SHARE * fits[:, -1:]
     valence, arousal = np.asarray(row["valence_t"]), np.asarray(row["arousal_t"])
     offsets = _offsets(track["duration"], shots.duration, track["hop"])
     when = np.clip(offsets[:, None] + shots.times[None, :], 0.0, track["duration"])  # (O, F)
@@ -232,23 +243,26 @@ def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
                  mood=row["mood"])
 
 
-def _palette_distances(shots: Footage, track: dict[str, Any]) -> np.ndarray:
-    """(F, W) symmetric mean nearest-colour CIEDE2000 between each frame's palette (colours
-    weighted by pixel share) and each window's palette."""
+def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
+    """(F, P) palette fit in [0, 1] of each frame to each CIELCh palette: ``1 - min(d, 50) / 50``
+    with ``d`` the symmetric mean nearest-colour CIEDE2000 (frame colours weighted by pixel
+    share, lightness weighted by ``1 / _LIGHTNESS_FACTOR``)."""
     import torch
 
     from m2p.colour import ciede2000, lch_to_lab
     from m2p.colour_np import pad_palettes
 
-    lch, valid = pad_palettes(p["lch"] for p in track["palettes"])
+    lch, valid = pad_palettes(np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in palettes)
     with torch.no_grad():
-        music = lch_to_lab(torch.from_numpy(lch))  # (W, n, 3)
+        music = lch_to_lab(torch.from_numpy(lch))  # (P, n, 3)
         frames = torch.from_numpy(shots.lab)  # (F, k, 3)
-        d = ciede2000(frames[:, :, None, None, :], music[None, None, :, :, :]).numpy()  # (F,k,W,n)
+        d = ciede2000(frames[:, :, None, None, :], music[None, None, :, :, :],
+                      k_L=_LIGHTNESS_FACTOR).numpy()  # (F, k, P, n)
     d = np.where(valid[None, None], d, np.inf)
-    frame_to_music = (d.min(axis=3) * shots.weights[:, :, None]).sum(axis=1)  # (F, W)
+    frame_to_music = (d.min(axis=3) * shots.weights[:, :, None]).sum(axis=1)  # (F, P)
     music_to_frame = np.where(valid[None], d.min(axis=1), 0.0).sum(axis=2) / valid.sum(1)[None]
-    return (frame_to_music + music_to_frame) / 2.0
+    distance = (frame_to_music + music_to_frame) / 2.0
+    return 1.0 - np.minimum(distance, PALETTE_SCALE) / PALETTE_SCALE
 
 
 def _offsets(duration: float, footage: float, hop: float) -> np.ndarray:
