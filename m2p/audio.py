@@ -579,9 +579,17 @@ class _FfmpegSource(_Source):
 
 def _mix(chunk: np.ndarray) -> np.ndarray:
     """(frames, channels) -> (frames,) float32, the mean of the channels."""
-    if chunk.shape[1] == 1:
+    channels = chunk.shape[1]
+    if channels == 1:
         return np.asarray(chunk[:, 0], dtype=np.float32)
-    return chunk.mean(axis=1, dtype=np.float64).astype(np.float32)
+    if channels > 7:
+        return chunk.mean(axis=1, dtype=np.float64).astype(np.float32)
+    # Column by column: equal bit for bit to the mean above (NumPy sums fewer than 8 values
+    # in order), and 10x faster than a reduction over a short inner axis.
+    total = chunk[:, 0].astype(np.float64)
+    for k in range(1, channels):
+        total += chunk[:, k]
+    return (total / channels).astype(np.float32)
 
 
 def _sanitise(pieces: Iterator[np.ndarray], label: str, *, mix: bool = True) -> Iterator[np.ndarray]:

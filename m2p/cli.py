@@ -45,6 +45,7 @@ non-empty value (https://no-color.org); ``m2p live --swatches`` asks for them ex
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -96,6 +97,16 @@ SUBCOMMANDS: list[Subcommand] = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:  # the ``m2p`` program: the process ends next
+            # Objects alive now die with the process; the interpreter's final collection of
+            # torch's module graph would take 0.2-0.3 s (docs/performance.md).
+            gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # torch's OpenMP workers spin-wait by default, which costs more than it saves on small
     # CPUs (docs/performance.md); this only takes effect if torch is not imported yet.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

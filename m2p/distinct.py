@@ -215,7 +215,7 @@ def distinct_track(track: "PaletteTrack", n: int, *,
     m2p.errors.DistinctColoursWarning
         Once, with the smallest distance reached, when some windows cannot keep ``min_distance``.
     """
-    from scipy.optimize import linear_sum_assignment
+    from m2p.assignment import linear_sum_assignment
     from tqdm import tqdm
 
     from m2p.palette_types import Palette, PaletteTrack

@@ -29,7 +29,7 @@ Noise and coherence in time
 
 Slot alignment
     Neighbouring palettes are matched colour to colour with the Hungarian algorithm
-    (:func:`scipy.optimize.linear_sum_assignment`) on CIEDE2000 differences, and each palette
+    (:func:`m2p.assignment.linear_sum_assignment`) on CIEDE2000 differences, and each palette
     is reordered so a colour keeps its slot over time (the order of the first palette is the
     decoder's). Slots are positions; a shorter palette fills the first slots, and slots that
     come back are matched to the colours they last had (see :func:`align_palettes`).
@@ -243,6 +243,7 @@ def run_inference(
     """
     from m2p.audio import SAMPLE_RATE, probe, stream
     from m2p.palette_types import PaletteTrack
+    from m2p.prefetch import prefetch
 
     window_samples, hop_samples = window_layout(window, hop)
     name = _source_name(source)
@@ -253,7 +254,8 @@ def run_inference(
                            alternatives=alternatives)
     windows: list[WindowPalette] = []
     shown = 0  # windows counted on the progress bar
-    blocks = stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS)
+    # Decoding runs a few blocks ahead in a thread, overlapping the analysis of earlier ones.
+    blocks = prefetch(stream(source, sample_rate=sample_rate, block_seconds=_STREAM_BLOCK_SECONDS))
     bar = _progress_bar(source, sample_rate, window_samples, hop_samples, progress, probe)
     try:
         for block in blocks:
@@ -580,7 +582,7 @@ class _SlotAligner:
         self.reference = np.zeros((0, 3))
 
     def align(self, lch: np.ndarray) -> np.ndarray:
-        from scipy.optimize import linear_sum_assignment
+        from m2p.assignment import linear_sum_assignment
 
         colours = np.asarray(lch, dtype=np.float64)
         reference = self.reference

@@ -437,8 +437,9 @@ def test_shared_frames_give_the_per_window_palettes_on_real_music(hop_samples):
     """The engine's shared frame stream against the per-window path it replaced, with the
     shipped model on the example recording: windows on the 512-sample frame grid (hop 107
     frames) get the same features, so the same palettes, and so does the end-aligned tail
-    window (analysed alone); the default hop 2.5 s puts window starts off the grid, so the
-    engine takes the per-window path there (docs/decisions.md) and the palettes are equal."""
+    window (analysed alone); a hop off the grid (exactly 2.5 s, which `window_layout` now
+    rounds to 108 frames) makes the engine take the per-window path (docs/decisions.md), and
+    the palettes are equal."""
     import torch
 
     from training.metrics import palette_distance
