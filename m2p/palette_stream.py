@@ -2,10 +2,10 @@
 
 >>> import m2p
 >>> stream = m2p.PaletteStream(sample_rate=48000)                          # doctest: +SKIP
->>> for block in microphone_blocks():      # NumPy arrays, (samples,) or (samples, channels)
-...     for window in stream.feed(block):                                   # doctest: +SKIP
+>>> for block in microphone_blocks():  # (samples,) or (samples, channels) # doctest: +SKIP
+...     for window in stream.feed(block):
 ...         print(window.time, window.palette.hex)
->>> stream.close()                         # the tail window, if the audio stopped mid-window
+>>> stream.close()                     # the tail window, if any           # doctest: +SKIP
 
 The stream runs the offline pipeline's own stages (:class:`m2p.inference.PaletteEngine`)
 window by window, so for the same audio, model and seed its palettes are the offline track's

@@ -97,7 +97,7 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
 
     Example
     -------
-    >>> alt.Chart(df).mark_bar().encode(
+    >>> alt.Chart(df).mark_bar().encode(                                  # doctest: +SKIP
     ...     color=alt.Color("kind:N", scale=m2p.altair.scale("song.mp3")))
 
     Parameters

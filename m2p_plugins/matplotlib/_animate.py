@@ -15,9 +15,9 @@ def animate_colors(track: Any, *, order: str | Sequence[int] | None = "legible")
 
     Example
     -------
-    >>> colors = m2p.animate_colors(track)
-    >>> bars = ax.bar(range(5), heights)
-    >>> anim = FuncAnimation(fig, colors.updater(bars), frames=colors.frames(fps=10))
+    >>> colors = m2p.animate_colors(track)                                # doctest: +SKIP
+    >>> bars = ax.bar(range(5), heights)                                  # doctest: +SKIP
+    >>> anim = FuncAnimation(fig, colors.updater(bars), frames=colors.frames(fps=10))  # doctest: +SKIP
 
     Parameters
     ----------

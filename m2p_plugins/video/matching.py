@@ -55,9 +55,6 @@ _FRAME_PIXELS = 160_000
 EMOTION_WEIGHT = 0.25
 # Share of the whole-piece palette in a frame's palette fit (the rest: the window in force).
 _WHOLE_PIECE_SHARE = 0.5
-# CIEDE2000's parametric lightness factor k_L in the palette distance (1: reference conditions;
-# 2 was tried and not kept, see docs/decisions.md).
-_LIGHTNESS_FACTOR = 1.0
 
 
 @dataclass(frozen=True)
@@ -246,7 +243,7 @@ def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
 def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
     """(F, P) palette fit in [0, 1] of each frame to each CIELCh palette: ``1 - min(d, 50) / 50``
     with ``d`` the symmetric mean nearest-colour CIEDE2000 (frame colours weighted by pixel
-    share, lightness weighted by ``1 / _LIGHTNESS_FACTOR``)."""
+    share)."""
     import torch
 
     from m2p.colour import ciede2000, lch_to_lab
@@ -256,8 +253,7 @@ def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
     with torch.no_grad():
         music = lch_to_lab(torch.from_numpy(lch))  # (P, n, 3)
         frames = torch.from_numpy(shots.lab)  # (F, k, 3)
-        d = ciede2000(frames[:, :, None, None, :], music[None, None, :, :, :],
-                      k_L=_LIGHTNESS_FACTOR).numpy()  # (F, k, P, n)
+        d = ciede2000(frames[:, :, None, None, :], music[None, None, :, :, :]).numpy()  # (F,k,P,n)
     d = np.where(valid[None, None], d, np.inf)
     frame_to_music = (d.min(axis=3) * shots.weights[:, :, None]).sum(axis=1)  # (F, P)
     music_to_frame = np.where(valid[None], d.min(axis=1), 0.0).sum(axis=2) / valid.sum(1)[None]
