@@ -82,9 +82,12 @@ class PaletteStream:
         self.converter = BlockConverter(sample_rate, label=label)
         net, dev, noise_scale = load_for_inference(model, device, noise)
         window_samples, hop_samples = window_layout(window, hop)
-        self.engine = PaletteEngine(net, device=dev, seeds=[seed], noise_scale=noise_scale,
-                                    window_samples=window_samples, hop_samples=hop_samples,
-                                    batch_size=64)
+        settings = dict(device=dev, seeds=[seed], noise_scale=noise_scale,
+                        window_samples=window_samples, hop_samples=hop_samples, batch_size=64)
+        # One window of silence through a throwaway engine: the first real window would
+        # otherwise pay for torch's first-call set-up (about 70 ms) on top of its own latency.
+        PaletteEngine(net, **settings).feed(np.zeros(window_samples, np.float32), flush=True)
+        self.engine = PaletteEngine(net, **settings)
         self.label = label
         self.closed = False
 
