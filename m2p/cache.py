@@ -6,7 +6,9 @@ once: both go through :func:`palette` / :func:`palette_track` here, which key th
 * the SHA-256 of the file's bytes (memoised per ``(path, size, mtime)`` so a second call does
   not even re-read the file), or of a NumPy array's bytes, shape, dtype and sample rate;
 * the inference keyword arguments (seed, window, hop, noise...), except ``progress``, which
-  changes what is shown, not the result;
+  changes what is shown, not the result, and except arguments given at their default value
+  (``window=10.0`` spelled out, as the command line does, finds the result of a call that
+  left it out);
 * the model: a directory path (resolved) or, for a ``Music2Palette`` instance, its identity
   (the entry keeps a reference, so the identity cannot be reused while cached).
 
@@ -179,10 +181,13 @@ _NOT_KEYED = frozenset({"progress"})  # arguments that change what is shown, not
 def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
     keep_alive = None
     parts = []
+    defaults = _defaults(kind)
     for name in sorted(kwargs):
         if name in _NOT_KEYED:
             continue
         value = kwargs[name]
+        if name in defaults and type(value) is type(defaults[name]) and value == defaults[name]:
+            continue
         if name == "model" and value is not None and not isinstance(value, (str, os.PathLike)):
             keep_alive = value
             value = ("model-object", id(value))
@@ -195,6 +200,19 @@ def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
                 value = ("repr", repr(value))
         parts.append((name, value))
     return (kind, digest, tuple(parts)), keep_alive
+
+
+def _defaults(kind: str) -> dict[str, Any]:
+    """The default keyword values of the :mod:`m2p.api` function named ``kind`` ({} for none)."""
+    import inspect
+
+    from m2p import api
+
+    function = getattr(api, kind, None)
+    if function is None:
+        return {}
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
 
 
 __all__ = [
