@@ -179,17 +179,13 @@ def batch(
     """
     import tempfile
 
+    options = dict(engine=engine, workers=workers, seed=seed, noise=noise, window=window,
+                   hop=hop, model=model, device=device, batch_size=batch_size,
+                   flush_every=flush_every, progress=progress)
     if output is not None:
-        summary = run_batch(paths, output=output, engine=engine, workers=workers, seed=seed,
-                            noise=noise, window=window, hop=hop, model=model, device=device,
-                            batch_size=batch_size, flush_every=flush_every, progress=progress)
-        return read_library(summary.output)
+        return read_library(run_batch(paths, output=output, **options).output)
     with tempfile.TemporaryDirectory(prefix="m2p-batch-") as tmp:
-        summary = run_batch(paths, output=Path(tmp) / "library.parquet", engine=engine,
-                            workers=workers, seed=seed, noise=noise, window=window, hop=hop,
-                            model=model, device=device, batch_size=batch_size,
-                            flush_every=flush_every, progress=progress)
-        return read_library(summary.output)
+        return read_library(run_batch(paths, output=Path(tmp) / "library.parquet", **options).output)
 
 
 def run_batch(
