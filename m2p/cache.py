@@ -18,6 +18,7 @@ nothing is written to disk. Results are immutable value types, so sharing them i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -202,6 +203,7 @@ def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
     return (kind, digest, tuple(parts)), keep_alive
 
 
+@functools.lru_cache(maxsize=None)
 def _defaults(kind: str) -> dict[str, Any]:
     """The default keyword values of the :mod:`m2p.api` function named ``kind`` ({} for none)."""
     import inspect

@@ -215,14 +215,13 @@ def distinct_track(track: "PaletteTrack", n: int, *,
     m2p.errors.DistinctColoursWarning
         Once, with the smallest distance reached, when some windows cannot keep ``min_distance``.
     """
-    from m2p.assignment import linear_sum_assignment
     from tqdm import tqdm
 
+    from m2p.inference import align_palettes
     from m2p.palette_types import Palette, PaletteTrack
 
     done: dict[bytes, np.ndarray] = {}
-    palettes: list[Palette] = []
-    previous: np.ndarray | None = None
+    grown: list[np.ndarray] = []
     reached = math.inf
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DistinctColoursWarning)
@@ -232,13 +231,11 @@ def distinct_track(track: "PaletteTrack", n: int, *,
             if key not in done:
                 found = distinct_colours(p.lch, n, min_distance=min_distance, lightness=lightness)
                 done[key], reached = found.lch, min(reached, found.min_distance)
-            lch = done[key]
-            if previous is not None:
-                cost = _ciede2000(lch_to_lab(previous)[:, None, :], lch_to_lab(lch)[None, :, :])
-                lch = lch[linear_sum_assignment(cost)[1]]
-            palettes.append(Palette(lch, p.emotion, p.valence_arousal))
-            previous = lch
+            grown.append(done[key])
         overall = track.overall.take(n, min_distance=min_distance, lightness=lightness)
+    # The palette engine's slot alignment, so a slot changes smoothly from window to window.
+    palettes = [Palette(lch, p.emotion, p.valence_arousal)
+                for lch, p in zip(align_palettes(grown), track.palettes)]
     for w in caught:  # pass on anything else that was said meanwhile
         if not issubclass(w.category, DistinctColoursWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
