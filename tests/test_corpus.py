@@ -368,6 +368,20 @@ def test_refine_lighter_for_positive_valence_and_higher_register():
     assert np.allclose(pairing.refine(MID, 0.0, 0.0, 5.0), hi)
 
 
+def test_tempo_lightness_option_shifts_faster_music_lighter():
+    """Palmer et al. 2013: faster music, lighter colours (the round-9 option, off by default)."""
+    windows = [{"cues": {"onset_rate": r}} for r in (0.0, 1.0, 2.0, 4.0, 8.0, 1000.0)]
+    shift = pairing.tempo_lightness(windows, 8.0)
+    assert np.all(np.diff(shift) > 0)  # silence floors at 0.1 onsets/s instead of log(0)
+    assert shift.max() <= 16.0 and shift.min() >= -16.0  # z clipped to [-2, 2]
+    assert np.allclose(pairing.tempo_lightness(windows, 4.0), shift / 2)
+    slow = pairing.refine(MID, 0.0, 0.0, 0.0, float(shift[1]))
+    fast = pairing.refine(MID, 0.0, 0.0, 0.0, float(shift[4]))
+    assert np.all(fast[:, 0] > slow[:, 0])
+    room = np.minimum(1.0, 2 * (100 - MID[:, 0]) / 100)
+    assert np.allclose(pairing.refine(MID, 0.0, 0.0, 0.0, 5.0)[:, 0], MID[:, 0] + 5.0 * room, atol=1e-6)
+
+
 def test_refine_more_saturated_and_contrasted_for_arousal():
     calm = pairing.refine(MID, 0.0, -0.8, 0.0)
     excited = pairing.refine(MID, 0.0, 0.8, 0.0)

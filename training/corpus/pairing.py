@@ -8,8 +8,12 @@
    distinguishability check (``kept``).
 3. Refinement of each of the five candidates (``targets_lch``; ``target_lch`` is the top-1) toward the window's cues (Palmer et al. 2013: faster, major,
    louder music -> lighter, more saturated, warmer/yellower colours):
-   - L += (6 * valence + 2 * clip(z_register, -2, 2)) * min(1, 2 * headroom / 100), headroom being
-     100 - L for a lightening and L for a darkening shift (so light colours do not clip to white)
+   - L += (6 * valence + 2 * clip(z_register, -2, 2) + extra) * min(1, 2 * headroom / 100),
+     headroom being 100 - L for a lightening and L for a darkening shift (so light colours do not
+     clip to white); ``extra`` is 0 in the shipped recipe. The option ``tempo_lightness`` gives
+     ``w * clip(z_tempo, -2, 2)``, ``z_tempo`` the z-scored log onset rate: Palmer et al.'s
+     direct tempo -> lightness association, tried at w = 8 in rounds 8-9 of
+     ``docs/model_selection_v2.md`` and not shipped (the emotion loss undoes most of it)
    - lightness contrast around the palette mean scaled by (1 + 0.15 * arousal)
    - C *= 1 + 0.25 * arousal
    - hue rotated toward yellow (90 deg) by up to 10 deg * max(valence, 0) and toward orange-red
@@ -30,9 +34,18 @@ def _rotate_toward(h: np.ndarray, target: float, amount: np.ndarray) -> np.ndarr
     return (h + step) % 360.0
 
 
-def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float) -> np.ndarray:
+def refine(lch: np.ndarray, valence: float, arousal: float, z_register: float,
+           extra_lightness: float = 0.0) -> np.ndarray:
     """The refined palette (n, 3), gamut-mapped (see the module docstring)."""
-    return gamut_map(_shift(lch, valence, arousal, z_register))
+    return gamut_map(_shift(lch, valence, arousal, z_register, extra_lightness))
+
+
+def tempo_lightness(windows: list[dict], weight: float) -> np.ndarray:
+    """Lightness shift (N,) in L* units: ``weight * clip(z, -2, 2)``, ``z`` the z-score over
+    ``windows`` of the log onset rate (onsets per second, floored at 0.1)."""
+    log_rate = np.log(np.maximum([float(w["cues"]["onset_rate"]) for w in windows], 0.1))
+    z = (log_rate - log_rate.mean()) / (log_rate.std() + 1e-9)
+    return weight * np.clip(z, -2.0, 2.0)
 
 
 def gamut_map(lch: np.ndarray) -> np.ndarray:
@@ -45,11 +58,12 @@ def gamut_map(lch: np.ndarray) -> np.ndarray:
         return colour.gamut_map_lch(torch.tensor(np.asarray(lch), dtype=torch.float64)).numpy()
 
 
-def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float) -> np.ndarray:
+def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float,
+           extra_lightness: float = 0.0) -> np.ndarray:
     """The refinement's lightness, chroma and hue moves, before gamut mapping."""
     lch = np.array(lch, dtype=np.float64)
     L, C, h = lch[:, 0], lch[:, 1], lch[:, 2]
-    d = 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2))
+    d = 6.0 * valence + 2.0 * float(np.clip(z_register, -2, 2)) + extra_lightness
     # soft limits: the shift fades out near white / black so that light colours do not all clip to 100
     room = np.clip(2.0 * ((100.0 - L) if d > 0 else L) / 100.0, 0.0, 1.0)
     L = L + d * room
@@ -64,11 +78,14 @@ def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float) -
 
 
 def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=print, *,
-         key_hues: np.ndarray | None = None) -> dict:
+         key_hues: np.ndarray | None = None, extra_lightness: np.ndarray | None = None) -> dict:
     """Pair every window with ``TOP_K`` refined candidate palettes (in place: ``emotion``,
     ``palette_ids``, ``palette_similarity``, ``targets_lch``, ``target_lch``). With
     ``key_hues`` (N,) degrees, the candidates are the emotion-matched palettes with the most
-    colour near each window's key hue (``training.corpus.colour_key``)."""
+    colour near each window's key hue (``training.corpus.colour_key``); ``extra_lightness``
+    (N,) L* units joins the refinement's lightness shift (e.g. ``tempo_lightness``)."""
+    if extra_lightness is None:
+        extra_lightness = np.zeros(len(windows))
     from training.corpus import colour_key
 
     import torch
@@ -106,8 +123,8 @@ def pair(windows: list[dict], palettes: list[dict], z_register: np.ndarray, log=
             w["palette_similarity"] = np.round(sim[j, row], 4).tolist()
             # Every candidate is refined: the decoder learns all five (one-to-many targets,
             # chosen among by the embedding noise), not only the top-1.
-            shifted = [_shift(kept[r]["lch"], w["valence"], w["arousal"], float(z_register[i]))
-                       for r in row]
+            shifted = [_shift(kept[r]["lch"], w["valence"], w["arousal"], float(z_register[i]),
+                              float(extra_lightness[i])) for r in row]
             sizes = [len(x) for x in shifted]
             mapped = np.split(gamut_map(np.concatenate(shifted)), np.cumsum(sizes)[:-1])
             targets = [np.round(x, 3).tolist() for x in mapped]
