@@ -13,7 +13,7 @@
      clip to white); ``extra`` is 0 in the shipped recipe. The option ``tempo_lightness`` gives
      ``w * clip(z_tempo, -2, 2)``, ``z_tempo`` the z-scored log onset rate: Palmer et al.'s
      direct tempo -> lightness association, tried at w = 8 in rounds 8-9 of
-     ``docs/model_selection_v2.md`` and not shipped (the emotion loss undoes most of it)
+     ``docs/model_selection_v2.md`` and not shipped (the palettes followed a quarter of it)
    - lightness contrast around the palette mean scaled by (1 + 0.15 * arousal)
    - C *= 1 + 0.25 * arousal
    - hue rotated toward yellow (90 deg) by up to 10 deg * max(valence, 0) and toward orange-red
