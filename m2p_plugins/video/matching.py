@@ -249,7 +249,7 @@ def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
     from m2p.colour import ciede2000, lch_to_lab
     from m2p.colour_np import pad_palettes
 
-    lch, valid = pad_palettes(np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in palettes)
+    lch, valid = pad_palettes(palettes)
     with torch.no_grad():
         music = lch_to_lab(torch.from_numpy(lch))  # (P, n, 3)
         frames = torch.from_numpy(shots.lab)  # (F, k, 3)
