@@ -7,7 +7,8 @@ Usage::
 1. **Recoloured pictures find their track.** Each photo is recoloured toward each library
    track X's whole-piece palette (``recolor_image``, the function behind ``m2p recolor``) and
    matched against the library; the share of cases where X ranks in the top 3 (chance: 3 / N).
-   As its upper bound, a picture made of X's own whole-piece colours.
+   As its upper bound, a picture made of X's own whole-piece colours; and how much of the
+   misses near-identical palettes in the library explain (``twins``).
 2. **Direction.** Dark, desaturated versions of the photos (and a video made of them) should
    rank low-valence tracks above high-valence ones: the AUC over (low, high) pairs of tracks,
    split at the median valence (0.5 = chance, 1 = every low-valence track first); bright,
@@ -31,6 +32,9 @@ WEIGHTS = (0.25, 0.0, 1.0)  # the default emotion weight, palette only, emotion 
 # lightness all the way and does not protect skin tones (how far the recolouring is the limit).
 RECOLOURS = ({"strength": 0.6}, {"strength": 1.0},
              {"strength": 1.0, "luminance": 1.0, "skin": 0.0})
+# Palettes closer than this (mean nearest-colour CIEDE2000) count as twins: about one to two
+# just-noticeable differences, the same palette to a viewer.
+TWIN_DE = 3.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=None,
                         help="also write the dark test video here (default: a temporary file)")
     parser.add_argument("--size", type=int, default=360, help="photos are shrunk to this width")
-    parser.add_argument("--checks", nargs="+", choices=("recolour", "bound", "direction"),
-                        default=["recolour", "bound", "direction"])
+    parser.add_argument("--checks", nargs="+", choices=("recolour", "twins", "bound", "direction"),
+                        default=["recolour", "twins", "bound", "direction"],
+                        help="twins: how much of check 1 near-identical palettes explain "
+                             "(runs with recolour)")
     args = parser.parse_args(argv)
 
     from m2p.library import read_library
@@ -49,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in read_library(args.library).to_pylist() if r["status"] == "ok"]
     photos = {p.name: _load(p, args.size) for p in (args.photos or _default_photos())}
     print(f"library: {args.library} ({len(rows)} tracks); photos: {', '.join(photos)}\n")
-    if "recolour" in args.checks:
-        recoloured(rows, photos)
+    if "recolour" in args.checks or "twins" in args.checks:
+        recoloured(rows, photos, twins="twins" in args.checks)
     if "bound" in args.checks:
         swatch_bound(rows)
     if "direction" in args.checks:
@@ -58,34 +64,90 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def recoloured(rows: list[dict], photos: dict[str, np.ndarray]) -> None:
+def recoloured(rows: list[dict], photos: dict[str, np.ndarray], *, twins: bool = False) -> None:
     from m2p.library import row_track
     from m2p_plugins.video.matching import footage_palettes, match
     from m2p_plugins.video.recolor import recolor_image
 
     labels = [", ".join(f"{k} {v:g}" for k, v in options.items()) for options in RECOLOURS]
-    hits = {(label, w): [] for label in labels for w in WEIGHTS}
     ranks = {(label, w): [] for label in labels for w in WEIGHTS}
-    for row in rows:
+    cases = {label: [] for label in labels}  # (track index, footage, ranked paths at the default)
+    for x, row in enumerate(rows):
         target = row_track(row).overall
         for image in photos.values():
             for label, options in zip(labels, RECOLOURS):
                 shots = footage_palettes(recolor_image(image, target, **options))
                 for weight in WEIGHTS:
                     order = [m.path for m in match(shots, rows, top=None, emotion_weight=weight)]
-                    rank = order.index(row["path"]) + 1
-                    ranks[(label, weight)].append(rank)
-                    hits[(label, weight)].append(rank <= 3)
+                    ranks[(label, weight)].append(order.index(row["path"]) + 1)
+                    if weight == WEIGHTS[0]:
+                        cases[label].append((x, shots, order))
     n = len(rows)
     print(f"### Check 1: a photo recoloured toward track X ranks X in the top 3 of {n} "
           f"({len(rows) * len(photos)} cases per line; chance {3 / n:.1%})\n")
     print("| recolour | emotion weight | top 3 | top 1 | median rank |")
     print("|---|---:|---:|---:|---:|")
-    for (label, weight), found in hits.items():
-        r = np.asarray(ranks[(label, weight)])
-        print(f"| {label} | {weight:g} | {np.mean(found):.1%} | {np.mean(r == 1):.1%} | "
+    for (label, weight), r in ranks.items():
+        r = np.asarray(r)
+        print(f"| {label} | {weight:g} | {np.mean(r <= 3):.1%} | {np.mean(r == 1):.1%} | "
               f"{np.median(r):g} |")
     print()
+    if twins:
+        twin_diagnostics(rows, cases)
+
+
+def twin_diagnostics(rows: list[dict], cases: dict[str, list]) -> None:
+    """How much of check 1 the library's near-identical palettes explain.
+
+    Two whole-piece palettes are *twins* when the matcher's palette distance between them (the
+    symmetric mean nearest-colour CIEDE2000) is below TWIN_DE. Printed: how many tracks have
+    three or more twins (no picture can single such a track out of the top 3), the check-1 rate
+    when X's twins count as hits, and the rate on a library thinned so that no two palettes are
+    twins (greedy, keeping the most isolated palettes first; the same recoloured pictures).
+    """
+    from m2p_plugins.video.matching import match
+
+    distance = whole_piece_distances(rows)
+    twin = distance < TWIN_DE
+    paths = [r["path"] for r in rows]
+    keep: list[int] = []
+    for i in np.argsort(-distance.min(1), kind="stable"):  # the most isolated palettes first
+        if not twin[i, keep].any():
+            keep.append(int(i))
+    thinned = [rows[i] for i in sorted(keep)]
+    counts = twin.sum(1)
+    print(f"Twins (whole-piece palettes closer than {TWIN_DE:g} CIEDE2000): {np.sum(counts >= 3)} "
+          f"of {len(rows)} tracks have 3 or more; median nearest other palette "
+          f"{np.median(distance.min(1)):.1f}. Emotion weight {WEIGHTS[0]:g}.\n")
+    print(f"| recolour | X or a twin in the top 3 | library without twins ({len(thinned)} tracks): "
+          f"top 3 | chance |")
+    print("|---|---:|---:|---:|")
+    index = {p: i for i, p in enumerate(paths)}
+    for label, found in cases.items():
+        with_twins = [any(twin[x, index[p]] or index[p] == x for p in order[:3])
+                      for x, _, order in found]
+        alone = [[m.path for m in match(shots, thinned, top=None)].index(paths[x]) < 3
+                 for x, shots, _ in found if x in keep]
+        print(f"| {label} | {np.mean(with_twins):.1%} | {np.mean(alone):.1%} | "
+              f"{3 / len(thinned):.1%} |")
+    print()
+
+
+def whole_piece_distances(rows: list[dict]) -> np.ndarray:
+    """(N, N) palette distance between the tracks' whole-piece palettes (inf on the diagonal)."""
+    from m2p.colour_np import lch_to_lab
+    from m2p_plugins.video.matching import PALETTE_SCALE, Footage, _palette_fits
+
+    palettes = [r["palette_lch"] for r in rows]
+    out = np.empty((len(rows), len(rows)))
+    for i, lch in enumerate(palettes):
+        lab = lch_to_lab(np.asarray(lch, dtype=np.float64))[None]
+        swatch = Footage(times=np.zeros(1), lab=lab, weights=np.full(lab.shape[:2], 1.0 / lab.shape[1]),
+                         valence_arousal=np.zeros((1, 2)), duration=0.0)
+        out[i] = (1.0 - _palette_fits(swatch, palettes)[0]) * PALETTE_SCALE
+    out = (out + out.T) / 2.0
+    np.fill_diagonal(out, np.inf)
+    return out
 
 
 def swatch_bound(rows: list[dict]) -> None:
