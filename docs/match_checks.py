@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,8 @@ def twin_diagnostics(rows: list[dict], cases: dict[str, list]) -> None:
     symmetric mean nearest-colour CIEDE2000) is below TWIN_DE. Printed: how many tracks have
     three or more twins (no picture can single such a track out of the top 3), the check-1 rate
     when X's twins count as hits, and the rate on a library thinned so that no two palettes are
-    twins (greedy, keeping the most isolated palettes first; the same recoloured pictures).
+    twins (greedy, keeping the most isolated palettes first; the same recoloured pictures);
+    and the tracks ranked first most often at the default recolour (the library's hubs).
     """
     from m2p_plugins.video.matching import match
 
@@ -116,9 +118,13 @@ def twin_diagnostics(rows: list[dict], cases: dict[str, list]) -> None:
             keep.append(int(i))
     thinned = [rows[i] for i in sorted(keep)]
     counts = twin.sum(1)
+    label, found = next(iter(cases.items()))  # the default recolour
+    firsts = Counter(Path(order[0]).name for _, _, order in found).most_common(3)
     print(f"Twins (whole-piece palettes closer than {TWIN_DE:g} CIEDE2000): {np.sum(counts >= 3)} "
           f"of {len(rows)} tracks have 3 or more; median nearest other palette "
-          f"{np.median(distance.min(1)):.1f}. Emotion weight {WEIGHTS[0]:g}.\n")
+          f"{np.median(distance.min(1)):.1f}. Emotion weight {WEIGHTS[0]:g}. Most frequent first "
+          f"places at {label}: {', '.join(f'{name} {n}' for name, n in firsts)} "
+          f"(of {len(found)}).\n")
     print(f"| recolour | X or a twin in the top 3 | library without twins ({len(thinned)} tracks): "
           f"top 3 | chance |")
     print("|---|---:|---:|---:|")
@@ -126,7 +132,8 @@ def twin_diagnostics(rows: list[dict], cases: dict[str, list]) -> None:
     for label, found in cases.items():
         with_twins = [any(twin[x, index[p]] or index[p] == x for p in order[:3])
                       for x, _, order in found]
-        alone = [[m.path for m in match(shots, thinned, top=None)].index(paths[x]) < 3
+        alone = [[m.path for m in match(shots, thinned, top=None, emotion_weight=WEIGHTS[0])]
+                 .index(paths[x]) < 3
                  for x, shots, _ in found if x in keep]
         print(f"| {label} | {np.mean(with_twins):.1%} | {np.mean(alone):.1%} | "
               f"{3 / len(thinned):.1%} |")

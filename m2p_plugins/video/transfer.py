@@ -147,8 +147,8 @@ def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray
         reused (each at most ``ceil(k / n)`` times).
     """
     import torch
-    from m2p.assignment import linear_sum_assignment
 
+    from m2p.assignment import linear_sum_assignment
     from m2p.colour import ciede2000
 
     src = np.asarray(source_lab, dtype=np.float64)
