@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from m2p import features as F
+from m2p.features import frames as F
 
 SR = F.SAMPLE_RATE
 
@@ -131,7 +131,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     if args.path:
-        from m2p.audio import load
+        from m2p.audio.decode import load
 
         y = load(args.path)
         what = args.path
@@ -149,7 +149,7 @@ def main() -> None:
     except ImportError:
         librosa = None
 
-    pipelines = {"m2p.features (torch)": ours}
+    pipelines = {"m2p.features.frames (torch)": ours}
     if librosa is not None:
         pipelines[f"librosa {librosa.__version__}, separate calls"] = librosa_separate
         pipelines[f"librosa {librosa.__version__}, shared STFT"] = librosa_shared
@@ -157,7 +157,7 @@ def main() -> None:
         print("librosa not installed: comparison skipped")
     times = best_times(pipelines, y, args.repeats)
 
-    ref_wall, ref_cpu = times["m2p.features (torch)"]
+    ref_wall, ref_cpu = times["m2p.features.frames (torch)"]
     print()
     print(f"| {'pipeline':<36} | {'wall s':>7} | {'wall / m2p':>10} | {'CPU s':>6} | {'CPU / m2p':>9} |")
     print(f"|{'-' * 38}|{'-' * 8}:|{'-' * 11}:|{'-' * 7}:|{'-' * 10}:|")
@@ -178,12 +178,12 @@ def end_to_end(y: np.ndarray) -> None:
     model = None
     label = "shipped weights"
     try:
-        from m2p.weights import load_model
+        from m2p.model.weights import load_model
 
         load_model()
     except Exception:  # no weights yet: time the pipeline with an untrained default model
         try:
-            from m2p.network import ModelConfig, Music2Palette
+            from m2p.model.network import ModelConfig, Music2Palette
 
             model = Music2Palette(ModelConfig()).eval()
             label = "untrained default-config model, timing only"

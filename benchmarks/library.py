@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no files")
 
     import m2p
-    from m2p.audio import probe
-    from m2p.library import read_library
+    from m2p.audio.decode import probe
+    from m2p.library.local import read_library
 
     minutes = sum(probe(f).duration for f in files) / 60
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -32,8 +32,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import m2p
-    from m2p.audio import SAMPLE_RATE, load
-    from m2p.inference import DEFAULT_WINDOW, resolve_model
+    from m2p.audio.decode import SAMPLE_RATE, load
+    from m2p.inference.engine import DEFAULT_WINDOW, resolve_model
 
     model, _ = resolve_model(args.model, "cpu")
     audio = load(args.song)

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from m2p import musicnn as M
-from m2p.audio import SAMPLE_RATE, load
+from m2p.model import musicnn as M
+from m2p.audio.decode import SAMPLE_RATE, load
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 0.15

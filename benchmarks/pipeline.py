@@ -9,9 +9,9 @@ One run on one real file prints, as a markdown table with ratios to the bare dec
 
 * the bare ``ffmpeg -i SONG -ac 1 -ar 22050 -f f32le`` decode, as a process (the floor: what
   any pipeline has to pay to hear the song);
-* our decode (``m2p.audio.load``, 22,050 Hz mono);
+* our decode (``m2p.audio.decode.load``, 22,050 Hz mono);
 * our features as the engine computes them (each frame once over the stream,
-  :mod:`m2p.frame_stream`, then the window stage per window), and the per-window path it
+  :mod:`m2p.features.stream`, then the window stage per window), and the per-window path it
   replaced (every window analysed alone);
 * encoder, and decoder + alignment, over every window;
 * the whole ``m2p.palette_track`` warm, in this process;
@@ -21,7 +21,7 @@ One run on one real file prints, as a markdown table with ratios to the bare dec
 Times are the best of ``--repeats`` (wall clock). ``--hour`` also loops the song to one hour
 (``ffmpeg -stream_loop``, no re-encode, in a temporary folder) and reports the peak RSS of a
 fresh process running ``palette_track`` on it. ``--musicnn`` also times the pretrained musicnn
-taggers of ``m2p.musicnn`` over the same song (what running them at inference would cost, per
+taggers of ``m2p.model.musicnn`` over the same song (what running them at inference would cost, per
 minute of audio), which is why the shipped model distils them instead
 (``model/musicnn/README.md``).
 """
@@ -61,9 +61,9 @@ def bare_ffmpeg(song: str) -> list[str]:
 def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, batch: int = 16):
     """The engine's features of every window: the frame stream fed in 10 s blocks, windows cut
     as they complete, the window stage per batch (as ``PaletteEngine`` does); (n, T, 539)."""
-    from m2p.features import feature_extractor
-    from m2p.frame_stream import FrameStream, edge_segments
-    from m2p.inference import _Windower
+    from m2p.features.frames import feature_extractor
+    from m2p.features.stream import FrameStream, edge_segments
+    from m2p.inference.engine import _Windower
 
     frames, windower = FrameStream("cpu"), _Windower(window_samples, hop_samples, grid=512)
     extractor = feature_extractor("cpu")
@@ -88,7 +88,7 @@ def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, ba
         run()
     tail = windower.finish()  # analysed alone, like the engine does
     if tail:
-        from m2p.features import extract_features
+        from m2p.features.frames import extract_features
 
         out.append(extract_features(torch.from_numpy(np.stack([w for _, w in tail]))))
     return torch.cat(out)
@@ -96,11 +96,11 @@ def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, ba
 
 def stages(song: str, model_dir: str, repeats: int) -> dict[str, float]:
     import m2p
-    from m2p.audio import SAMPLE_RATE, load
-    from m2p.colour import gamut_map_lch
-    from m2p.features import extract_features
-    from m2p.inference import align_palettes, window_layout, window_spans
-    from m2p.weights import load_model
+    from m2p.audio.decode import SAMPLE_RATE, load
+    from m2p.colour.convert import gamut_map_lch
+    from m2p.features.frames import extract_features
+    from m2p.inference.engine import align_palettes, window_layout, window_spans
+    from m2p.model.weights import load_model
 
     model = load_model(model_dir)
     model.eval()
@@ -145,7 +145,7 @@ def hour_peak_rss(song: str, model_dir: str) -> tuple[float, float, float]:
     of the song looped to at least one hour."""
     import imageio_ffmpeg
 
-    from m2p.audio import probe
+    from m2p.audio.decode import probe
 
     loops = int(np.ceil(3600.0 / probe(song).duration))
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,7 +163,7 @@ def hour_peak_rss(song: str, model_dir: str) -> tuple[float, float, float]:
 
 
 def musicnn_cost(song: str, repeats: int) -> dict[str, float]:
-    from m2p.musicnn import load_musicnn
+    from m2p.model.musicnn import load_musicnn
 
     out = {}
     for name in ("MTT_vgg", "MSD_vgg", "MTT_musicnn", "MSD_musicnn"):
@@ -194,7 +194,7 @@ def main() -> None:
         print(f"\nmodel {model_dir}: {r['audio_s']:.1f} s of audio, {r['windows']} windows")
         print("| stage | seconds | / bare decode |\n|---|---:|---:|")
         rows = [("bare `ffmpeg -ac 1 -ar 22050 -f f32le` (process)", "bare"),
-                ("our decode (`m2p.audio.load`)", "decode"),
+                ("our decode (`m2p.audio.decode.load`)", "decode"),
                 ("our features (frame stream + window stage)", "features"),
                 ("features, every window alone (before)", "features_alone"),
                 ("encoder", "encoder"), ("decoder + align", "decoder + align"),
@@ -206,10 +206,10 @@ def main() -> None:
         print(f"\none hour ({seconds:.0f} s of the song looped): palette_track {wall:.1f} s, "
               f"peak RSS {rss:.2f} GB (fresh process)")
     if args.musicnn:
-        from m2p.audio import probe
+        from m2p.audio.decode import probe
 
         minutes = probe(args.song).duration / 60
-        print("\n| pretrained tagger (m2p.musicnn) | seconds for the song | s per minute of audio |")
+        print("\n| pretrained tagger (m2p.model.musicnn) | seconds for the song | s per minute of audio |")
         print("|---|---:|---:|")
         for name, t in musicnn_cost(args.song, args.repeats).items():
             print(f"| {name} | {t:.2f} | {t / minutes:.2f} |")

@@ -133,7 +133,7 @@ def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from m2p.distinct import pairwise_distances, simulate_cvd
+    from m2p.colour.distinct import pairwise_distances, simulate_cvd
 
     taken = palette.take(n)
     rows = [(f"palette ({len(palette)})", palette, vision) for vision in
@@ -160,7 +160,7 @@ def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
 
 def export_sheet(track, path: Path, *, title: str) -> Path:
     """``m2p export --format png --sections``: one row of swatches per section; returns ``path``."""
-    from m2p.exporters import export_palette
+    from m2p.exporters.swatches import export_palette
 
     del title  # the sheet names its rows itself (file stem and section times)
     return export_palette(track, path, sections="auto")
@@ -243,7 +243,7 @@ def gallery_screenshot(library: Path, path: Path, *, size: tuple[int, int] = (12
     import shutil
     import subprocess
 
-    from m2p.gallery import write_gallery
+    from m2p.library.gallery import write_gallery
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -264,7 +264,7 @@ def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:
     if args.model is not None:
         return args.model, ""
     try:
-        from m2p.weights import find_model_dir
+        from m2p.model.weights import find_model_dir
 
         return find_model_dir(), ""
     except ModelNotFoundError:
@@ -272,8 +272,8 @@ def _model(args: argparse.Namespace, tmp: Path) -> tuple[object, str]:
             raise
     import torch
 
-    from m2p.network import ModelConfig, Music2Palette
-    from m2p.weights import save_model
+    from m2p.model.network import ModelConfig, Music2Palette
+    from m2p.model.weights import save_model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -288,9 +288,9 @@ def _style():
     try:
         return m2p.style
     except AttributeError:  # before the lazy export exists
-        import m2p.front_doors
+        import m2p.hooks.front_doors
 
-        return m2p.front_doors.style
+        return m2p.hooks.front_doors.style
 
 
 def _altair():
@@ -299,9 +299,9 @@ def _altair():
     try:
         return m2p.altair
     except AttributeError:
-        import m2p.front_doors
+        import m2p.hooks.front_doors
 
-        return m2p.front_doors.altair
+        return m2p.hooks.front_doors.altair
 
 
 if __name__ == "__main__":

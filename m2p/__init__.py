@@ -26,21 +26,21 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "palettes": ("m2p.api", "palettes"),
     "Palette": ("m2p.palette_types", "Palette"),
     "PaletteTrack": ("m2p.palette_types", "PaletteTrack"),
-    "PaletteStream": ("m2p.palette_stream", "PaletteStream"),
-    "live": ("m2p.palette_stream", "live"),
+    "PaletteStream": ("m2p.inference.live", "PaletteStream"),
+    "live": ("m2p.inference.live", "live"),
     "errors": ("m2p.errors", None),
     # --- a whole library ------------------------------------------------------------------
-    "batch": ("m2p.library", "batch"),
-    "match": ("m2p.front_doors", "match"),
+    "batch": ("m2p.library.local", "batch"),
+    "match": ("m2p.hooks.front_doors", "match"),
     # --- integrations: front doors that load the adapter plugins on first use -------------
-    "plugins": ("m2p.plugin_manager", "plugins"),
-    "style": ("m2p.front_doors", "style"),
-    "register_colormaps": ("m2p.front_doors", "register_colormaps"),
-    "altair": ("m2p.front_doors", "altair"),
-    "animate_colors": ("m2p.front_doors", "animate_colors"),
-    "video": ("m2p.front_doors", "video"),
-    "plotly": ("m2p.front_doors", "plotly"),
-    "bokeh": ("m2p.front_doors", "bokeh"),
+    "plugins": ("m2p.hooks.manager", "plugins"),
+    "style": ("m2p.hooks.front_doors", "style"),
+    "register_colormaps": ("m2p.hooks.front_doors", "register_colormaps"),
+    "altair": ("m2p.hooks.front_doors", "altair"),
+    "animate_colors": ("m2p.hooks.front_doors", "animate_colors"),
+    "video": ("m2p.hooks.front_doors", "video"),
+    "plotly": ("m2p.hooks.front_doors", "plotly"),
+    "bokeh": ("m2p.hooks.front_doors", "bokeh"),
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -48,8 +48,8 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from m2p import errors  # noqa: F401
     from m2p.api import palette, palette_track, palettes  # noqa: F401
-    from m2p.library import batch  # noqa: F401
-    from m2p.palette_stream import PaletteStream, live  # noqa: F401
+    from m2p.library.local import batch  # noqa: F401
+    from m2p.inference.live import PaletteStream, live  # noqa: F401
     from m2p.palette_types import Palette, PaletteTrack  # noqa: F401
 
     __version__: str

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from m2p.audio import probe
+from m2p.audio.decode import probe
 from m2p.errors import InvalidArgumentError
-from m2p.inference import (
+from m2p.inference.engine import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_HOP,
     DEFAULT_WINDOW,
@@ -39,7 +39,7 @@ from m2p.inference import (
 if TYPE_CHECKING:
     import torch
 
-    from m2p.network import Music2Palette
+    from m2p.model.network import Music2Palette
     from m2p.palette_types import Palette, PaletteTrack
 
 __all__ = ["palette", "palette_track", "palettes"]
@@ -88,12 +88,12 @@ def palette(
         ``torch.device``. With a model instance, ``"auto"`` keeps the model's device.
     model
         A ``Music2Palette`` instance, a model directory, or None for the shipped weights
-        (``$M2P_MODEL_DIR`` first; see :func:`m2p.weights.find_model_dir`).
+        (``$M2P_MODEL_DIR`` first; see :func:`m2p.model.weights.find_model_dir`).
     window, hop
         Analysis window length (>= 1 s) and hop between window starts (>= 0.05 s), in
         seconds. Both are rounded to whole samples at 22,050 Hz (the track records the
         values used), and a call analyses at most 20,000 windows
-        (:data:`m2p.inference.MAX_WINDOWS`).
+        (:data:`m2p.inference.engine.MAX_WINDOWS`).
     batch_size
         Windows per model batch (>= 1); larger is faster on a GPU and uses more memory.
     sample_rate

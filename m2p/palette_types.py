@@ -5,7 +5,7 @@ construction (no NaN or infinity ever gets in), comparable with ``==`` and hasha
 
 Colours are stored in CIELCh (D65): L in [0, 100], C >= 0, h in degrees [0, 360). Display
 forms (``.hex``, ``.rgb``) are gamut-mapped into sRGB by reducing chroma at constant lightness
-and hue (:func:`m2p.colour.gamut_map_lch`).
+and hue (:func:`m2p.colour.convert.gamut_map_lch`).
 
 Importing this module needs only NumPy; the colour conversions (torch) are imported the first
 time a display form is asked for.
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from m2p.colour_np import lab_to_lch, lch_to_lab, rgb8_to_hex
+from m2p.colour.convert_np import lab_to_lch, lch_to_lab, rgb8_to_hex
 from m2p.errors import InvalidArgumentError, TrackError
 
 __all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION", "TrackSamples"]
@@ -79,13 +79,13 @@ class Palette:
         (n, 3) colours in CIELCh: L in [0, 100], C >= 0, h in degrees (any value; stored
         modulo 360). n >= 1.
     emotion
-        (8,) emotion weights in the order of :data:`m2p.emotion.EMOTIONS` (excited, happy,
+        (8,) emotion weights in the order of :data:`m2p.colour.emotion.EMOTIONS` (excited, happy,
         content, calm, depressed, sad, afraid, angry). For palettes made from music this is
         the model's prediction for the music; when omitted it is computed from the colours by
-        the colour-emotion model (:func:`m2p.emotion.palette_emotion`).
+        the colour-emotion model (:func:`m2p.colour.emotion.palette_emotion`).
     valence_arousal
         (2,) valence and arousal in [-1, 1]; computed from the colours when omitted
-        (:func:`m2p.emotion.palette_valence_arousal`).
+        (:func:`m2p.colour.emotion.palette_valence_arousal`).
 
     Raises
     ------
@@ -111,8 +111,8 @@ class Palette:
         emotion = colour_emotion if self.emotion is None else self.emotion
         va = colour_va if self.valence_arousal is None else self.valence_arousal
         object.__setattr__(self, "lch", _frozen(lch))
-        # Imported here: m2p.emotion needs torch, and importing this module must not.
-        from m2p.emotion import N_EMOTIONS
+        # Imported here: m2p.colour.emotion needs torch, and importing this module must not.
+        from m2p.colour.emotion import N_EMOTIONS
 
         object.__setattr__(self, "emotion", _frozen(_validated_vector(emotion, N_EMOTIONS, "emotion")))
         va = _validated_vector(va, 2, "valence_arousal")
@@ -131,7 +131,7 @@ class Palette:
         valence_arousal: Sequence[float] | np.ndarray | None = None,
     ) -> "Palette":
         """Make a palette from hex strings (``'#rrggbb'``, ``'rrggbb'`` or ``'#rgb'``)."""
-        from m2p.colour import hex_to_lch
+        from m2p.colour.convert import hex_to_lch
 
         return cls(hex_to_lch(list(hexes)), emotion, valence_arousal)
 
@@ -149,14 +149,14 @@ class Palette:
         if "lch" in data:
             lch = np.asarray(data["lch"], dtype=np.float64)
         elif "hex" in data:
-            from m2p.colour import hex_to_lch
+            from m2p.colour.convert import hex_to_lch
 
             lch = hex_to_lch(list(data["hex"]))
         else:
             raise InvalidArgumentError("a palette needs 'lch' or 'hex' colours")
         emotion = data.get("emotion")
         if isinstance(emotion, Mapping):
-            from m2p.emotion import EMOTIONS
+            from m2p.colour.emotion import EMOTIONS
 
             emotion = [float(emotion.get(name, 0.0)) for name in EMOTIONS]
         return cls(lch, emotion, data.get("valence_arousal"))
@@ -171,7 +171,7 @@ class Palette:
     @cached_property
     def rgb8(self) -> np.ndarray:
         """(n, 3) uint8 sRGB code values of the gamut-mapped colours (read-only)."""
-        from m2p.colour import lch_to_rgb8
+        from m2p.colour.convert import lch_to_rgb8
 
         return _frozen(lch_to_rgb8(np.array(self.lch)).reshape(-1, 3))
 
@@ -183,7 +183,7 @@ class Palette:
     @property
     def dominant_emotion(self) -> str:
         """Name of the largest entry of :attr:`emotion`."""
-        from m2p.emotion import EMOTIONS
+        from m2p.colour.emotion import EMOTIONS
 
         return EMOTIONS[int(np.argmax(self.emotion))]
 
@@ -222,13 +222,13 @@ class Palette:
         return f"Palette({' '.join(self.hex)}{mood})"
 
     def _repr_html_(self) -> str:
-        from m2p.render import palette_html
+        from m2p.exporters.render import palette_html
 
         return palette_html(self)
 
     def to_ansi(self) -> str:
         """The palette as true-colour terminal swatches, one line (ANSI 24-bit escapes)."""
-        from m2p.render import ansi_swatches
+        from m2p.exporters.render import ansi_swatches
 
         return ansi_swatches(self)
 
@@ -243,7 +243,7 @@ class Palette:
         hues, lightness and chroma around the palette's. **Every pair of the result is at least
         ``min_distance`` CIEDE2000 apart (default 10) in normal vision and under simulated
         deuteranopia and protanopia** (Machado et al. 2009, severity 1.0), measured on the
-        8-bit colours of :attr:`hex`. Deterministic. See :func:`m2p.distinct.distinct_colours`.
+        8-bit colours of :attr:`hex`. Deterministic. See :func:`m2p.colour.distinct.distinct_colours`.
 
         Parameters
         ----------
@@ -251,10 +251,10 @@ class Palette:
             Number of colours, 1 to 64 (fewer than ``len(self)`` takes the first ``n``).
         min_distance
             Smallest CIEDE2000 between any two colours; default
-            :data:`m2p.distinct.DEFAULT_MIN_DISTANCE` (10). 0 keeps the palette's colours.
+            :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE` (10). 0 keeps the palette's colours.
         lightness
             ``(low, high)`` CIELAB L* of every colour, e.g. from
-            :func:`m2p.distinct.lightness_for_contrast` to keep lines legible on a background.
+            :func:`m2p.colour.distinct.lightness_for_contrast` to keep lines legible on a background.
 
         Returns
         -------
@@ -278,7 +278,7 @@ class Palette:
         >>> len(p.take(8))
         8
         """
-        from m2p.distinct import DEFAULT_MIN_DISTANCE, distinct_colours
+        from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, distinct_colours
 
         distance = DEFAULT_MIN_DISTANCE if min_distance is None else min_distance
         found = distinct_colours(np.asarray(self.lch), n, min_distance=distance,
@@ -290,7 +290,7 @@ class Palette:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``hex``, ``lch`` ([[L, C, h], ...]), ``emotion`` (name -> weight),
         ``valence_arousal`` ([v, a])."""
-        from m2p.emotion import EMOTIONS
+        from m2p.colour.emotion import EMOTIONS
 
         return {
             "hex": list(self.hex),
@@ -311,7 +311,7 @@ class Palette:
         labels
             Print each colour's hex code under its swatch.
         """
-        from m2p.render import palette_strip, save_image
+        from m2p.exporters.render import palette_strip, save_image
 
         save_image(palette_strip(self, swatch_size=swatch_size, labels=labels), path)
 
@@ -432,7 +432,7 @@ class PaletteTrack:
 
     @property
     def emotions(self) -> np.ndarray:
-        """(T, 8) emotion of each window (see :data:`m2p.emotion.EMOTIONS`)."""
+        """(T, 8) emotion of each window (see :data:`m2p.colour.emotion.EMOTIONS`)."""
         return _frozen(np.stack([p.emotion for p in self.palettes]))
 
     @property
@@ -638,14 +638,14 @@ class PaletteTrack:
 
     def save_json(self, path: str | PathLike[str], *, indent: int | None = 2) -> None:
         """Write :meth:`to_json` to ``path`` (UTF-8), atomically: an interrupted or failed
-        write leaves the previous file (:func:`m2p.outputs.atomic_output`).
+        write leaves the previous file (:func:`m2p._internal.outputs.atomic_output`).
 
         Raises
         ------
         OutputError
             The file cannot be written (the message names it).
         """
-        from m2p.outputs import atomic_output
+        from m2p._internal.outputs import atomic_output
 
         text = self.to_json(indent=indent) + "\n"
         with atomic_output(path) as tmp:
@@ -690,7 +690,7 @@ class PaletteTrack:
         height
             Height of the colour area in pixels.
         """
-        from m2p.render import save_image, track_timeline
+        from m2p.exporters.render import save_image, track_timeline
 
         save_image(track_timeline(self, width=width, height=height), path)
 
@@ -702,7 +702,7 @@ class PaletteTrack:
         )
 
     def _repr_html_(self) -> str:
-        from m2p.render import track_html
+        from m2p.exporters.render import track_html
 
         return track_html(self)
 
@@ -721,7 +721,7 @@ def _clip_text(text: str, limit: int = 200) -> str:
 def _fill_rgb8(palettes: Sequence[Palette]) -> None:
     """Compute :attr:`Palette.rgb8` of many palettes in one gamut-mapping call (one call per
     palette costs about 4 ms of small tensor operations: 0.36 s for a 4-minute track)."""
-    from m2p.colour import lch_to_rgb8
+    from m2p.colour.convert import lch_to_rgb8
 
     todo = [p for p in palettes if "rgb8" not in p.__dict__]
     if not todo:
@@ -778,7 +778,7 @@ def _colour_emotion(lch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Emotion (8,) and valence-arousal (2,) that the colours themselves express."""
     import torch
 
-    from m2p.emotion import palette_emotion, palette_valence_arousal
+    from m2p.colour.emotion import palette_emotion, palette_valence_arousal
 
     with torch.no_grad():
         colours = torch.from_numpy(lch)

@@ -1,4 +1,4 @@
-"""Colour logic shared by the built-in adapters (NumPy + :mod:`m2p.colour`, no plotting library).
+"""Colour logic shared by the built-in adapters (NumPy + :mod:`m2p.colour.convert`, no plotting library).
 
 * :func:`resolve_palette`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
 * :func:`legible_order`: order colours so adjacent ones are far apart in CIEDE2000.
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from m2p import cache, distinct, resolve
-from m2p.colour_np import lch_to_lab, relative_luminance, rgb_to_hex
+from m2p import cache, resolve
+from m2p.colour import distinct as distinct
+from m2p.colour.convert_np import lch_to_lab, relative_luminance, rgb_to_hex
 from m2p.palette_types import Palette, PaletteTrack
 
 INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "sample_rate",
@@ -121,7 +122,7 @@ def legible_order(lch: np.ndarray) -> list[int]:
     n = len(lch)
     if n <= 2:
         return sorted(range(n), key=lambda i: -lch[i, 1])
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     dist = colour.ciede2000_matrix(lch)
     if n <= 8:
@@ -159,7 +160,7 @@ def chart_colours(palette: Palette, *, n: int | None = None, min_distance: float
     n
         Number of colours; default ``max(len(palette), CYCLE_LENGTH)``.
     min_distance
-        CIEDE2000; default :data:`m2p.distinct.DEFAULT_MIN_DISTANCE`.
+        CIEDE2000; default :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE`.
     background
         Hex string or sRGB triple the colours are drawn on.
     min_contrast
@@ -280,7 +281,7 @@ def ensure_contrast(lch: np.ndarray, background: Any, ratio: float) -> str:
     str
         ``'#rrggbb'``.
     """
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     lch = np.asarray(lch, dtype=np.float64).reshape(3)
     bg = to_rgb(background)
@@ -347,7 +348,7 @@ def dark_backgrounds(lch: np.ndarray) -> tuple[str, str]:
     (str, str)
         Hex codes: L* <= 10 and <= 14, chroma capped at 12 and 14, the darkest colour's hue.
     """
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     base = lch[int(np.argmin(lch[:, 0]))]
     fig = np.array([min(base[0], 10.0), min(base[1], 12.0), base[2]])
@@ -378,7 +379,7 @@ def mix(a: str, b: str, weight: float) -> str:
 def to_rgb(c: Any) -> np.ndarray:
     """A hex string or sRGB triple in [0, 1] as a float array (3,)."""
     if isinstance(c, str):
-        from m2p.colour import hex_to_rgb
+        from m2p.colour.convert import hex_to_rgb
 
         return hex_to_rgb(c)[0]
     return np.asarray(c, dtype=np.float64).reshape(3)
@@ -391,7 +392,7 @@ def to_hex(rgb: Any) -> str:
 
 def lch_of_hex(hexes: list[str]) -> np.ndarray:
     """CIELCh (n, 3) of hex colours."""
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     return colour.hex_to_lch(list(hexes))
 
@@ -434,7 +435,7 @@ def _worst_vision_distance(light: float, ab_a: np.ndarray, ab_b: np.ndarray) -> 
 def _lab_to_srgb_mapped(lab: np.ndarray) -> np.ndarray:
     import torch
 
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     with torch.no_grad():
         lch = colour.lab_to_lch(torch.as_tensor(lab, dtype=torch.float64))

@@ -2,7 +2,7 @@
 
 Used by ``tests/test_bad_inputs.py`` (each case is a test) and by ``tests/bad_inputs_table.py``
 (the outcome table in ``docs/reliability.md``). Cases use only public names (``m2p.*``, the
-video adapter's functions, ``m2p.cli.main``), so the table script also runs against an older
+video adapter's functions, ``m2p.cli.core.main``), so the table script also runs against an older
 checkout and shows what a fix changed.
 
 Outcome classes
@@ -143,8 +143,8 @@ class Workspace:
         def make() -> Path:
             import torch
 
-            from m2p.network import ModelConfig, Music2Palette
-            from m2p.weights import save_model
+            from m2p.model.network import ModelConfig, Music2Palette
+            from m2p.model.weights import save_model
 
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(1234)
@@ -185,9 +185,9 @@ class Workspace:
         return self.once("mp3", make)
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> "CliResult":
-        """Run ``m2p.cli.main`` in this process; stdout, and stderr at the file-descriptor level
+        """Run ``m2p.cli.core.main`` in this process; stdout, and stderr at the file-descriptor level
         (C libraries write there directly)."""
-        from m2p import cli
+        from m2p.cli import core as cli
 
         saved_env = {k: os.environ.get(k) for k in (env or {})}
         os.environ.update(env or {})
@@ -219,9 +219,9 @@ class Workspace:
 
 def _reset_plugins() -> None:
     with contextlib.suppress(Exception):
-        import m2p.plugin_manager
+        import m2p.hooks.manager
 
-        m2p.plugin_manager.reset()
+        m2p.hooks.manager.reset()
 
 
 @dataclass
@@ -313,13 +313,13 @@ def _rate_wav(w: Workspace, header_rate: int, name: str) -> Path:
 for _rate in (1, 2_000_000_000):
     case(f"wav header rate {_rate:,} Hz", 1, "typed", memory=True, limit_s=120,
          error="InvalidAudioError", says=lambda w: ["sample rate"])(
-        lambda w, r=_rate: __import__("m2p.audio").audio.load(_rate_wav(w, r, f"rate{r}.wav")))
+        lambda w, r=_rate: __import__("m2p.audio.decode").audio.load(_rate_wav(w, r, f"rate{r}.wav")))
 
 for _rate in (999_983, 1_009):
     case(f"wav header rate {_rate:,} Hz (prime)", 1, "correct", memory=True, limit_s=120,
          check=lambda y, w, c, r=_rate: abs(len(y) / SR - 5.0 * SR / r) < 0.01 * 5.0 * SR / r
          and bool(np.isfinite(y).all()))(
-        lambda w, r=_rate: __import__("m2p.audio").audio.load(_rate_wav(w, r, f"rate{r}.wav")))
+        lambda w, r=_rate: __import__("m2p.audio.decode").audio.load(_rate_wav(w, r, f"rate{r}.wav")))
 
 
 # --- 2. hop --------------------------------------------------------------------------------------
@@ -583,7 +583,7 @@ def _one_damage_warning(y: Any, w: Workspace, caught: list, *, at_least: float) 
 @case("mp3 with a corrupt frame at 30 % (20 s)", 6, "correct",
       check=lambda y, w, c: _one_damage_warning(y, w, c, at_least=15.0))
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     return audio.load(_damaged_mp3(w, "corrupt"))
 
@@ -592,7 +592,7 @@ def _(w: Workspace) -> Any:
       check=lambda y, w, c: _one_damage_warning(y, w, c, at_least=5.0)
       and any("header" in str(x.message) for x in c))
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     return audio.load(_damaged_mp3(w, "truncated"))
 
@@ -600,7 +600,7 @@ def _(w: Workspace) -> Any:
 @case("wav whose RIFF/data sizes under-state the data (>4 GB ffmpeg WAV)", 6, "correct",
       check=lambda y, w, c: abs(len(y) / SR - 6.0) < 0.05)
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     y = music(6.0)
     path = w.path("broken_size.wav")
@@ -701,7 +701,7 @@ for _opt, _val in (("--size", "0x0"), ("--fps", "0")):
 
 @case("symlink loop", 7, "typed", error="AudioError", says=lambda w: ["cycle.wav", "loop"])
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     link = w.path("cycle.wav")  # not "loop.wav": the message must say "loop" by itself
     os.symlink(link.name, link)
@@ -710,7 +710,7 @@ def _(w: Workspace) -> Any:
 
 @case("FIFO", 7, "typed", error="AudioError", says=lambda w: ["pipe.wav", "FIFO"], limit_s=20)
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     fifo = w.path("pipe.wav")
     os.mkfifo(fifo)
@@ -775,7 +775,7 @@ def _(w: Workspace) -> Any:
       check=lambda r, w, c: len(r[0]) == 130 and r[1] <= 64)
 def _(w: Workspace) -> Any:
     import m2p
-    from m2p.network import Music2Palette
+    from m2p.model.network import Music2Palette
 
     seen = []
     real = Music2Palette.generate
@@ -795,7 +795,7 @@ def _(w: Workspace) -> Any:
 
 def _audio_bytes(name: str, content: bytes) -> Callable[[Workspace], Any]:
     def run(w: Workspace) -> Any:
-        from m2p import audio
+        from m2p.audio import decode as audio
 
         path = w.path(name)
         path.write_bytes(content)
@@ -811,9 +811,9 @@ for _name, _content in (("empty.wav", b""), ("text.wav", b"this is not audio\n" 
          says=lambda w, n=_name: [n])(_audio_bytes(_name, _content))
 
 case("missing audio file", None, "typed", error="AudioFileNotFoundError",
-     says=lambda w: ["nope.wav"])(lambda w: __import__("m2p.audio").audio.load(w.tmp / "nope.wav"))
+     says=lambda w: ["nope.wav"])(lambda w: __import__("m2p.audio.decode").audio.load(w.tmp / "nope.wav"))
 case("directory as audio", None, "typed", error="AudioDecodeError")(
-    lambda w: __import__("m2p.audio").audio.load(w.tmp))
+    lambda w: __import__("m2p.audio.decode").audio.load(w.tmp))
 
 
 @case("float wav, every sample NaN", None, "typed", error="InvalidAudioError",
@@ -821,7 +821,7 @@ case("directory as audio", None, "typed", error="AudioDecodeError")(
 def _(w: Workspace) -> Any:
     import soundfile as sf
 
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     path = w.path("nan.wav")
     sf.write(str(path), np.full(SR, np.nan, np.float32), SR, subtype="FLOAT")
@@ -832,7 +832,7 @@ def _(w: Workspace) -> Any:
 def _(w: Workspace) -> Any:
     import soundfile as sf
 
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     path = w.path("multi.wav")
     sf.write(str(path), np.tile(music(2.0, 96000)[:, None], (1, 8)), 96000)
@@ -848,7 +848,7 @@ def _(w: Workspace) -> Any:
 
 @case("array sample_rate=2e9", None, "typed", error="InvalidAudioError", says=lambda w: ["sample_rate"])
 def _(w: Workspace) -> Any:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     return audio.load(music(1.0), sample_rate=2_000_000_000)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from m2p.network import ModelConfig, Music2Palette
-from m2p.weights import save_model
+from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.weights import save_model
 
 
 @pytest.fixture

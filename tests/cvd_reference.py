@@ -1,5 +1,5 @@
 """Reference measures for the colour tests, computed with colour-science alone (independent of
-``m2p.distinct``): CIEDE2000 as seen in normal vision and with simulated deuteranopia and
+``m2p.colour.distinct``): CIEDE2000 as seen in normal vision and with simulated deuteranopia and
 protanopia (Machado et al. 2009, severity 1.0), and WCAG contrast."""
 
 from __future__ import annotations

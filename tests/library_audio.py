@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from m2p.audio import SAMPLE_RATE
+from m2p.audio.decode import SAMPLE_RATE
 
 #: Options that keep test runs short: 2 s windows every second.
 FAST = {"window": 2.0, "hop": 1.0, "device": "cpu"}

@@ -10,8 +10,8 @@ import pytest
 
 alt = pytest.importorskip("altair")
 
-import m2p.front_doors  # noqa: E402
-from m2p import colour  # noqa: E402
+import m2p.hooks.front_doors  # noqa: E402
+from m2p.colour import convert as colour  # noqa: E402
 from m2p.errors import TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins import _common  # noqa: E402
@@ -99,7 +99,7 @@ def test_scale_helper_for_users_with_their_own_theme(pal):
     with pytest.raises(ValueError, match="kind must be one of"):
         scale(pal, "rainbow")
     # Through the m2p front door (the plugin manager).
-    assert m2p.front_doors.altair.scale(pal, n=len(pal), **EXACT).to_dict() == sc.to_dict()
+    assert m2p.hooks.front_doors.altair.scale(pal, n=len(pal), **EXACT).to_dict() == sc.to_dict()
 
 
 def test_track_at_and_beyond_the_end():
@@ -149,7 +149,7 @@ def test_theme_from_audio_reuses_the_cached_inference(tmp_path, tiny_model_dir, 
     kw = dict(model=tiny_model_dir, device="cpu", window=2.0, hop=1.0)
     register_theme(tmp_path / "tune.wav", name="m2p_tune", **kw)
     sc = scale(tmp_path / "tune.wav", **kw)
-    rc = m2p.front_doors.style(tmp_path / "tune.wav", **kw)
+    rc = m2p.hooks.front_doors.style(tmp_path / "tune.wav", **kw)
     assert len(calls) == 1
     with alt.theme.enable("m2p_tune"):
         cats = _bar_chart().to_dict()["config"]["range"]["category"]
@@ -161,7 +161,7 @@ def test_eight_categories_get_eight_distinct_legible_colours(pal):
     vlc = pytest.importorskip("vl_convert")
     from cvd_reference import cs_min_distance
 
-    from m2p.distinct import DEFAULT_MIN_DISTANCE
+    from m2p.colour.distinct import DEFAULT_MIN_DISTANCE
 
     register_theme(pal, name="m2p_eight")  # five palette colours, defaults otherwise
     data = [{"kind": k, "value": v} for k, v in zip("ABCDEFGH", [3, 5, 2, 4, 6, 1, 7, 2])]

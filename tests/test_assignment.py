@@ -1,10 +1,10 @@
-"""m2p.assignment against SciPy's linear_sum_assignment, the reference it replaces."""
+"""m2p.colour.assignment against SciPy's linear_sum_assignment, the reference it replaces."""
 
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment as scipy_assignment
 
-from m2p.assignment import linear_sum_assignment
+from m2p.colour.assignment import linear_sum_assignment
 
 
 @pytest.mark.parametrize("ties", [False, True])

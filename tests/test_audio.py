@@ -1,4 +1,4 @@
-"""Tests for m2p.audio: formats, resampling, mix-down, streaming, memory, errors."""
+"""Tests for m2p.audio.decode: formats, resampling, mix-down, streaming, memory, errors."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from m2p import audio
-from m2p.audio import SAMPLE_RATE, AudioInfo, load, probe, stream
+from m2p.audio import decode as audio
+from m2p.audio.decode import SAMPLE_RATE, AudioInfo, load, probe, stream
 from m2p.errors import AudioDecodeError, AudioFileNotFoundError, InvalidAudioError, M2PError
 
 
@@ -351,7 +351,7 @@ def test_ffmpeg_path_with_odd_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("channels", [2, 3, 6, 7, 8, 12])
 def test_mixdown_is_the_exact_channel_mean(channels: int) -> None:
-    from m2p.audio import _mix
+    from m2p.audio.decode import _mix
 
     chunk = np.random.default_rng(channels).standard_normal((5000, channels)).astype(np.float32)
     expected = chunk.mean(axis=1, dtype=np.float64).astype(np.float32)

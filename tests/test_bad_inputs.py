@@ -82,7 +82,7 @@ def _bounded(fn, limit_mb: float = 64.0, limit_cpu_s: float = 5.0):  # noqa: ANN
        payload=st.binary(max_size=4000))
 def test_fuzzed_wav_headers_give_audio_or_a_typed_error(tmp_path_factory, rate, channels, bits,
                                                         fmt_tag, data_size, payload) -> None:
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     block = max(1, channels * max(bits, 8) // 8)
     fmt = struct.pack("<HHIIHH", fmt_tag, channels & 0xFFFF, rate, (rate * block) & 0xFFFFFFFF,
@@ -175,7 +175,7 @@ def test_fuzzed_race_csv_reads_or_raises_video_error(tmp_path_factory, rows) -> 
 
 def test_track_outputs_are_checked_before_the_model_runs(tmp_path: Path) -> None:
     """Defect 4 and 7: a bad output fails before inference (no model is even found here)."""
-    from m2p import cli
+    from m2p.cli import core as cli
 
     song = tmp_path / "s.wav"
     song.write_bytes(bad_inputs.wav_bytes(bad_inputs.music(2.0), 22050))
@@ -186,7 +186,7 @@ def test_track_outputs_are_checked_before_the_model_runs(tmp_path: Path) -> None
 def test_atomic_outputs_leave_nothing_on_failure(tmp_path: Path) -> None:
     """Defect 3: two outputs are renamed together or not at all; no temporary file remains."""
     from m2p.errors import OutputError
-    from m2p.outputs import atomic_outputs
+    from m2p._internal.outputs import atomic_outputs
 
     a, b = tmp_path / "a.json", tmp_path / "b.png"
     a.write_text("old")

@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from m2p import cli
-from m2p.audio import SAMPLE_RATE
+from m2p.cli import core as cli
+from m2p.audio.decode import SAMPLE_RATE
 from m2p.palette_types import Palette, PaletteTrack
 
 HEX_LINE = r"^#[0-9a-f]{6}$"

@@ -36,7 +36,7 @@ def _song(path: Path, seconds: float = 3.0) -> Path:
 
 
 def _cli(argv: list[str]) -> int:
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     return cli.main(argv)
 
@@ -138,7 +138,7 @@ def test_no_color_turns_swatches_into_plain_text(tiny_model_dir: Path, tmp_path:
 def test_progress_bar_draws_on_a_terminal_reporting_zero_columns() -> None:
     from tqdm import tqdm
 
-    from m2p.render import bar_width
+    from m2p.exporters.render import bar_width
 
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
@@ -179,7 +179,7 @@ def test_notebook_html_fits_and_says_the_mood() -> None:
 
 
 def test_timeline_has_no_hard_stripe_where_the_palette_length_changes() -> None:
-    from m2p.render import timeline_layout, track_timeline
+    from m2p.exporters.render import timeline_layout, track_timeline
 
     track = PaletteTrack([5.0, 7.5, 10.0, 12.5, 15.0, 17.5], [FIVE, FIVE, THREE, THREE, FIVE, FIVE],
                          window=10.0, hop=2.5, duration=22.0)

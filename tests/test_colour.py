@@ -1,4 +1,4 @@
-"""Tests for m2p.colour: conversions, CIEDE2000, gamut mapping, numpy helpers."""
+"""Tests for m2p.colour.convert: conversions, CIEDE2000, gamut mapping, numpy helpers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from m2p.colour import (
+from m2p.colour.convert import (
     MATRIX_SRGB_TO_XYZ,
     WHITE_D65_XYZ,
     ciede2000,

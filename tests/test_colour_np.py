@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from m2p import colour, colour_np, emotion
+from m2p.colour import convert as colour
+from m2p.colour import convert_np as colour_np
+from m2p.colour import emotion as emotion
 
 
 def test_numpy_and_torch_layers_agree():
@@ -45,17 +47,17 @@ def test_one_safe_sqrt_with_one_nan_rule():
 
 
 def test_one_sample_rate_and_one_emotion_count():
-    import m2p.audio
-    import m2p.features
+    import m2p.audio.decode
+    import m2p.features.frames
     from m2p.palette_types import Palette
 
-    assert m2p.features.SAMPLE_RATE is m2p.audio.SAMPLE_RATE
+    assert m2p.features.frames.SAMPLE_RATE is m2p.audio.decode.SAMPLE_RATE
     assert emotion.N_EMOTIONS == len(emotion.EMOTIONS) == 8
     assert Palette([[50.0, 10.0, 0.0]]).emotion.shape == (emotion.N_EMOTIONS,)
 
 
 def test_pad_palettes_batches_variable_lengths_with_a_mask():
-    from m2p.colour_np import pad_palettes
+    from m2p.colour.convert_np import pad_palettes
 
     short, long_ = np.full((3, 3), 1.0), np.full((5, 3), 2.0)
     colours, mask = pad_palettes([short, long_])

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p import colour, emotion
+from m2p.colour import convert as colour
+from m2p.colour import emotion as emotion
 from training.corpus import build, cues, labels, midi, pairing, palettes, sources
 
 SR = cues.SR
@@ -834,7 +835,7 @@ def test_heldout_corpus_excludes_corpus_tunes_and_lists_windows(monkeypatch, tmp
 
 
 def _tags(model: str, high: tuple[str, ...], low: tuple[str, ...]) -> np.ndarray:
-    from m2p.musicnn import MODELS
+    from m2p.model.musicnn import MODELS
 
     names = MODELS[model][1]
     row = np.full(len(names), 0.2)
@@ -856,7 +857,7 @@ def test_tag_reading_orders_happy_loud_above_sad_quiet():
     v2, a2 = tag_valence_arousal(sad_quiet)
     assert v1[0] > v2[0] + 1 and a1[0] > a2[0] + 1
     # every tag named in the reading exists in the models' tag lists
-    from m2p.musicnn import MODELS
+    from m2p.model.musicnn import MODELS
     from training.corpus.teachers import AROUSAL_TAGS, VALENCE_TAGS
 
     for table in (AROUSAL_TAGS, VALENCE_TAGS):
@@ -878,7 +879,7 @@ def test_recording_labels_follow_teachers_and_leave_renders_alone():
     for m in TEACHER_MODELS:
         teach[m] = np.tile(_tags(m, (), ()), (n, 1))
         col = {"MTT_vgg": "loud", "MSD_vgg": "metal"}[m]
-        from m2p.musicnn import MODELS
+        from m2p.model.musicnn import MODELS
 
         teach[m][:, MODELS[m][1].index(col)] = 0.05 + 0.9 * calm_to_loud
     stats = labels.label_recordings(tracks, {"game/p/a": game, "midi/t/base": render},

@@ -29,7 +29,7 @@ def _photo() -> np.ndarray:
 
 
 def _lch(rgb8: np.ndarray) -> np.ndarray:
-    from m2p.colour import lab_to_lch, srgb_to_lab
+    from m2p.colour.convert import lab_to_lch, srgb_to_lab
 
     lab = srgb_to_lab(torch.from_numpy(rgb8.reshape(-1, 3) / 255.0))
     return lab_to_lch(lab).numpy()
@@ -38,7 +38,7 @@ def _lch(rgb8: np.ndarray) -> np.ndarray:
 def _hue_spread(rgb8: np.ndarray) -> float:
     """Chroma-weighted circular standard deviation of hue, degrees: 0 for one hue, large when
     a patch splits into opposite hues (greys with no chroma do not count)."""
-    from m2p.colour import srgb_to_lab
+    from m2p.colour.convert import srgb_to_lab
 
     ab = srgb_to_lab(torch.from_numpy(rgb8.reshape(-1, 3) / 255.0)).numpy()[:, 1:]
     resultant = np.hypot(*ab.mean(0)) / max(np.hypot(*ab.T).mean(), 1e-9)

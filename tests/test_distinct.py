@@ -16,7 +16,7 @@ from cvd_reference import cs_contrast as _cs_contrast  # noqa: E402
 from cvd_reference import cs_lab as _cs_lab  # noqa: E402
 from cvd_reference import cs_min_distance as _cs_min_distance  # noqa: E402
 from cvd_reference import hex_rgb as _hex_rgb  # noqa: E402
-from m2p import distinct  # noqa: E402
+from m2p.colour import distinct as distinct  # noqa: E402
 from m2p.errors import DistinctColoursWarning, InvalidArgumentError  # noqa: E402
 from m2p.palette_types import Palette  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Tests for m2p.emotion: circumplex categories, palette emotion model, Ou & Luo harmony."""
+"""Tests for m2p.colour.emotion: circumplex categories, palette emotion model, Ou & Luo harmony."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from m2p.colour import srgb_to_lch
-from m2p.emotion import (
+from m2p.colour.convert import srgb_to_lch
+from m2p.colour.emotion import (
     EMOTION_ANGLES_DEGREES,
     EMOTIONS,
     REFERENCE_C_MEAN,

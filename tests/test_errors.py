@@ -36,7 +36,7 @@ def test_bad_track_json_is_still_a_track_error():
 
 
 def test_colour_layer_raises_invalid_argument_error():
-    from m2p.colour import hex_to_rgb, lch_to_rgb8
+    from m2p.colour.convert import hex_to_rgb, lch_to_rgb8
 
     with pytest.raises(InvalidArgumentError, match="not a hex colour"):
         hex_to_rgb("#12345z")
@@ -74,7 +74,7 @@ def test_adapters_raise_invalid_argument_error():
 @pytest.mark.parametrize("device", ["meta", "not-a-device"]
                          + ([] if torch.cuda.is_available() else ["cuda"]))
 def test_device_problems_raise_device_error(device):
-    from m2p.weights import resolve_device
+    from m2p.model.weights import resolve_device
 
     with pytest.raises(DeviceError) as info:
         resolve_device(device)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.emotion import va_to_emotion
+from m2p.colour.emotion import va_to_emotion
 from m2p.errors import InvalidArgumentError, OutputError
-from m2p.inference import alternative_numbers
-from m2p.network import ModelConfig, Music2Palette
+from m2p.inference.engine import alternative_numbers
+from m2p.model.network import ModelConfig, Music2Palette
 from training import evaluate as E
 from training.dataset import Corpus, Track, Window, WindowDataset
 from training.report import EVAL_END, EVAL_START

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from m2p.errors import InvalidArgumentError, OutputError
-from m2p.exporters import NamedPalette, export_palette, palette_groups, write_swatches
+from m2p.exporters.swatches import NamedPalette, export_palette, palette_groups, write_swatches
 from m2p.palette_types import Palette, PaletteTrack
-from m2p.sections import change_scores, track_sections
+from m2p.exporters.sections import change_scores, track_sections
 
 RED = Palette.from_hex(["#7a0a0a", "#e03a2f", "#ff9a8a"])
 BLUE = Palette.from_hex(["#0a1a7a", "#2f5ae0", "#8ab4ff", "#d0e0ff"])
@@ -157,7 +157,7 @@ def test_svg_fills_are_the_palettes(tmp_path):
 def test_png_swatch_centres_are_the_colours(tmp_path):
     from PIL import Image
 
-    from m2p.exporters import SWATCH_PX
+    from m2p.exporters.swatches import SWATCH_PX
 
     image = np.asarray(Image.open(write_swatches(tmp_path / "p.png", THREE)).convert("RGB"))
     # Rows: a 22 px title band, then the strip (swatches + a label band) of each palette.
@@ -355,7 +355,7 @@ def _song(path: Path, seconds: float = 6.0) -> Path:
 
 def test_cli_export_every_format(tmp_path, tiny_model_dir, capsys, monkeypatch):
     import m2p
-    from m2p.cli import main
+    from m2p.cli.core import main
 
     monkeypatch.chdir(tmp_path)
     song = _song(tmp_path / "song.wav")
@@ -387,7 +387,7 @@ def test_cli_export_every_format(tmp_path, tiny_model_dir, capsys, monkeypatch):
 
 
 def test_cli_export_errors_are_one_line(tmp_path, tiny_model_dir, capsys, monkeypatch):
-    from m2p.cli import main
+    from m2p.cli.core import main
 
     work = tmp_path / "work"
     work.mkdir()

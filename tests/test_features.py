@@ -1,4 +1,4 @@
-"""Tests for m2p.features: every block against librosa 0.11, shapes, batching, edge cases.
+"""Tests for m2p.features.frames: every block against librosa 0.11, shapes, batching, edge cases.
 
 librosa is a test dependency only; these tests compare our torch implementation with it on
 a few seconds of synthesised music (chords, melody, bass, percussive clicks and a -50 dB
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p import features as F
-from m2p.features import FEATURE_BLOCKS, FEATURE_DIM, HOP_LENGTH, N_FFT, extract_features
+from m2p.features import frames as F
+from m2p.features.frames import FEATURE_BLOCKS, FEATURE_DIM, HOP_LENGTH, N_FFT, extract_features
 
 librosa = pytest.importorskip("librosa")
 
@@ -210,7 +210,7 @@ def test_standardise() -> None:
 
 
 def test_librosa_not_imported_at_runtime() -> None:
-    code = ("import sys, torch, m2p.features as F; F.extract_features(torch.zeros(1, 3000));"
+    code = ("import sys, torch, m2p.features.frames as F; F.extract_features(torch.zeros(1, 3000));"
             "assert 'librosa' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -227,7 +227,7 @@ EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="example recording not in this checkout")
 def test_real_recording_matches_librosa() -> None:
-    from m2p.audio import load
+    from m2p.audio.decode import load
 
     y = load(EXAMPLE, max_seconds=8.0)
     ours = extract_features(torch.from_numpy(y)).numpy().T

@@ -1,4 +1,4 @@
-"""The frame stream (m2p.frame_stream): each frame computed once, windows cut from it equal to
+"""The frame stream (m2p.features.stream): each frame computed once, windows cut from it equal to
 the windows analysed alone, in any block size and chunking, in bounded memory."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.features import FEATURE_BLOCKS, FRAME_DIM, HOP_LENGTH, extract_features, feature_extractor
-from m2p.frame_stream import MIN_WINDOW_SAMPLES, FrameStream, edge_segments
+from m2p.features.frames import FEATURE_BLOCKS, FRAME_DIM, HOP_LENGTH, extract_features, feature_extractor
+from m2p.features.stream import MIN_WINDOW_SAMPLES, FrameStream, edge_segments
 
 SR = 22050
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from m2p import cli
-from m2p.library import read_library
+from m2p.cli import core as cli
+from m2p.library.local import read_library
 from tests.library_audio import make_library
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -103,7 +103,7 @@ def test_bad_inputs_are_one_line(site, tmp_path, capsys):
 
 
 def test_table_content_cannot_inject_markup(site):
-    from m2p.gallery import gallery_html
+    from m2p.library.gallery import gallery_html
 
     library, _ = site
     row = next(r for r in read_library(library).to_pylist() if r["status"] == "ok")

@@ -46,7 +46,7 @@ def _two_note_song(path: Path, seconds: float, change: float) -> Path:
 
 
 def _lab_ab(frame: np.ndarray) -> np.ndarray:
-    from m2p.colour import srgb_to_lab
+    from m2p.colour.convert import srgb_to_lab
 
     rgb = np.asarray(frame, dtype=np.float64).reshape(-1, 3) / 255.0
     return srgb_to_lab(torch.from_numpy(rgb)).numpy()[:, 1:].mean(0)
@@ -58,7 +58,7 @@ def _dominant_hz(samples: np.ndarray, rate: int) -> float:
 
 
 def _cli(argv: list[str]) -> int:
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     return cli.main(argv)
 
@@ -84,7 +84,7 @@ def test_music_start_grades_and_sounds_from_that_point(tmp_path: Path) -> None:
     finally:
         plain.close()
         late.close()
-    from m2p.audio import load
+    from m2p.audio.decode import load
 
     assert abs(_dominant_hz(load(outs[4.0])[: SR // 2], SR) - 880) < 20  # the song from 4 s
     assert abs(_dominant_hz(load(outs[0.0])[: SR // 2], SR) - 220) < 20

@@ -46,7 +46,7 @@ def test_spearman():
 
 
 def test_valdez_mehrabian_on_known_colours():
-    from m2p.emotion import REFERENCE_C_MEAN, REFERENCE_C_STD, REFERENCE_L_MEAN, REFERENCE_L_STD
+    from m2p.colour.emotion import REFERENCE_C_MEAN, REFERENCE_C_STD, REFERENCE_L_MEAN, REFERENCE_L_STD
 
     # The reference mean colour is neutral on both scales.
     p, a = H.valdez_mehrabian(np.array([[REFERENCE_L_MEAN, REFERENCE_C_MEAN, 123.0]]))
@@ -189,7 +189,7 @@ def _fake_results() -> dict:
     for k in keys:
         pkg, stem = k.split("/")
         lch = np.column_stack([rng.uniform(20, 90, 5), rng.uniform(0, 80, 5), rng.uniform(0, 360, 5)])
-        from m2p.colour import lch_to_hex
+        from m2p.colour.convert import lch_to_hex
         files[k] = {"package": pkg, "stem": stem, "groups": [g for g, bp in H.GROUPS.items()
                                                               if stem in bp.get(pkg, ())],
                     "music_va": rng.uniform(-1, 1, 2).tolist(), "palette_va": rng.uniform(-1, 1, 2).tolist(),
@@ -255,7 +255,7 @@ def test_contact_sheet_writes_a_png(tmp_path: Path):
 def test_emotion_similarity_va_is_cosine():
     import torch
 
-    from m2p.emotion import palette_emotion, va_to_emotion
+    from m2p.colour.emotion import palette_emotion, va_to_emotion
 
     lch = np.array([[80, 60, 90.0], [70, 50, 60.0]])
     va = np.array([0.6, 0.3])

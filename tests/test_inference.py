@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import m2p
-from m2p.audio import SAMPLE_RATE
+from m2p.audio.decode import SAMPLE_RATE
 from m2p.errors import (
     AudioDecodeError,
     AudioError,
@@ -21,7 +21,7 @@ from m2p.errors import (
     InvalidAudioError,
     ModelNotFoundError,
 )
-from m2p.inference import _Windower, align_palettes, window_spans
+from m2p.inference.engine import _Windower, align_palettes, window_spans
 from m2p.palette_types import Palette, PaletteTrack
 
 # Short windows keep every test to a few seconds of audio on a CPU.
@@ -153,7 +153,7 @@ def test_alignment_restores_slots_after_a_shorter_palette():
 def test_track_slots_are_aligned(tiny_model, tmp_path):
     from scipy.optimize import linear_sum_assignment
 
-    from m2p.colour import ciede2000_matrix
+    from m2p.colour.convert import ciede2000_matrix
 
     path = write(tmp_path / "long.wav", music(6.0, seed=3))
     track = m2p.palette_track(path, model=tiny_model, **FAST)
@@ -344,7 +344,7 @@ def family_model(tiny_config):
 
     import torch
 
-    from m2p.network import Music2Palette
+    from m2p.model.network import Music2Palette
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(4321)
@@ -372,7 +372,7 @@ def test_family_model_alternatives_are_different_families(family_model, song):
 def test_family_scores_are_smoothed_along_the_track():
     import torch
 
-    from m2p.inference import _FAMILY_SMOOTHING_SECONDS, _ScoreSmoother
+    from m2p.inference.engine import _FAMILY_SMOOTHING_SECONDS, _ScoreSmoother
 
     smoother = _ScoreSmoother(hop_seconds=2.5)
     steady = torch.tensor([[1.0, 0.0]] * 3)
@@ -392,7 +392,7 @@ def test_family_scores_are_smoothed_along_the_track():
 def test_a_track_keeps_its_family_through_near_ties():
     import torch
 
-    from m2p.inference import _FAMILY_SWITCH_MARGIN, _FamilyChoice
+    from m2p.inference.engine import _FAMILY_SWITCH_MARGIN, _FamilyChoice
 
     choice = _FamilyChoice(hop_seconds=1e6)  # windows far apart: no smoothing, the margin alone
     first = choice.update(torch.tensor([[1.0, 0.9]]))
@@ -407,7 +407,7 @@ def test_a_track_keeps_its_family_through_near_ties():
     assert choice.update(None) is None
 
 
-# ----------------------------------------------------- shared frames (m2p.frame_stream) vs alone
+# ----------------------------------------------------- shared frames (m2p.features.stream) vs alone
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "savino_caribbean_excerpt.ogg"
@@ -416,8 +416,8 @@ SHIPPED = REPO / "model" / "model.safetensors"
 
 def engine_windows(source, model, *, shared, hop_samples, seed=0):
     """(window palettes, whole-piece palette) from a PaletteEngine fed in 10 s blocks."""
-    from m2p.audio import stream
-    from m2p.inference import PaletteEngine, resolve_model, window_layout
+    from m2p.audio.decode import stream
+    from m2p.inference.engine import PaletteEngine, resolve_model, window_layout
 
     net, device = resolve_model(model, "cpu")
     window_samples = window_layout(10.0, 2.5)[0]
@@ -463,8 +463,8 @@ def test_short_windows_and_short_clips_are_analysed_alone(tiny_model):
     one window is one window of its own length: both take the per-window path."""
     import torch
 
-    from m2p.frame_stream import MIN_WINDOW_SAMPLES
-    from m2p.inference import PaletteEngine
+    from m2p.features.stream import MIN_WINDOW_SAMPLES
+    from m2p.inference.engine import PaletteEngine
 
     def run(window_samples, n, shared):
         engine = PaletteEngine(tiny_model, device=torch.device("cpu"), seeds=[0], noise_scale=0.0,

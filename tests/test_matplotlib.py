@@ -21,8 +21,8 @@ from matplotlib.colors import ListedColormap, to_hex  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import m2p.cache  # noqa: E402
-import m2p.front_doors  # noqa: E402
-from m2p import colour  # noqa: E402
+import m2p.hooks.front_doors  # noqa: E402
+from m2p.colour import convert as colour  # noqa: E402
 from m2p.errors import NameCollisionWarning, TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
 from m2p_plugins import _common  # noqa: E402
@@ -299,7 +299,7 @@ def test_animate_colors_drives_a_funcanimation(track, tmp_path):
             rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
             assert (np.abs(img - rgb).max(axis=-1) <= 6).sum() > 10, (t, hex_colour)
     # Via the m2p front door, too.
-    assert m2p.front_doors.animate_colors(track)(3.0) == colors(3.0)
+    assert m2p.hooks.front_doors.animate_colors(track)(3.0) == colors(3.0)
 
 
 # --- audio sources: inference once per content -------------------------------------------------
@@ -334,22 +334,22 @@ def test_style_from_audio_runs_the_model_once_per_content(song, tiny_model_dir, 
         monkeypatch.setattr(m2p.api, fn, counting)
     m2p.cache.clear()
     kw = dict(model=tiny_model_dir, device="cpu", window=2.0, hop=1.0)
-    rc1 = m2p.front_doors.style(song, **kw)
-    rc2 = m2p.front_doors.style(song, **kw)
+    rc1 = m2p.hooks.front_doors.style(song, **kw)
+    rc2 = m2p.hooks.front_doors.style(song, **kw)
     assert calls == {"palette": 1, "palette_track": 0}
     assert _cycle(rc1) == _cycle(rc2)
     assert rc1["image.cmap"] == "m2p.song_one"
     copy = tmp_path / "copy of song.wav"
     copy.write_bytes(song.read_bytes())
-    m2p.front_doors.style(copy, **kw)  # same content, other name: cached
+    m2p.hooks.front_doors.style(copy, **kw)  # same content, other name: cached
     assert calls["palette"] == 1
 
-    rc_at = m2p.front_doors.style(song, at=2.5, **kw)
-    m2p.front_doors.style(song, at=3.0, **kw)
+    rc_at = m2p.hooks.front_doors.style(song, at=2.5, **kw)
+    m2p.hooks.front_doors.style(song, at=3.0, **kw)
     assert calls == {"palette": 1, "palette_track": 1}
     assert rc_at["image.cmap"] == "m2p.song_one_t2p5"
     with pytest.raises(TrackError, match="outside the track"):
-        m2p.front_doors.style(song, at=60.0, **kw)
+        m2p.hooks.front_doors.style(song, at=60.0, **kw)
     assert m2p.cache.cache_info().hits >= 3
 
 
@@ -370,7 +370,7 @@ def test_mplstyle_files_are_inside_the_built_wheel(tmp_path):
     assert {"m2p/styles/__init__.py", "m2p/styles/dark.mplstyle",
             "m2p/styles/light.mplstyle"} <= names
     assert {"m2p_plugins/matplotlib/__init__.py", "m2p_plugins/altair/__init__.py",
-            "m2p/hookspecs.py", "m2p/plugin_manager.py"} <= names
+            "m2p/hooks/specs.py", "m2p/hooks/manager.py"} <= names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheels[0]).read(entry_points).decode()
     assert "[m2p]" in text and "m2p_plugins.matplotlib" in text
@@ -401,7 +401,7 @@ def _cs_min_distance(hexes) -> float:
 
 @pytest.mark.parametrize("name", ["mixed", "pastel", "three"])
 def test_eight_series_get_eight_distinct_legible_colours(name, tmp_path):
-    from m2p.distinct import DEFAULT_MIN_DISTANCE
+    from m2p.colour.distinct import DEFAULT_MIN_DISTANCE
 
     pal = Palette.from_hex(PALETTES[name])
     rc = style(pal)  # defaults: no n, no min_contrast

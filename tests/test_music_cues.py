@@ -1,4 +1,4 @@
-"""Tests of m2p.music_cues: key-profile mode, register, loudness and voicing from feature frames."""
+"""Tests of m2p.features.cues: key-profile mode, register, loudness and voicing from feature frames."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.features import FEATURE_BLOCKS, FEATURE_DIM, extract_features
-from m2p.music_cues import (
+from m2p.features.frames import FEATURE_BLOCKS, FEATURE_DIM, extract_features
+from m2p.features.cues import (
     CUE_NAMES,
     KRUMHANSL_KESSLER_MAJOR,
     KRUMHANSL_KESSLER_MINOR,
@@ -95,7 +95,7 @@ def test_blocks_used_exist() -> None:
 def test_cues_first_computed_in_inference_mode_still_work_with_autograd() -> None:
     # The key profiles and register bands are cached; a cache filled under inference_mode
     # must not break a later training step that needs gradients.
-    from m2p.music_cues import _key_profiles, _register_bands
+    from m2p.features.cues import _key_profiles, _register_bands
 
     _key_profiles.cache_clear()
     _register_bands.cache_clear()

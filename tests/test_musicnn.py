@@ -1,4 +1,4 @@
-"""The torch musicnn port (m2p.musicnn) against TensorFlow musicnn 0.1.0's own outputs.
+"""The torch musicnn port (m2p.model.musicnn) against TensorFlow musicnn 0.1.0's own outputs.
 
 The fixture ``tests/data/musicnn_reference.npz`` was written by ``training/convert_musicnn.py``
 (musicnn 0.1.0, TensorFlow 2.15.1 in tf.compat.v1 mode, librosa 0.9.2, numpy 1.26; versions in
@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 import torch
 
-from m2p import musicnn as M
+from m2p.model import musicnn as M
 from m2p.errors import InvalidArgumentError, ModelNotFoundError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def ref() -> dict:
 
 @pytest.fixture(scope="module")
 def wave16() -> np.ndarray:
-    from m2p.audio import load
+    from m2p.audio.decode import load
 
     return M.resample_to_16k(load(EXAMPLE))
 
@@ -147,7 +147,7 @@ def test_batch_and_single_patch_agree(wave16: np.ndarray, tagger: M.MusicnnTagge
 
 
 def test_array_at_22050_equals_file(tagger: M.MusicnnTagger) -> None:
-    from m2p.audio import SAMPLE_RATE, load
+    from m2p.audio.decode import SAMPLE_RATE, load
 
     wave = load(EXAMPLE, max_seconds=7.0)
     from_array = M.tag_audio(wave, SAMPLE_RATE, model=tagger.name)

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from m2p.emotion import EMOTION_ANGLES_DEGREES, EMOTIONS
+from m2p.colour.emotion import EMOTION_ANGLES_DEGREES, EMOTIONS
 from training.corpus import name_emotion, palettes
 from training.corpus.name_emotion import (
     ANCHOR_PHRASES,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from m2p.errors import ModelFormatError
-from m2p.network import LCH_SCALE, ModelConfig, Music2Palette, sinusoidal_encoding
+from m2p.model.network import LCH_SCALE, ModelConfig, Music2Palette, sinusoidal_encoding
 
 
 def _features(batch: int, frames: int, seed: int = 0, dim: int = 539) -> torch.Tensor:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.network import ModelConfig, Music2Palette
+from m2p.model.network import ModelConfig, Music2Palette
 from training.losses import LossWeights, teacher_tag_loss
 from training.one_to_many import one_to_many_loss, palette_colour_costs
 
@@ -166,7 +166,7 @@ def test_family_head_lets_the_music_choose_the_palette():
 
 
 def test_music_offsets_rank_the_families_and_cycle_through_the_alternatives():
-    from m2p.network import ALTERNATIVES
+    from m2p.model.network import ALTERNATIVES
 
     model = _model(noise_components=7, component_head=True)
     scores = torch.tensor([[0.1, 0.9, -0.5, 0.3, 0.0, -1.0, 0.2]])

@@ -12,7 +12,7 @@ from PIL import Image
 
 from m2p.errors import TrackError
 from m2p.palette_types import TRACK_FORMAT_VERSION, Palette, PaletteTrack
-from m2p.render import ansi_swatches, timeline_layout
+from m2p.exporters.render import ansi_swatches, timeline_layout
 
 HEXES = ["#1d3557", "#e63946", "#f1faee", "#a8dadc", "#457b9d"]
 UNIFORM = np.full(8, 1 / 8)

@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 
 import m2p
-from m2p.audio import SAMPLE_RATE
+from m2p.audio.decode import SAMPLE_RATE
 from m2p.errors import InvalidArgumentError, InvalidAudioError
-from m2p.palette_stream import PaletteStream, read_pcm
+from m2p.inference.live import PaletteStream, read_pcm
 from training.metrics import palette_distance
 
 FAST = {"window": 2.0, "hop": 1.0, "device": "cpu"}

@@ -33,7 +33,7 @@ def _contrast(a: str, b: str) -> float:
 
 
 def _hue(code: str) -> float:
-    from m2p.colour import hex_to_lch
+    from m2p.colour.convert import hex_to_lch
 
     return float(hex_to_lch(code)[0, 2])
 
@@ -181,7 +181,7 @@ def test_bokeh_palettes():
 
 def test_importing_m2p_and_loading_adapters_imports_neither_library():
     code = (
-        "import sys, m2p, m2p.plugin_manager as p\n"
+        "import sys, m2p, m2p.hooks.manager as p\n"
         "infos = {i.name: i for i in p.plugins()}\n"
         "assert infos['plotly'].status == infos['bokeh'].status == 'loaded', infos\n"
         "assert 'register_template' in dir(m2p.plotly) and 'theme' in dir(m2p.bokeh)\n"
@@ -194,7 +194,7 @@ def test_importing_m2p_and_loading_adapters_imports_neither_library():
 
 
 def test_adapter_list_names_plotly_and_bokeh(capsys):
-    from m2p.cli import main
+    from m2p.cli.core import main
 
     assert main(["plugins", "--json"]) == 0
     listed = {i["name"]: i for i in json.loads(capsys.readouterr().out)}

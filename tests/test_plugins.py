@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import m2p.cli as cli_mod
-import m2p.front_doors as front_doors
-import m2p.plugin_manager as plugins_mod
+import m2p.cli.core as cli_mod
+import m2p.hooks.front_doors as front_doors
+import m2p.hooks.manager as plugins_mod
 from m2p.errors import PluginError
-from m2p.plugin_manager import PluginWarning
+from m2p.hooks.manager import PluginWarning
 
 BUILTINS = ("altair", "bokeh", "matplotlib", "plotly", "video")
 
@@ -86,18 +86,18 @@ def _build_wheel(out: Path, dist: str, version: str, files: dict[str, str]) -> P
 
 def test_importing_m2p_loads_no_plugin_and_no_plotting_library():
     code = (
-        "import sys, m2p, m2p.plugin_manager, m2p.front_doors, m2p.hookspecs\n"
+        "import sys, m2p, m2p.hooks.manager, m2p.hooks.front_doors, m2p.hooks.specs\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('m2p_plugins', 'matplotlib', 'altair', 'moviepy')]\n"
         "assert not bad, bad\n"
-        "assert m2p.plugin_manager._STATE is None\n"
+        "assert m2p.hooks.manager._STATE is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
 
 
 def test_loading_adapters_does_not_import_matplotlib_or_altair():
     code = (
-        "import sys, m2p.plugin_manager as p\n"
+        "import sys, m2p.hooks.manager as p\n"
         "infos = p.plugins()\n"
         "assert {i.name for i in infos} >= {'matplotlib', 'altair'}, infos\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'altair', 'moviepy')]\n"
@@ -123,8 +123,8 @@ def test_builtin_adapters_are_listed_with_versions_and_capabilities():
 
 def test_m2p_plugins_is_the_listing_function_even_after_submodule_imports():
     import m2p
-    import m2p.front_doors  # noqa: F401
-    import m2p.plugin_manager  # noqa: F401
+    import m2p.hooks.front_doors  # noqa: F401
+    import m2p.hooks.manager  # noqa: F401
 
     assert [i.name for i in m2p.plugins()] == [i.name for i in plugins_mod.plugins()]
     assert m2p.plugins is plugins_mod.plugins
@@ -133,7 +133,7 @@ def test_m2p_plugins_is_the_listing_function_even_after_submodule_imports():
 # --- third-party adapters ------------------------------------------------------------------------
 
 HELLO_ADAPTER = """
-    import m2p.hookspecs
+    import m2p.hooks.specs
 
     CALLS = []
 
@@ -141,7 +141,7 @@ HELLO_ADAPTER = """
         CALLS.append(text)
         return text.upper() + "!"
 
-    @m2p.hookspecs.hookimpl
+    @m2p.hooks.specs.hookimpl
     def m2p_register(register):
         register("shout", shout, description="shouts")
 """
@@ -189,9 +189,9 @@ def test_adapter_failing_to_import_is_reported_and_skipped(tmp_path, monkeypatch
 def test_adapter_whose_hook_raises_is_reported_and_skipped(tmp_path, monkeypatch):
     files = _dist_files("m2p-raiser", "2.0", {"raiser": "m2p_raiser_adapter"}, {
         "m2p_raiser_adapter": """
-            import m2p.hookspecs
+            import m2p.hooks.specs
 
-            @m2p.hookspecs.hookimpl
+            @m2p.hooks.specs.hookimpl
             def m2p_register(register):
                 register("half", object())
                 raise RuntimeError("registration exploded")
@@ -209,9 +209,9 @@ def test_clashing_capability_keeps_the_builtin_and_warns(tmp_path, monkeypatch):
     # "aa_clash" sorts (and, being first on sys.path, is discovered) before "matplotlib".
     files = _dist_files("m2p-clash", "0.1", {"aa_clash": "m2p_clash_adapter"}, {
         "m2p_clash_adapter": """
-            import m2p.hookspecs
+            import m2p.hooks.specs
 
-            @m2p.hookspecs.hookimpl
+            @m2p.hooks.specs.hookimpl
             def m2p_register(register):
                 register("style", lambda *a, **k: "hijacked")
         """})
@@ -226,11 +226,11 @@ def test_clashing_capability_keeps_the_builtin_and_warns(tmp_path, monkeypatch):
 def test_adapter_registered_by_hand():
     import types
 
-    import m2p.hookspecs
+    import m2p.hooks.specs
 
     adapter = types.SimpleNamespace()
 
-    @m2p.hookspecs.hookimpl
+    @m2p.hooks.specs.hookimpl
     def m2p_register(register):
         register("double", lambda x: 2 * x, description="twice")
 
@@ -318,9 +318,9 @@ def _clean_env() -> dict[str, str]:
 
 
 def test_m2p_plugins_command(capsys):
-    cli = pytest.importorskip("m2p.cli")
+    cli = pytest.importorskip("m2p.cli.core")
     if "plugins" not in {entry.name for entry in getattr(cli, "SUBCOMMANDS", [])}:
-        pytest.skip("the plugins subcommand is not registered in m2p.cli yet")
+        pytest.skip("the plugins subcommand is not registered in m2p.cli.core yet")
     assert cli.main(["plugins"]) == 0
     assert "matplotlib" in capsys.readouterr().out
 
@@ -328,7 +328,7 @@ def test_m2p_plugins_command(capsys):
 # --- adapters own their commands -----------------------------------------------------------------
 
 GREET_ADAPTER = """
-    import m2p.hookspecs
+    import m2p.hooks.specs
 
     def configure_greet(parser):
         parser.add_argument("who")
@@ -341,14 +341,14 @@ GREET_ADAPTER = """
 
         return run
 
-    @m2p.hookspecs.hookimpl
+    @m2p.hooks.specs.hookimpl
     def register_commands(register):
         register("greet", configure_greet, help="Greet someone (a throwaway adapter's command).")
 """
 
 
 def test_third_party_adapter_adds_a_command(tmp_path, monkeypatch, capsys):
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     files = _dist_files("m2p-greet", "0.0.1", {"greet": "m2p_greet_adapter"},
                         {"m2p_greet_adapter": GREET_ADAPTER})
@@ -374,12 +374,12 @@ def test_third_party_adapter_adds_a_command(tmp_path, monkeypatch, capsys):
 def test_command_registered_by_hand_and_core_commands_win(capsys):
     import types
 
-    import m2p.cli as cli
-    import m2p.hookspecs
+    import m2p.cli.core as cli
+    import m2p.hooks.specs
 
     adapter = types.SimpleNamespace()
 
-    @m2p.hookspecs.hookimpl
+    @m2p.hooks.specs.hookimpl
     def register_commands(register):
         register("shout-it", lambda parser: (lambda args: print("LOUD") or 0), help="shouts")
         register("palette", lambda parser: (lambda args: 99), help="hijack")
@@ -394,7 +394,7 @@ def test_command_registered_by_hand_and_core_commands_win(capsys):
 
 
 def test_video_commands_come_from_the_video_adapter(capsys):
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     assert not {"grade", "recolor", "export", "race"} & {e.name for e in cli.SUBCOMMANDS}
     registered = plugins_mod.commands()
@@ -405,7 +405,7 @@ def test_video_commands_come_from_the_video_adapter(capsys):
 
 
 def test_command_of_a_left_out_adapter_is_refused_with_the_reason(monkeypatch, capsys):
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     monkeypatch.setenv("M2P_LOAD_PLUGINS", "matplotlib")
     assert cli.main(["grade", "v.mp4", "--music", "s.wav", "-o", "o.mp4"]) == 1

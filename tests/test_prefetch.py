@@ -1,10 +1,10 @@
-"""m2p.prefetch: the wrapped iterator's items, order and errors, from a thread."""
+"""m2p.audio.prefetch: the wrapped iterator's items, order and errors, from a thread."""
 
 import threading
 
 import pytest
 
-from m2p.prefetch import prefetch
+from m2p.audio.prefetch import prefetch
 
 
 def test_items_arrive_in_order_and_the_thread_ends():

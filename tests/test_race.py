@@ -105,7 +105,7 @@ def test_bar_chart_race_video_fits_song_and_has_soundtrack(tmp_path: Path) -> No
 
 def test_race_cli_and_errors(tmp_path: Path, tiny_model_dir: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     csv_path = _csv(tmp_path / "d.csv", periods=3, entities=3)
     song = _song(tmp_path / "song.wav", 1.2)
@@ -122,7 +122,7 @@ def test_every_entity_gets_its_own_distinct_colour(tmp_path: Path, monkeypatch) 
     from matplotlib.colors import to_hex
 
     import m2p_plugins.video.race as race_module
-    from m2p.distinct import DEFAULT_MIN_DISTANCE, min_pairwise_distance
+    from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, min_pairwise_distance
 
     seen: dict[float, list[str]] = {}
     real_frame = race_module.BarChartRace.frame

@@ -1,10 +1,10 @@
-"""m2p.resample against SciPy's resample_poly, the reference it replaces."""
+"""m2p.audio.resample against SciPy's resample_poly, the reference it replaces."""
 
 import numpy as np
 import pytest
 from scipy.signal import resample_poly as scipy_resample_poly
 
-from m2p.resample import kaiser_lowpass, resample_poly
+from m2p.audio.resample import kaiser_lowpass, resample_poly
 
 # 44.1 and 48 kHz to 22.05 kHz, 22.05 to 16 kHz (musicnn), upsampling, and a ratio with
 # awkward phases.

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import m2p
-from m2p.colour import ciede2000_matrix
-from m2p.weights import find_model_dir, load_model
+from m2p.colour.convert import ciede2000_matrix
+from m2p.model.weights import find_model_dir, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "savino_caribbean_excerpt.ogg"
@@ -86,7 +86,7 @@ def test_steady_music_gives_a_steady_palette(shipped, seconds):
     matching). Before the engine smoothed the embedding and kept the family through
     near-ties, the 7 s loop moved by 7.8 on average and up to 19, as the loop's phase moved
     against the windows (docs/decisions.md)."""
-    from m2p.audio import SAMPLE_RATE, load
+    from m2p.audio.decode import SAMPLE_RATE, load
     from training.metrics import palette_distance
 
     passage = load(EXAMPLE)[5 * SAMPLE_RATE: (5 + seconds) * SAMPLE_RATE]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.network import ModelConfig, Music2Palette
+from m2p.model.network import ModelConfig, Music2Palette
 from training import losses as L
 from training.config import TrainingConfig
 from training.dataset import FeatureCache, Window, WindowDataset, load_corpus
@@ -131,7 +131,7 @@ def test_one_batch_overfit_loss_decreases():
 
 
 def test_summary_branch_model_trains_with_cue_statistics():
-    from m2p.music_cues import window_cues
+    from m2p.features.cues import window_cues
     from training.dataset import cue_statistics
 
     data = _data()
@@ -197,7 +197,7 @@ def test_resume_restores_step_optimizer_and_trajectory(tmp_path):
 def test_feature_cache_reuses_files(tmp_path, monkeypatch):
     import soundfile as sf
 
-    from m2p import audio
+    from m2p.audio import decode as audio
 
     root = tmp_path / "cache"
     corpus = root / "corpus"
@@ -249,7 +249,7 @@ def _sine_corpus(root, rng: np.random.Generator):
     """A corpus of three short sine tracks (two train, one val), 2 s windows every second."""
     import soundfile as sf
 
-    from m2p.audio import SAMPLE_RATE
+    from m2p.audio.decode import SAMPLE_RATE
 
     corpus = root / "corpus"
     corpus.mkdir(parents=True)
@@ -272,7 +272,7 @@ def _sine_corpus(root, rng: np.random.Generator):
 
 def test_train_command_trains_a_few_steps_and_writes_a_loadable_model(tmp_path, monkeypatch):
     import m2p
-    from m2p.weights import load_model
+    from m2p.model.weights import load_model
     from training import train
 
     corpus = _sine_corpus(tmp_path, np.random.default_rng(0))

@@ -65,7 +65,7 @@ def _song(path: Path, seconds: float = 2.0) -> Path:
 
 
 def _lab(pixels: np.ndarray) -> np.ndarray:
-    from m2p.colour import srgb_to_lab
+    from m2p.colour.convert import srgb_to_lab
 
     rgb = np.asarray(pixels, dtype=np.float64).reshape(-1, 3) / 255.0
     return srgb_to_lab(torch.from_numpy(rgb)).numpy()
@@ -105,7 +105,7 @@ def _children() -> list[int]:
 
 def _cli(argv: list[str]) -> int:
     """Run ``m2p``; the video adapter adds its subcommands through ``register_commands``."""
-    import m2p.cli as cli
+    import m2p.cli.core as cli
 
     return cli.main(argv)
 
@@ -188,7 +188,7 @@ def test_transfer_moves_colours_toward_palette_and_keeps_order() -> None:
 
 
 def test_strength_scales_and_skin_is_protected() -> None:
-    from m2p.colour import lab_to_srgb
+    from m2p.colour.convert import lab_to_srgb
 
     src = np.array([[30.0, 0.0, 0.0], [60.0, 20.0, 25.0], [70.0, -30.0, 40.0]])
     tgt = np.array([[30.0, 10.0, -50.0], [60.0, -40.0, -30.0], [70.0, 40.0, -40.0]])

@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from m2p import weights
+from m2p.model import weights as weights
 from m2p.errors import M2PError, ModelFormatError, ModelNotFoundError
-from m2p.network import Music2Palette
-from m2p.weights import (
+from m2p.model.network import Music2Palette
+from m2p.model.weights import (
     clear_cache,
     find_model_dir,
     load_model,

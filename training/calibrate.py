@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     import dataclasses
 
-    from m2p.network import Music2Palette
-    from m2p.weights import load_model, save_model
+    from m2p.model.network import Music2Palette
+    from m2p.model.weights import load_model, save_model
 
     ap = argparse.ArgumentParser(prog="python -m training.calibrate", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)

@@ -1,11 +1,11 @@
-"""Convert the pretrained musicnn TensorFlow 1 checkpoints to safetensors for :mod:`m2p.musicnn`.
+"""Convert the pretrained musicnn TensorFlow 1 checkpoints to safetensors for :mod:`m2p.model.musicnn`.
 
 musicnn (PyPI ``musicnn`` 0.1.0, ISC licence, Jordi Pons / Music Technology Group, Universitat
 Pompeu Fabra; Pons & Serra 2019) ships four TF1 checkpoints inside its wheel: ``MTT_musicnn``,
 ``MSD_musicnn``, ``MTT_vgg`` and ``MSD_vgg``. This script builds each model's graph with
 ``tf.compat.v1`` from musicnn's own ``models.py``, restores the checkpoint, reads every model
 variable (Adam slots are ignored) and writes it, float32, under the torch names that
-:class:`m2p.musicnn.MusicnnNet` / :class:`m2p.musicnn.VggNet` load directly. It also writes the
+:class:`m2p.model.musicnn.MusicnnNet` / :class:`m2p.model.musicnn.VggNet` load directly. It also writes the
 test fixture ``tests/data/musicnn_reference.npz``: musicnn's own log-mel patches of the bundled
 example ``examples/savino_caribbean_excerpt.ogg`` and the TF model's sigmoid tag scores and
 embedding for each converted model.
@@ -27,7 +27,7 @@ to float32 (numpy 2 keeps float16 and overflows). librosa 0.9.2 pads centred fra
 like every librosa since 0.9 (so like a fresh ``pip install musicnn``); librosa 0.6-0.8, used for
 musicnn's training data, reflected, which only changes the first and last frame of a piece.
 
-Audio path of the fixture (identical to what ``m2p.audio.load`` + ``m2p.musicnn.resample_to_16k``
+Audio path of the fixture (identical to what ``m2p.audio.decode.load`` + ``m2p.model.musicnn.resample_to_16k``
 do, so the torch front end can be tested on the very same samples): soundfile float32 decode,
 channel mean, ``scipy.signal.resample_poly`` 44,100 -> 22,050 Hz (1/2), then 22,050 -> 16,000 Hz
 (320/441). musicnn's ``extractor.batch_data`` is then run unchanged except that its

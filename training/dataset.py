@@ -1,7 +1,7 @@
 """The training corpus as tensors: corpus records, the per-window feature cache, batches.
 
 The corpus builder (``training/corpus``) writes ``training/cache/corpus/{tracks,windows,
-palettes}.jsonl``. This module reads them, computes ``m2p.features.extract_features`` once per
+palettes}.jsonl``. This module reads them, computes ``m2p.features.frames.extract_features`` once per
 window (audio decoded once per track, windows batched) and stores each window's raw features as
 a float16 ``.npy`` file in ``training/cache/features/<key>/`` where ``<key>`` fingerprints the
 feature extractor settings; later runs load the files instead of decoding audio again.
@@ -175,8 +175,8 @@ class FeatureCache:
     """
 
     def __init__(self, root: str | os.PathLike[str] = FEATURE_DIR, *, window_seconds: float = 10.0):
-        from m2p import features as feat
-        from m2p.audio import SAMPLE_RATE
+        from m2p.features import frames as feat
+        from m2p.audio.decode import SAMPLE_RATE
 
         self.sample_rate = SAMPLE_RATE
         self.window_seconds = float(window_seconds)
@@ -198,7 +198,7 @@ class FeatureCache:
 
     def valid_frames(self, window: Window) -> int:
         """Frames holding audio (the rest of the window is padding)."""
-        from m2p.features import frames_for_samples
+        from m2p.features.frames import frames_for_samples
 
         samples = min(self.window_samples, int(round(window.duration * self.sample_rate)))
         return min(self.frames, frames_for_samples(max(samples, 1)))
@@ -220,8 +220,8 @@ class FeatureCache:
         Audio is decoded once per track; windows of a track are featurised in batches of
         ``batch_size``. Returns the number of windows computed.
         """
-        from m2p.audio import load
-        from m2p.features import extract_features
+        from m2p.audio.decode import load
+        from m2p.features.frames import extract_features
 
         todo = self.missing(windows)
         if not todo:
@@ -408,14 +408,14 @@ def feature_statistics(features: np.ndarray, valid_frames: np.ndarray, *, chunk:
 
 def cue_statistics(features: np.ndarray, valid_frames: np.ndarray, *, chunk: int = 64
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over windows of ``m2p.music_cues.window_cues``.
+    """Mean and standard deviation over windows of ``m2p.features.cues.window_cues``.
 
     Returns
     -------
     mean, std
         (5,) float32; std floored at 1e-3.
     """
-    from m2p.music_cues import window_cues
+    from m2p.features.cues import window_cues
 
     cues = []
     frames = features.shape[1]

@@ -22,7 +22,7 @@ Metrics (``training.metrics``): Diversity per palette; Multimodality over ``--no
 palettes per input (first ``--mm-windows`` windows); Convex Hull Overlap and Bhattacharyya
 Coefficient of each method's colours against the ground-truth colours of the split; Emotion
 Similarity and Jensen-Shannon divergence between the window's music-emotion label and the
-palette emotion (``m2p.emotion.palette_emotion``).
+palette emotion (``m2p.colour.emotion.palette_emotion``).
 
 Directional check: on rendered MIDI variants that differ only in tempo (or only in mode), the
 per-track mean of the generated palettes must move as the music-colour literature predicts
@@ -51,12 +51,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from m2p import colour_np
-from m2p.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
+from m2p.colour import convert_np as colour_np
+from m2p.colour.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
 from m2p.errors import InvalidArgumentError, M2PError
-from m2p.inference import alternative_numbers
-from m2p.outputs import atomic_outputs
-from m2p.weights import load_model
+from m2p.inference.engine import alternative_numbers
+from m2p._internal.outputs import atomic_outputs
+from m2p.model.weights import load_model
 from training import metrics as M
 from training.corpus.heldout import heldout_corpus
 from training.dataset import (
@@ -347,7 +347,7 @@ def method_metrics(palettes: Sequence[np.ndarray], music_emotion: np.ndarray,
 
 
 def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
-    """Colour-emotion vectors (N, 8) of palettes via ``m2p.emotion.palette_emotion``."""
+    """Colour-emotion vectors (N, 8) of palettes via ``m2p.colour.emotion.palette_emotion``."""
     return palette_emotion(*pad_palettes(palettes)).numpy()
 
 
@@ -360,7 +360,7 @@ def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Te
 class Calibration:
     """The corpus pairing's calibrated palette emotion (``training/corpus/pairing.py``).
 
-    The raw palette valence-arousal of ``m2p.emotion.palette_valence_arousal`` is z-scored over
+    The raw palette valence-arousal of ``m2p.colour.emotion.palette_valence_arousal`` is z-scored over
     the kept corpus palettes, given the music labels' mean and spread, clipped to [-1, 1] and
     mapped with ``va_to_emotion``. Under this definition the retrieval baseline (A) is the
     arg-max of the similarity, so it is near 1 by construction.
@@ -443,7 +443,7 @@ def track_means(palettes: Sequence[np.ndarray], music_va: np.ndarray, counts: Se
     list of dict
         Per track: mean lightness ``L``, chroma ``C`` and ``b`` (CIELAB b*, yellow +, blue -)
         of its palettes' colours averaged per palette, the palettes' valence and arousal
-        (``m2p.emotion.palette_valence_arousal``) and the music's.
+        (``m2p.colour.emotion.palette_valence_arousal``) and the music's.
     """
     out = []
     offset = 0
@@ -548,7 +548,7 @@ def results_markdown(res: Mapping[str, Any], *, heading: int = 2) -> str:
         f"first {res['mm_windows']} windows; seed {res['seed']}. CHO and BC compare each "
         f"method's colours with the ground-truth colours of the split (so the ground-truth row "
         f"is 1 by construction). ES and JS compare the window's music-emotion label with the "
-        f"palette's emotion under `m2p.emotion.palette_emotion` (the library's colour-emotion "
+        f"palette's emotion under `m2p.colour.emotion.palette_emotion` (the library's colour-emotion "
         f"model, also used in the training loss); *ES cal.* / *JS cal.* use instead the corpus "
         f"pairing's calibrated palette emotion (z-scored palette VA given the music labels' "
         f"spread), under which (A) is the arg-max by construction. (A), (B) and (B-w) use the "

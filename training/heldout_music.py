@@ -21,7 +21,7 @@ Metrics (definitions also in the Markdown output, :func:`results_markdown`):
 1. Mood ordering: AUC (Mann-Whitney, ties 0.5) of the whole-piece arousal for the arousal-high
    vs arousal-low files and of valence for valence-positive vs valence-negative, for the music
    emotion head (``Palette.valence_arousal``), for the palette's colour emotion
-   (``m2p.emotion.palette_valence_arousal``) and for Valdez & Mehrabian's (1994) published
+   (``m2p.colour.emotion.palette_valence_arousal``) and for Valdez & Mehrabian's (1994) published
    formulas applied to the palette (:func:`valdez_mehrabian`); per-group hue shares
    (:func:`hue_shares`).
 2. Teacher agreement: Spearman between the model's whole-piece valence/arousal and vibenet's
@@ -283,11 +283,11 @@ def valdez_mehrabian(lch: np.ndarray) -> tuple[float, float]:
     """Valdez & Mehrabian's (1994) pleasure and arousal of a palette, their published formulas.
 
     ``pleasure = 0.69 z(L*) + 0.22 z(C*)`` and ``arousal = -0.31 z(L*) + 0.60 z(C*)`` per
-    colour, z-scored with the sRGB-gamut reference statistics of :mod:`m2p.emotion`
+    colour, z-scored with the sRGB-gamut reference statistics of :mod:`m2p.colour.emotion`
     (``REFERENCE_L_*``, ``REFERENCE_C_*``), averaged over the palette's colours with equal
     weights. Independent of the library's colour-emotion model (no hue terms, no squashing).
     """
-    from m2p.emotion import REFERENCE_C_MEAN, REFERENCE_C_STD, REFERENCE_L_MEAN, REFERENCE_L_STD
+    from m2p.colour.emotion import REFERENCE_C_MEAN, REFERENCE_C_STD, REFERENCE_L_MEAN, REFERENCE_L_STD
 
     lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
     if lch.shape[0] == 0:
@@ -383,7 +383,7 @@ def emotion_similarity_va(music_va: np.ndarray, lch: np.ndarray) -> float:
     ``palette_emotion(palette)`` (``training.metrics.emotion_similarity``)."""
     import torch
 
-    from m2p.emotion import palette_emotion, va_to_emotion
+    from m2p.colour.emotion import palette_emotion, va_to_emotion
     from training.metrics import emotion_similarity
 
     me = va_to_emotion(torch.as_tensor(np.array(music_va, dtype=np.float64))).numpy()
@@ -518,7 +518,7 @@ def _corpus_palettes(path: Path) -> tuple[list[np.ndarray], np.ndarray, list[str
 def looped_excerpt(path: str | os.PathLike[str], start: float = STEADY_START,
                    excerpt: float = STEADY_EXCERPT, total: float = STEADY_TOTAL) -> np.ndarray:
     """``excerpt`` seconds of ``path`` from ``start``, tiled to ``total`` seconds (22,050 Hz)."""
-    from m2p.audio import SAMPLE_RATE, load
+    from m2p.audio.decode import SAMPLE_RATE, load
 
     y = load(path, max_seconds=start + excerpt)
     a = int(round(start * SAMPLE_RATE))
@@ -530,7 +530,7 @@ def looped_excerpt(path: str | os.PathLike[str], start: float = STEADY_START,
 
 
 class _FeatureMemo:
-    """Within the block, ``m2p.features.extract_features`` answers a repeated batch of windows
+    """Within the block, ``m2p.features.frames.extract_features`` answers a repeated batch of windows
     from memory (keyed by the samples' bytes), so the several public calls made on one file
     (``palette``, ``palettes``, ``palette(noise=0)``) compute its features once. The features
     are a pure function of the samples; results are the same as without the memo."""
@@ -539,7 +539,7 @@ class _FeatureMemo:
         self.max_bytes, self.used, self.store = max_bytes, 0, {}
 
     def __enter__(self) -> "_FeatureMemo":
-        import m2p.features as F
+        import m2p.features.frames as F
 
         self._module, self._orig = F, F.extract_features
 
@@ -649,8 +649,8 @@ def evaluate_heldout(model: Any, *, pkgs_root: str | os.PathLike[str] = DEFAULT_
     from tqdm import tqdm
 
     import m2p
-    from m2p.emotion import palette_valence_arousal, va_to_emotion
-    from m2p.weights import load_model
+    from m2p.colour.emotion import palette_valence_arousal, va_to_emotion
+    from m2p.model.weights import load_model
 
     t_start = time.monotonic()
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
@@ -686,7 +686,7 @@ def evaluate_heldout(model: Any, *, pkgs_root: str | os.PathLike[str] = DEFAULT_
 
     def taggers() -> list[Any]:
         if not _taggers:
-            from m2p.musicnn import load_musicnn
+            from m2p.model.musicnn import load_musicnn
 
             _taggers.extend(load_musicnn(n) for n in TEACHER_TAGGERS)
         return _taggers
@@ -813,7 +813,7 @@ def evaluate_heldout(model: Any, *, pkgs_root: str | os.PathLike[str] = DEFAULT_
         cand = [by_key[STEADY_FILE]] if STEADY_FILE in by_key else []
         cand += [f for f in files if f.duration >= st + ex + 1]
         if cand:
-            from m2p.audio import SAMPLE_RATE
+            from m2p.audio.decode import SAMPLE_RATE
 
             sf_ = cand[0]
             y = looped_excerpt(sf_.path, st, ex, tot)
@@ -857,7 +857,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 _SCORER_LABEL = {
     "music": "music emotion head (`Palette.valence_arousal`)",
-    "palette": "palette colour emotion (`m2p.emotion.palette_valence_arousal`)",
+    "palette": "palette colour emotion (`m2p.colour.emotion.palette_valence_arousal`)",
     "valdez_mehrabian": "Valdez & Mehrabian 1994 formulas on the palette",
     "vibenet": "teacher: vibenet (reference, not the model)",
     "musicnn": "teacher: musicnn zero-shot tags (reference, not the model)",
@@ -885,7 +885,7 @@ def results_markdown(res: Mapping[str, Any], heading: int = 3, note: str | None 
           "the arousal-high vs arousal-low files, valence of the valence-positive vs "
           "valence-negative files; 0.5 = chance, 1 = perfect order. Valdez & Mehrabian: "
           "pleasure = 0.69 z(L*) + 0.22 z(C*), arousal = -0.31 z(L*) + 0.60 z(C*), z over the "
-          "sRGB-gamut reference statistics of `m2p.emotion`, mean over the palette.", ""]
+          "sRGB-gamut reference statistics of `m2p.colour.emotion`, mean over the palette.", ""]
     rows = []
     for scope, table in res["mood_ordering"].items():
         for name, r in table.items():
@@ -994,10 +994,10 @@ def contact_sheet(res: Mapping[str, Any], path: str | os.PathLike[str], *, swatc
     from PIL import Image, ImageDraw
 
     from m2p.palette_types import Palette
-    from m2p.render import BACKGROUND, INK, FAINT_INK, palette_strip
+    from m2p.exporters.render import BACKGROUND, INK, FAINT_INK, palette_strip
 
     try:
-        from m2p.render import _font
+        from m2p.exporters.render import _font
         font, small = _font(15), _font(12)
     except Exception:  # pragma: no cover - PIL's default font
         from PIL import ImageFont
@@ -1029,7 +1029,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m training.heldout_music", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="model folder (as m2p.weights.load_model takes)")
+    ap.add_argument("--model", help="model folder (as m2p.model.weights.load_model takes)")
     ap.add_argument("--md-from-json", default=None, metavar="JSON",
                     help="only re-render the Markdown (to --out-md or stdout) from an earlier --out-json")
     ap.add_argument("--note", default=None, help="a line for the Markdown under its heading")

@@ -13,7 +13,7 @@ Terms (all scalars, averaged over the batch; weights come from the training conf
     weights are detached, so the term moves hues and cannot be satisfied by desaturating.
 ``emotion``
     Emotion consistency: ``w_music (1 - cos(e_pal, e_music)) + w_truth (1 - cos(e_pal, e_gt))``
-    where ``e_pal`` is the differentiable colour-emotion model (``m2p.emotion.palette_emotion``)
+    where ``e_pal`` is the differentiable colour-emotion model (``m2p.colour.emotion.palette_emotion``)
     applied to the predicted palette, ``e_music`` the network's music-emotion head (detached:
     the palette follows the music, not the other way round) and ``e_gt`` the window's label.
 ``va``
@@ -45,7 +45,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 from torch.nn import functional as F
 
-from m2p.colour import ciede2000, lch_to_lab
+from m2p.colour.convert import ciede2000, lch_to_lab
 
 __all__ = [
     "LossWeights",
@@ -201,7 +201,7 @@ def emotion_consistency_loss(
         Scalars; ``total = w_music * music_term + w_truth * truth_term``, each term the batch
         mean of ``1 - cos``.
     """
-    from m2p.emotion import palette_emotion
+    from m2p.colour.emotion import palette_emotion
 
     n = int(lengths.max())
     lch = pred_lch[:, :n]

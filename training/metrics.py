@@ -1,7 +1,7 @@
 """The paper's palette metrics, implemented from their definitions (pure functions, NumPy in/out).
 
 Colours are CIELCh arrays ``(n, 3)`` (L in [0, 100], C >= 0, h in degrees). Colour distances are
-CIEDE2000 (``m2p.colour.ciede2000_matrix``, evaluated in float64).
+CIEDE2000 (``m2p.colour.convert.ciede2000_matrix``, evaluated in float64).
 
 Per-palette metrics
     :func:`diversity`, :func:`palette_distance`, :func:`multimodality`.
@@ -31,8 +31,8 @@ from scipy.optimize import linear_sum_assignment, linprog
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 from scipy.spatial import QhullError
 
-from m2p.colour import ciede2000_matrix
-from m2p.colour_np import lch_to_lab
+from m2p.colour.convert import ciede2000_matrix
+from m2p.colour.convert_np import lch_to_lab
 
 __all__ = [
     "diversity",
@@ -108,7 +108,7 @@ def multimodality(palettes: Sequence[np.ndarray]) -> float:
 def lch_to_cartesian(lch: np.ndarray) -> np.ndarray:
     """Map LCh (n, 3) to the Cartesian form of the LCh cylinder ``(L, C cos h, C sin h)``.
 
-    That is CIELAB; the conversion is :func:`m2p.colour_np.lch_to_lab`'s.
+    That is CIELAB; the conversion is :func:`m2p.colour.convert_np.lch_to_lab`'s.
     """
     return lch_to_lab(np.asarray(lch, dtype=np.float64).reshape(-1, 3))
 

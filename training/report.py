@@ -184,7 +184,7 @@ Full log: `model/training_log.csv`; curve: `docs/img/loss_curve.png`.
 * Trained on a small, automatically labelled corpus for a short time on a CPU; emotion labels
   come from a model, not listeners, and palettes from emotion matching.
 * The colour-emotion model used in the loss and in the metrics is the same one
-  (`m2p.emotion.palette_emotion`), so Emotion Similarity rewards agreement with that model;
+  (`m2p.colour.emotion.palette_emotion`), so Emotion Similarity rewards agreement with that model;
   `docs/results.md` adds checks that do not use it (held-out real music).
 """
     card.write_text(text, encoding="utf-8")

@@ -53,7 +53,7 @@ def validation_metrics(model_dir: str, *, windows: int = 240, corpus_dir: str = 
                        features_dir: str = str(FEATURE_DIR), log=print) -> dict[str, Any]:
     """The numbers of the module docstring for one model folder."""
     import m2p
-    from m2p.weights import load_model
+    from m2p.model.weights import load_model
     from training.evaluate import generate_palettes
     from training.heldout_music import hue_bin_coverage, mean_pairwise_distance
     from training.metrics import multimodality
@@ -120,7 +120,7 @@ def picture(results: Sequence[dict[str, Any]], path: str, *, swatch: int = 30) -
     from PIL import Image, ImageDraw
 
     from m2p.palette_types import Palette
-    from m2p.render import BACKGROUND, INK, _font, palette_strip
+    from m2p.exporters.render import BACKGROUND, INK, _font, palette_strip
 
     font = _font(13)
     keys = list(results[0]["whole"])

@@ -42,8 +42,8 @@ import numpy as np
 import torch
 
 from m2p.errors import M2PError
-from m2p.network import Music2Palette
-from m2p.weights import resolve_device, save_model
+from m2p.model.network import Music2Palette
+from m2p.model.weights import resolve_device, save_model
 from training.config import TrainingConfig, load_config
 from training.dataset import (
     CACHE_DIR,

@@ -9,12 +9,12 @@ enables a theme behind the user's back.
 
 from __future__ import annotations
 
-from m2p.hookspecs import hookimpl
+from m2p.hooks.specs import hookimpl
 from m2p_plugins.altair._theme import KINDS, colors, register_theme, scale, theme_config
 
 
 @hookimpl
-def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hookspecs
+def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hooks.specs
     """Register this adapter's capabilities with music2palette."""
     import sys
 

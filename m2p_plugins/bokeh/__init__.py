@@ -8,12 +8,12 @@ imported only inside :func:`theme`.
 
 from __future__ import annotations
 
-from m2p.hookspecs import hookimpl
+from m2p.hooks.specs import hookimpl
 from m2p_plugins.bokeh._theme import KINDS, RAMP_SIZE, palette, theme, theme_json
 
 
 @hookimpl
-def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hookspecs
+def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hooks.specs
     """Register this adapter's capabilities with music2palette."""
     import sys
 

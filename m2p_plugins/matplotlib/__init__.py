@@ -13,7 +13,7 @@ cheap and works without Matplotlib installed (the functions then raise a clear e
 
 from __future__ import annotations
 
-from m2p.hookspecs import hookimpl
+from m2p.hooks.specs import hookimpl
 from m2p_plugins.matplotlib._animate import TrackColors, animate_colors
 from m2p_plugins.matplotlib._colormaps import (
     colormap_names,
@@ -25,7 +25,7 @@ from m2p_plugins.matplotlib._style import style
 
 
 @hookimpl
-def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hookspecs
+def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hooks.specs
     """Register this adapter's capabilities with music2palette."""
     import sys
 

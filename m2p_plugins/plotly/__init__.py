@@ -8,7 +8,7 @@ functions.
 
 from __future__ import annotations
 
-from m2p.hookspecs import hookimpl
+from m2p.hooks.specs import hookimpl
 from m2p_plugins.plotly._template import (
     SCALES,
     colorscale,
@@ -19,7 +19,7 @@ from m2p_plugins.plotly._template import (
 
 
 @hookimpl
-def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hookspecs
+def m2p_register(register):  # noqa: ANN001 - signature fixed by m2p.hooks.specs
     """Register this adapter's capabilities with music2palette."""
     import sys
 

@@ -1,7 +1,7 @@
 """Video adapter: grade footage and photos to music, export ``.cube`` LUTs, race bar charts.
 
 Reached as ``m2p.video`` (``import m2p; m2p.video.MusicGrade(...)``) or through the plugin
-registry (``m2p.plugin_manager.get("video")``). Names are loaded lazily (PEP 562): importing this
+registry (``m2p.hooks.manager.get("video")``). Names are loaded lazily (PEP 562): importing this
 package imports neither MoviePy, Matplotlib nor torch. Its subcommands (``m2p grade``,
 ``recolor``, ``export``, ``race``) are added by :func:`register_commands`; their code is in
 :mod:`m2p_plugins.video.cli`, imported only when one of them runs.
@@ -17,7 +17,7 @@ Public names
 ``export_lut(music, output, format="cube"|"3dl"|"haldclut", sections=...)``,
 ``export_cube(music, output, ...)``, ``grade_lut(...)``
     The grade as standard LUT files (``m2p export --format cube|3dl|haldclut``); the swatch
-    formats of the same command are the core's :mod:`m2p.exporters`.
+    formats of the same command are the core's :mod:`m2p.exporters.swatches`.
 ``bar_chart_race(csv_or_frame, music, output, ...)``, ``BarChartRace``
     Palette-coloured bar-chart race with the music as soundtrack (``m2p race``).
 ``match(footage, library, ...)``, ``footage_palettes``
@@ -35,7 +35,7 @@ import importlib
 import sys
 from typing import Any, Callable
 
-from m2p.hookspecs import hookimpl
+from m2p.hooks.specs import hookimpl
 
 _LAZY: dict[str, str] = {
     "MusicGrade": "m2p_plugins.video.grade",

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from m2p.cli import (
+from m2p.cli.core import (
     Handler,
     add_example,
     add_inference_arguments,
@@ -99,7 +99,7 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
 
 def configure_export(parser: argparse.ArgumentParser) -> Handler:
     """``m2p export SONG --format FMT [-o FILE] [--at S | --sections [N]]``: palettes and LUTs."""
-    from m2p.exporters import SWATCH_FORMATS
+    from m2p.exporters.swatches import SWATCH_FORMATS
     from m2p_plugins.video.export import LUT_FORMATS
 
     parser.add_argument("song", help="audio file")
@@ -144,7 +144,7 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
                 raise InvalidArgumentError(f"--{next(iter(lut_options))} applies to the LUT "
                                            f"formats ({', '.join(LUT_FORMATS)}), not to "
                                            f"{args.format}")
-            from m2p.exporters import export_palette
+            from m2p.exporters.swatches import export_palette
 
             output = args.output or Path(args.song).with_suffix("." + args.format).name
             written = [export_palette(args.song, output, format=args.format, **common)]
@@ -300,7 +300,7 @@ def _frame_size(text: str) -> tuple[int, int]:
 
 
 def _sections(text: str) -> int | str:
-    from m2p.sections import MAX_SECTIONS
+    from m2p.exporters.sections import MAX_SECTIONS
 
     return text if text == "auto" else _int_range(1, MAX_SECTIONS)(text)
 
@@ -318,7 +318,7 @@ def _unit_float(text: str) -> float:
 __all__ = ["configure_export", "configure_grade", "configure_match", "configure_race", "configure_recolor"]
 
 if __name__ == "__main__":  # pragma: no cover
-    from m2p.cli import main
+    from m2p.cli.core import main
 
     sys.exit(main())
 

@@ -1,9 +1,9 @@
 """The grade of a song as LUT files: ``.cube``, ``.3dl`` and Hald CLUT images, per section too.
 
 ``m2p export song.mp3 --format cube|3dl|haldclut`` lands here (swatch formats go to the core's
-:mod:`m2p.exporters`). The palettes come from the same place as the swatch exports
-(:func:`m2p.exporters.palette_groups`: whole piece, ``at`` a time, or one per section of
-:mod:`m2p.sections`), and each becomes a LUT by the transfer of
+:mod:`m2p.exporters.swatches`). The palettes come from the same place as the swatch exports
+(:func:`m2p.exporters.swatches.palette_groups`: whole piece, ``at`` a time, or one per section of
+:mod:`m2p.exporters.sections`), and each becomes a LUT by the transfer of
 :func:`m2p_plugins.video.recolor.grade_lut`. With sections, every LUT is its own file
 (``look-1.cube``, ``look-2.cube``...), all written together or none.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from m2p.errors import InvalidArgumentError, VideoError
-from m2p.exporters import NamedPalette, default_name, palette_groups
-from m2p.outputs import atomic_outputs
+from m2p.exporters.swatches import NamedPalette, default_name, palette_groups
+from m2p._internal.outputs import atomic_outputs
 from m2p_plugins.video.lut import (
     DEFAULT_HALD_LEVEL,
     DEFAULT_SIZE,
@@ -61,7 +61,7 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
     at
         Seconds: the palette in force then (default: the whole-piece palette).
     sections
-        ``"auto"`` or a number: one LUT per section of the song (:mod:`m2p.sections`).
+        ``"auto"`` or a number: one LUT per section of the song (:mod:`m2p.exporters.sections`).
     strength
         0 (unchanged) to 1 (full transfer).
     size

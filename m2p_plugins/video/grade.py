@@ -246,7 +246,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     check_strength(strength)
     check_lut_size(lut_size)
     if grade_device != "cpu":
-        from m2p.weights import resolve_device
+        from m2p.model.weights import resolve_device
 
         grade_device = str(resolve_device(grade_device))  # fails now, not after the model ran
     check_encoder(codec)

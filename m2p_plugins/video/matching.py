@@ -7,7 +7,7 @@
 The footage is read as palettes over time: frames sampled ``fps`` times a second (a still
 image is one frame), each reduced to its ``colors`` dominant colours
 (:func:`.transfer.dominant_colors`), and each palette's colour emotion taken from the
-palette colour-emotion model (:func:`m2p.emotion.palette_valence_arousal`, after Ou et al.
+palette colour-emotion model (:func:`m2p.colour.emotion.palette_valence_arousal`, after Ou et al.
 2004). A track fits at an offset ``o`` (seconds into the music) by two measures averaged over
 the frames, frame ``t`` meeting the music at ``o + t``:
 
@@ -200,8 +200,8 @@ def _from_frames(frames: Sequence[np.ndarray], times: np.ndarray, duration: floa
                  colors: int) -> Footage:
     import torch
 
-    from m2p.colour_np import lab_to_lch
-    from m2p.emotion import palette_valence_arousal
+    from m2p.colour.convert_np import lab_to_lch
+    from m2p.colour.emotion import palette_valence_arousal
     from m2p_plugins.video.transfer import dominant_colors
 
     labs, weights = [], []
@@ -246,8 +246,8 @@ def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
     share)."""
     import torch
 
-    from m2p.colour import ciede2000, lch_to_lab
-    from m2p.colour_np import pad_palettes
+    from m2p.colour.convert import ciede2000, lch_to_lab
+    from m2p.colour.convert_np import pad_palettes
 
     lch, valid = pad_palettes(palettes)
     with torch.no_grad():
@@ -278,7 +278,7 @@ def _nearest(times: np.ndarray, when: np.ndarray) -> np.ndarray:
 
 def _rows(library: Any) -> list[dict[str, Any]]:
     if isinstance(library, (str, os.PathLike)):
-        from m2p.library import read_library
+        from m2p.library.local import read_library
 
         return read_library(library).to_pylist()
     if hasattr(library, "to_pylist"):

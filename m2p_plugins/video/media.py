@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from m2p import outputs as _outputs
+from m2p._internal import outputs as _outputs
 from m2p.errors import VideoError
-from m2p.outputs import temporary_sibling
+from m2p._internal.outputs import temporary_sibling
 
 
 def ffmpeg_exe() -> str:
@@ -64,13 +64,13 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
                  suffixes: Any = None) -> Path:
-    """:func:`m2p.outputs.check_output` raising :class:`VideoError` (folder exists and is
+    """:func:`m2p._internal.outputs.check_output` raising :class:`VideoError` (folder exists and is
     writable, known suffix, not a device, not an input)."""
     return _outputs.check_output(path, inputs=inputs, suffixes=suffixes, error=VideoError)
 
 
 def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
-    """:func:`m2p.outputs.atomic_output` raising :class:`VideoError`: yields a temporary
+    """:func:`m2p._internal.outputs.atomic_output` raising :class:`VideoError`: yields a temporary
     sibling of ``path`` and renames it to ``path`` on success (deleted on any exception)."""
     return _outputs.atomic_output(path, error=VideoError)
 
@@ -218,13 +218,13 @@ def encoding_logger(progress: bool, *, label: str = "encoding") -> Any:
     MoviePy's own logger prints "MoviePy - Building video ...", the temporary audio file's
     name and a second bar for the audio chunks; here the messages are dropped, the audio bar
     is not shown, and the frame bar is labelled ``label``, erased when done and sized like the
-    model's bar (:func:`m2p.render.bar_width`). ``progress=False`` gives MoviePy's silent logger.
+    model's bar (:func:`m2p.exporters.render.bar_width`). ``progress=False`` gives MoviePy's silent logger.
     """
     if not progress:
         return None
     from proglog import TqdmProgressBarLogger
 
-    from m2p.render import bar_width
+    from m2p.exporters.render import bar_width
 
     class _Logger(TqdmProgressBarLogger):
         def new_tqdm_bar(self, bar: str) -> None:
@@ -314,7 +314,7 @@ def _encoders(exe: str) -> str:
 def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
     """ffmpeg's own last word on a file it cannot read (MoviePy's message only says that it
     failed to parse ffmpeg's output)."""
-    from m2p.audio import _last_line
+    from m2p.audio.decode import _last_line
 
     try:
         result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "file:" +

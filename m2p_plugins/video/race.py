@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from m2p.distinct import EntityColours
+from m2p.colour.distinct import EntityColours
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track

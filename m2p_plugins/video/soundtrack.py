@@ -53,7 +53,7 @@ def check_music_start(music_start: Any, duration: float, *, source: Any = None) 
 
 def music_duration(music: Any, *, sample_rate: int | None = None) -> float:
     """Length of the song in seconds (a header probe for a file, no decoding)."""
-    from m2p.audio import probe
+    from m2p.audio.decode import probe
 
     return float(probe(music, sample_rate=sample_rate).duration)
 
@@ -79,8 +79,8 @@ def plan_windows(*, duration: float, start: float, span: float, window: float | 
     adapted : bool
         True when the defaults were shortened (then analyse the passage alone).
     """
-    from m2p.audio import SAMPLE_RATE
-    from m2p.inference import (
+    from m2p.audio.decode import SAMPLE_RATE
+    from m2p.inference.engine import (
         DEFAULT_HOP,
         DEFAULT_WINDOW,
         MIN_AUDIO_SECONDS,
@@ -172,7 +172,7 @@ def fit_audio(audio: Any, *, start: float, duration: float, music_end: str = "ho
 def _passage(music: Any, start: float, span: float,
              sample_rate: int | None) -> tuple[np.ndarray, int]:
     """Samples of ``[start, start + span]`` of the song (22,050 Hz mono) and their rate."""
-    from m2p.audio import SAMPLE_RATE, load
+    from m2p.audio.decode import SAMPLE_RATE, load
 
     samples = load(music, sample_rate=sample_rate, max_seconds=start + span)
     return np.ascontiguousarray(samples[int(round(start * SAMPLE_RATE)):]), SAMPLE_RATE

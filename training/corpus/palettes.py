@@ -106,8 +106,9 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
     """
     import torch
 
-    from m2p import colour, emotion
-    from m2p.colour_np import pad_palettes
+    from m2p.colour import convert as colour
+    from m2p.colour import emotion as emotion
+    from m2p.colour.convert_np import pad_palettes
 
     if not 0.0 <= name_weight <= 1.0:
         raise ValueError(f"name_weight must be in [0, 1], got {name_weight}")

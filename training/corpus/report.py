@@ -17,7 +17,7 @@ def contact_sheet(cache: Path, path: Path, tracks, windows, pals, n: int = 16, s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from m2p import colour
+    from m2p.colour import convert as colour
 
     by_id = {p["id"]: p for p in pals}
     tmeta = {t["track_id"]: t for t in tracks}
@@ -125,7 +125,7 @@ def stats_markdown(tracks, windows, pals, summary) -> str:
         lines.append(f"| vibenet energy (0..1) | {vb[:, 1].mean():.3f} | {vb[:, 1].std():.3f} | |")
     quad = collections.Counter(("V+" if x >= 0 else "V-") + ("A+" if y >= 0 else "A-") for x, y in zip(v, a))
     lines.append("\nQuadrants: " + ", ".join(f"{k} {quad[k]}" for k in ("V+A+", "V-A+", "V-A-", "V+A-")) + ".\n")
-    from m2p.emotion import EMOTIONS
+    from m2p.colour.emotion import EMOTIONS
 
     dom = collections.Counter(EMOTIONS[int(np.argmax(w["emotion"]))] for w in windows)
     lines.append("Dominant emotion category per window: " + ", ".join(f"{e} {dom[e]}" for e in EMOTIONS) + ".\n")

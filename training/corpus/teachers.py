@@ -4,7 +4,7 @@
 
 For every recorded (game-music) track the build uses, and every window start of
 ``cues.window_starts`` (10 s windows, 5 s hop), the central 3 s patch of the window goes through
-two pretrained taggers ported to torch in :mod:`m2p.musicnn` (MTT_vgg: loud, quiet, fast, slow,
+two pretrained taggers ported to torch in :mod:`m2p.model.musicnn` (MTT_vgg: loud, quiet, fast, slow,
 ...; MSD_vgg: happy, sad, party, mellow, ...). Results are cached per track in
 ``<cache>/corpus/teachers/<track>.npz`` (``starts`` (n,), ``<model>`` (n, 50) float16 tag
 probabilities) and read by the label stage.
@@ -51,14 +51,14 @@ def tag_valence_arousal(tags: dict[str, np.ndarray]) -> tuple[np.ndarray, np.nda
     Parameters
     ----------
     tags
-        Model name -> (n, 50) tag probabilities in :data:`m2p.musicnn.MODELS` order.
+        Model name -> (n, 50) tag probabilities in :data:`m2p.model.musicnn.MODELS` order.
 
     Returns
     -------
     valence, arousal
         (n,) mean log-odds of the positive minus the negative tags, averaged over models.
     """
-    from m2p.musicnn import MODELS
+    from m2p.model.musicnn import MODELS
 
     def score(table):
         parts = []
@@ -83,7 +83,7 @@ def analyse_track(path: Path, taggers) -> dict[str, np.ndarray]:
     """Tags of the central 3 s patch of every window of one audio file."""
     import torch
 
-    from m2p.musicnn import resample_to_16k
+    from m2p.model.musicnn import resample_to_16k
 
     from .cues import SR, load_audio, window_starts
 
@@ -121,7 +121,7 @@ def run(cache: Path, tracks: list[dict], log=print) -> dict[str, str]:
     """Fill the teacher cache for ``tracks`` (rows with ``track_id`` and ``path``); returns failures."""
     import torch
 
-    from m2p.musicnn import load_musicnn
+    from m2p.model.musicnn import load_musicnn
 
     torch.set_num_threads(1)
     taggers = [load_musicnn(name) for name in TEACHER_MODELS]

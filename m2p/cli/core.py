@@ -1,0 +1,625 @@
+"""The ``m2p`` command line.
+
+Usage::
+
+    m2p palette SONG [--json] [--seed N] [--noise S] [--device D] [--model DIR] [-n N]
+    m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
+    m2p live [SOURCE|-] [--rate HZ] [--channels N] [--format f32le] [--realtime] [--swatches]
+    m2p plugins [--json] [--verbose]
+    m2p grade | recolor | export | race ...   (added by adapters, here the video adapter)
+
+Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
+``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
+
+Adding a subcommand
+-------------------
+The core's own commands are ONE line each in :data:`SUBCOMMANDS`::
+
+    Subcommand("track", "m2p.cli.core", "configure_track", "Make a palette track."),
+
+An adapter adds its commands itself, through the :func:`m2p.hooks.specs.register_commands` hook
+(``register(name, configure, help=...)``); the core never names them. Only the module of the
+core subcommand being run is imported, and an adapter's ``configure`` is only called for its
+own command. The configure function receives the subcommand's
+:class:`argparse.ArgumentParser`, adds its arguments and returns the handler,
+``handler(args: argparse.Namespace) -> int`` (the exit status)::
+
+    def configure_cli(parser):
+        parser.add_argument("image")
+        add_inference_arguments(parser)       # --seed --noise --device --model --window ...
+        def run(args):
+            ...
+            return 0
+        return run
+
+Handlers raise :class:`m2p.errors.M2PError` for user-facing problems; :func:`main` turns them
+into one line on stderr and exit status 1. Shared helpers for subcommands:
+:func:`add_inference_arguments`, :func:`inference_kwargs`, :func:`print_palette`,
+:func:`print_summary` (the one line a command that writes a file ends with),
+:func:`add_example` (an example under ``--help``).
+
+Colour: swatches and dim text only on a terminal, and never when ``NO_COLOR`` is set to a
+non-empty value (https://no-color.org); ``m2p live --swatches`` asks for them explicitly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from m2p.errors import M2PError
+from m2p.hooks.specs import Handler
+
+if TYPE_CHECKING:
+    from m2p.palette_types import Palette, PaletteTrack
+    from m2p.hooks.manager import PluginInfo
+
+PROG = "m2p"
+
+
+class Subcommand(NamedTuple):
+    """One core ``m2p`` subcommand: ``configure(parser) -> handler`` lives at ``module:function``."""
+
+    name: str
+    module: str
+    function: str
+    help: str
+
+
+#: The core's commands. One line each; modules are imported only when their command runs.
+#: Adapters add theirs through the ``register_commands`` hook (:mod:`m2p.hooks.specs`).
+EXAMPLES: dict[str, str] = {
+    "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
+    "track": "m2p track song.mp3 -o track.json --png timeline.png",
+    "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
+    "plugins": "m2p plugins --verbose",
+    "batch": "m2p batch ~/Music -o library.parquet\nm2p batch a.mp3 b.ogg -o library.parquet --engine ray",
+    "gallery": "m2p gallery library.parquet -o site/",
+}
+"""The example shown under each core command's ``--help``."""
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("palette", "m2p.cli.core", "configure_palette", "Print the palette of a piece of music."),
+    Subcommand("track", "m2p.cli.core", "configure_track", "Make a palette track (one palette per window)."),
+    Subcommand("live", "m2p.cli.core", "configure_live", "Palettes of a live stream, one JSON line per window."),
+    Subcommand("plugins", "m2p.cli.core", "configure_plugins", "List the installed adapters (plugins)."),
+    Subcommand("batch", "m2p.cli.library", "configure_batch", "Analyse a music library into one table."),
+    Subcommand("gallery", "m2p.cli.library", "configure_gallery", "Write a static HTML gallery of a library."),
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:  # the ``m2p`` program: the process ends next
+            # Objects alive now die with the process; the interpreter's final collection of
+            # torch's module graph would take 0.2-0.3 s (docs/performance.md).
+            gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # torch's OpenMP workers spin-wait by default, which costs more than it saves on small
+    # CPUs (docs/performance.md); this only takes effect if torch is not imported yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = _root_parser()
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen_command(args_list)
+    handler: Handler | None = None
+    try:
+        core = {entry.name for entry in SUBCOMMANDS}
+        for entry in SUBCOMMANDS:
+            sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
+            add_example(sub, EXAMPLES.get(entry.name, ""))
+            if entry.name == chosen:
+                handler = _configure(entry, sub)
+        for command in _adapter_commands(exclude=core):
+            sub = subparsers.add_parser(command.name, help=command.help,
+                                        description=command.help)
+            if command.name == chosen:
+                handler = _configure_adapter_command(command, sub)
+        if chosen is not None and handler is None and chosen not in core:
+            _refuse_unavailable(chosen)
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return _exit_code(exc)
+    except M2PError as exc:
+        return _report(exc)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(handler(args) or 0)
+        except M2PError as exc:
+            return _report(exc)
+        except OSError as exc:  # unwritable output path, full disk...
+            return _report(exc)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except (MemoryError, RecursionError) as exc:
+            return _report(M2PError(f"out of resources ({type(exc).__name__}); the input is "
+                                    "too large or too deeply nested"))
+        except Exception as exc:  # noqa: BLE001 - a bug: still one line, traceback on request
+            if os.environ.get("M2P_DEBUG"):
+                raise
+            text = " ".join(str(exc).split())[:200]
+            return _report(M2PError(f"internal error ({type(exc).__name__}: {text}); please "
+                                    "report it (M2P_DEBUG=1 shows the traceback)"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Built-in subcommands
+# ----------------------------------------------------------------------------------------------
+
+
+def configure_palette(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p palette SONG``: print the whole-piece palette."""
+    parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
+    parser.add_argument("-n", "--count", type=_palette_count, default=1, metavar="N",
+                        help="print N different palettes (default 1)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        import m2p
+
+        kwargs = inference_kwargs(args)
+        if args.count == 1:
+            results = [m2p.palette(args.song, **kwargs)]
+        else:
+            results = m2p.palettes(args.song, n=args.count, **kwargs)
+        out = sys.stdout
+        if args.json:
+            docs = [{"source": args.song, "seed": args.seed, **p.to_dict()} for p in results]
+            out.write(json.dumps(docs[0] if args.count == 1 else docs, indent=2) + "\n")
+            return 0
+        for i, result in enumerate(results):
+            if i:
+                out.write("\n")
+            print_palette(result, out)
+        return 0
+
+    return run
+
+
+def configure_track(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p track SONG``: compute a palette track, write JSON and/or a timeline PNG."""
+    parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
+    parser.add_argument("-o", "--output", metavar="JSON",
+                        help="write the track as JSON to this file ('-' for stdout)")
+    parser.add_argument("--png", metavar="PNG", help="write a timeline picture to this file")
+    parser.add_argument("--json", action="store_true", help="print the track JSON on stdout")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        import m2p
+        from m2p._internal.outputs import atomic_outputs, check_output
+        from m2p.exporters.render import track_timeline
+
+        to_stdout = args.output == "-" or args.json
+        json_path = args.output if args.output and args.output != "-" and not args.json else None
+        files = [p for p in (json_path, args.png) if p]
+        # Checked before the model runs: a bad path fails now, not after all the work.
+        if len(files) == 2 and os.path.abspath(files[0]) == os.path.abspath(files[1]):
+            raise M2PError("-o and --png name the same file", source=files[0])
+        for path in files:
+            check_output(path, inputs=(args.song, *(f for f in files if f is not path)))
+        track = m2p.palette_track(args.song, **inference_kwargs(args))
+        if to_stdout:
+            sys.stdout.write(track.to_json(indent=2) + "\n")
+        if files:
+            # Both files are renamed into place only when both are complete (all or nothing).
+            with atomic_outputs(*files) as temps:
+                written = dict(zip(files, temps))
+                if json_path:
+                    written[json_path].write_text(track.to_json(indent=2) + "\n", encoding="utf-8")
+                if args.png:
+                    track_timeline(track).save(written[args.png], format="PNG", optimize=True)
+        if not (args.output or args.json or args.png):
+            print_track(track, sys.stdout)
+        elif files:
+            print_summary(" and ".join(files), f"{len(track)} palettes over "
+                          f"{track.duration:.1f} s (window {track.window:g} s, hop "
+                          f"{track.hop:g} s)", track.overall)
+        return 0
+
+    return run
+
+
+def configure_live(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p live [SOURCE]``: palettes of a stream as it plays, one JSON line per window."""
+    from m2p.inference.live import PCM_FORMATS
+
+    parser.add_argument("source", nargs="?", default="-",
+                        help="'-' (default): raw PCM on standard input, e.g. from "
+                             "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
+    parser.add_argument("--rate", type=_positive_int, default=22050, metavar="HZ",
+                        help="sample rate of the PCM on standard input (default 22050)")
+    parser.add_argument("--channels", type=_positive_int, default=1, metavar="N",
+                        help="interleaved channels of the PCM on standard input (default 1)")
+    parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
+                        help="sample format of the PCM on standard input (default f32le)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="play a file at its real speed (as if it were a live stream)")
+    parser.add_argument("--swatches", action="store_true",
+                        help="also draw each palette as a swatch bar on stderr (a terminal)")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.audio.decode import SAMPLE_RATE
+        from m2p.inference.live import PaletteStream, read_pcm, window_json
+
+        kwargs = inference_kwargs(args)
+        kwargs.pop("batch_size"), kwargs.pop("progress")
+        if args.source == "-":
+            rate, label = args.rate, "<stdin>"
+            blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
+        else:
+            rate, label = SAMPLE_RATE, args.source
+            blocks = _file_blocks(args.source, realtime=args.realtime)
+        stream = PaletteStream(sample_rate=rate, label=label, **kwargs)
+
+        def emit(windows) -> None:
+            for window in windows:
+                sys.stdout.write(window_json(window) + "\n")
+                sys.stdout.flush()
+                if args.swatches:
+                    from m2p.exporters.render import ansi_swatches
+
+                    sys.stderr.write(f"{window.time:8.2f} s  {ansi_swatches(window.palette, width=3)}\n")
+                    sys.stderr.flush()
+
+        for block in blocks:
+            emit(stream.feed(block))
+        emit(stream.close())
+        if stream.seconds < 1.0:
+            raise M2PError(f"the stream ended after {stream.seconds:.2f} s; at least 1 s is needed",
+                           source=label)
+        return 0
+
+    return run
+
+
+def configure_plugins(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p plugins``: the installed adapters, their versions, capabilities and commands."""
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print modules and capability descriptions")
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.hooks.manager import PluginWarning, plugins
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
+            infos = plugins()
+        if args.json:
+            print(json.dumps([info.to_dict() for info in infos], indent=2))
+        else:
+            print(format_plugins(infos, verbose=args.verbose))
+        return 0
+
+    return run
+
+
+def _file_blocks(path: str, *, realtime: bool, block_seconds: float = 0.1):
+    """A file's samples in short blocks (22,050 Hz mono), paced at real speed with ``realtime``."""
+    import time
+
+    from m2p.audio.decode import SAMPLE_RATE, stream
+
+    start = time.monotonic()
+    played = 0.0
+    for block in stream(path, block_seconds=block_seconds):
+        if realtime:
+            time.sleep(max(0.0, start + played - time.monotonic()))
+        played += len(block) / SAMPLE_RATE
+        yield block
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers shared with other subcommands
+# ----------------------------------------------------------------------------------------------
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--seed --noise --device --model --window --hop --batch-size --quiet``."""
+    from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
+
+    group = parser.add_argument_group("model options")
+    group.add_argument("--seed", type=_seed, default=0,
+                       help="seed of the embedding noise (default 0)")
+    group.add_argument("--noise", type=non_negative_number, default=None, metavar="SCALE",
+                       help="noise standard deviation; 0 = deterministic (default: the model's)")
+    group.add_argument("--device", default="auto",
+                       help="auto (CUDA if available), cpu, cuda or cuda:N (default auto)")
+    group.add_argument("--model", metavar="DIR", default=None,
+                       help="model directory (default: $M2P_MODEL_DIR, then the shipped weights)")
+    group.add_argument("--window", type=_window_seconds, default=DEFAULT_WINDOW, metavar="SECONDS",
+                       help=f"analysis window length (default {DEFAULT_WINDOW:g})")
+    group.add_argument("--hop", type=_hop_seconds, default=DEFAULT_HOP, metavar="SECONDS",
+                       help=f"seconds between window starts, rounded to whole 23.2 ms "
+                            f"frames (default {DEFAULT_HOP:g}, at least {MIN_HOP_SECONDS:g})")
+    group.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                       help=f"windows per model batch (default {DEFAULT_BATCH_SIZE})")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for :func:`m2p.palette` & co. from :func:`add_inference_arguments`."""
+    return {
+        "seed": args.seed,
+        "noise": args.noise,
+        "device": args.device,
+        "model": args.model,
+        "window": args.window,
+        "hop": args.hop,
+        "batch_size": args.batch_size,
+        # A bar only on a terminal: in logs and pipes its carriage returns are noise.
+        "progress": not args.quiet and _is_tty(sys.stderr),
+    }
+
+
+def add_example(parser: argparse.ArgumentParser, example: str) -> None:
+    """Show ``example`` (one command per line) under the command's ``--help``."""
+    if example:
+        parser.epilog = "example:\n" + "\n".join(f"  {line}" for line in example.splitlines())
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """True when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
+    return _is_tty(stream) and not os.environ.get("NO_COLOR")
+
+
+def print_summary(path: Any, details: str, palette: "Palette | None",
+                  out: IO[str] | None = None) -> None:
+    """The one line a command ends with: what it wrote, its length, the palette.
+
+    ``PATH: DETAILS; palette #rrggbb ...`` (the hex codes follow true-colour swatches on a
+    terminal without ``NO_COLOR``), on standard output.
+    """
+    out = sys.stdout if out is None else out
+    line = f"{path}: {details}"
+    if palette is not None:
+        if use_colour(out):
+            from m2p.exporters.render import ansi_swatches
+
+            line += f"; palette {ansi_swatches(palette, width=2)} {' '.join(palette.hex)}"
+        else:
+            line += f"; palette {' '.join(palette.hex)}"
+    out.write(line + "\n")
+
+
+def print_palette(palette: "Palette", out: IO[str]) -> None:
+    """One colour per line: true-colour swatch and hex on a terminal, bare hex otherwise
+    (and with ``NO_COLOR``, bare hex and the mood as plain text)."""
+    if not use_colour(out) and _is_tty(out):
+        out.write("".join(code + "\n" for code in palette.hex))
+        out.write(f"mood: {palette.dominant_emotion}\n")
+    elif _is_tty(out):
+        from m2p.exporters.render import ansi_swatch
+
+        for code, rgb in zip(palette.hex, palette.rgb8):
+            out.write(ansi_swatch(code, rgb, width=6) + "\n")
+        out.write(f"\x1b[2mmood: {palette.dominant_emotion}\x1b[0m\n")
+    else:
+        out.write("".join(code + "\n" for code in palette.hex))
+
+
+def print_track(track: "PaletteTrack", out: IO[str]) -> None:
+    """One line per window: centre time (s) then the colours (swatches on a terminal)."""
+    tty = use_colour(out)
+    for time, palette in zip(track.times, track.palettes):
+        if tty:
+            from m2p.exporters.render import ansi_swatches
+
+            out.write(f"{time:8.2f} s  {ansi_swatches(palette, width=3)}  {' '.join(palette.hex)}\n")
+        else:
+            out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
+
+
+def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
+    """Plain-text table of adapters (what ``m2p plugins`` prints)."""
+    if not infos:
+        return "no m2p adapters installed"
+    rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
+    for info in infos:
+        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
+        provides = ", ".join(shown) if shown else "-"
+        rows.append((info.name, info.version or "?", info.status, provides))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+             for r in rows]
+    for info in infos:
+        if info.error:
+            lines.append(f"  {info.name}: {info.error}")
+        if verbose:
+            if info.module:
+                lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
+            for cap, text in info.descriptions.items():
+                lines.append(f"    {cap}: {text}" if text else f"    {cap}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Internals
+# ----------------------------------------------------------------------------------------------
+
+
+def _root_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="music2palette: turn music into colour palettes.",
+        epilog="Run 'm2p COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser
+
+
+def _chosen_command(args: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first non-option word), if any."""
+    for word in args:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
+    try:
+        module = importlib.import_module(entry.module)
+        configure = getattr(module, entry.function)
+    except (ImportError, AttributeError) as exc:
+        raise M2PError(f"command {entry.name!r} is unavailable ({exc})") from exc
+    return configure(parser)
+
+
+def _adapter_commands(*, exclude: set[str]) -> list[Any]:
+    """The commands the loaded adapters registered, minus those the core owns."""
+    from m2p.hooks.manager import PluginWarning, commands
+
+    with warnings.catch_warnings():
+        # A broken adapter is listed by `m2p plugins`; it must not talk over every command.
+        warnings.simplefilter("ignore", PluginWarning)
+        registered = commands()
+    return [command for name, command in registered.items() if name not in exclude]
+
+
+def _configure_adapter_command(command: Any, parser: argparse.ArgumentParser) -> Handler:
+    try:
+        return command.configure(parser)
+    except (ImportError, AttributeError) as exc:
+        raise M2PError(f"command {command.name!r} of the {command.plugin!r} adapter is "
+                       f"unavailable ({exc})") from exc
+
+
+def _refuse_unavailable(command: str) -> None:
+    """An adapter's command whose adapter is left out or broken: say so (exit 1), not usage."""
+    from m2p.hooks.manager import unavailable_reason
+
+    reason = unavailable_reason(command, command=True)
+    if reason is not None:
+        raise M2PError(reason)
+
+
+def _report(exc: BaseException) -> int:
+    message = str(exc) if isinstance(exc, M2PError) else _os_error_text(exc)
+    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    print(f"{PROG}: error: {first_line}", file=sys.stderr)
+    return 1
+
+
+def _os_error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _version() -> str:
+    import m2p
+
+    return m2p.__version__
+
+
+def finite_number(text: str) -> float:
+    """argparse ``type=``: a finite float (adapters' commands use these three too)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be finite: {text!r}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    value = finite_number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    value = finite_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _window_seconds(text: str) -> float:
+    from m2p.inference.engine import MIN_AUDIO_SECONDS
+
+    value = finite_number(text)
+    if value < MIN_AUDIO_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_AUDIO_SECONDS:g} s: {text!r}")
+    return value
+
+
+def _hop_seconds(text: str) -> float:
+    from m2p.inference.engine import MIN_HOP_SECONDS
+
+    value = finite_number(text)
+    if value < MIN_HOP_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_HOP_SECONDS:g} s: {text!r}")
+    return value
+
+
+def _palette_count(text: str) -> int:
+    from m2p.api import MAX_PALETTES
+
+    value = _positive_int(text)
+    if value > MAX_PALETTES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PALETTES}: {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63): {text!r}")
+    return value

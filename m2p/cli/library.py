@@ -1,0 +1,60 @@
+"""The library commands of ``m2p``: ``batch``, ``gallery`` and ``match``.
+
+Each ``configure_*`` receives its subcommand's parser and returns the handler (see
+:mod:`m2p.cli.core`); the work is done by :mod:`m2p.library.local`, :mod:`m2p.library.gallery` and :mod:`m2p.match`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from m2p.cli.core import _positive_int, add_inference_arguments, inference_kwargs
+from m2p.hooks.specs import Handler
+
+
+def configure_batch(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p batch PATH... -o library.parquet``: analyse a library into one table."""
+    from m2p.library.local import DEFAULT_FLUSH_EVERY, ENGINES
+
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="folders (searched recursively), audio files or glob patterns")
+    parser.add_argument("-o", "--output", required=True, metavar="PARQUET",
+                        help="the table to create or complete (files already in it are skipped)")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local: a process pool here (default); ray: Ray Data "
+                             "(pip install 'music2palette[ray]'; $RAY_ADDRESS or a local cluster)")
+    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                        help="worker processes, or Ray model actors (default: the CPU count)")
+    parser.add_argument("--flush-every", type=_positive_int, default=DEFAULT_FLUSH_EVERY,
+                        metavar="N", help="rows saved at a time; a killed job loses at most "
+                                          f"these (default {DEFAULT_FLUSH_EVERY})")
+    add_inference_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.library.local import run_batch
+
+        summary = run_batch(args.paths, output=args.output, engine=args.engine,
+                            workers=args.workers, flush_every=args.flush_every,
+                            **inference_kwargs(args))
+        print(f"{summary.output}: {summary.total} files, {summary.analysed} analysed, "
+              f"{summary.skipped} already done, {summary.errors} errors", file=sys.stdout)
+        return 0
+
+    return run
+
+
+def configure_gallery(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p gallery library.parquet -o site/``: a static HTML page of the library."""
+    parser.add_argument("library", help="the table made by 'm2p batch'")
+    parser.add_argument("-o", "--output", required=True, metavar="FOLDER",
+                        help="folder for index.html (audio links are relative to it)")
+    parser.add_argument("--title", default="music2palette library", help="page title")
+
+    def run(args: argparse.Namespace) -> int:
+        from m2p.library.gallery import write_gallery
+
+        print(write_gallery(args.library, args.output, title=args.title))
+        return 0
+
+    return run

@@ -1,0 +1,169 @@
+"""Live palettes: feed audio as it arrives, get a palette each time a window completes.
+
+>>> import m2p
+>>> stream = m2p.PaletteStream(sample_rate=48000)                          # doctest: +SKIP
+>>> for block in microphone_blocks():  # (samples,) or (samples, channels) # doctest: +SKIP
+...     for window in stream.feed(block):
+...         print(window.time, window.palette.hex)
+>>> stream.close()                     # the tail window, if any           # doctest: +SKIP
+
+The stream runs the offline pipeline's own stages (:class:`m2p.inference.engine.PaletteEngine`)
+window by window, so for the same audio, model and seed its palettes are the offline track's
+(up to float rounding of different batch sizes). A palette is ready as soon as the last sample
+of its window has been fed: the latency is one window's encoding and decoding (see
+``docs/performance.md``), plus about 0.1 s in the resampler when the input is not at 22,050 Hz.
+
+Feeding it from a microphone needs an audio I/O library, which m2p does not depend on; with
+``sounddevice`` (PortAudio)::
+
+    import queue, sounddevice as sd, m2p
+    blocks = queue.Queue()
+    stream = m2p.PaletteStream(sample_rate=44100)
+    with sd.InputStream(samplerate=44100, channels=1, blocksize=4410,
+                        callback=lambda data, frames, t, status: blocks.put(data.copy())):
+        while True:
+            for window in stream.feed(blocks.get()):
+                print(window.time, " ".join(window.palette.hex))
+
+(do the model work in the loop, not in the callback: PortAudio's callback must return quickly).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from m2p.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import torch
+
+    from m2p.inference.engine import WindowPalette
+    from m2p.model.network import Music2Palette
+
+__all__ = ["PaletteStream", "live", "window_json", "read_pcm", "PCM_FORMATS"]
+
+#: Raw PCM sample formats ``read_pcm`` (and ``m2p live``) accept: ffmpeg's names -> NumPy dtypes.
+PCM_FORMATS = {"f32le": "<f4", "s16le": "<i2", "s32le": "<i4", "f64le": "<f8"}
+
+
+class PaletteStream:
+    """Palettes from audio that arrives in blocks (a microphone, a pipe, a network stream).
+
+    Parameters
+    ----------
+    sample_rate
+        Rate of the blocks, Hz (resampled to 22,050 Hz inside).
+    window, hop
+        Window length (>= 1 s) and hop between window starts (>= 0.05 s), in seconds, as in
+        :func:`m2p.palette_track`.
+    seed, noise, device, model
+        As in :func:`m2p.palette_track`.
+    label
+        Name of the stream in error messages.
+
+    Notes
+    -----
+    Only the samples that pending windows still need are kept, so memory does not grow with
+    the length of the stream.
+    """
+
+    def __init__(self, *, sample_rate: int, window: float = 10.0, hop: float = 2.5,
+                 seed: int = 0, noise: float | None = None, device: "str | torch.device" = "auto",
+                 model: "Music2Palette | str | None" = None, label: str = "<stream>") -> None:
+        from m2p.api import check_options, load_for_inference
+        from m2p.audio.decode import BlockConverter
+        from m2p.inference.engine import PaletteEngine, window_layout
+
+        check_options(seed=seed, noise=noise, window=window, hop=hop)
+        self.converter = BlockConverter(sample_rate, label=label)
+        net, dev, noise_scale = load_for_inference(model, device, noise)
+        window_samples, hop_samples = window_layout(window, hop)
+        settings = dict(device=dev, seeds=[seed], noise_scale=noise_scale,
+                        window_samples=window_samples, hop_samples=hop_samples, batch_size=64)
+        # One window of silence through a throwaway engine: the first real window would
+        # otherwise pay for torch's first-call set-up (about 70 ms) on top of its own latency.
+        PaletteEngine(net, **settings).feed(np.zeros(window_samples, np.float32), flush=True)
+        self.engine = PaletteEngine(net, **settings)
+        self.label = label
+        self.closed = False
+
+    @property
+    def seconds(self) -> float:
+        """Audio received so far (after resampling), s."""
+        from m2p.audio.decode import SAMPLE_RATE
+
+        return self.engine.n_samples / SAMPLE_RATE
+
+    def feed(self, block: Any) -> "list[WindowPalette]":
+        """Add a block of samples; return the palettes of the windows it completed (often
+        none, sometimes several), each with ``start``, ``end``, ``time`` (s) and ``palette``."""
+        if self.closed:
+            raise InvalidArgumentError("the stream is closed", source=self.label)
+        return self.engine.feed(self.converter.push(block), flush=True)
+
+    def close(self) -> "list[WindowPalette]":
+        """End the stream: the palettes of the windows completed by the resampler's last
+        samples, then of the tail window (aligned with the end of the audio) when the last
+        window did not reach it, or of the whole clip when it is shorter than one window;
+        nothing when less than a second arrived."""
+        from m2p.audio.decode import SAMPLE_RATE
+        from m2p.inference.engine import MIN_AUDIO_SECONDS
+
+        if self.closed:
+            return []
+        self.closed = True
+        last = self.engine.feed(self.converter.flush(), flush=True)  # the resampler's tail
+        if self.engine.n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
+            return []
+        return last + self.engine.finish()
+
+
+def live(blocks: Iterable[Any], **options: Any) -> Iterator["WindowPalette"]:
+    """Yield a palette for each window of a stream of blocks as soon as it completes, then the
+    tail window (the generator form of :class:`PaletteStream`; ``options`` are its keyword
+    arguments, ``sample_rate`` required)."""
+    stream = PaletteStream(**options)
+    for block in blocks:
+        yield from stream.feed(block)
+    yield from stream.close()
+
+
+def window_json(window: "WindowPalette") -> str:
+    """One JSON line for a window: ``time``, ``start``, ``end`` (s), ``hex``, ``valence``,
+    ``arousal`` (``m2p live`` prints these)."""
+    va = np.asarray(window.palette.valence_arousal, dtype=float)
+    return json.dumps({
+        "time": round(window.time, 3), "start": round(window.start, 3), "end": round(window.end, 3),
+        "hex": list(window.palette.hex), "valence": round(float(va[0]), 4),
+        "arousal": round(float(va[1]), 4),
+    })
+
+
+def read_pcm(fd: int, *, fmt: str = "f32le", channels: int = 1, block_frames: int = 2048,
+             ) -> Iterator[np.ndarray]:
+    """Blocks of raw interleaved PCM read from a file descriptor (a pipe) as they arrive.
+
+    Yields ``(frames, channels)`` arrays of at most ``block_frames`` frames, as soon as any
+    whole frames are available (``os.read`` returns what the pipe holds), until end of file.
+    A partial frame at the end is dropped.
+    """
+    import os
+
+    if fmt not in PCM_FORMATS:
+        raise InvalidArgumentError(f"unknown PCM format {fmt!r}; one of {', '.join(PCM_FORMATS)}")
+    dtype = np.dtype(PCM_FORMATS[fmt])
+    frame_bytes = dtype.itemsize * int(channels)
+    pending = b""
+    while True:
+        data = os.read(fd, block_frames * frame_bytes)
+        if not data:
+            return
+        pending += data
+        whole = len(pending) // frame_bytes * frame_bytes
+        if whole:
+            yield np.frombuffer(pending[:whole], dtype=dtype).reshape(-1, channels)
+            pending = pending[whole:]

@@ -1,0 +1,305 @@
+"""Finding, loading and saving Music2Palette weights (safetensors only, never pickle).
+
+A model directory holds two files:
+
+``config.json``
+    ``{"format": "music2palette", "format_version": 1, "config": {...ModelConfig...},
+    "metadata": {...}}`` where ``metadata`` is free-form (training information and so on).
+``model.safetensors``
+    Every tensor of ``Music2Palette.state_dict()`` (including the feature statistics).
+
+Search order of :func:`find_model_dir`: an explicit path, ``$M2P_MODEL_DIR``, the weights
+shipped inside the installed package (``m2p/_model``, placed there by the wheel build), then the
+checkout's top-level ``model/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import m2p
+from m2p.errors import DeviceError, ModelFormatError, ModelNotFoundError
+from m2p.model.network import ModelConfig, Music2Palette
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+ENV_VAR = "M2P_MODEL_DIR"
+FORMAT_NAME = "music2palette"
+FORMAT_VERSION = 1
+
+_CACHE: dict[tuple[str, str, int, int], Music2Palette] = {}
+
+
+def find_model_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """Locate a model directory (one holding ``config.json`` and ``model.safetensors``).
+
+    Parameters
+    ----------
+    path
+        Explicit directory. When given it is the only place looked at.
+
+    Returns
+    -------
+    Path
+        The resolved directory.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Nothing valid was found; the message names every place searched and why each failed.
+        A set but invalid ``$M2P_MODEL_DIR`` is an error too (it is not silently skipped).
+    """
+    if path is not None:
+        candidates = [(Path(path).expanduser(), "given path")]
+    else:
+        env = os.environ.get(ENV_VAR, "").strip()
+        if env:
+            candidates = [(Path(env).expanduser(), f"${ENV_VAR}")]
+        else:
+            candidates = _default_search_dirs()
+    searched = []
+    for candidate, label in candidates:
+        problem = _check_model_dir(candidate)
+        if problem is None:
+            return candidate.resolve()
+        searched.append(f"{candidate} ({label}: {problem})")
+    raise ModelNotFoundError(
+        "no Music2Palette weights found; searched: "
+        + "; ".join(searched)
+        + f". Train a model with `python -m training.train` (it writes {CONFIG_FILE} and "
+        f"{WEIGHTS_FILE}) and point {ENV_VAR} or model= at that directory"
+    )
+
+
+def load_model(
+    path: str | os.PathLike[str] | None = None, *, device: str | torch.device = "cpu"
+) -> Music2Palette:
+    """Load a model in eval mode, cached per process.
+
+    Parameters
+    ----------
+    path
+        Model directory; searched with :func:`find_model_dir` when None.
+    device
+        ``"cpu"``, ``"cuda"``, ``"auto"`` or a ``torch.device`` (see :func:`resolve_device`).
+
+    Returns
+    -------
+    Music2Palette
+        The model on ``device`` in eval mode, with ``model.metadata`` (dict) from config.json.
+        Repeated calls with the same directory, device and unchanged weights file return the
+        same object: do not modify it in place (copy it to fine-tune).
+
+    Raises
+    ------
+    ModelNotFoundError
+        No model directory found.
+    ModelFormatError
+        config.json or model.safetensors is unreadable or does not match the architecture.
+    """
+    directory = find_model_dir(path)
+    dev = resolve_device(device)
+    stat = (directory / WEIGHTS_FILE).stat()
+    key = (str(directory), str(dev), stat.st_mtime_ns, stat.st_size)
+    model = _CACHE.get(key)
+    if model is None:
+        model = _load_uncached(directory, dev)
+        for old in [k for k in _CACHE if k[:2] == key[:2]]:
+            del _CACHE[old]
+        _CACHE[key] = model
+    return model
+
+
+def save_model(
+    model: Music2Palette,
+    directory: str | os.PathLike[str],
+    *,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` for ``model`` into ``directory``.
+
+    Parameters
+    ----------
+    model
+        The network (any device; tensors are copied to CPU).
+    directory
+        Created if needed; existing files are replaced atomically.
+    extra
+        JSON-serialisable metadata stored under ``"metadata"`` (training info, corpus...).
+
+    Returns
+    -------
+    Path
+        The directory.
+    """
+    out = Path(directory).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "metadata": dict(extra or {}),
+    }
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"  # TypeError if not JSON-able
+    tensors = {
+        name: tensor.detach().to("cpu").contiguous().clone()
+        for name, tensor in model.state_dict().items()
+    }
+    _atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    _atomic_write(out / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return out
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device.
+
+    ``"auto"`` picks CUDA when available, else CPU.
+
+    Raises
+    ------
+    DeviceError
+        The device string is invalid, or CUDA is asked for but not available.
+    """
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = device if isinstance(device, torch.device) else torch.device(str(device).strip())
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise DeviceError(
+            f"invalid device {device!r}; use 'auto', 'cpu' or 'cuda'"
+        ) from exc
+    if dev.type == "mps" and not (torch.backends.mps.is_available()):
+        raise DeviceError(f"device {str(dev)!r} requested but MPS is not available "
+                          "(use device='cpu' or 'auto')")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        # meta, xla, ipu...: torch knows them, but the model cannot run (or is not tested) there.
+        raise DeviceError(f"device {str(dev)!r} is not supported; use 'auto', 'cpu' or 'cuda'")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"device {str(dev)!r} requested but CUDA is not available "
+                "(use device='cpu' or 'auto')"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device {str(dev)!r} requested but only {torch.cuda.device_count()} "
+                "CUDA device(s) exist"
+            )
+    return dev
+
+
+def clear_cache() -> None:
+    """Forget every model loaded by :func:`load_model`."""
+    _CACHE.clear()
+
+
+# ---------------------------------------------------------------------- internals
+
+
+def _default_search_dirs() -> list[tuple[Path, str]]:
+    """Places searched when no path and no ``$M2P_MODEL_DIR`` are given, with labels."""
+    package_dir = Path(m2p.__file__).resolve().parent
+    return [
+        (package_dir / "_model", "installed package"),
+        (package_dir.parent / "model", "source checkout"),
+    ]
+
+
+def _check_model_dir(directory: Path) -> str | None:
+    """Return why ``directory`` is not a model directory, or None if it is one."""
+    if not directory.exists():
+        return "does not exist"
+    if not directory.is_dir():
+        return "not a directory"
+    missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (directory / name).is_file()]
+    if missing:
+        return "no " + " or ".join(missing)
+    return None
+
+
+def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
+    config_path = directory / CONFIG_FILE
+    weights_path = directory / WEIGHTS_FILE
+    try:
+        document = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"cannot read model config: {exc}", source=config_path) from exc
+    if not isinstance(document, dict):
+        raise ModelFormatError("model config is not a JSON object", source=config_path)
+    if "format_version" in document and document["format_version"] != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"unsupported format_version {document['format_version']!r} "
+            f"(this version of m2p reads {FORMAT_VERSION})",
+            source=config_path,
+        )
+    config = ModelConfig.from_dict(document.get("config", document), source=str(config_path))
+    metadata = document.get("metadata", {})
+
+    try:
+        tensors = load_file(str(weights_path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ModelFormatError(f"cannot read weights: {exc}", source=weights_path) from exc
+
+    model = Music2Palette(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing tensors {_few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected tensors {_few(unexpected)}")
+        raise ModelFormatError(
+            "weights do not match config.json: " + ", ".join(parts), source=weights_path
+        )
+    for name, ref in expected.items():
+        got = tensors[name]
+        if tuple(got.shape) != tuple(ref.shape):
+            raise ModelFormatError(
+                f"tensor {name!r} has shape {tuple(got.shape)}, config.json implies "
+                f"{tuple(ref.shape)}",
+                source=weights_path,
+            )
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise ModelFormatError(f"tensor {name!r} holds NaN or inf", source=weights_path)
+        tensors[name] = got.to(ref.dtype)
+    model.load_state_dict(tensors, strict=True)
+    model.metadata = metadata if isinstance(metadata, dict) else {}
+    return model.to(device).eval()
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then move the temporary file onto ``target``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+__all__ = [
+    "CONFIG_FILE",
+    "WEIGHTS_FILE",
+    "ENV_VAR",
+    "find_model_dir",
+    "load_model",
+    "save_model",
+    "resolve_device",
+    "clear_cache",
+]
