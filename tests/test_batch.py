@@ -15,7 +15,8 @@ import pytest
 
 import m2p
 from m2p.cli import core as cli
-from m2p.library.local import find_audio, library_schema, read_library, row_track
+from m2p.library.batch import find_audio
+from m2p.library.table import library_schema, read_library, row_track
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from tests.library_audio import FAST, FAST_ARGS, write_songs
 
@@ -151,7 +152,7 @@ def test_bad_output_is_one_line_before_any_work(music, tmp_path, capsys, name, c
 
 
 def test_importing_m2p_imports_neither_pyarrow_nor_ray():
-    code = ("import sys, m2p, m2p.library.local, m2p.cli.library; m2p.batch; "
+    code = ("import sys, m2p, m2p.library.batch, m2p.cli.library; m2p.batch; "
             "print('pyarrow' in sys.modules, 'ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
