@@ -112,10 +112,7 @@ def non_negative_number(text: str) -> float:
 
 def unit_interval(text: str) -> float:
     """A float from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = finite_number(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
     return value
