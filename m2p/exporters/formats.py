@@ -41,7 +41,7 @@ __all__ = ["RESERVED", "ExportFormat", "FormatOption", "check_options", "export"
 
 RESERVED = frozenset({"source", "output", "format", "at", "sections", "name", "title",
                       "options", "seed", "noise", "device", "model", "window", "hop",
-                      "batch_size", "sample_rate", "progress"})
+                      "batch_size", "sample_rate", "progress", "quiet", "help"})
 """Names a format option cannot take: :func:`export`'s own arguments and the inference options
 (the command line has flags of these names already)."""
 
@@ -128,6 +128,7 @@ class ExportFormat:
         if not (isinstance(self.suffix, str) and self.suffix.startswith(".") and len(self.suffix) > 1):
             raise InvalidArgumentError(f"format {self.name!r}: suffix must look like '.ext', "
                                        f"got {self.suffix!r}")
+        object.__setattr__(self, "suffix", self.suffix.lower())
         object.__setattr__(self, "options", tuple(self.options))
         if not all(isinstance(option, FormatOption) for option in self.options):
             raise InvalidArgumentError(f"format {self.name!r}: options must be FormatOption")

@@ -32,7 +32,6 @@ Public names
 
 from __future__ import annotations
 
-import argparse
 import functools
 import importlib
 import sys
@@ -103,22 +102,11 @@ LUT_FORMATS: dict[str, tuple[str, str, str | None]] = {
 """The LUT export formats: name -> (suffix, description, default output name)."""
 
 
-def _configure(command: str) -> Callable[[argparse.ArgumentParser], Any]:
-    """``configure(parser)`` of one command; imports :mod:`.cli` only when that command runs."""
-
-    def configure(parser: argparse.ArgumentParser) -> Any:
-        cli = importlib.import_module("m2p_plugins.video.cli")
-        return getattr(cli, f"configure_{command}")(parser)
-
-    configure.__qualname__ = configure.__name__ = f"configure_{command}"
-    return configure
-
-
 @hookimpl
 def register_commands(register: Any) -> None:
     """Add ``m2p grade``, ``m2p recolor``, ``m2p race`` and ``m2p match``."""
     for name, text in _COMMANDS:
-        register(name, _configure(name), help=text)
+        register(name, _later("m2p_plugins.video.cli", f"configure_{name}"), help=text)
 
 
 @hookimpl
@@ -152,7 +140,8 @@ def lut_registration(name: str) -> tuple[Callable[..., Any], dict[str, Any]]:
 
 
 def _later(module: str, name: str) -> Callable[..., Any]:
-    """``module.name``, imported on the first call (registering must stay cheap)."""
+    """``module.name``, imported on the first call (registering must stay cheap: commands,
+    formats and ``m2p.match`` load their code only when used)."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
@@ -166,11 +155,5 @@ def m2p_register(register: Any) -> None:
     """Register the ``video`` namespace (this package; its names load on first use)."""
     register("video", sys.modules[__name__],
              description="MusicGrade effect, grade_video, recolor, .cube export, bar_chart_race")
-    register("match", _match, description="m2p.match: rank library tracks for an image or video")
-
-
-def _match(footage: Any, library: Any, **kwargs: Any) -> Any:
-    """:func:`m2p_plugins.video.matching.match`, imported on first call."""
-    from m2p_plugins.video.matching import match
-
-    return match(footage, library, **kwargs)
+    register("match", _later("m2p_plugins.video.matching", "match"),
+             description="m2p.match: rank library tracks for an image or video")
