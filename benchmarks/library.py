@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import m2p
     from m2p.audio.decode import probe
-    from m2p.library.local import read_library
+    from m2p.library.table import read_library
 
     minutes = sum(probe(f).duration for f in files) / 60
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -160,7 +160,7 @@ def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
 
 def export_sheet(track, path: Path, *, title: str) -> Path:
     """``m2p export --format png --sections``: one row of swatches per section; returns ``path``."""
-    from m2p.exporters.swatches import export_palette
+    from m2p.exporters import export_palette
 
     del title  # the sheet names its rows itself (file stem and section times)
     return export_palette(track, path, sections="auto")

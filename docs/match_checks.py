@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(runs with recolour)")
     args = parser.parse_args(argv)
 
-    from m2p.library.local import read_library
+    from m2p.library.table import read_library
 
     rows = [r for r in read_library(args.library).to_pylist() if r["status"] == "ok"]
     photos = {p.name: _load(p, args.size) for p in (args.photos or _default_photos())}
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recoloured(rows: list[dict], photos: dict[str, np.ndarray], *, twins: bool = False) -> None:
-    from m2p.library.local import row_track
+    from m2p.library.table import row_track
     from m2p_plugins.video.matching import footage_palettes, match
     from m2p_plugins.video.recolor import recolor_image
 

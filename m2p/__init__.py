@@ -30,7 +30,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "live": ("m2p.inference.live", "live"),
     "errors": ("m2p.errors", None),
     # --- a whole library ------------------------------------------------------------------
-    "batch": ("m2p.library.local", "batch"),
+    "batch": ("m2p.library.batch", "batch"),
     "match": ("m2p.hooks.front_doors", "match"),
     # --- integrations: front doors that load the adapter plugins on first use -------------
     "plugins": ("m2p.hooks.manager", "plugins"),
@@ -48,7 +48,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from m2p import errors  # noqa: F401
     from m2p.api import palette, palette_track, palettes  # noqa: F401
-    from m2p.library.local import batch  # noqa: F401
+    from m2p.library.batch import batch  # noqa: F401
     from m2p.inference.live import PaletteStream, live  # noqa: F401
     from m2p.palette_types import Palette, PaletteTrack  # noqa: F401
 

@@ -17,21 +17,18 @@ audio or the model raise :class:`m2p.errors.M2PError` subclasses (see :mod:`m2p.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from m2p._internal.checks import check_options, flag as _flag, integer as _int
 from m2p.audio.decode import probe
-from m2p.errors import InvalidArgumentError
 from m2p.inference.engine import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_HOP,
     DEFAULT_WINDOW,
     DIVERSITY_NOISE,
-    MIN_AUDIO_SECONDS,
-    MIN_HOP_SECONDS,
     resolve_model,
     run_inference,
 )
@@ -46,8 +43,6 @@ __all__ = ["palette", "palette_track", "palettes"]
 
 AudioSource = Union[str, "os.PathLike[str]", np.ndarray]
 ModelArg = Union["Music2Palette", str, "os.PathLike[str]", None]
-
-_MAX_SEED = 2**63 - 1
 
 #: Most palettes one :func:`palettes` call makes (they are decoded in bounded batches; the cap
 #: bounds the seed list and the result).
@@ -241,53 +236,9 @@ def _prepare(
     return load_for_inference(model, device, noise)
 
 
-def check_options(*, seed: Any, noise: Any, window: Any, hop: Any) -> None:
-    """Validate the options every entry point shares (seed, noise, window and hop in seconds);
-    raises ``TypeError`` or :class:`~m2p.errors.InvalidArgumentError`."""
-    _int(seed, "seed", minimum=0, maximum=_MAX_SEED)
-    if _seconds(window, "window") < MIN_AUDIO_SECONDS:
-        raise InvalidArgumentError(f"window must be at least {MIN_AUDIO_SECONDS:g} s, got {window!r}")
-    if _seconds(hop, "hop") < MIN_HOP_SECONDS:
-        raise InvalidArgumentError(f"hop must be at least {MIN_HOP_SECONDS:g} s, got {hop!r}")
-    if noise is not None and _number(noise, "noise") < 0:
-        raise InvalidArgumentError(f"noise must be >= 0, got {noise!r}")
-
-
 def load_for_inference(model: ModelArg, device: Any, noise: Any
                        ) -> tuple["Music2Palette", "torch.device", float]:
     """The model on its device, and the noise scale to use (the model's default when None)."""
     net, dev = resolve_model(model, device)
     noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
     return net, dev, noise_scale
-
-
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise InvalidArgumentError(f"{name} must be finite, got {value!r}")
-    return number
-
-
-def _seconds(value: Any, name: str) -> float:
-    number = _number(value, name)
-    if number <= 0:
-        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
-    return number
-
-
-def _int(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    number = int(value)
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise InvalidArgumentError(f"{name} must be {bound}, got {value!r}")
-    return number
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
-    return bool(value)

@@ -95,11 +95,17 @@ class NameCollisionWarning(M2PWarning):
     message names it and suggests ``name=``."""
 
 
+class PluginWarning(M2PWarning):
+    """An adapter (plugin) could not be loaded, or registers a name another one already has;
+    the message names the adapter and the reason (``m2p plugins`` lists them too)."""
+
+
 __all__ = [
     "M2PError",
     "M2PWarning",
     "DistinctColoursWarning",
     "NameCollisionWarning",
+    "PluginWarning",
     "InvalidArgumentError",
     "AudioError",
     "AudioFileNotFoundError",

@@ -465,7 +465,7 @@ def _(w: Workspace) -> Any:
 @case("export_cube(size=100000)", 5, "typed", error="InvalidArgumentError",
       says=lambda w: ["size"], memory=True)
 def _(w: Workspace) -> Any:
-    from m2p_plugins.video.recolor import export_cube
+    from m2p_plugins.video.export import export_cube
 
     return export_cube(w.song, w.path("x.cube"), palette=w.palette, size=100000)
 
@@ -550,7 +550,7 @@ def _(w: Workspace) -> Any:
 for _s in (float("nan"), -1.0, 5.0, float("inf")):
     case(f"export_cube(strength={_s})", 6, "typed", error="InvalidArgumentError",
          says=lambda w: ["strength"])(
-        lambda w, s=_s: __import__("m2p_plugins.video.recolor").video.recolor.export_cube(
+        lambda w, s=_s: __import__("m2p_plugins.video.export").video.export.export_cube(
             w.song, w.path("x.cube"), palette=w.palette, strength=s))
 
 

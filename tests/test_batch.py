@@ -15,7 +15,8 @@ import pytest
 
 import m2p
 from m2p.cli import core as cli
-from m2p.library.local import find_audio, library_schema, read_library, row_track
+from m2p.library.batch import find_audio
+from m2p.library.table import library_schema, read_library, row_track
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from tests.library_audio import FAST, FAST_ARGS, write_songs
 
@@ -151,8 +152,39 @@ def test_bad_output_is_one_line_before_any_work(music, tmp_path, capsys, name, c
 
 
 def test_importing_m2p_imports_neither_pyarrow_nor_ray():
-    code = ("import sys, m2p, m2p.library.local, m2p.cli.library; m2p.batch; "
+    code = ("import sys, m2p, m2p.library.batch, m2p.cli.library; m2p.batch; "
             "print('pyarrow' in sys.modules, 'ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def _in_process_engine(todo, job, *, workers, sink):
+    """A toy engine: the shared per-file work, one file after the other, in this process."""
+    from m2p.library.job import analyse_file, init_worker
+
+    init_worker(job)
+    for path, digest in todo:
+        sink(analyse_file(job, path, digest))
+
+
+def test_an_engine_is_a_function_and_one_line_in_the_registry(library, music, tmp_path,
+                                                             monkeypatch):
+    import torch
+
+    from m2p.library import engines
+
+    monkeypatch.setitem(engines.ENGINES, "inline",
+                        engines.Engine(__name__, "_in_process_engine", "this process, in order"))
+    threads = torch.get_num_threads()  # init_worker makes it 1, as in the pool's workers
+    try:
+        table = m2p.batch(music, engine="inline", output=tmp_path / "inline.parquet", **FAST)
+    finally:
+        torch.set_num_threads(threads)
+    ours = {r["path"]: r for r in table.to_pylist()}
+    pool = {r["path"]: r for r in read_library(library).to_pylist()}
+    assert sorted(ours) == sorted(pool)
+    for path, row in ours.items():  # the same rows, bit for bit, whichever engine ran them
+        assert row == pool[path], path
+    with pytest.raises(InvalidArgumentError, match="engine must be one of local, ray, inline"):
+        m2p.batch(music, engine="gpu", output=tmp_path / "x.parquet", **FAST)

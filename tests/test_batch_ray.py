@@ -10,7 +10,7 @@ ray = pytest.importorskip("ray", reason="the ray engine needs the 'ray' extra (p
 
 import m2p  # noqa: E402
 from m2p.cli import core as cli  # noqa: E402
-from m2p.library.local import read_library  # noqa: E402
+from m2p.library.table import read_library  # noqa: E402
 from tests.library_audio import FAST, FAST_ARGS, write_songs  # noqa: E402
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from m2p.errors import InvalidArgumentError, OutputError
-from m2p.exporters.swatches import NamedPalette, export_palette, palette_groups, write_swatches
+from m2p.exporters import NamedPalette, export_palette, palette_groups, write_swatches
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.exporters.sections import change_scores, track_sections
 
@@ -410,3 +410,120 @@ def test_cli_export_errors_are_one_line(tmp_path, tiny_model_dir, capsys, monkey
         if code == 1:
             assert len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in work.iterdir()) == ["song.wav"]  # nothing half-written
+
+
+# ----------------------------------------------------------------- the format registry
+
+
+def _toy_adapter():
+    """A throwaway adapter whose ``register_formats`` hook adds the format ``toy``: one line
+    per palette, ``NAME: #hex ...``, in upper or lower case (its one option)."""
+    import types
+
+    from m2p.exporters.formats import FormatOption
+    from m2p.hooks import hookimpl
+
+    def check_case(value):
+        if value not in ("upper", "lower"):
+            raise InvalidArgumentError(f"case must be upper or lower, got {value!r}")
+        return value
+
+    def write(path, groups, *, title, case="lower"):
+        lines = [f"{title}"] + [f"{g.name}: {' '.join(g.palette.hex)}" for g in groups]
+        text = "\n".join(lines) + "\n"
+        Path(path).write_text(text.upper() if case == "upper" else text.lower())
+
+    adapter = types.SimpleNamespace()
+
+    @hookimpl
+    def register_formats(register):
+        register("toy", write, suffix=".toy", description="one line per palette",
+                 options=(FormatOption("case", str, "upper or lower", "CASE", check=check_case),))
+
+    adapter.register_formats = register_formats
+    return adapter
+
+
+@pytest.fixture
+def toy_format(monkeypatch):
+    import m2p.hooks.manager as manager
+
+    monkeypatch.delenv("M2P_LOAD_PLUGINS", raising=False)
+    manager.reset()
+    info = manager.register(_toy_adapter(), name="toy_adapter")
+    assert (info.status, info.formats) == ("loaded", ("toy",))
+    yield
+    manager.reset()
+
+
+def test_a_plugin_adds_an_export_format_to_the_python_api(tmp_path, toy_format):
+    import m2p.exporters as exporters
+
+    assert "toy" in exporters.export_formats() and "css" in exporters.export_formats()
+    (path,) = exporters.export(_three_part_track(), tmp_path / "parts.toy", sections=3,
+                               name="tune", options={"case": "upper"})
+    assert path.read_text().splitlines() == ["TUNE", *(f"TUNE {s}: {' '.join(p.hex)}".upper()
+                                             for s, p in (("0:00-0:34", RED), ("0:34-1:04", BLUE),
+                                                          ("1:04-1:38", GREEN)))]
+    # Found by suffix, default options; export_palette takes it (it holds several palettes).
+    assert export_palette(BLUE, tmp_path / "one.toy", name="sea").read_text() == \
+        f"sea\nsea: {' '.join(BLUE.hex)}\n"
+    with pytest.raises(InvalidArgumentError, match="case must be upper or lower"):
+        exporters.export(BLUE, tmp_path / "bad.toy", options={"case": "title"})
+    with pytest.raises(InvalidArgumentError, match="the toy format has no option 'strength'"):
+        exporters.export(BLUE, tmp_path / "bad.toy", options={"strength": 0.5})
+    with pytest.raises(OutputError, match=r"use one of \.toy"):
+        exporters.export(BLUE, tmp_path / "bad.css", format="toy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.toy", "parts.toy"]
+
+
+def test_a_plugin_adds_an_export_format_to_the_command(tmp_path, tiny_model_dir, capsys,
+                                                       monkeypatch, toy_format):
+    import m2p
+    from m2p.cli.core import main
+
+    monkeypatch.chdir(tmp_path)
+    song = _song(tmp_path / "song.wav")
+    model = ["--model", str(tiny_model_dir), "-q", "--window", "2", "--hop", "1"]
+    assert main(["export", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "toy: one line per palette" in help_text and "--case CASE" in help_text
+    assert main(["export", str(song), "--format", "toy", "--case", "upper", *model]) == 0
+    overall = m2p.palette_track(song, model=str(tiny_model_dir), window=2, hop=1).overall
+    assert capsys.readouterr().out.startswith("song.toy: toy, song.wav; palette")
+    assert (tmp_path / "song.toy").read_text() == f"SONG\nSONG: {' '.join(overall.hex)}\n".upper()
+    assert main(["export", str(song), "-o", "by_suffix.toy", *model]) == 0  # format from -o
+    assert (tmp_path / "by_suffix.toy").read_text().startswith("song\n")
+    capsys.readouterr()
+    assert main(["export", str(song), "--format", "css", "--case", "upper", *model]) == 1
+    assert "--case applies to the format toy, not to css" in capsys.readouterr().err
+
+
+def test_core_formats_export_with_no_adapter_loaded(tmp_path, tiny_model_dir, capsys,
+                                                    monkeypatch):
+    import os
+    import sys
+
+    import m2p.hooks.manager as manager
+    from m2p.cli.core import main
+
+    song = _song(tmp_path / "song.wav", 3.0)
+    env = {**os.environ, "M2P_LOAD_PLUGINS": ""}
+    done = subprocess.run([sys.executable, "-m", "m2p", "export", str(song), "--format", "css",
+                           "-o", str(tmp_path / "song.css"), "--model", str(tiny_model_dir),
+                           "-q"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(read_css(tmp_path / "song.css")) >= 3
+    # A LUT format needs the video adapter: the reason, not a usage error.
+    monkeypatch.setenv("M2P_LOAD_PLUGINS", "")
+    manager.reset()
+    try:
+        assert main(["export", str(song), "--format", "cube", "--model", str(tiny_model_dir),
+                     "-q"]) == 1
+        err = capsys.readouterr().err
+        assert "'video' adapter" in err and "M2P_LOAD_PLUGINS" in err
+        assert main(["export", "--help"]) == 0
+        assert "cube" not in capsys.readouterr().out
+    finally:
+        monkeypatch.delenv("M2P_LOAD_PLUGINS")
+        manager.reset()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from m2p.cli import core as cli
-from m2p.library.local import read_library
+from m2p.library.table import read_library
 from tests.library_audio import make_library
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

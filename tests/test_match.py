@@ -12,7 +12,7 @@ from PIL import Image
 
 import m2p
 from m2p.cli import core as cli
-from m2p.library.local import read_library
+from m2p.library.table import read_library
 from m2p_plugins.video.matching import footage_palettes
 from m2p_plugins.video.media import ffmpeg_exe
 from m2p_plugins.video.recolor import read_image

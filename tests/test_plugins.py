@@ -17,8 +17,7 @@ import pytest
 import m2p.cli.core as cli_mod
 import m2p.hooks.front_doors as front_doors
 import m2p.hooks.manager as plugins_mod
-from m2p.errors import PluginError
-from m2p.hooks.manager import PluginWarning
+from m2p.errors import M2PWarning, PluginError, PluginWarning
 
 BUILTINS = ("altair", "bokeh", "matplotlib", "plotly", "video")
 
@@ -393,15 +392,27 @@ def test_command_registered_by_hand_and_core_commands_win(capsys):
     assert "--seed" in capsys.readouterr().out
 
 
-def test_video_commands_come_from_the_video_adapter(capsys):
+def test_video_commands_and_formats_come_from_the_video_adapter(capsys):
     import m2p.cli.core as cli
 
-    assert not {"grade", "recolor", "export", "race"} & {e.name for e in cli.SUBCOMMANDS}
+    assert not {"grade", "recolor", "race"} & {e.name for e in cli.SUBCOMMANDS}
+    assert "export" in {e.name for e in cli.SUBCOMMANDS}  # the core's, every format
     registered = plugins_mod.commands()
-    assert [registered[n].plugin for n in ("grade", "recolor", "export", "race")] == ["video"] * 4
+    assert [registered[n].plugin for n in ("grade", "recolor", "race")] == ["video"] * 3
+    assert "export" not in registered
+    formats = plugins_mod.registered("format")
+    assert [formats[n].plugin for n in ("cube", "3dl", "haldclut")] == ["video"] * 3
     assert cli.main(["--help"]) == 0
     help_text = capsys.readouterr().out
     assert all(name in help_text for name in ("grade", "recolor", "export", "race"))
+    info = next(i for i in plugins_mod.plugins() if i.name == "video")
+    assert info.formats == ("cube", "3dl", "haldclut")
+    assert cli.main(["plugins"]) == 0
+    assert "format cube" in capsys.readouterr().out
+
+
+def test_plugin_warnings_are_m2p_warnings():
+    assert issubclass(PluginWarning, M2PWarning)
 
 
 def test_command_of_a_left_out_adapter_is_refused_with_the_reason(monkeypatch, capsys):

@@ -84,10 +84,11 @@ def test_grade_recolor_export_and_race_on_one_song_run_the_model_once(tmp_path, 
     pytest.importorskip("matplotlib")
     from PIL import Image
 
+    from m2p_plugins.video.export import export_cube
     from m2p_plugins.video.grade import grade_video
     from m2p_plugins.video.media import ffmpeg_exe
     from m2p_plugins.video.race import bar_chart_race
-    from m2p_plugins.video.recolor import export_cube, recolor
+    from m2p_plugins.video.recolor import recolor
 
     song = _song(tmp_path / "song.wav")
     clip = tmp_path / "in.mp4"

@@ -408,7 +408,8 @@ def test_failure_midway_leaves_no_output(tmp_path: Path, monkeypatch: pytest.Mon
 def test_recolor_and_export_functions(tmp_path: Path) -> None:
     from PIL import Image
 
-    from m2p_plugins.video.recolor import export_cube, recolor
+    from m2p_plugins.video.export import export_cube
+    from m2p_plugins.video.recolor import recolor
 
     photo = tmp_path / "photo.png"
     Image.fromarray(_gradient()).save(photo)

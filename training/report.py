@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Any, Mapping, Sequence
 __all__ = [
     "write_training_log",
     "plot_loss_curve",
+    "markdown_cell",
     "markdown_table",
     "write_model_card",
     "EVAL_START",
@@ -83,17 +85,22 @@ def plot_loss_curve(history: Sequence[Mapping[str, Any]], path: str | os.PathLik
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 3) -> str:
-    """A GitHub Markdown table; floats rounded to ``digits``, None shown as an en dash."""
-    def cell(v: Any) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, float):
-            return f"{v:.{digits}f}"
-        return str(v)
-
+    """A GitHub Markdown table, each cell written by :func:`markdown_cell`."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cell(v, digits) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def markdown_cell(value: Any, digits: int = 3) -> str:
+    """A value as tables and summaries show it: floats rounded to ``digits``, None and
+    non-finite floats as an en dash, ``True``/``False`` as ``yes``/``**no**``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def write_model_card(model_dir: str | os.PathLike[str], meta: Mapping[str, Any],

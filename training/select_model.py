@@ -55,7 +55,7 @@ def validation_metrics(model_dir: str, *, windows: int = 240, corpus_dir: str = 
     import m2p
     from m2p.model.weights import load_model
     from training.evaluate import generate_palettes
-    from training.heldout_music import hue_bin_coverage, mean_pairwise_distance
+    from training.heldout.metrics import hue_bin_coverage, mean_pairwise_distance
     from training.metrics import multimodality
 
     model = load_model(model_dir).eval()

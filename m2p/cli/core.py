@@ -1,4 +1,5 @@
-"""The ``m2p`` command line.
+"""The ``m2p`` command line: the dispatcher (:func:`main`) and the core commands ``palette``,
+``track``, ``live`` and ``plugins``.
 
 Usage::
 
@@ -6,7 +7,9 @@ Usage::
     m2p track SONG [-o track.json] [--png timeline.png] [--window S] [--hop S] [--json]
     m2p live [SOURCE|-] [--rate HZ] [--channels N] [--format f32le] [--realtime] [--swatches]
     m2p plugins [--json] [--verbose]
-    m2p grade | recolor | export | race ...   (added by adapters, here the video adapter)
+    m2p export SONG --format FORMAT [-o FILE] [--at S | --sections [N]]   (m2p.cli.export)
+    m2p batch PATH... -o library.parquet | m2p gallery library.parquet -o site/   (m2p.cli.library)
+    m2p grade | recolor | race | match ...   (added by adapters, here the video adapter)
 
 Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
 ``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
@@ -17,12 +20,12 @@ The core's own commands are ONE line each in :data:`SUBCOMMANDS`::
 
     Subcommand("track", "m2p.cli.core", "configure_track", "Make a palette track."),
 
-An adapter adds its commands itself, through the :func:`m2p.hooks.specs.register_commands` hook
-(``register(name, configure, help=...)``); the core never names them. Only the module of the
-core subcommand being run is imported, and an adapter's ``configure`` is only called for its
-own command. The configure function receives the subcommand's
-:class:`argparse.ArgumentParser`, adds its arguments and returns the handler,
-``handler(args: argparse.Namespace) -> int`` (the exit status)::
+An adapter adds its commands itself, through the ``register_commands`` hook
+(:mod:`m2p.hooks.specs`); the core never names them. Only the module of the core subcommand
+being run is imported, and an adapter's ``configure`` is only called for its own command. The
+configure function receives the subcommand's :class:`argparse.ArgumentParser`, adds its
+arguments and returns the handler, ``handler(args: argparse.Namespace) -> int`` (the exit
+status)::
 
     def configure_cli(parser):
         parser.add_argument("image")
@@ -33,13 +36,8 @@ own command. The configure function receives the subcommand's
         return run
 
 Handlers raise :class:`m2p.errors.M2PError` for user-facing problems; :func:`main` turns them
-into one line on stderr and exit status 1. Shared helpers for subcommands:
-:func:`add_inference_arguments`, :func:`inference_kwargs`, :func:`print_palette`,
-:func:`print_summary` (the one line a command that writes a file ends with),
-:func:`add_example` (an example under ``--help``).
-
-Colour: swatches and dim text only on a terminal, and never when ``NO_COLOR`` is set to a
-non-empty value (https://no-color.org); ``m2p live --swatches`` asks for them explicitly.
+into one line on stderr and exit status 1. What commands share: the argument types and the
+inference options (:mod:`m2p.cli.args`), and what they print (:mod:`m2p.cli.output`).
 """
 
 from __future__ import annotations
@@ -51,15 +49,22 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
+from m2p.cli.args import (
+    add_example,
+    add_inference_arguments,
+    inference_kwargs,
+    palette_count,
+    positive_int,
+)
+from m2p.cli.output import print_palette, print_summary, print_track
 from m2p.errors import M2PError
 from m2p.hooks.specs import Handler
 
 if TYPE_CHECKING:
-    from m2p.palette_types import Palette, PaletteTrack
-    from m2p.hooks.manager import PluginInfo
+    from m2p.hooks.manager import PluginInfo, Registered
 
 PROG = "m2p"
 
@@ -73,23 +78,26 @@ class Subcommand(NamedTuple):
     help: str
 
 
-#: The core's commands. One line each; modules are imported only when their command runs.
-#: Adapters add theirs through the ``register_commands`` hook (:mod:`m2p.hooks.specs`).
 EXAMPLES: dict[str, str] = {
     "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
     "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
     "plugins": "m2p plugins --verbose",
+    "export": "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
+              "m2p export song.mp3 --format css --at 30 -o theme.css",
     "batch": "m2p batch ~/Music -o library.parquet\nm2p batch a.mp3 b.ogg -o library.parquet --engine ray",
     "gallery": "m2p gallery library.parquet -o site/",
 }
 """The example shown under each core command's ``--help``."""
 
+#: The core's commands. One line each; modules are imported only when their command runs.
+#: Adapters add theirs through the ``register_commands`` hook (:mod:`m2p.hooks.specs`).
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("palette", "m2p.cli.core", "configure_palette", "Print the palette of a piece of music."),
     Subcommand("track", "m2p.cli.core", "configure_track", "Make a palette track (one palette per window)."),
     Subcommand("live", "m2p.cli.core", "configure_live", "Palettes of a live stream, one JSON line per window."),
     Subcommand("plugins", "m2p.cli.core", "configure_plugins", "List the installed adapters (plugins)."),
+    Subcommand("export", "m2p.cli.export", "configure_export", "Export a palette as a file (swatches, LUTs...)."),
     Subcommand("batch", "m2p.cli.library", "configure_batch", "Analyse a music library into one table."),
     Subcommand("gallery", "m2p.cli.library", "configure_gallery", "Write a static HTML gallery of a library."),
 ]
@@ -167,7 +175,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def configure_palette(parser: argparse.ArgumentParser) -> Handler:
     """``m2p palette SONG``: print the whole-piece palette."""
     parser.add_argument("song", help="audio file (wav, flac, mp3, ogg, m4a...)")
-    parser.add_argument("-n", "--count", type=_palette_count, default=1, metavar="N",
+    parser.add_argument("-n", "--count", type=palette_count, default=1, metavar="N",
                         help="print N different palettes (default 1)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     add_inference_arguments(parser)
@@ -245,9 +253,9 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("source", nargs="?", default="-",
                         help="'-' (default): raw PCM on standard input, e.g. from "
                              "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
-    parser.add_argument("--rate", type=_positive_int, default=22050, metavar="HZ",
+    parser.add_argument("--rate", type=positive_int, default=22050, metavar="HZ",
                         help="sample rate of the PCM on standard input (default 22050)")
-    parser.add_argument("--channels", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--channels", type=positive_int, default=1, metavar="N",
                         help="interleaved channels of the PCM on standard input (default 1)")
     parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
                         help="sample format of the PCM on standard input (default f32le)")
@@ -299,7 +307,8 @@ def configure_plugins(parser: argparse.ArgumentParser) -> Handler:
                         help="also print modules and capability descriptions")
 
     def run(args: argparse.Namespace) -> int:
-        from m2p.hooks.manager import PluginWarning, plugins
+        from m2p.errors import PluginWarning
+        from m2p.hooks.manager import plugins
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginWarning)  # failures are printed in the table
@@ -328,115 +337,14 @@ def _file_blocks(path: str, *, realtime: bool, block_seconds: float = 0.1):
         yield block
 
 
-# ----------------------------------------------------------------------------------------------
-# Helpers shared with other subcommands
-# ----------------------------------------------------------------------------------------------
-
-
-def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--seed --noise --device --model --window --hop --batch-size --quiet``."""
-    from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
-
-    group = parser.add_argument_group("model options")
-    group.add_argument("--seed", type=_seed, default=0,
-                       help="seed of the embedding noise (default 0)")
-    group.add_argument("--noise", type=non_negative_number, default=None, metavar="SCALE",
-                       help="noise standard deviation; 0 = deterministic (default: the model's)")
-    group.add_argument("--device", default="auto",
-                       help="auto (CUDA if available), cpu, cuda or cuda:N (default auto)")
-    group.add_argument("--model", metavar="DIR", default=None,
-                       help="model directory (default: $M2P_MODEL_DIR, then the shipped weights)")
-    group.add_argument("--window", type=_window_seconds, default=DEFAULT_WINDOW, metavar="SECONDS",
-                       help=f"analysis window length (default {DEFAULT_WINDOW:g})")
-    group.add_argument("--hop", type=_hop_seconds, default=DEFAULT_HOP, metavar="SECONDS",
-                       help=f"seconds between window starts, rounded to whole 23.2 ms "
-                            f"frames (default {DEFAULT_HOP:g}, at least {MIN_HOP_SECONDS:g})")
-    group.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                       help=f"windows per model batch (default {DEFAULT_BATCH_SIZE})")
-    group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
-
-def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments for :func:`m2p.palette` & co. from :func:`add_inference_arguments`."""
-    return {
-        "seed": args.seed,
-        "noise": args.noise,
-        "device": args.device,
-        "model": args.model,
-        "window": args.window,
-        "hop": args.hop,
-        "batch_size": args.batch_size,
-        # A bar only on a terminal: in logs and pipes its carriage returns are noise.
-        "progress": not args.quiet and _is_tty(sys.stderr),
-    }
-
-
-def add_example(parser: argparse.ArgumentParser, example: str) -> None:
-    """Show ``example`` (one command per line) under the command's ``--help``."""
-    if example:
-        parser.epilog = "example:\n" + "\n".join(f"  {line}" for line in example.splitlines())
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-
-
-def use_colour(stream: IO[str]) -> bool:
-    """True when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
-    return _is_tty(stream) and not os.environ.get("NO_COLOR")
-
-
-def print_summary(path: Any, details: str, palette: "Palette | None",
-                  out: IO[str] | None = None) -> None:
-    """The one line a command ends with: what it wrote, its length, the palette.
-
-    ``PATH: DETAILS; palette #rrggbb ...`` (the hex codes follow true-colour swatches on a
-    terminal without ``NO_COLOR``), on standard output.
-    """
-    out = sys.stdout if out is None else out
-    line = f"{path}: {details}"
-    if palette is not None:
-        if use_colour(out):
-            from m2p.exporters.render import ansi_swatches
-
-            line += f"; palette {ansi_swatches(palette, width=2)} {' '.join(palette.hex)}"
-        else:
-            line += f"; palette {' '.join(palette.hex)}"
-    out.write(line + "\n")
-
-
-def print_palette(palette: "Palette", out: IO[str]) -> None:
-    """One colour per line: true-colour swatch and hex on a terminal, bare hex otherwise
-    (and with ``NO_COLOR``, bare hex and the mood as plain text)."""
-    if not use_colour(out) and _is_tty(out):
-        out.write("".join(code + "\n" for code in palette.hex))
-        out.write(f"mood: {palette.dominant_emotion}\n")
-    elif _is_tty(out):
-        from m2p.exporters.render import ansi_swatch
-
-        for code, rgb in zip(palette.hex, palette.rgb8):
-            out.write(ansi_swatch(code, rgb, width=6) + "\n")
-        out.write(f"\x1b[2mmood: {palette.dominant_emotion}\x1b[0m\n")
-    else:
-        out.write("".join(code + "\n" for code in palette.hex))
-
-
-def print_track(track: "PaletteTrack", out: IO[str]) -> None:
-    """One line per window: centre time (s) then the colours (swatches on a terminal)."""
-    tty = use_colour(out)
-    for time, palette in zip(track.times, track.palettes):
-        if tty:
-            from m2p.exporters.render import ansi_swatches
-
-            out.write(f"{time:8.2f} s  {ansi_swatches(palette, width=3)}  {' '.join(palette.hex)}\n")
-        else:
-            out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
-
-
 def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
     """Plain-text table of adapters (what ``m2p plugins`` prints)."""
     if not infos:
         return "no m2p adapters installed"
     rows = [("NAME", "VERSION", "STATUS", "PROVIDES")]
     for info in infos:
-        shown = [*info.provides, *(f"m2p {c}" for c in info.commands)]
+        shown = [*info.provides, *(f"m2p {c}" for c in info.commands),
+                 *(f"format {f}" for f in info.formats)]
         provides = ", ".join(shown) if shown else "-"
         rows.append((info.name, info.version or "?", info.status, provides))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -487,9 +395,10 @@ def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
     return configure(parser)
 
 
-def _adapter_commands(*, exclude: set[str]) -> list[Any]:
+def _adapter_commands(*, exclude: set[str]) -> "list[Registered]":
     """The commands the loaded adapters registered, minus those the core owns."""
-    from m2p.hooks.manager import PluginWarning, commands
+    from m2p.errors import PluginWarning
+    from m2p.hooks.manager import commands
 
     with warnings.catch_warnings():
         # A broken adapter is listed by `m2p plugins`; it must not talk over every command.
@@ -498,9 +407,10 @@ def _adapter_commands(*, exclude: set[str]) -> list[Any]:
     return [command for name, command in registered.items() if name not in exclude]
 
 
-def _configure_adapter_command(command: Any, parser: argparse.ArgumentParser) -> Handler:
+def _configure_adapter_command(command: "Registered", parser: argparse.ArgumentParser
+                               ) -> Handler:
     try:
-        return command.configure(parser)
+        return command.obj(parser)
     except (ImportError, AttributeError) as exc:
         raise M2PError(f"command {command.name!r} of the {command.plugin!r} adapter is "
                        f"unavailable ({exc})") from exc
@@ -510,7 +420,7 @@ def _refuse_unavailable(command: str) -> None:
     """An adapter's command whose adapter is left out or broken: say so (exit 1), not usage."""
     from m2p.hooks.manager import unavailable_reason
 
-    reason = unavailable_reason(command, command=True)
+    reason = unavailable_reason(command, kind="command")
     if reason is not None:
         raise M2PError(reason)
 
@@ -539,87 +449,7 @@ def _exit_code(exc: SystemExit) -> int:
     return code if isinstance(code, int) else 1
 
 
-def _is_tty(stream: IO[str]) -> bool:
-    try:
-        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
-    except (AttributeError, ValueError):
-        return False
-
-
 def _version() -> str:
     import m2p
 
     return m2p.__version__
-
-
-def finite_number(text: str) -> float:
-    """argparse ``type=``: a finite float (adapters' commands use these three too)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be finite: {text!r}")
-    return value
-
-
-def positive_number(text: str) -> float:
-    value = finite_number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def non_negative_number(text: str) -> float:
-    value = finite_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
-
-
-def _window_seconds(text: str) -> float:
-    from m2p.inference.engine import MIN_AUDIO_SECONDS
-
-    value = finite_number(text)
-    if value < MIN_AUDIO_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be at least {MIN_AUDIO_SECONDS:g} s: {text!r}")
-    return value
-
-
-def _hop_seconds(text: str) -> float:
-    from m2p.inference.engine import MIN_HOP_SECONDS
-
-    value = finite_number(text)
-    if value < MIN_HOP_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be at least {MIN_HOP_SECONDS:g} s: {text!r}")
-    return value
-
-
-def _palette_count(text: str) -> int:
-    from m2p.api import MAX_PALETTES
-
-    value = _positive_int(text)
-    if value > MAX_PALETTES:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_PALETTES}: {text!r}")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = _integer(text)
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63): {text!r}")
-    return value

@@ -1,7 +1,10 @@
-"""The library commands of ``m2p``: ``batch``, ``gallery`` and ``match``.
+"""The library commands of ``m2p``: ``batch`` (a music library into one table) and ``gallery``
+(its static HTML page).
 
 Each ``configure_*`` receives its subcommand's parser and returns the handler (see
-:mod:`m2p.cli.core`); the work is done by :mod:`m2p.library.local`, :mod:`m2p.library.gallery` and :mod:`m2p.match`.
+:mod:`m2p.cli.core`); the work is done by :mod:`m2p.library` (``batch``, its engines) and
+:mod:`m2p.library.gallery`. ``m2p match``, which ranks a library for footage, is the video
+adapter's (:mod:`m2p_plugins.video.cli`).
 """
 
 from __future__ import annotations
@@ -9,30 +12,31 @@ from __future__ import annotations
 import argparse
 import sys
 
-from m2p.cli.core import _positive_int, add_inference_arguments, inference_kwargs
+from m2p.cli.args import add_inference_arguments, inference_kwargs, positive_int
 from m2p.hooks.specs import Handler
 
 
 def configure_batch(parser: argparse.ArgumentParser) -> Handler:
     """``m2p batch PATH... -o library.parquet``: analyse a library into one table."""
-    from m2p.library.local import DEFAULT_FLUSH_EVERY, ENGINES
+    from m2p.library.batch import DEFAULT_FLUSH_EVERY
+    from m2p.library.engines import ENGINES
 
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="folders (searched recursively), audio files or glob patterns")
     parser.add_argument("-o", "--output", required=True, metavar="PARQUET",
                         help="the table to create or complete (files already in it are skipped)")
-    parser.add_argument("--engine", choices=ENGINES, default="local",
-                        help="local: a process pool here (default); ray: Ray Data "
-                             "(pip install 'music2palette[ray]'; $RAY_ADDRESS or a local cluster)")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--engine", choices=tuple(ENGINES), default="local",
+                        help="; ".join(f"{name}: {engine.help}" for name, engine in ENGINES.items())
+                        + " (default local)")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="worker processes, or Ray model actors (default: the CPU count)")
-    parser.add_argument("--flush-every", type=_positive_int, default=DEFAULT_FLUSH_EVERY,
+    parser.add_argument("--flush-every", type=positive_int, default=DEFAULT_FLUSH_EVERY,
                         metavar="N", help="rows saved at a time; a killed job loses at most "
                                           f"these (default {DEFAULT_FLUSH_EVERY})")
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from m2p.library.local import run_batch
+        from m2p.library.batch import run_batch
 
         summary = run_batch(args.paths, output=args.output, engine=args.engine,
                             workers=args.workers, flush_every=args.flush_every,

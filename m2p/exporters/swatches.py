@@ -1,10 +1,11 @@
 """Palette files for other tools: JSON, CSS custom properties, GIMP/Inkscape ``.gpl``, Adobe
 ``.ase``, SVG and PNG swatches.
 
-The ``to_*`` functions are pure: named palettes in, file content out. :func:`write_swatches`
-writes one of them atomically (:mod:`m2p._internal.outputs`), and :func:`export_palette` is the whole job
-from a song (the ``m2p export --format json|css|gpl|ase|svg|png`` command): the whole-piece
-palette, the palette at a time, or one palette per section (:mod:`m2p.exporters.sections`).
+The ``to_*`` functions are pure: named palettes in, file content out. The decorator above each
+(:func:`swatch_writer`) makes it a format of ``m2p export --format`` and
+:func:`m2p.exporters.export` (:mod:`m2p.exporters.formats`), so a new swatch format is one
+decorated function here. :func:`write_swatches` writes one file atomically;
+:func:`m2p.exporters.export_palette` is the whole job from a song.
 
 Every format holds several named palettes in one file, so ``--sections`` writes one file:
 JSON as a list, CSS as numbered properties per section, ``.gpl`` as one row of colours per
@@ -30,17 +31,14 @@ import io
 import json
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
+from m2p._internal.outputs import atomic_output
 from m2p.errors import InvalidArgumentError
-from m2p._internal.outputs import atomic_output, check_output
-from m2p.palette_types import Palette, PaletteTrack
-
-SWATCH_FORMATS = ("json", "css", "gpl", "ase", "svg", "png")
-"""Formats of :func:`write_swatches` (each is also the usual file suffix)."""
+from m2p.exporters.groups import NamedPalette, checked_groups, default_title
 
 JSON_FORMAT = "music2palette.palettes"
 """``"format"`` value of the JSON document (version :data:`JSON_VERSION`)."""
@@ -53,97 +51,27 @@ _ASE_GROUP_START, _ASE_GROUP_END, _ASE_COLOUR = 0xC001, 0xC002, 0x0001
 _ASE_NORMAL = 2  # colour type: 0 global, 1 spot, 2 normal
 
 
-class NamedPalette(NamedTuple):
-    """A palette with the name it gets in a file, and its span of the song if any.
+class SwatchWriter(NamedTuple):
+    """One swatch format: its ``to_*`` function and the line ``m2p export --help`` shows."""
 
-    Attributes
-    ----------
-    name
-        Group name (``"song"``, ``"song at 30 s"``, ``"song 0:32-1:05"``).
-    palette
-        The colours.
-    start, end
-        Seconds of the song the palette stands for, or ``None``.
-    """
+    content: Callable[..., str | bytes]
+    description: str
+    titled: bool = False
 
-    name: str
-    palette: Palette
-    start: float | None = None
-    end: float | None = None
-
-
-def export_palette(source: Any, output: str | os.PathLike[str], *,
-                   format: str | None = None, at: float | None = None,
-                   sections: int | Literal["auto"] | None = None, name: str | None = None,
-                   **inference: Any) -> Path:
-    """Write the palette(s) of a song as a swatch file.
-
-    Parameters
-    ----------
-    source
-        Audio path, NumPy samples (``sample_rate=``), :class:`~m2p.palette_types.Palette` or
-        :class:`~m2p.palette_types.PaletteTrack`.
-    output
-        The file to write (atomically).
-    format
-        One of :data:`SWATCH_FORMATS`; default from ``output``'s suffix.
-    at
-        Seconds: the palette in force then (default: the whole-piece palette).
-    sections
-        ``"auto"`` or a number of sections: one palette per section (:mod:`m2p.exporters.sections`).
-    name
-        Palette name in the file (default: the audio file's stem, else ``"m2p"``).
-    **inference
-        Passed to :func:`m2p.palette_track` / :func:`m2p.palette` for audio.
-
-    Returns
-    -------
-    pathlib.Path
-        ``output``.
-
-    Raises
-    ------
-    m2p.errors.InvalidArgumentError
-        Unknown format or suffix, ``at`` with ``sections``, ``sections`` of a single Palette.
-    m2p.errors.OutputError
-        The output cannot be written, or its suffix is not the format's (``.json``...);
-        checked before inference.
-    """
-    fmt = swatch_format(output, format)
-    inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
-    out = check_output(output, inputs=inputs, suffixes=("." + fmt,))
-    groups = palette_groups(source, at=at, sections=sections, name=name, **inference)
-    title = name if name is not None else default_name(source)
-    return write_swatches(out, groups, format=fmt, title=title)
+    def write(self, path: str | os.PathLike[str], groups: Sequence[NamedPalette], *,
+              title: str | None = None) -> None:
+        """Write the content to ``path`` (UTF-8 text or bytes), not atomically: the caller
+        gives a temporary file (:mod:`m2p._internal.outputs`)."""
+        content = self.content(groups, title=title) if self.titled else self.content(groups)
+        if isinstance(content, bytes):
+            Path(path).write_bytes(content)
+        else:
+            Path(path).write_text(content, encoding="utf-8", newline="\n")
 
 
-def palette_groups(source: Any, *, at: float | None = None,
-                   sections: int | Literal["auto"] | None = None, name: str | None = None,
-                   **inference: Any) -> list[NamedPalette]:
-    """The named palettes an export writes: one (whole piece or ``at``), or one per section.
-
-    Parameters are those of :func:`export_palette`. Audio is resolved through
-    :mod:`m2p.resolve` (cached per content, so a LUT export after a swatch export of the same
-    song runs the model once).
-    """
-    from m2p import resolve
-
-    base = name if name is not None else default_name(source)
-    if sections is None:
-        palette = resolve.resolve_palette(source, at=at, **inference)
-        return [NamedPalette(base if at is None else f"{base} at {float(at):g} s", palette,
-                             None if at is None else float(at),
-                             None if at is None else float(at))]
-    if at is not None:
-        raise InvalidArgumentError("give either at= (one time) or sections=, not both")
-    if isinstance(source, Palette):
-        raise InvalidArgumentError("sections= needs a song or a PaletteTrack; a single Palette "
-                                   "has no time")
-    from m2p.exporters.sections import track_sections
-
-    track = resolve.resolve_track(source, **inference)
-    return [NamedPalette(f"{base} {s.label}", s.palette, s.start, s.end)
-            for s in track_sections(track, sections)]
+SWATCHES: dict[str, SwatchWriter] = {}
+"""The swatch formats by name (also their suffix), in the order they are defined below: each
+``to_*`` function is added by the :func:`swatch_writer` decorator above it."""
 
 
 def write_swatches(path: str | os.PathLike[str], groups: Sequence[NamedPalette], *,
@@ -155,27 +83,22 @@ def write_swatches(path: str | os.PathLike[str], groups: Sequence[NamedPalette],
     path
         Output file.
     groups
-        One or more :class:`NamedPalette`.
+        One or more :class:`~m2p.exporters.groups.NamedPalette`.
     format
         One of :data:`SWATCH_FORMATS`; default from ``path``'s suffix.
     title
         Name of the whole file where the format has one (JSON ``name``, GPL ``Name:``);
-        default :func:`default_title`.
+        default :func:`~m2p.exporters.groups.default_title`.
 
     Returns
     -------
     pathlib.Path
     """
-    fmt = swatch_format(path, format)
-    groups = _checked(groups)
-    writer = _WRITERS[fmt]
-    content = writer(groups, title=title) if fmt in ("json", "gpl") else writer(groups)
+    writer = SWATCHES[swatch_format(path, format)]
+    groups = checked_groups(groups)
     path = Path(path)
     with atomic_output(path) as tmp:
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8", newline="\n")
+        writer.write(tmp, groups, title=title)
     return path
 
 
@@ -188,7 +111,7 @@ def swatch_format(path: str | os.PathLike[str], format: str | None = None) -> st
         Not one of :data:`SWATCH_FORMATS`.
     """
     fmt = (str(format) if format is not None else Path(path).suffix.lstrip(".")).lower()
-    if fmt not in SWATCH_FORMATS:
+    if fmt not in SWATCHES:
         what = f"format {format!r}" if format is not None else \
             f"suffix {Path(path).suffix or '(none)'!r}"
         raise InvalidArgumentError(f"unknown swatch {what}; use one of "
@@ -196,28 +119,28 @@ def swatch_format(path: str | os.PathLike[str], format: str | None = None) -> st
     return fmt
 
 
-def default_name(source: Any) -> str:
-    """The name a source's palettes get: the audio (or track) file's stem, else ``"m2p"``."""
-    origin = source.source if isinstance(source, PaletteTrack) else source
-    if isinstance(origin, (str, os.PathLike)):
-        stem = Path(os.fspath(origin)).stem
-        if stem:
-            return stem
-    return "m2p"
+def swatch_writer(name: str, description: str, *, titled: bool = False
+                  ) -> Callable[[Callable[..., str | bytes]], Callable[..., str | bytes]]:
+    """Add the decorated ``to_<name>(groups) -> str | bytes`` to :data:`SWATCHES` as the swatch
+    format ``name`` (suffix ``.<name>``); ``titled``: it also takes ``title=``, the file's
+    name. ``m2p export --format`` and :func:`m2p.exporters.export` offer it from then on."""
 
+    def decorate(content: Callable[..., str | bytes]) -> Callable[..., str | bytes]:
+        SWATCHES[name] = SwatchWriter(content, description, titled)
+        return content
 
-def default_title(groups: Sequence[NamedPalette]) -> str:
-    """A file's title when none is given: the one palette's name, else ``"m2p"``."""
-    return groups[0].name if len(groups) == 1 else "m2p"
+    return decorate
 
 
 # ---------------------------------------------------------------------------------- writers
 
 
+@swatch_writer("json", "palettes with hex, LCh and emotion (Palette.from_dict reads them)",
+               titled=True)
 def to_json(groups: Sequence[NamedPalette], *, title: str | None = None) -> str:
     """JSON: ``{"format", "version", "name", "palettes": [{"name", "start", "end", "hex",
     "lch", "emotion", "valence_arousal"}]}`` (each palette readable by ``Palette.from_dict``)."""
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     palettes = [{"name": g.name, "start": g.start, "end": g.end, **g.palette.to_dict()}
                 for g in groups]
     doc = {"format": JSON_FORMAT, "version": JSON_VERSION,
@@ -225,10 +148,11 @@ def to_json(groups: Sequence[NamedPalette], *, title: str | None = None) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+@swatch_writer("css", "CSS custom properties --m2p-1... for web pages")
 def to_css(groups: Sequence[NamedPalette], *, prefix: str = "m2p") -> str:
     """CSS custom properties on ``:root``: ``--m2p-1`` ... for one palette, ``--m2p-s2-1`` ...
     (section 2, colour 1) for several; a comment names each palette."""
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     if not prefix.replace("-", "").replace("_", "").isalnum():
         raise InvalidArgumentError(f"CSS prefix must be letters, digits, - or _, got {prefix!r}")
     lines = [":root {"]
@@ -239,10 +163,11 @@ def to_css(groups: Sequence[NamedPalette], *, prefix: str = "m2p") -> str:
     return "\n".join(lines) + "\n}\n"
 
 
+@swatch_writer("gpl", "GIMP palette (GIMP, Inkscape, Krita)", titled=True)
 def to_gpl(groups: Sequence[NamedPalette], *, title: str | None = None) -> str:
     """GIMP/Inkscape palette: one row of ``Columns:`` colours per palette, named by hex code
     (prefixed ``s<section>`` when there are several palettes)."""
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     columns = max(len(g.palette) for g in groups)
     title = default_title(groups) if title is None else title
     lines = ["GIMP Palette", f"Name: {_one_line(title)}", f"Columns: {columns}", "#"]
@@ -254,10 +179,11 @@ def to_gpl(groups: Sequence[NamedPalette], *, title: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+@swatch_writer("ase", "Adobe Swatch Exchange, one group per palette (Illustrator, Photoshop)")
 def to_ase(groups: Sequence[NamedPalette]) -> bytes:
     """Adobe Swatch Exchange 1.0: one group per palette, RGB colours named ``"<i> #rrggbb"``
     (``"s<j>.<i> #rrggbb"`` with several palettes: Adobe tools want unique swatch names)."""
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     blocks = []
     for j, group in enumerate(groups, start=1):
         blocks.append(_ase_block(_ASE_GROUP_START, _ase_name(group.name)))
@@ -271,10 +197,11 @@ def to_ase(groups: Sequence[NamedPalette]) -> bytes:
     return b"ASEF" + struct.pack(">HHI", 1, 0, len(blocks)) + b"".join(blocks)
 
 
+@swatch_writer("svg", "swatch sheet with hex codes, vector")
 def to_svg(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> str:
     """SVG sheet: per palette a title line, then one ``<rect fill="#rrggbb">`` per colour
     (with a ``<title>`` tooltip) and its hex code underneath."""
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     gap, title_h, label_h = swatch // 4, 22, 18
     row_h = title_h + swatch + label_h + gap
     width = gap * 2 + max(len(g.palette) for g in groups) * swatch
@@ -296,6 +223,7 @@ def to_svg(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> str:
     return "\n".join(out) + "\n"
 
 
+@swatch_writer("png", "swatch sheet with hex codes, picture")
 def to_png(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> bytes:
     """PNG sheet: per palette a title band and :func:`m2p.exporters.render.palette_strip` (swatches with
     hex codes), rows left-aligned on the strip background."""
@@ -303,7 +231,7 @@ def to_png(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> bytes:
 
     from m2p.exporters.render import BACKGROUND, INK, _font, palette_strip
 
-    groups = _checked(groups)
+    groups = checked_groups(groups)
     title_h = 22
     strips = [palette_strip(g.palette, swatch_size=swatch) for g in groups]
     width = max(s.width for s in strips)
@@ -320,21 +248,11 @@ def to_png(groups: Sequence[NamedPalette], *, swatch: int = SWATCH_PX) -> bytes:
     return buffer.getvalue()
 
 
-_WRITERS = {"json": to_json, "css": to_css, "gpl": to_gpl, "ase": to_ase, "svg": to_svg,
-            "png": to_png}
+SWATCH_FORMATS = tuple(SWATCHES)
+"""Names of the swatch formats (each is also the file suffix)."""
 
 
 # ---------------------------------------------------------------------------------- helpers
-
-
-def _checked(groups: Sequence[NamedPalette]) -> list[NamedPalette]:
-    groups = list(groups)
-    if not groups:
-        raise InvalidArgumentError("nothing to export: no palettes")
-    for group in groups:
-        if not isinstance(group, NamedPalette) or not isinstance(group.palette, Palette):
-            raise InvalidArgumentError(f"expected NamedPalette(name, Palette), got {group!r:.80}")
-    return groups
 
 
 def _comment(group: NamedPalette) -> str:
@@ -359,13 +277,12 @@ def _ase_block(kind: int, body: bytes) -> bytes:
 __all__ = [
     "JSON_FORMAT",
     "JSON_VERSION",
-    "NamedPalette",
+    "SWATCHES",
     "SWATCH_FORMATS",
-    "default_name",
-    "default_title",
-    "export_palette",
-    "palette_groups",
+    "SWATCH_PX",
+    "SwatchWriter",
     "swatch_format",
+    "swatch_writer",
     "to_ase",
     "to_css",
     "to_gpl",

@@ -1,25 +1,20 @@
-"""The lazy plugin manager: discovery, failure reporting, the registries of capabilities and
-subcommands.
+"""The lazy plugin manager: finds the adapters, runs their hooks, keeps what they registered.
 
-The built-in adapters (:data:`DEFAULT_PLUGINS`) are registered by import; third-party ones are
-found through the ``m2p`` entry-point group and loaded with
-:meth:`pluggy.PluginManager.load_setuptools_entrypoints`, one entry-point name at a time so that
-one adapter failing to import is *reported* (name + reason, a :class:`PluginWarning` and an entry
-in :func:`plugins`) and skipped while the others keep working.
+The built-in adapters (:data:`DEFAULT_PLUGINS`) are registered by import, so they work from a
+checkout without installed metadata; third-party ones are found through the ``m2p``
+entry-point group. Nothing is loaded at ``import m2p``: the first call to :func:`plugins`,
+:func:`get`, :func:`registered` or a front door loads the adapters that ``M2P_LOAD_PLUGINS``
+names (a comma list; unset loads all, empty loads none), and :func:`reset` forgets them.
 
-Nothing is loaded at ``import m2p``: the first call to :func:`plugins`, :func:`get`,
-:func:`commands` or one of the front doors (:mod:`m2p.hooks.front_doors`) loads the adapters named by
-the ``M2P_LOAD_PLUGINS`` environment variable (a comma list; unset loads all, empty loads none).
-:func:`reset` forgets the loaded state so the variable is read again.
-
-The module is named ``plugin_manager``, not ``plugins``, so that importing it can never shadow
-the function ``m2p.plugins`` (the reason the value types live in ``m2p.palette_types``). The
-``m2p plugins`` command is in :mod:`m2p.cli.core`.
+An adapter that fails to import, or whose hook raises, is *reported* (a
+:class:`~m2p.errors.PluginWarning` and an entry in :func:`plugins`) and skipped; nothing it
+registered is kept, and the others keep working. The module is not named ``plugins`` so that
+importing it never shadows the function ``m2p.plugins``.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import importlib
 import os
 import re
@@ -30,15 +25,11 @@ from typing import Any, Callable, Literal, NamedTuple
 
 import pluggy
 
-from m2p.hooks import specs as hookspecs
-from m2p.errors import PluginError
+from m2p.errors import PluginError, PluginWarning
+from m2p.hooks import specs
 
-ENV_VAR = "M2P_LOAD_PLUGINS"
+PLUGINS_ENV = "M2P_LOAD_PLUGINS"
 """Environment variable: comma-separated adapter names to load; empty loads none."""
-
-Status = Literal["loaded", "failed", "disabled"]
-
-_OWN_DISTRIBUTION = "music2palette"
 
 DEFAULT_PLUGINS: dict[str, str] = {
     "matplotlib": "m2p_plugins.matplotlib",
@@ -47,43 +38,64 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "plotly": "m2p_plugins.plotly",
     "bokeh": "m2p_plugins.bokeh",
 }
-"""The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``).
+"""The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``);
+the loader skips their own entry points."""
 
-Importing them, instead of finding them through the entry-point group, makes them work when the
-package's metadata is missing (an unpacked checkout on ``PYTHONPATH``, a worktree next to an
-editable install of another copy). Their entry points stay declared for tools that list them;
-the loader skips an entry point that names a built-in adapter's module."""
+Kind = Literal["capability", "command", "format"]
+
+HOOKS: dict[str, Kind] = {"m2p_register": "capability", "register_commands": "command",
+                          "register_formats": "format"}
+"""Each hook of :mod:`m2p.hooks.specs` and the kind of thing its ``register`` callback adds."""
+
+Status = Literal["loaded", "failed", "disabled"]
+
+_OWN_DISTRIBUTION = "music2palette"
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-class PluginWarning(UserWarning):
-    """Issued when an adapter cannot be loaded or registers a clashing name."""
-
-
-@dataclass(frozen=True)
-class PluginInfo:
-    """One adapter as seen by the plugin manager.
+class Registered(NamedTuple):
+    """One thing an adapter registered: a capability, a subcommand or an export format.
 
     Attributes
     ----------
     name
-        Entry-point name (``"matplotlib"``, ``"altair"``...).
-    version
-        Version of the distribution that declares the entry point, if known.
-    distribution
-        That distribution's name (``"music2palette"`` for the built-in adapters).
-    module
-        The entry-point value (``"m2p_plugins.matplotlib"``).
-    provides
-        Capability names the adapter registered, in registration order.
+        Its name (``"style"``, ``"grade"``, ``"cube"``).
+    obj
+        The object (capability), the ``configure`` function (command) or the writer (format).
+    help
+        The one-line description.
+    plugin
+        The adapter that registered it.
+    details
+        Further keywords of the registration (a format's ``suffix``, ``options``...).
+    """
+
+    name: str
+    obj: Any
+    help: str
+    plugin: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One adapter as ``m2p plugins`` shows it.
+
+    Attributes
+    ----------
+    name, version, distribution, module
+        Entry-point name, the version and name of the distribution declaring it (if known),
+        and the module (``"m2p_plugins.matplotlib"``).
+    provides, commands, formats
+        Capability, subcommand and export-format names it registered, in order.
     status
         ``"loaded"``, ``"failed"`` (see ``error``) or ``"disabled"`` (left out by
         ``M2P_LOAD_PLUGINS``).
     error
         Why loading failed (``"ModuleNotFoundError: No module named 'x'"``), else ``None``.
     descriptions
-        ``{capability: one-line description}`` as registered (subcommands too).
-    commands
-        Subcommands of ``m2p`` the adapter registered, in registration order.
+        ``{name: one-line description}`` (commands as ``"m2p NAME"``, formats as
+        ``"--format NAME"``).
     """
 
     name: str
@@ -95,177 +107,107 @@ class PluginInfo:
     error: str | None = None
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
     commands: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of all fields."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "distribution": self.distribution,
-            "module": self.module,
-            "provides": list(self.provides),
-            "status": self.status,
-            "error": self.error,
-            "descriptions": dict(self.descriptions),
-            "commands": list(self.commands),
-        }
-
-
-class Command(NamedTuple):
-    """A subcommand an adapter registered through :func:`m2p.hooks.specs.register_commands`."""
-
-    name: str
-    configure: Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
-    help: str
-    plugin: str
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in dataclasses.asdict(self).items()}
 
 
 def plugins(*, include_disabled: bool = True) -> list[PluginInfo]:
-    """List the installed adapters, their versions and what they provide.
-
-    Loads the adapters on first use.
-
-    Parameters
-    ----------
-    include_disabled
-        Also list adapters that ``M2P_LOAD_PLUGINS`` left out.
-
-    Returns
-    -------
-    list of PluginInfo
-        Sorted by name; failed adapters carry the reason in ``error``.
-    """
-    state = _state()
-    infos = sorted(state.infos.values(), key=lambda info: info.name)
-    if not include_disabled:
-        infos = [info for info in infos if info.status != "disabled"]
-    return infos
+    """The installed adapters, sorted by name (loads them on first use); failed ones carry the
+    reason in ``error``; ``include_disabled=False`` leaves out what ``M2P_LOAD_PLUGINS`` left
+    out."""
+    infos = sorted(_state().infos.values(), key=lambda info: info.name)
+    return [info for info in infos if include_disabled or info.status != "disabled"]
 
 
 def get(name: str) -> Any:
-    """Return the object an adapter registered under ``name`` (loads adapters on first use).
+    """The object an adapter registered as the capability ``name`` (loads adapters first).
 
     Raises
     ------
     m2p.errors.PluginError
         Nothing provides ``name``; the message says which adapter would and why it is missing
-        (disabled by ``M2P_LOAD_PLUGINS``, failed to import), or lists what is available.
+        (left out by ``M2P_LOAD_PLUGINS``, failed to import), or lists what is available.
     """
-    state = _state()
-    entry = state.provided.get(name)
-    if entry is not None:
-        return entry.obj
-    reason = unavailable_reason(name)
-    if reason is None:
-        have = ", ".join(sorted(state.provided)) or "nothing"
-        reason = f"no loaded m2p adapter provides {name!r} (available: {have})"
+    provided = registered("capability")
+    if name in provided:
+        return provided[name].obj
+    reason = unavailable_reason(name) or (f"no loaded m2p adapter provides {name!r} "
+                                          f"(available: {', '.join(sorted(provided)) or 'nothing'})")
     raise PluginError(reason, source=f"m2p.{name}")
 
 
+def registered(kind: Kind) -> dict[str, Registered]:
+    """What the loaded adapters registered of one kind, ``{name: Registered}`` in order."""
+    return dict(_state().registered[kind])
+
+
+def commands() -> dict[str, Registered]:
+    """The subcommands adapters registered (the core's own are in :mod:`m2p.cli.core`)."""
+    return registered("command")
+
+
+def available() -> dict[str, str]:
+    """Each capability name and the adapter that provides it."""
+    return {name: entry.plugin for name, entry in registered("capability").items()}
+
+
 def register(plugin: object, name: str | None = None) -> PluginInfo:
-    """Register an adapter object by hand (no entry point): a module, class or instance.
-
-    Useful in notebooks and tests. Its ``m2p_register`` and ``register_commands`` hooks run at
-    once; a failure is reported like an entry-point adapter's (status ``"failed"``,
-    :class:`PluginWarning`).
-
-    Returns
-    -------
-    PluginInfo
-        What the adapter provides.
-    """
+    """Register an adapter object by hand (no entry point), for notebooks and tests; its hooks
+    run at once, and a failure is reported like an entry-point adapter's."""
     with _LOCK:
         state = _state()
         plugin_name = state.manager.register(plugin, name=name)
         if plugin_name is None:
             raise PluginError("already registered or blocked", source=f"plugin {name or plugin!r}")
-        state.infos[plugin_name] = PluginInfo(name=plugin_name, version=None, distribution=None,
-                                              module=None)
+        state.infos[plugin_name] = PluginInfo(plugin_name, None, None, None)
         info = _call_hooks(state, plugin_name)
-    if info.status == "failed":
-        warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
-                      stacklevel=2)
+    _warn_failed([info])
     return info
 
 
-def commands() -> dict[str, Command]:
-    """The subcommands the loaded adapters registered, ``{name: Command}`` in registration order.
+def unavailable_reason(name: str, *, kind: Kind = "capability") -> str | None:
+    """Why ``name`` (a capability, command or format) is missing, when a built-in adapter that
+    is left out or failed to load would provide it; else ``None``.
 
-    Loads the adapters on first use. The core's own commands are not included; :mod:`m2p.cli.core`
-    puts them first and an adapter's command of the same name is never shown.
-    """
-    return dict(_state().commands)
-
-
-def unavailable_reason(name: str, *, command: bool = False) -> str | None:
-    """Why the capability (or, with ``command=True``, the subcommand) ``name`` is missing.
-
-    Returns ``None`` when it is provided, or when no built-in adapter would provide it (an
-    unknown name). For a built-in adapter that ``M2P_LOAD_PLUGINS`` leaves out or that failed to
-    load, the adapter's hooks are run against throw-away callbacks to learn what it *would*
-    provide: each adapter declares its own capabilities, and the core names none of them.
+    The adapter's hooks are run against throw-away callbacks to learn what it *would*
+    register: each adapter declares its own names, and the core names none of them.
     """
     state = _state()
-    if name in (state.commands if command else state.provided):
+    if name in state.registered[kind]:
         return None
-    kind = "command" if command else "capability"
     for plugin, info in sorted(state.infos.items()):
         if info.status == "loaded" or plugin not in DEFAULT_PLUGINS:
             continue
-        capabilities, subcommands = _declared(DEFAULT_PLUGINS[plugin])
-        if name not in (subcommands if command else capabilities):
+        if name not in _declared(DEFAULT_PLUGINS[plugin])[kind]:
             continue
         if info.status == "disabled":
-            why = f"which {ENV_VAR}={os.environ.get(ENV_VAR, '')!r} leaves out"
+            why = f"which {PLUGINS_ENV}={os.environ.get(PLUGINS_ENV, '')!r} leaves out"
         else:
             why = f"which failed to load: {info.error}"
         return f"{kind} {name!r} needs the {plugin!r} adapter, {why}"
     return None
 
 
-def available() -> dict[str, str]:
-    """Map each registered capability name to the adapter that provides it."""
-    return {name: entry.plugin for name, entry in _state().provided.items()}
-
-
-def get_plugin_manager() -> Any:
-    """The :class:`pluggy.PluginManager` (loads adapters on first use)."""
-    return _state().manager
-
-
 def reset() -> None:
-    """Forget loaded adapters; the next use reads ``M2P_LOAD_PLUGINS`` and loads again."""
+    """Forget the loaded adapters; the next use reads ``M2P_LOAD_PLUGINS`` and loads again."""
     global _STATE
     with _LOCK:
         _STATE = None
 
 
-def enabled_names() -> set[str] | None:
-    """Adapter names selected by ``M2P_LOAD_PLUGINS`` (``None``: all; empty set: none)."""
-    raw = os.environ.get(ENV_VAR)
-    if raw is None:
-        return None
-    return {part.strip() for part in raw.split(",") if part.strip()}
-
-
 # ---------------------------------------------------------------------------------------------
-# Internals.
-
-
-@dataclass
-class _Provided:
-    obj: Any
-    plugin: str
-    description: str
+# Loading
 
 
 @dataclass
 class _State:
-    manager: Any
+    manager: pluggy.PluginManager
     infos: dict[str, PluginInfo]
-    provided: dict[str, _Provided]
-    commands: dict[str, Command]
-    wanted: set[str] | None
+    registered: dict[str, dict[str, Registered]]
 
 
 _STATE: _State | None = None
@@ -277,172 +219,139 @@ def _state() -> _State:
     with _LOCK:
         if _STATE is None:
             _STATE = _load()
+            _warn_failed(_STATE.infos.values())
         return _STATE
 
 
 def _load() -> _State:
-    # Looked up at call time, not imported at the top: tests (and tools) replace it to stand
-    # for a machine whose installed metadata differs.
+    # entry_points is looked up at call time: tests replace it to stand for other metadata.
     from importlib.metadata import entry_points
 
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    wanted = enabled_names()
-    state = _State(manager=manager, infos={}, provided={}, commands={}, wanted=wanted)
-    infos = state.infos
+    manager = pluggy.PluginManager(specs.PROJECT_NAME)
+    manager.add_hookspecs(specs)
+    state = _State(manager, {}, {kind: {} for kind in HOOKS.values()})
+    raw = os.environ.get(PLUGINS_ENV)
+    wanted = None if raw is None else {part.strip() for part in raw.split(",") if part.strip()}
 
-    # Built-ins first, by import: they must not depend on installed metadata.
-    own_version = _own_version()
-    for name, module in DEFAULT_PLUGINS.items():
-        base = dict(name=name, version=own_version, distribution=_OWN_DISTRIBUTION, module=module)
+    candidates: dict[str, tuple[Callable[[], Any], dict[str, Any]]] = {}
+    version = _own_version()
+    for name, module in DEFAULT_PLUGINS.items():  # built-ins first: they load by import
+        candidates[name] = (lambda module=module: importlib.import_module(module),
+                            dict(version=version, distribution=_OWN_DISTRIBUTION, module=module))
+    for ep in entry_points(group=specs.PROJECT_NAME):
+        if DEFAULT_PLUGINS.get(ep.name) == ep.value:
+            continue  # a built-in's own entry point: registered by import above
+        dist = getattr(ep, "dist", None)
+        where = dict(version=getattr(dist, "version", None), module=ep.value,
+                     distribution=_metadata_name(dist))
+        if ep.name in DEFAULT_PLUGINS:
+            label = f"{ep.name} ({ep.value})"
+            state.infos[label] = PluginInfo(label, **where, status="failed",
+                                            error=f"the name {ep.name!r} belongs to a built-in adapter")
+            continue
+        candidates.setdefault(ep.name, (ep.load, where))  # a repeated name: the first counts
+
+    for name, (load, where) in candidates.items():
         if wanted is not None and name not in wanted:
-            infos[name] = PluginInfo(**base, status="disabled")
+            state.infos[name] = PluginInfo(name, **where, status="disabled")
             continue
         try:
-            manager.register(importlib.import_module(module), name=name)
+            manager.register(load(), name=name)
         except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
-            infos[name] = PluginInfo(**base, status="failed", error=_describe(exc))
+            state.infos[name] = PluginInfo(name, **where, status="failed", error=_describe(exc))
             continue
-        infos[name] = PluginInfo(**base, status="loaded")
+        state.infos[name] = PluginInfo(name, **where)
+    for name in sorted((wanted or set()) - set(candidates)):
+        state.infos[name] = PluginInfo(
+            name, None, None, None, status="failed",
+            error=f"no adapter named {name!r} is installed (entry-point group "
+                  f"{specs.PROJECT_NAME!r}; asked for by {PLUGINS_ENV})")
 
-    eps = {}
-    for ep in entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-        if ep.name in DEFAULT_PLUGINS and ep.value == DEFAULT_PLUGINS[ep.name]:
-            continue  # a built-in's own entry point: already registered by import
-        eps.setdefault(ep.name, ep)
-
-    for name, ep in eps.items():
-        dist_name, version = _dist_of(ep)
-        base = dict(name=name, version=version, distribution=dist_name, module=ep.value)
-        if name in DEFAULT_PLUGINS:
-            infos[name + f" ({ep.value})"] = PluginInfo(
-                **{**base, "name": name + f" ({ep.value})"}, status="failed",
-                error=f"the name {name!r} belongs to a built-in adapter")
-            continue
-        if wanted is not None and name not in wanted:
-            infos[name] = PluginInfo(**base, status="disabled")
-            continue
-        try:
-            manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP, name=name)
-        except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
-            infos[name] = PluginInfo(**base, status="failed", error=_describe(exc))
-            if manager.get_plugin(name) is not None:
-                manager.unregister(name=name)
-            continue
-        infos[name] = PluginInfo(**base, status="loaded")
-
-    for name in sorted((wanted or set()) - set(eps) - set(DEFAULT_PLUGINS)):
-        infos[name] = PluginInfo(name=name, version=None, distribution=None, module=None,
-                                 status="failed",
-                                 error=f"no adapter named {name!r} is installed "
-                                       f"(entry-point group {hookspecs.ENTRY_POINT_GROUP!r}; "
-                                       f"asked for by {ENV_VAR})")
-
-    # Call each adapter's hooks separately so one failing hook does not stop the rest.
-    # Order (which decides clashes: the first registration of a name wins): the built-in
-    # adapters first, in DEFAULT_PLUGINS order, then the others by name.
-    builtin_order = list(DEFAULT_PLUGINS)
-    loaded = [name for name, info in infos.items() if info.status == "loaded"]
-    loaded.sort(key=lambda n: (n not in DEFAULT_PLUGINS,
-                               builtin_order.index(n) if n in DEFAULT_PLUGINS else 0, n))
+    # The first registration of a name wins: built-ins in DEFAULT_PLUGINS order, then by name.
+    order = list(DEFAULT_PLUGINS)
+    loaded = sorted((name for name, info in state.infos.items() if info.status == "loaded"),
+                    key=lambda n: (n not in DEFAULT_PLUGINS, order.index(n) if n in order else 0, n))
     for name in loaded:
         _call_hooks(state, name)
-
-    for info in infos.values():
-        if info.status == "failed":
-            warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
-                          stacklevel=4)
     return state
 
 
 def _call_hooks(state: _State, plugin_name: str) -> PluginInfo:
-    """Run one adapter's hooks; on failure nothing it registered is kept."""
-    info = state.infos.get(plugin_name)
-    if info is None:  # registered by hand (:func:`register`), not through an entry point
-        info = PluginInfo(name=plugin_name, version=None, distribution=None, module=None)
+    """Run one adapter's hooks, each against its ``register`` callback; on failure nothing it
+    registered is kept."""
+    info = state.infos[plugin_name]
     plugin = state.manager.get_plugin(plugin_name)
-    mine: dict[str, _Provided] = {}
-    my_commands: dict[str, Command] = {}
-    register = _make_register(plugin_name, mine, state.provided)
-    register_command = _make_register_command(plugin_name, my_commands, state.commands)
-    callbacks = {"m2p_register": register, "register_commands": register_command}
-    running = "m2p_register"
+    mine: dict[str, dict[str, Registered]] = {kind: {} for kind in HOOKS.values()}
+    hook_name = ""
     try:
-        for running, callback in callbacks.items():
-            for impl in getattr(state.manager.hook, running).get_hookimpls():
+        for hook_name, kind in HOOKS.items():
+            callback = _callback(kind, plugin_name, mine[kind], state.registered[kind])
+            for impl in getattr(state.manager.hook, hook_name).get_hookimpls():
                 if impl.plugin is plugin:
-                    impl.function(*[{"register": callback}[a] for a in impl.argnames])
+                    impl.function(register=callback)
     except Exception as exc:  # noqa: BLE001 - reported, never raised
-        info = _replace(info, status="failed", error=f"{running} failed: {_describe(exc)}")
+        info = dataclasses.replace(info, status="failed",
+                                   error=f"{hook_name} failed: {_describe(exc)}")
     else:
-        state.provided.update(mine)
-        state.commands.update(my_commands)
-        descriptions = {k: v.description for k, v in mine.items()}
-        descriptions.update({f"m2p {k}": v.help for k, v in my_commands.items()})
-        info = _replace(info, provides=tuple(mine), commands=tuple(my_commands),
-                        descriptions=descriptions)
+        descriptions = {}
+        for kind, label in (("capability", ""), ("command", "m2p "), ("format", "--format ")):
+            state.registered[kind].update(mine[kind])
+            descriptions.update({label + name: entry.help for name, entry in mine[kind].items()})
+        info = dataclasses.replace(info, provides=tuple(mine["capability"]),
+                                   commands=tuple(mine["command"]),
+                                   formats=tuple(mine["format"]), descriptions=descriptions)
     state.infos[plugin_name] = info
     return info
 
 
-def _make_register(plugin: str, mine: dict[str, _Provided],
-                   provided: dict[str, _Provided]) -> Callable[..., None]:
-    def register(name: str, obj: Any, *, description: str = "") -> None:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise PluginError(f"capability name must be an identifier, got {name!r}",
+def _callback(kind: Kind, plugin: str, mine: dict[str, Registered],
+              taken: dict[str, Registered]) -> Callable[..., None]:
+    """The ``register`` callback of one hook for one adapter."""
+
+    def register(name: str, obj: Any, *, description: str = "", help: str = "",  # noqa: A002
+                 **details: Any) -> None:
+        if kind == "capability" and not (isinstance(name, str) and name.isidentifier()):
+            raise PluginError(f"a capability name must be an identifier, got {name!r}",
                               source=f"plugin {plugin}")
-        if name in provided or name in mine:
-            owner = provided[name].plugin if name in provided else plugin
-            warnings.warn(f"m2p plugin {plugin!r} registers {name!r}, already provided by "
+        if kind != "capability" and not (isinstance(name, str) and _WORD.fullmatch(name)):
+            raise PluginError(f"a {kind} name must be a word (letters, digits, - and _), "
+                              f"got {name!r}", source=f"plugin {plugin}")
+        if kind != "capability" and not callable(obj):
+            raise PluginError(f"{kind} {name!r}: expected a function, got {type(obj).__name__}",
+                              source=f"plugin {plugin}")
+        if details and kind != "format":
+            raise TypeError(f"unexpected keywords for a {kind}: {', '.join(details)}")
+        if name in taken or name in mine:
+            owner = (taken.get(name) or mine[name]).plugin
+            what = "" if kind == "capability" else f"the {kind} "
+            warnings.warn(f"m2p plugin {plugin!r} registers {what}{name!r}, already provided by "
                           f"{owner!r}; keeping {owner!r}", PluginWarning, stacklevel=2)
             return
-        mine[name] = _Provided(obj=obj, plugin=plugin, description=description)
+        mine[name] = Registered(name, obj, help or description, plugin, details)
 
     return register
 
 
-def _make_register_command(plugin: str, mine: dict[str, Command],
-                           taken: dict[str, Command]) -> Callable[..., None]:
-    def register(name: str, configure: Any, *, help: str = "") -> None:  # noqa: A002
-        if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
-            raise PluginError(f"command name must be a word (letters, digits, - and _), "
-                              f"got {name!r}", source=f"plugin {plugin}")
-        if not callable(configure):
-            raise PluginError(f"command {name!r}: configure must be callable, got "
-                              f"{type(configure).__name__}", source=f"plugin {plugin}")
-        if name in taken or name in mine:
-            owner = taken[name].plugin if name in taken else plugin
-            warnings.warn(f"m2p plugin {plugin!r} registers the command {name!r}, already "
-                          f"registered by {owner!r}; keeping {owner!r}", PluginWarning,
-                          stacklevel=2)
-            return
-        mine[name] = Command(name=name, configure=configure, help=help, plugin=plugin)
-
-    return register
-
-
-_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-
-
-def _declared(module: str) -> tuple[set[str], set[str]]:
-    """What a built-in adapter would register: its hooks run against collecting callbacks.
-
-    Used only to explain a missing name; any failure (the module does not import...) means
-    "unknown", never an error of its own.
-    """
-    capabilities: set[str] = set()
-    subcommands: set[str] = set()
+def _declared(module: str) -> dict[str, set[str]]:
+    """The names a built-in adapter would register, from its hooks run against collecting
+    callbacks (only to explain a missing name: any failure means "nothing known")."""
+    found: dict[str, set[str]] = {kind: set() for kind in HOOKS.values()}
     try:
-        mod = importlib.import_module(module)
-        hooks = {"m2p_register": lambda name, obj, **_: capabilities.add(name),
-                 "register_commands": lambda name, configure, **_: subcommands.add(name)}
-        for hook_name, callback in hooks.items():
-            hook = getattr(mod, hook_name, None)
+        adapter = importlib.import_module(module)
+        for hook_name, kind in HOOKS.items():
+            hook = getattr(adapter, hook_name, None)
             if callable(hook):
-                hook(register=callback)
+                hook(register=lambda name, *args, _kind=kind, **kwargs: found[_kind].add(name))
     except Exception:  # noqa: BLE001 - explanation only
         pass
-    return capabilities, subcommands
+    return found
+
+
+def _warn_failed(infos: Any) -> None:
+    for info in infos:
+        if info.status == "failed":
+            warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
+                          stacklevel=4)
 
 
 def _own_version() -> str | None:
@@ -454,39 +363,17 @@ def _own_version() -> str | None:
         return None
 
 
-def _dist_of(ep: Any) -> tuple[str | None, str | None]:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return None, None
+def _metadata_name(dist: Any) -> str | None:
     try:
-        return dist.metadata["Name"], dist.version
+        return None if dist is None else dist.metadata["Name"]
     except Exception:  # noqa: BLE001 - broken metadata must not break listing
-        return None, None
+        return None
 
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _replace(info: PluginInfo, **changes: Any) -> PluginInfo:
-    from dataclasses import replace
-
-    return replace(info, **changes)
-
-
-__all__ = [
-    "ENV_VAR",
-    "PluginInfo",
-    "PluginWarning",
-    "Command",
-    "DEFAULT_PLUGINS",
-    "available",
-    "commands",
-    "enabled_names",
-    "get",
-    "get_plugin_manager",
-    "plugins",
-    "register",
-    "reset",
-    "unavailable_reason",
-]
+__all__ = ["DEFAULT_PLUGINS", "HOOKS", "PLUGINS_ENV", "PluginInfo", "Registered",
+           "available", "commands", "get", "plugins", "register", "registered", "reset",
+           "unavailable_reason"]

@@ -63,7 +63,7 @@ def write_gallery(library: str | os.PathLike[str], folder: str | os.PathLike[str
     OutputError
         ``folder`` cannot be created or written.
     """
-    from m2p.library.local import read_library
+    from m2p.library.table import read_library
     from m2p._internal.outputs import atomic_output, check_output
 
     table = read_library(library)

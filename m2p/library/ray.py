@@ -4,12 +4,12 @@ Imported only when that engine runs (``pip install "music2palette[ray]"``). The 
 
 1. **files as a dataset**: one row per file to analyse (path, content hash), one block each;
 2. **decoding as CPU tasks** (``Dataset.map``): each file is decoded where the task runs
-   (:func:`m2p.library.local.decode_file`) into mono float32 samples at 22,050 Hz, passed on as bytes;
+   (:func:`m2p.library.job.decode_file`) into mono float32 samples at 22,050 Hz, passed on as bytes;
 3. **the model in an actor pool** (``Dataset.map_batches`` with
    ``compute=ActorPoolStrategy(size=n)``): each actor loads the model once, from weights
    shipped through the object store (so nodes need the package, not the model files), asks for
    one GPU when the cluster has GPUs, and turns samples into a table row
-   (:func:`m2p.library.local.analyse`, features and network in the actor);
+   (:func:`m2p.library.job.analyse`, features and network in the actor);
 4. rows stream back to the driver, which writes the same resumable table as the local engine.
 
 Features are computed in the actor, next to the model, rather than in the CPU tasks: a
@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from m2p.errors import M2PError
-from m2p.library.local import Job, analyse, decode_file, init_worker
+from m2p.library.job import Job, analyse, decode_file, init_worker
+from m2p.library.table import rows_table
 
 __all__ = ["run_ray"]
 
@@ -100,8 +101,6 @@ class _Analyser:
 
     def __call__(self, batch: dict[str, Any]) -> Any:
         import numpy as np
-
-        from m2p.library.local import rows_table
 
         path = str(batch["path"][0])
         digest = str(batch["content_hash"][0]) or None

@@ -615,13 +615,13 @@ def find_musicnn_weights(name: str = DEFAULT_MODEL) -> Path:
     ModelNotFoundError
         Not found; the message names every place searched.
     """
-    from m2p.model.weights import ENV_VAR, _default_search_dirs
+    from m2p.model.weights import MODEL_DIR_ENV, _default_search_dirs
 
     _check_name(name)
     places = []
-    env = os.environ.get(ENV_VAR, "").strip()
+    env = os.environ.get(MODEL_DIR_ENV, "").strip()
     if env:
-        places.append((Path(env).expanduser(), f"${ENV_VAR}"))
+        places.append((Path(env).expanduser(), f"${MODEL_DIR_ENV}"))
     places += _default_search_dirs()
     searched = []
     for directory, label in places:

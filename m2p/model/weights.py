@@ -30,7 +30,7 @@ from m2p.model.network import ModelConfig, Music2Palette
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-ENV_VAR = "M2P_MODEL_DIR"
+MODEL_DIR_ENV = "M2P_MODEL_DIR"
 FORMAT_NAME = "music2palette"
 FORMAT_VERSION = 1
 
@@ -59,9 +59,9 @@ def find_model_dir(path: str | os.PathLike[str] | None = None) -> Path:
     if path is not None:
         candidates = [(Path(path).expanduser(), "given path")]
     else:
-        env = os.environ.get(ENV_VAR, "").strip()
+        env = os.environ.get(MODEL_DIR_ENV, "").strip()
         if env:
-            candidates = [(Path(env).expanduser(), f"${ENV_VAR}")]
+            candidates = [(Path(env).expanduser(), f"${MODEL_DIR_ENV}")]
         else:
             candidates = _default_search_dirs()
     searched = []
@@ -74,7 +74,7 @@ def find_model_dir(path: str | os.PathLike[str] | None = None) -> Path:
         "no Music2Palette weights found; searched: "
         + "; ".join(searched)
         + f". Train a model with `python -m training.train` (it writes {CONFIG_FILE} and "
-        f"{WEIGHTS_FILE}) and point {ENV_VAR} or model= at that directory"
+        f"{WEIGHTS_FILE}) and point {MODEL_DIR_ENV} or model= at that directory"
     )
 
 
@@ -296,7 +296,7 @@ def _few(names: list[str], limit: int = 5) -> str:
 __all__ = [
     "CONFIG_FILE",
     "WEIGHTS_FILE",
-    "ENV_VAR",
+    "MODEL_DIR_ENV",
     "find_model_dir",
     "load_model",
     "save_model",

@@ -3,8 +3,10 @@
 Reached as ``m2p.video`` (``import m2p; m2p.video.MusicGrade(...)``) or through the plugin
 registry (``m2p.hooks.manager.get("video")``). Names are loaded lazily (PEP 562): importing this
 package imports neither MoviePy, Matplotlib nor torch. Its subcommands (``m2p grade``,
-``recolor``, ``export``, ``race``) are added by :func:`register_commands`; their code is in
-:mod:`m2p_plugins.video.cli`, imported only when one of them runs.
+``recolor``, ``race``, ``match``) are added by :func:`register_commands`, their code in
+:mod:`m2p_plugins.video.cli`; its LUT formats of ``m2p export`` (``cube``, ``3dl``,
+``haldclut``) by :func:`register_formats`, their code in :mod:`m2p_plugins.video.export`. Both
+are imported only when used.
 
 Public names
 ------------
@@ -30,7 +32,7 @@ Public names
 
 from __future__ import annotations
 
-import argparse
+import functools
 import importlib
 import sys
 from typing import Any, Callable
@@ -43,7 +45,7 @@ _LAZY: dict[str, str] = {
     "source_palette": "m2p_plugins.video.grade",
     "recolor": "m2p_plugins.video.recolor",
     "recolor_image": "m2p_plugins.video.recolor",
-    "export_cube": "m2p_plugins.video.recolor",
+    "export_cube": "m2p_plugins.video.export",
     "grade_lut": "m2p_plugins.video.recolor",
     "export_lut": "m2p_plugins.video.export",
     "bar_chart_race": "m2p_plugins.video.race",
@@ -87,28 +89,65 @@ def __dir__() -> list[str]:
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("grade", "Colour-grade a video to music."),
     ("recolor", "Recolour an image to music."),
-    ("export", "Export a palette or a LUT."),
     ("race", "Bar-chart race coloured by music."),
     ("match", "Rank a music library for a picture or a video."),
 )
 
-
-def _configure(command: str) -> Callable[[argparse.ArgumentParser], Any]:
-    """``configure(parser)`` of one command; imports :mod:`.cli` only when that command runs."""
-
-    def configure(parser: argparse.ArgumentParser) -> Any:
-        cli = importlib.import_module("m2p_plugins.video.cli")
-        return getattr(cli, f"configure_{command}")(parser)
-
-    configure.__qualname__ = configure.__name__ = f"configure_{command}"
-    return configure
+LUT_FORMATS: dict[str, tuple[str, str, str | None]] = {
+    "cube": (".cube", "3-D LUT, 33 nodes (ffmpeg lut3d, Resolve, Premiere, OBS)", None),
+    "3dl": (".3dl", "3-D LUT, 17 nodes, 12-bit (Lustre, Flame, ffmpeg lut3d)", None),
+    "haldclut": (".png", "512 x 512 Hald CLUT picture (ffmpeg haldclut, G'MIC)",
+                 "{stem}_hald{suffix}"),
+}
+"""The LUT export formats: name -> (suffix, description, default output name)."""
 
 
 @hookimpl
 def register_commands(register: Any) -> None:
-    """Add ``m2p grade``, ``m2p recolor``, ``m2p export``, ``m2p race`` and ``m2p match``."""
+    """Add ``m2p grade``, ``m2p recolor``, ``m2p race`` and ``m2p match``."""
     for name, text in _COMMANDS:
-        register(name, _configure(name), help=text)
+        register(name, _later("m2p_plugins.video.cli", f"configure_{name}"), help=text)
+
+
+@hookimpl
+def register_formats(register: Any) -> None:
+    """Add the LUT formats ``cube``, ``3dl`` and ``haldclut`` to ``m2p export``."""
+    for name in LUT_FORMATS:
+        writer, fields = lut_registration(name)
+        register(name, writer, **fields)
+
+
+def lut_registration(name: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The writer and the :class:`~m2p.exporters.formats.ExportFormat` fields of the LUT format
+    ``name``; the writer (:func:`m2p_plugins.video.export.write_lut`) and the options' checks
+    are imported when first called."""
+    from m2p.exporters.formats import FormatOption
+
+    suffix, description, default_output = LUT_FORMATS[name]
+    options = (
+        FormatOption("strength", _later("m2p.cli.args", "unit_interval"),
+                     "0 = unchanged, 1 = full transfer (default 0.6)", "S",
+                     check=_later("m2p_plugins.video.transfer", "check_strength")),
+        FormatOption("reference", str, "footage the LUT is tuned for (default: a neutral "
+                     "split-tone)", "IMAGE_OR_VIDEO"),
+        FormatOption("size", _later("m2p_plugins.video.cli", "lut_size"),
+                     "LUT nodes per axis of the computed grade, 2 to 65 (default 33)", "N",
+                     check=_later("m2p_plugins.video.lut", "check_lut_size")),
+    )
+    writer = functools.partial(_later("m2p_plugins.video.export", "write_lut"), name)
+    return writer, dict(suffix=suffix, description=description, sections=False, options=options,
+                        family="LUT formats", default_output=default_output)
+
+
+def _later(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported on the first call (registering must stay cheap: commands,
+    formats and ``m2p.match`` load their code only when used)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = name
+    return call
 
 
 @hookimpl
@@ -116,11 +155,5 @@ def m2p_register(register: Any) -> None:
     """Register the ``video`` namespace (this package; its names load on first use)."""
     register("video", sys.modules[__name__],
              description="MusicGrade effect, grade_video, recolor, .cube export, bar_chart_race")
-    register("match", _match, description="m2p.match: rank library tracks for an image or video")
-
-
-def _match(footage: Any, library: Any, **kwargs: Any) -> Any:
-    """:func:`m2p_plugins.video.matching.match`, imported on first call."""
-    from m2p_plugins.video.matching import match
-
-    return match(footage, library, **kwargs)
+    register("match", _later("m2p_plugins.video.matching", "match"),
+             description="m2p.match: rank library tracks for an image or video")

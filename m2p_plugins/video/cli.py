@@ -1,4 +1,4 @@
-"""``m2p grade | recolor | export | race``: the video adapter's subcommands.
+"""``m2p grade | recolor | race | match``: the video adapter's subcommands.
 
 Registered by the adapter's ``register_commands`` hook (:mod:`m2p_plugins.video`); this module
 is imported only when one of them runs. Each ``configure_*`` adds its arguments to the
@@ -8,18 +8,19 @@ subparser and returns the handler.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from m2p.cli.core import (
-    Handler,
+from m2p.cli.args import (
     add_example,
     add_inference_arguments,
     inference_kwargs,
+    int_range,
     non_negative_number,
     positive_number,
-    print_summary,
+    unit_interval,
 )
+from m2p.cli.output import print_summary
+from m2p.hooks.specs import Handler
 
 
 def configure_grade(parser: argparse.ArgumentParser) -> Handler:
@@ -34,7 +35,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--music-end", choices=("hold", "loop"), default="hold",
                         help="music shorter than the video: hold the last palette (default) "
                              "or loop the music and its palettes")
-    parser.add_argument("--lut-size", type=_lut_size, default=33, metavar="N",
+    parser.add_argument("--lut-size", type=lut_size, default=33, metavar="N",
                         help="LUT nodes per axis, 2 to 65 (default 33)")
     parser.add_argument("--smoothing", type=non_negative_number, default=1.0, metavar="SECONDS",
                         help="temporal smoothing of the grade (default 1.0)")
@@ -81,7 +82,8 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
     def run(args: argparse.Namespace) -> int:
         from PIL import Image
 
-        from m2p_plugins.video.recolor import music_palette, recolor
+        from m2p.resolve import resolve_palette
+        from m2p_plugins.video.recolor import recolor
 
         kwargs = inference_kwargs(args)
         out = recolor(args.photo, args.music, args.output, strength=args.strength, at=args.at,
@@ -89,73 +91,9 @@ def configure_recolor(parser: argparse.ArgumentParser) -> Handler:
         with Image.open(out) as image:
             size = f"{image.width}x{image.height}"
         at = f" at {args.at:g} s" if args.at is not None else ""
-        palette = music_palette(args.music, at=args.at, **kwargs)  # cached: no second run
+        palette = resolve_palette(args.music, at=args.at, **kwargs)  # cached: no second run
         print_summary(out, f"{size}, {Path(args.photo).name} recoloured to "
                            f"{Path(args.music).name}{at}", palette)
-        return 0
-
-    return run
-
-
-def configure_export(parser: argparse.ArgumentParser) -> Handler:
-    """``m2p export SONG --format FMT [-o FILE] [--at S | --sections [N]]``: palettes and LUTs."""
-    from m2p.exporters.swatches import SWATCH_FORMATS
-    from m2p_plugins.video.export import LUT_FORMATS
-
-    parser.add_argument("song", help="audio file")
-    parser.add_argument("--format", choices=(*LUT_FORMATS, *SWATCH_FORMATS), default="cube",
-                        help="LUTs: cube (Adobe/Resolve, ffmpeg -vf lut3d=FILE), 3dl (Lustre, "
-                             "17 nodes), haldclut (512x512 PNG, ffmpeg haldclut, G'MIC); "
-                             "swatches: json, css (custom properties), gpl (GIMP, Inkscape), "
-                             "ase (Adobe), svg, png (default cube)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="output file (default: SONG's name with the format's suffix, "
-                             "SONG_hald.png for haldclut, here); LUTs per section are "
-                             "FILE-1, FILE-2...")
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument("--at", type=non_negative_number, default=None, metavar="SECONDS",
-                      help="the palette at this time (default: whole-piece palette)")
-    when.add_argument("--sections", type=_sections, nargs="?", const="auto", default=None,
-                      metavar="N", help="one palette or LUT per section of the song, cut where "
-                                        "the palette changes most (N sections, default auto: "
-                                        "one per 30 s, 2 to 8)")
-    parser.add_argument("--name", default=None,
-                        help="palette name inside the file (default: SONG's stem)")
-    lut = parser.add_argument_group("LUT formats only")
-    lut.add_argument("--strength", type=_unit_float, default=None, metavar="S",
-                     help="0 = unchanged, 1 = full transfer (default 0.6)")
-    lut.add_argument("--reference", metavar="IMAGE_OR_VIDEO", default=None,
-                     help="footage the LUT is tuned for (default: neutral split-tone)")
-    lut.add_argument("--size", type=_lut_size, default=None, metavar="N",
-                     help="LUT nodes per axis of the computed grade, 2 to 65 (default 33)")
-    add_inference_arguments(parser)
-    add_example(parser, "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
-                        "m2p export song.mp3 --format cube --at 30 -o look.cube")
-
-    def run(args: argparse.Namespace) -> int:
-        from m2p.errors import InvalidArgumentError
-
-        lut_options = {k: getattr(args, k) for k in ("strength", "reference", "size")
-                       if getattr(args, k) is not None}
-        common = dict(at=args.at, sections=args.sections, name=args.name,
-                      **inference_kwargs(args))
-        if args.format in SWATCH_FORMATS:
-            if lut_options:
-                raise InvalidArgumentError(f"--{next(iter(lut_options))} applies to the LUT "
-                                           f"formats ({', '.join(LUT_FORMATS)}), not to "
-                                           f"{args.format}")
-            from m2p.exporters.swatches import export_palette
-
-            output = args.output or Path(args.song).with_suffix("." + args.format).name
-            written = [export_palette(args.song, output, format=args.format, **common)]
-        else:
-            from m2p_plugins.video.export import SUFFIXES, export_lut
-
-            suffix = SUFFIXES[args.format]
-            default = Path(args.song).stem + ("_hald" if args.format == "haldclut" else "")
-            written = export_lut(args.song, args.output or default + suffix,
-                                 format=args.format, **lut_options, **common)
-        _export_summary(args, written)
         return 0
 
     return run
@@ -171,9 +109,9 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                              "race at --period-seconds per period")
     parser.add_argument("--period-seconds", type=positive_number, default=1.0, metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
-    parser.add_argument("--bars", type=_int_range(1, 1000), default=10, metavar="N",
+    parser.add_argument("--bars", type=int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
-    parser.add_argument("--fps", type=_int_range(1, 240), default=30,
+    parser.add_argument("--fps", type=int_range(1, 240), default=30,
                         help="frames per second, 1 to 240 (default 30)")
     parser.add_argument("--size", type=_frame_size, default=(1280, 720), metavar="WxH",
                         help="video size in pixels (default 1280x720)")
@@ -210,20 +148,45 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
-def _export_summary(args: argparse.Namespace, written: list) -> None:
-    """One line per file written: format, song, which palette (sections: their number)."""
-    from m2p_plugins.video.recolor import music_palette
+def configure_match(parser: argparse.ArgumentParser) -> Handler:
+    """``m2p match FOOTAGE --library library.parquet``: the library's best music for footage."""
+    parser.add_argument("footage", help="an image (png, jpg...) or a video (mp4, mov, mkv...)")
+    parser.add_argument("--library", required=True, metavar="PARQUET",
+                        help="the table made by 'm2p batch'")
+    parser.add_argument("--top", type=int_range(1, 1_000_000), default=10, metavar="N",
+                        help="how many tracks to print (default 10)")
+    parser.add_argument("--fps", type=positive_number, default=1.0,
+                        help="video frames read per second (default 1)")
+    parser.add_argument("--colors", type=int_range(1, 16), default=5, metavar="K",
+                        help="dominant colours per frame (default 5)")
+    from m2p_plugins.video.matching import EMOTION_WEIGHT  # numpy only: cheap
 
-    song = Path(args.song).name
-    if args.sections is not None:
-        for number, path in enumerate(written, 1):
-            what = f"section {number} of {len(written)}" if len(written) > 1 else "its sections"
-            print_summary(path, f"{args.format}, {what} of {song}", None)
-        return
-    at = f" at {args.at:g} s" if args.at is not None else ""
-    palette = music_palette(args.song, at=args.at, **inference_kwargs(args))  # cached
-    for path in written:
-        print_summary(path, f"{args.format}, {song}{at}", palette)
+    parser.add_argument("--emotion-weight", type=unit_interval, default=EMOTION_WEIGHT, metavar="W",
+                        help="weight of the valence-arousal fit against the palette fit "
+                             f"(0 to 1, default {EMOTION_WEIGHT:g})")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    add_example(parser, "m2p match clip.mp4 --library library.parquet --top 5")
+
+    def run(args: argparse.Namespace) -> int:
+        import dataclasses
+        import json
+
+        from m2p_plugins.video.matching import match
+
+        found = match(args.footage, args.library, top=args.top, fps=args.fps,
+                      colors=args.colors, emotion_weight=args.emotion_weight)
+        if args.json:
+            print(json.dumps([dataclasses.asdict(m) for m in found], indent=2))
+            return 0
+        print(f"{'rank':>4}  {'score':>5}  {'offset':>7}  {'emotion':>7}  {'palette':>7}  "
+              f"{'mood':<9}  track")
+        for rank, m in enumerate(found, 1):
+            minutes, seconds = divmod(m.offset, 60)
+            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
+                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
+        return 0
+
+    return run
 
 
 def _video_size(path: Path) -> str:
@@ -263,27 +226,16 @@ def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--strength", type=_unit_float, default=0.6, metavar="S",
+    parser.add_argument("--strength", type=unit_interval, default=0.6, metavar="S",
                         help="0 = unchanged, 1 = full transfer (default 0.6)")
 
 
-def _lut_size(text: str) -> int:
+def lut_size(text: str) -> int:
+    """argparse type: LUT nodes per axis (``--lut-size``, and ``--size`` of the LUT export
+    formats)."""
     from m2p_plugins.video.lut import MAX_SIZE, MIN_SIZE
 
-    return _int_range(MIN_SIZE, MAX_SIZE)(text)
-
-
-def _int_range(low: int, high: int):  # noqa: ANN202 - an argparse type
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}: {text!r}")
-        return value
-
-    return parse
+    return int_range(MIN_SIZE, MAX_SIZE)(text)
 
 
 def _frame_size(text: str) -> tuple[int, int]:
@@ -299,66 +251,5 @@ def _frame_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _sections(text: str) -> int | str:
-    from m2p.exporters.sections import MAX_SECTIONS
-
-    return text if text == "auto" else _int_range(1, MAX_SECTIONS)(text)
-
-
-def _unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
-
-
-__all__ = ["configure_export", "configure_grade", "configure_match", "configure_race", "configure_recolor"]
-
-if __name__ == "__main__":  # pragma: no cover
-    from m2p.cli.core import main
-
-    sys.exit(main())
-
-
-def configure_match(parser: argparse.ArgumentParser) -> Handler:
-    """``m2p match FOOTAGE --library library.parquet``: the library's best music for footage."""
-    parser.add_argument("footage", help="an image (png, jpg...) or a video (mp4, mov, mkv...)")
-    parser.add_argument("--library", required=True, metavar="PARQUET",
-                        help="the table made by 'm2p batch'")
-    parser.add_argument("--top", type=_int_range(1, 1_000_000), default=10, metavar="N",
-                        help="how many tracks to print (default 10)")
-    parser.add_argument("--fps", type=positive_number, default=1.0,
-                        help="video frames read per second (default 1)")
-    parser.add_argument("--colors", type=_int_range(1, 16), default=5, metavar="K",
-                        help="dominant colours per frame (default 5)")
-    from m2p_plugins.video.matching import EMOTION_WEIGHT  # numpy only: cheap
-
-    parser.add_argument("--emotion-weight", type=_unit_float, default=EMOTION_WEIGHT, metavar="W",
-                        help="weight of the valence-arousal fit against the palette fit "
-                             f"(0 to 1, default {EMOTION_WEIGHT:g})")
-    parser.add_argument("--json", action="store_true", help="print JSON for machines")
-    add_example(parser, "m2p match clip.mp4 --library library.parquet --top 5")
-
-    def run(args: argparse.Namespace) -> int:
-        import dataclasses
-        import json
-
-        from m2p_plugins.video.matching import match
-
-        found = match(args.footage, args.library, top=args.top, fps=args.fps,
-                      colors=args.colors, emotion_weight=args.emotion_weight)
-        if args.json:
-            print(json.dumps([dataclasses.asdict(m) for m in found], indent=2))
-            return 0
-        print(f"{'rank':>4}  {'score':>5}  {'offset':>7}  {'emotion':>7}  {'palette':>7}  "
-              f"{'mood':<9}  track")
-        for rank, m in enumerate(found, 1):
-            minutes, seconds = divmod(m.offset, 60)
-            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
-                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
-        return 0
-
-    return run
+__all__ = ["configure_grade", "configure_match", "configure_race", "configure_recolor",
+           "lut_size"]

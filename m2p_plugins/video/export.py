@@ -1,22 +1,27 @@
 """The grade of a song as LUT files: ``.cube``, ``.3dl`` and Hald CLUT images, per section too.
 
-``m2p export song.mp3 --format cube|3dl|haldclut`` lands here (swatch formats go to the core's
-:mod:`m2p.exporters.swatches`). The palettes come from the same place as the swatch exports
-(:func:`m2p.exporters.swatches.palette_groups`: whole piece, ``at`` a time, or one per section of
-:mod:`m2p.exporters.sections`), and each becomes a LUT by the transfer of
-:func:`m2p_plugins.video.recolor.grade_lut`. With sections, every LUT is its own file
-(``look-1.cube``, ``look-2.cube``...), all written together or none.
+The LUT formats are export formats like the core's swatches (:mod:`m2p.exporters.formats`): the
+adapter registers them through the ``register_formats`` hook (:func:`m2p_plugins.video.lut_registration`),
+so ``m2p export --format cube|3dl|haldclut`` and :func:`m2p.exporters.export` reach
+:func:`write_lut` here. The palettes come from the same place as every export
+(:func:`m2p.exporters.groups.palette_groups`: whole piece, ``at`` a time, or one per section),
+and each becomes a LUT by the transfer of :func:`m2p_plugins.video.recolor.grade_lut`. With
+sections, every LUT is its own file (``look-1.cube``, ``look-2.cube``...), all written together
+or none.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from m2p._internal.outputs import check_output
 from m2p.errors import InvalidArgumentError, VideoError
-from m2p.exporters.swatches import NamedPalette, default_name, palette_groups
-from m2p._internal.outputs import atomic_outputs
+from m2p.exporters.formats import ExportFormat, write
+from m2p.exporters.groups import NamedPalette, default_name, palette_groups
+from m2p_plugins.video import LUT_FORMATS, lut_registration
 from m2p_plugins.video.lut import (
     DEFAULT_HALD_LEVEL,
     DEFAULT_SIZE,
@@ -27,14 +32,8 @@ from m2p_plugins.video.lut import (
     write_cube,
     write_haldclut,
 )
-from m2p_plugins.video.media import check_output
+from m2p_plugins.video.recolor import grade_lut
 from m2p_plugins.video.transfer import check_strength
-
-LUT_FORMATS = ("cube", "3dl", "haldclut")
-"""Formats of :func:`export_lut`."""
-
-SUFFIXES = {"cube": ".cube", "3dl": ".3dl", "haldclut": ".png"}
-"""File suffix of each LUT format."""
 
 
 def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cube",
@@ -86,8 +85,6 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
         An output cannot be written or has another suffix than the format's (checked before
         inference), or the reference cannot be read.
     """
-    from m2p_plugins.video.recolor import grade_lut
-
     if format not in LUT_FORMATS:
         raise InvalidArgumentError(f"unknown LUT format {format!r}; use one of "
                                    f"{', '.join(LUT_FORMATS)}")
@@ -97,29 +94,42 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
         raise InvalidArgumentError("give either at= (one time) or sections=, not both")
     if sections is not None and palette is not None:
         raise InvalidArgumentError("sections= needs the song's palette track, not one palette=")
-    first = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
-                         suffixes=(SUFFIXES[format],))
+    inputs = (music,) if isinstance(music, (str, os.PathLike)) else ()
+    writer, fields = lut_registration(format)
+    fmt = ExportFormat(format, writer, **fields)
+    first = check_output(output, inputs=inputs, suffixes=(fmt.suffix,), error=VideoError)
     if palette is not None:
         groups = [NamedPalette(name or default_name(music), palette)]
     else:
         groups = palette_groups(music, at=at, sections=sections, name=name, **inference)
-    outs = [first] if sections is None else [check_output(numbered(first, k))
-                                             for k in range(1, len(groups) + 1)]
-    luts = [grade_lut(g.palette, reference=reference, strength=strength, size=size)
-            for g in groups]
-    # Each writer renames its own temporary file onto ours; ours are renamed all together.
-    with atomic_outputs(*outs, error=VideoError) as temps:
-        for tmp, group, lut in zip(temps, groups, luts):
-            _write(format, tmp, lut, _comments(group, strength, size))
-    return outs
+    return write(fmt, first, groups, numbered=sections is not None, inputs=inputs,
+                 error=VideoError, reference=reference, strength=strength, size=size)
 
 
-def numbered(path: Path, k: int) -> Path:
-    """``look.cube`` -> ``look-<k>.cube``: the file of section ``k``."""
-    return path.with_name(f"{path.stem}-{k}{path.suffix}")
+def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = None,
+                at: float | None = None, strength: float = 0.6, size: int = DEFAULT_SIZE,
+                palette: Any = None, **inference: Any) -> Path:
+    """Export the grade of a song as one ``.cube`` 3-D LUT: :func:`export_lut` with
+    ``format="cube"`` and no sections (parameters as there).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return export_lut(music, output, format="cube", reference=reference, at=at,
+                      strength=strength, size=size, palette=palette, **inference)[0]
 
 
-def _write(format: str, path: Path, lut: Any, comments: tuple[str, ...]) -> None:
+def write_lut(format: str, path: str | os.PathLike[str], groups: Sequence[NamedPalette], *,
+              title: str | None = None, reference: Any = None, strength: float = 0.6,
+              size: int = DEFAULT_SIZE) -> None:
+    """The writer of the LUT export formats: the grade toward the one palette of ``groups``,
+    as a ``format`` file at ``path`` (``title`` is unused: a LUT names its palette in comments).
+    """
+    (group,) = groups
+    lut = grade_lut(group.palette, reference=reference, strength=check_strength(strength),
+                    size=check_lut_size(size))
+    comments = _comments(group, strength, size)
     if format == "cube":
         write_cube(path, lut, title=comments[0].replace('"', "'"), comments=comments)
     elif format == "3dl":
@@ -135,4 +145,4 @@ def _comments(group: NamedPalette, strength: float, size: int) -> tuple[str, ...
             f"strength {strength:g}, computed on {size}^3 nodes, sRGB in/out")
 
 
-__all__ = ["LUT_FORMATS", "SUFFIXES", "export_lut", "numbered"]
+__all__ = ["export_cube", "export_lut", "write_lut"]

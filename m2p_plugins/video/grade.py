@@ -23,16 +23,15 @@ from typing import Any, Callable
 
 import numpy as np
 
+from m2p._internal.outputs import atomic_output, check_output
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.resolve import resolve_track
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
-    atomic_output,
     check_decodes,
     check_encoder,
-    check_output,
     close_quietly,
     encoding_logger,
     even_size_params,
@@ -242,7 +241,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         Unreadable music.
     """
     refuse_still_image(video)
-    out = check_output(output, inputs=(video, music), suffixes=VIDEO_SUFFIXES)
+    out = check_output(output, inputs=(video, music), suffixes=VIDEO_SUFFIXES, error=VideoError)
     check_strength(strength)
     check_lut_size(lut_size)
     if grade_device != "cpu":
@@ -275,7 +274,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
             audio = open_audio(music)
             graded = graded.with_audio(fit_audio(audio, start=start, duration=clip.duration,
                                                  music_end=music_end))
-        with atomic_output(out) as tmp, frames_must_decode(video):
+        with atomic_output(out, error=VideoError) as tmp, frames_must_decode(video):
             try:
                 graded.write_videofile(
                     str(tmp), fps=clip.fps, codec=codec, preset=preset, audio_codec=audio_codec,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from m2p._internal.outputs import atomic_output
 from m2p.errors import InvalidArgumentError, VideoError
-from m2p_plugins.video.media import atomic_output
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -276,7 +276,7 @@ def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str | No
     rows = np.clip(lut, 0.0, 1.0).transpose(2, 1, 0, 3).reshape(-1, 3)
     body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
     text = "\n".join(lines) + "\n" + body + "\n"
-    with atomic_output(path) as tmp:
+    with atomic_output(path, error=VideoError) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
@@ -322,7 +322,7 @@ def write_3dl(path: str | os.PathLike[str], lut: np.ndarray, *,
     body = "\n".join(f"{r} {g} {b}" for r, g, b in rows.tolist())
     text = "".join(f"# {c}\n" for c in comments) + shaper + "\n" + body + "\n"
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, error=VideoError) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
@@ -358,7 +358,7 @@ def write_haldclut(path: str | os.PathLike[str], lut: np.ndarray, *,
     pixels = np.rint(np.clip(nodes, 0.0, 1.0).transpose(2, 1, 0, 3) * 255.0).astype(np.uint8)
     image = Image.fromarray(np.ascontiguousarray(pixels.reshape(side, side, 3)))
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, error=VideoError) as tmp:
         image.save(tmp, format="PNG")
     return path
 

@@ -278,7 +278,7 @@ def _nearest(times: np.ndarray, when: np.ndarray) -> np.ndarray:
 
 def _rows(library: Any) -> list[dict[str, Any]]:
     if isinstance(library, (str, os.PathLike)):
-        from m2p.library.local import read_library
+        from m2p.library.table import read_library
 
         return read_library(library).to_pylist()
     if hasattr(library, "to_pylist"):

@@ -1,9 +1,8 @@
 """Media plumbing shared by grading and the bar-chart race: encoder checks, safe outputs, opening.
 
-Every function here raises :class:`m2p.errors.VideoError` naming the file, and nothing writes to
-an output path directly: results go to a hidden temporary sibling that is renamed on success
-(:func:`atomic_output`), so a failed or interrupted run never leaves a half-written file under
-the requested name.
+Every function here raises :class:`m2p.errors.VideoError` naming the file. Outputs are written
+by the core's one atomic writer (:mod:`m2p._internal.outputs`, ``error=VideoError``), so a failed
+or interrupted run never leaves a half-written file under the requested name.
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from m2p._internal import outputs as _outputs
 from m2p.errors import VideoError
-from m2p._internal.outputs import temporary_sibling
 
 
 def ffmpeg_exe() -> str:
@@ -60,19 +57,6 @@ def check_encoder(codec: str = "libx264") -> str:
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 """Output suffixes the video commands write (ffmpeg picks the container from the suffix)."""
-
-
-def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
-                 suffixes: Any = None) -> Path:
-    """:func:`m2p._internal.outputs.check_output` raising :class:`VideoError` (folder exists and is
-    writable, known suffix, not a device, not an input)."""
-    return _outputs.check_output(path, inputs=inputs, suffixes=suffixes, error=VideoError)
-
-
-def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
-    """:func:`m2p._internal.outputs.atomic_output` raising :class:`VideoError`: yields a temporary
-    sibling of ``path`` and renames it to ``path`` on success (deleted on any exception)."""
-    return _outputs.atomic_output(path, error=VideoError)
 
 
 def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
@@ -338,13 +322,10 @@ def _first_line(exc: BaseException) -> str:
 
 __all__ = [
     "VIDEO_SUFFIXES",
-    "atomic_output",
     "check_decodes",
     "frames_must_decode",
-    "temporary_sibling",
     "display_rotation",
     "check_encoder",
-    "check_output",
     "close_quietly",
     "encoding_logger",
     "even_size_params",

@@ -34,14 +34,13 @@ from typing import Any, Callable
 import numpy as np
 
 from m2p.colour.distinct import EntityColours
+from m2p._internal.outputs import atomic_output, check_output
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
-    atomic_output,
     check_encoder,
-    check_output,
     close_quietly,
     encoding_logger,
     even_size_params,
@@ -309,7 +308,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         Bad table, no encoder, unwritable output (checked before rendering).
     """
     out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
-                       suffixes=VIDEO_SUFFIXES)
+                       suffixes=VIDEO_SUFFIXES, error=VideoError)
     _check_frame(size, fps, n_bars, period_seconds, out)
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
@@ -350,7 +349,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
 
         clip = VideoClip(race.frame, duration=duration)
         clip = clip.with_audio(fit_audio(audio, start=start, duration=duration))
-        with atomic_output(out) as tmp:
+        with atomic_output(out, error=VideoError) as tmp:
             try:
                 clip.write_videofile(str(tmp), fps=fps, codec=codec, preset=preset,
                                      audio_codec="aac", ffmpeg_params=even_size_params(size, codec),

@@ -1,9 +1,10 @@
-"""Still images and exported LUTs: recolour a photo to a song, write the grade as ``.cube``.
+"""Still images: recolour a photo to a song, and the grade LUT that does it.
 
 ``m2p recolor photo.jpg --music song.mp3 -o out.jpg`` is Chang et al.'s palette-based photo
 recolouring with the song's palette as the target (the Music2Palette paper's Figure 4 use).
-``m2p export song.mp3 --format cube -o look.cube`` writes the same kind of transfer as a
-standard 3-D LUT for ffmpeg (``-vf lut3d=look.cube``), DaVinci Resolve or Premiere.
+:func:`grade_lut` is that transfer as a 3-D LUT; :mod:`m2p_plugins.video.export` writes it as
+``.cube``, ``.3dl`` or a Hald CLUT (``m2p export song.mp3 --format cube -o look.cube``) for
+ffmpeg (``-vf lut3d=look.cube``), DaVinci Resolve or Premiere.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
 from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
-from m2p_plugins.video.media import atomic_output, check_output, close_quietly
+from m2p._internal.outputs import atomic_output, check_output
+from m2p_plugins.video.media import close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
     dominant_colors,
@@ -125,57 +127,14 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     pathlib.Path
         ``output``.
     """
-    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES)
+    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES, error=VideoError)
     check_strength(strength)
     image = read_image(photo)
     if palette is None:
-        palette = music_palette(music, at=at, **inference)
+        palette = resolve_palette(music, at=at, **inference)
     result = recolor_image(image, palette, strength=strength)
     save_image(result, out, quality=quality)
     return out
-
-
-def export_cube(music: Any, output: str | os.PathLike[str], *, reference: Any = None,
-                at: float | None = None, strength: float = 0.6, size: int = DEFAULT_SIZE,
-                palette: Any = None, **inference: Any) -> Path:
-    """Export the grade of a song as a ``.cube`` 3-D LUT.
-
-    Parameters
-    ----------
-    music
-        Audio file (ignored when ``palette`` is given).
-    output
-        ``.cube`` path (written atomically).
-    reference
-        Image or video whose colours the LUT is tuned for (see :func:`grade_lut`).
-    at
-        Seconds: the palette in force at that time (default: the whole-piece palette).
-    strength, size
-        Transfer strength and LUT nodes per axis.
-    palette
-        A ready :class:`m2p.palette_types.Palette`.
-    **inference
-        Passed to :func:`m2p.palette` / :func:`m2p.palette_track`.
-
-    Returns
-    -------
-    pathlib.Path
-
-    See :func:`m2p_plugins.video.export.export_lut` for ``.3dl``, Hald CLUTs and sections.
-    """
-    from m2p_plugins.video.export import export_lut  # imports this module: import on use
-
-    return export_lut(music, output, format="cube", reference=reference, at=at,
-                      strength=strength, size=size, palette=palette, **inference)[0]
-
-
-def music_palette(music: Any, *, at: float | None = None, **inference: Any) -> Any:
-    """The whole-piece palette of ``music``, or the palette in force at ``at`` seconds.
-
-    ``music`` is anything :func:`m2p.resolve.resolve_palette` takes (audio, Palette,
-    PaletteTrack); audio results are cached per content, shared with grading and races.
-    """
-    return resolve_palette(music, at=at, **inference)
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -243,7 +202,7 @@ def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int 
     if path.suffix.lower() in (".jpg", ".jpeg", ".bmp") and arr.shape[-1] == 4:
         arr = arr[..., :3]
     img = Image.fromarray(arr)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, error=VideoError) as tmp:
         try:
             img.save(tmp, quality=quality)
         except (KeyError, ValueError):  # unknown suffix (the message would name our temp file)
@@ -268,5 +227,5 @@ def _reference_palette(reference: Any, k: int) -> np.ndarray:
     return dominant_colors(np.asarray(reference), k)[0]
 
 
-__all__ = ["IMAGE_SUFFIXES", "export_cube", "grade_lut", "music_palette", "read_image",
-           "recolor", "recolor_image", "save_image"]
+__all__ = ["IMAGE_SUFFIXES", "grade_lut", "read_image", "recolor", "recolor_image",
+           "save_image"]

@@ -1,4 +1,4 @@
-"""Fast tests of the held-out real-music evaluation's pure parts (training/heldout_music.py).
+"""Fast tests of the held-out real-music evaluation's pure parts (training/heldout/).
 
 No trained model runs here; the tiny random model only checks the plumbing of the outputs.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import heldout_music as H
+from training import heldout as H
 
 
 def test_auc_with_ties_matches_hand_count():
@@ -309,5 +309,5 @@ def test_evaluate_plumbing_with_a_tiny_random_model(tiny_model, tmp_path: Path):
     assert 0 <= res["variety"]["hue_bins_covered"] <= 12
     md = H.results_markdown(res)
     assert "Steadiness" in md
-    json.dumps(res, default=H._json_default)
+    json.dumps(res, default=H.json_default)
     H.contact_sheet(res, tmp_path / "p.png")

@@ -1,0 +1,242 @@
+"""A whole music library in one table: every file's palette track, analysed once.
+
+>>> import m2p
+>>> table = m2p.batch("~/Music", output="library.parquet")     # doctest: +SKIP
+>>> table.num_rows, table.column_names[:3]                     # doctest: +SKIP
+(812, ['path', 'content_hash', 'status'])
+
+The inputs (folders, searched recursively for audio files; files; glob patterns) are listed,
+each file's content is hashed (:func:`m2p.cache.content_digest`), files whose hash already has
+a good row for the same model and settings are skipped, and the rest go to an engine by name
+(:mod:`m2p.library.engines`: ``"local"``, a process pool; ``"ray"``, Ray Data), which runs the
+same per-file work everywhere (:mod:`m2p.library.job`). Rows are journaled as they come and the
+table is replaced whole at the end (:mod:`m2p.library.journal`), so a killed job resumes; the
+table's columns are in :mod:`m2p.library.table`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from m2p._internal.checks import integer
+from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
+from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+from m2p.library.engines import engine as find_engine
+from m2p.library.job import job_options, make_job
+from m2p.library.journal import Journal
+from m2p.library.table import check_library, read_library
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["AUDIO_SUFFIXES", "DEFAULT_FLUSH_EVERY", "BatchSummary", "batch", "find_audio",
+           "run_batch"]
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+#: Suffixes picked up when a folder is searched (files named explicitly are always tried).
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+                            ".aif", ".aiff", ".wma", ".mka", ".webm"})
+#: Rows kept in memory before they are written to the journal.
+DEFAULT_FLUSH_EVERY = 16
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What one :func:`run_batch` call did (counts of files)."""
+
+    output: Path
+    total: int
+    analysed: int
+    skipped: int
+    errors: int
+
+
+def batch(
+    paths: PathArg | Sequence[PathArg],
+    *,
+    output: PathArg | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    seed: int = 0,
+    noise: float | None = None,
+    window: float = DEFAULT_WINDOW,
+    hop: float = DEFAULT_HOP,
+    model: PathArg | None = None,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    flush_every: int = DEFAULT_FLUSH_EVERY,
+    progress: bool = False,
+) -> "pa.Table":
+    """Analyse a music library into one table (its columns: :mod:`m2p.library.table`).
+
+    Parameters
+    ----------
+    paths
+        A folder (searched recursively for :data:`AUDIO_SUFFIXES`), an audio file, a glob
+        pattern (``"~/Music/**/*.flac"``), or a list of those.
+    output
+        The ``.parquet`` file to create or complete (resumable); None keeps the table in
+        memory only.
+    engine
+        A name of :data:`m2p.library.engines.ENGINES`: ``"local"`` (a process pool on this
+        machine) or ``"ray"`` (Ray Data; ``pip install "music2palette[ray]"``; joins
+        ``$RAY_ADDRESS`` or an already initialised Ray, else starts a local one).
+    workers
+        Local worker processes, or Ray model actors; default: the CPU count.
+    seed, noise, window, hop, batch_size
+        As in :func:`m2p.palette_track` (window and hop in seconds).
+    model
+        Model directory; None for the shipped weights (``$M2P_MODEL_DIR`` first).
+    device
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``... for the local engine; Ray
+        actors ask for a GPU when the cluster has one.
+    flush_every
+        Rows written to the journal at a time (>= 1): a killed job loses at most this many.
+    progress
+        Show a progress bar over files on stderr.
+
+    Returns
+    -------
+    pyarrow.Table
+        The whole table (all rows of ``output``, old and new); ``.to_pandas()`` for pandas.
+
+    Raises
+    ------
+    AudioFileNotFoundError
+        A named file or folder does not exist.
+    InvalidArgumentError
+        No audio found, a bad option, or ``output`` is not a music2palette library.
+    OutputError
+        ``output`` cannot be written.
+    """
+    import tempfile
+
+    options = dict(engine=engine, workers=workers, seed=seed, noise=noise, window=window,
+                   hop=hop, model=model, device=device, batch_size=batch_size,
+                   flush_every=flush_every, progress=progress)
+    if output is not None:
+        return read_library(run_batch(paths, output=output, **options).output)
+    with tempfile.TemporaryDirectory(prefix="m2p-batch-") as tmp:
+        return read_library(run_batch(paths, output=Path(tmp) / "library.parquet", **options).output)
+
+
+def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: str = "local",
+              workers: int | None = None, flush_every: int = DEFAULT_FLUSH_EVERY,
+              progress: bool = False, **inference: Any) -> BatchSummary:
+    """:func:`batch` writing ``output`` and returning counts instead of the table (the CLI);
+    ``inference`` are :func:`batch`'s ``seed``, ``noise``, ``window``, ``hop``, ``model``,
+    ``device`` and ``batch_size`` (:func:`m2p.library.job.job_options`)."""
+    run = find_engine(engine)
+    options = job_options(**inference)
+    integer(flush_every, "flush_every", minimum=1)
+    n_workers = integer(workers, "workers", minimum=1) if workers is not None else (os.cpu_count() or 1)
+    files = find_audio(paths)
+    out = _check_library_output(output, files)
+    job = make_job(options)
+    journal = Journal(out, flush_every=flush_every)
+    done = journal.done_hashes(job)
+    bar = _bar(len(files), progress)
+    todo: list[tuple[str, str | None]] = []
+    skipped = 0
+    try:
+        for path in files:
+            digest = _digest(path)
+            if digest is not None and digest in done:
+                skipped += 1
+                bar.update(1)
+                continue
+            if digest is not None:
+                done.add(digest)  # the same content under a second name is analysed once
+            todo.append((path, digest))
+        errors = 0
+
+        def sink(row: dict[str, Any]) -> None:
+            nonlocal errors
+            errors += row["status"] != "ok"
+            journal.add(row)
+            bar.update(1)
+
+        try:
+            if todo:
+                run(todo, job, workers=min(n_workers, len(todo)), sink=sink)
+        finally:
+            journal.flush()  # finished rows survive an interrupt or a crash of the engine
+        journal.commit()
+    finally:
+        bar.close()
+    return BatchSummary(output=out, total=len(files), analysed=len(todo), skipped=skipped,
+                        errors=errors)
+
+
+def find_audio(paths: PathArg | Sequence[PathArg]) -> list[str]:
+    """The audio files named by ``paths``, absolute, sorted within each argument, without
+    repeats.
+
+    Raises
+    ------
+    AudioFileNotFoundError
+        A path (not a pattern) does not exist.
+    InvalidArgumentError
+        Nothing was found, or a pattern matches nothing.
+    """
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not items:
+        raise InvalidArgumentError("no paths given")
+    found: dict[str, None] = {}
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"paths must be file, folder or glob strings, got {type(item).__name__}")
+        text = os.path.expanduser(os.fspath(item))
+        path = Path(text)
+        if path.is_dir():
+            matches = sorted(str(p) for p in path.rglob("*")
+                             if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        elif path.exists():
+            matches = [text]
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InvalidArgumentError(f"the pattern {text!r} matches no file")
+        else:
+            raise AudioFileNotFoundError("no such file or folder", source=text)
+        for match in matches:
+            found.setdefault(os.path.abspath(match))
+    if not found:
+        raise InvalidArgumentError("no audio files found in " + ", ".join(map(os.fspath, items)))
+    return list(found)
+
+
+def _check_library_output(output: PathArg, files: Iterable[str]) -> Path:
+    from m2p._internal.outputs import check_output
+
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output must be a path, got {type(output).__name__}")
+    out = check_output(os.path.abspath(os.path.expanduser(os.fspath(output))), inputs=files,
+                       suffixes=[".parquet"])
+    if out.exists():
+        check_library(out)  # fail before any work, naming the file
+    return out
+
+
+def _digest(path: str) -> str | None:
+    from m2p.cache import content_digest
+
+    digest = content_digest(path)
+    return None if digest is None else digest.split(":", 1)[1]
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        from m2p.inference.engine import _NoBar
+
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="library", dynamic_ncols=True)
