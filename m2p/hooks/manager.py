@@ -31,7 +31,7 @@ from typing import Any, Callable, Literal, NamedTuple
 import pluggy
 
 from m2p.hooks import specs as hookspecs
-from m2p.errors import PluginError
+from m2p.errors import M2PWarning, PluginError
 
 ENV_VAR = "M2P_LOAD_PLUGINS"
 """Environment variable: comma-separated adapter names to load; empty loads none."""
@@ -55,7 +55,7 @@ editable install of another copy). Their entry points stay declared for tools th
 the loader skips an entry point that names a built-in adapter's module."""
 
 
-class PluginWarning(UserWarning):
+class PluginWarning(M2PWarning):
     """Issued when an adapter cannot be loaded or registers a clashing name."""
 
 
