@@ -701,7 +701,8 @@ def _clip_text(text: str, limit: int = 200) -> str:
 
 def _fill_rgb8(palettes: Sequence[Palette]) -> None:
     """Compute :attr:`Palette.rgb8` of many palettes in one gamut-mapping call (one call per
-    palette costs about 1 ms of small array operations: 0.1 s for a 4-minute track)."""
+    palette costs about 3 ms of small array operations: 0.3 s for the 90 windows of a 4-minute
+    track, against 6 ms in one call)."""
     todo = [p for p in palettes if "rgb8" not in p.__dict__]
     if not todo:
         return

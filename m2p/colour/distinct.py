@@ -145,41 +145,15 @@ def distinct_colors(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_MI
         ``n`` not a whole number in [1, 64], ``min_distance`` negative or not finite, or a
         lightness range outside [0, 100] or empty.
     """
-    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_DISTINCT:
-        raise InvalidArgumentError(f"n must be a whole number from 1 to {MAX_DISTINCT}, got {n!r}")
-    wanted = float(min_distance)
-    if not (math.isfinite(wanted) and wanted >= 0.0):
-        raise InvalidArgumentError(f"min_distance must be a CIEDE2000 >= 0, got {min_distance!r}")
-    lo, hi = (float(v) for v in lightness)
-    if not (0.0 <= lo < hi <= 100.0):
-        raise InvalidArgumentError(f"lightness must be (low, high) with 0 <= low < high <= 100, "
-                                   f"got {lightness!r}")
-    pool = _Pool(lch, int(n), lo, hi)
-    chosen = pool.select(wanted)
-    if len(chosen) < n:  # closeness to the palette cost too many: spread as widely as possible
-        chosen = pool.select(wanted, departure_weight=0.0)
-    achieved = wanted
-    if len(chosen) < n:
-        low, high = 0.0, wanted  # bisection: 0 always succeeds (the pool has >= 64 colours)
-        best = pool.select(0.0, departure_weight=0.0)
-        for _ in range(8):
-            mid = 0.5 * (low + high)
-            trial = pool.select(mid, departure_weight=0.0)
-            if len(trial) == n:
-                low, best = mid, trial
-            else:
-                high = mid
-        chosen, achieved = best, low
-    rgb8 = pool.rgb8[chosen]
-    found = min_pairwise_distance(rgb8 / 255.0)
-    if achieved < wanted:
+    found, achieved = _grow(lch, n, min_distance, lightness)
+    if achieved < min_distance:
+        lo, hi = lightness
         warnings.warn(
-            f"{n} colours cannot all be {wanted:g} CIEDE2000 apart in normal vision and under "
-            f"deuteranopia and protanopia (within L* {lo:.1f}-{hi:.1f}); returning {n} colours at "
-            f"least {found:.2f} apart. Ask for fewer colours or a smaller min_distance.",
-            DistinctColorsWarning, stacklevel=3)
-    return Distinct(rgb8_to_lch(rgb8), rgb8, found)
+            f"{n} colours cannot all be {min_distance:g} CIEDE2000 apart in normal vision and "
+            f"under deuteranopia and protanopia (within L* {lo:.1f}-{hi:.1f}); returning {n} "
+            f"colours at least {found.min_distance:.2f} apart. Ask for fewer colours or a smaller "
+            "min_distance.", DistinctColorsWarning, stacklevel=3)
+    return found
 
 
 def distinct_track(track: "PaletteTrack", n: int, *,
@@ -213,30 +187,28 @@ def distinct_track(track: "PaletteTrack", n: int, *,
 
     done: dict[bytes, np.ndarray] = {}
     grown: list[np.ndarray] = []
-    reached = math.inf
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DistinctColorsWarning)
-        for p in tqdm(track.palettes, desc="distinct colours", unit="window", leave=False,
-                      disable=not progress, delay=1.0):
-            key = np.asarray(p.lch).tobytes()
-            if key not in done:
-                found = distinct_colors(p.lch, n, min_distance=min_distance, lightness=lightness)
-                done[key], reached = found.lch, min(reached, found.min_distance)
-            grown.append(done[key])
-        overall = track.overall.take(n, min_distance=min_distance, lightness=lightness)
+    reached, short = math.inf, False
+    for p in tqdm(track.palettes, desc="distinct colours", unit="window", leave=False,
+                  disable=not progress, delay=1.0):
+        key = np.asarray(p.lch).tobytes()
+        if key not in done:
+            found, achieved = _grow(p.lch, n, min_distance, lightness)
+            done[key], reached = found.lch, min(reached, found.min_distance)
+            short |= achieved < min_distance
+        grown.append(done[key])
+    found, achieved = _grow(track.overall.lch, n, min_distance, lightness)
+    short |= achieved < min_distance
+    if short:
+        warnings.warn(f"{n} colours cannot all be {min_distance:g} CIEDE2000 apart in every "
+                      f"window; the closest pair in a window is {reached:.1f} apart",
+                      DistinctColorsWarning, stacklevel=2)
     # The palette engine's slot alignment, so a slot changes smoothly from window to window.
     # dataclasses.replace copies a value type through its constructor (validated), so this
     # module need not import the value types, which import it.
     palettes = tuple(dataclasses.replace(p, lch=lch)
                      for lch, p in zip(align_palettes(grown), track.palettes))
-    for w in caught:  # pass on anything else that was said meanwhile
-        if not issubclass(w.category, DistinctColorsWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if any(issubclass(w.category, DistinctColorsWarning) for w in caught):
-        warnings.warn(f"{n} colours cannot all be {min_distance:g} CIEDE2000 apart in every "
-                      f"window; the closest pair in a window is {reached:.1f} apart",
-                      DistinctColorsWarning, stacklevel=2)
-    return dataclasses.replace(track, palettes=palettes, overall=overall)
+    return dataclasses.replace(track, palettes=palettes,
+                               overall=dataclasses.replace(track.overall, lch=found.lch))
 
 
 class EntityColors:
@@ -273,6 +245,41 @@ class EntityColors:
 # ----------------------------------------------------------------------------------------------
 # The search
 # ----------------------------------------------------------------------------------------------
+
+
+def _grow(lch: np.ndarray, n: int, min_distance: float, lightness: tuple[float, float]
+          ) -> tuple[Distinct, float]:
+    """:func:`distinct_colors` without the warning: the colours and the distance the search
+    kept (below ``min_distance`` when ``n`` colours cannot keep it)."""
+    lch = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_DISTINCT:
+        raise InvalidArgumentError(f"n must be a whole number from 1 to {MAX_DISTINCT}, got {n!r}")
+    wanted = float(min_distance)
+    if not (math.isfinite(wanted) and wanted >= 0.0):
+        raise InvalidArgumentError(f"min_distance must be a CIEDE2000 >= 0, got {min_distance!r}")
+    lo, hi = (float(v) for v in lightness)
+    if not (0.0 <= lo < hi <= 100.0):
+        raise InvalidArgumentError(f"lightness must be (low, high) with 0 <= low < high <= 100, "
+                                   f"got {lightness!r}")
+    pool = _Pool(lch, int(n), lo, hi)
+    chosen = pool.select(wanted)
+    if len(chosen) < n:  # closeness to the palette cost too many: spread as widely as possible
+        chosen = pool.select(wanted, departure_weight=0.0)
+    achieved = wanted
+    if len(chosen) < n:
+        low, high = 0.0, wanted  # bisection: 0 always succeeds (the pool has >= 64 colours)
+        best = pool.select(0.0, departure_weight=0.0)
+        for _ in range(8):
+            mid = 0.5 * (low + high)
+            trial = pool.select(mid, departure_weight=0.0)
+            if len(trial) == n:
+                low, best = mid, trial
+            else:
+                high = mid
+        chosen, achieved = best, low
+    rgb8 = pool.rgb8[chosen]
+    return Distinct(rgb8_to_lch(rgb8), rgb8, min_pairwise_distance(rgb8 / 255.0)), achieved
+
 
 class _Pool:
     """Every candidate colour (8-bit sRGB), its CIELAB in each vision and its departure cost."""
