@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
 from m2p.colour.legibility import chart_colors
 from m2p.colour.ramps import diverging_ramp, sequential_ramp

@@ -51,7 +51,7 @@ def palette(source: Any, kind: str = "category", *, n: int | None = None,
                                          **inference_kwargs)
     if kind == "category":
         return list(chart_look(colours, dark=dark, n=n, min_distance=min_distance,
-                                       min_contrast=min_contrast).cycle)
+                               min_contrast=min_contrast).cycle)
     lch = hex_to_lch(colours.hex)
     size = RAMP_SIZE if n is None else max(n, 2)
     ramp = (sequential_ramp(lch, size) if kind == "sequential"

@@ -74,7 +74,7 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
     look = legibility.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                              min_contrast=min_contrast)
+                                 min_contrast=min_contrast)
     cycle, figure_bg, axes_bg = list(look.cycle), look.figure_bg, look.axes_bg
     text, edge, grid = look.text, look.edge, look.grid
     rc: dict[str, Any] = {

@@ -84,7 +84,7 @@ def template(source: Any, *, at: float | None = None, dark: bool = False, n: int
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     look = chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                              min_contrast=min_contrast)
+                      min_contrast=min_contrast)
     axis = {"gridcolor": look.grid, "linecolor": look.edge, "zerolinecolor": look.grid,
             "tickcolor": look.edge, "title": {"font": {"color": look.text}}}
     layout = {
@@ -109,7 +109,7 @@ def colorway(source: Any, *, at: float | None = None, dark: bool = False, n: int
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     return list(chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                                   min_contrast=min_contrast).cycle)
+                           min_contrast=min_contrast).cycle)
 
 
 def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None,
