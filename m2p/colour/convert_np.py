@@ -471,15 +471,27 @@ def rgb_to_hex(rgb: Any) -> list[str]:
     return rgb8_to_hex(np.rint(rgb * 255.0).astype(np.uint8))
 
 
-def as_srgb(colour: Any) -> np.ndarray:
-    """One colour given as a hex string or as an sRGB triple in [0, 1], as a float64 array (3,).
+def as_srgb(colors: Any) -> np.ndarray:
+    """Colours given as hex codes or as sRGB values in [0, 1], as a float64 sRGB array.
 
+    Parameters
+    ----------
+    colors
+        One hex string (gives shape (3,)), a list of hex strings (n, 3), or sRGB values
+        (..., 3), returned as they are.
+
+    Examples
+    --------
     >>> as_srgb("#ff0000").tolist()
     [1.0, 0.0, 0.0]
+    >>> as_srgb(["#000", "#fff"]).tolist()
+    [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
     """
-    if isinstance(colour, str):
-        return hex_to_rgb(colour)[0]
-    return np.asarray(colour, dtype=np.float64).reshape(3)
+    if isinstance(colors, str):
+        return hex_to_rgb(colors)[0]
+    if isinstance(colors, (list, tuple)) and colors and all(isinstance(c, str) for c in colors):
+        return hex_to_rgb(colors)
+    return np.asarray(colors, dtype=np.float64)
 
 
 def _exact_greys(rgb: np.ndarray) -> np.ndarray:

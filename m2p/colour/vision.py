@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from m2p.colour.convert_np import as_srgb, hex_to_rgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from m2p.colour.convert_np import as_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
 from m2p.colour.difference import ciede2000
 from m2p.errors import InvalidArgumentError
 
@@ -147,7 +147,7 @@ def contrast_ratio(a: Any, b: Any) -> Any:
     numpy.float64 or numpy.ndarray
         A number for two single colours, else an array of the broadcast shape.
     """
-    ya, yb = relative_luminance(_srgb(a)), relative_luminance(_srgb(b))
+    ya, yb = relative_luminance(as_srgb(a)), relative_luminance(as_srgb(b))
     return ((np.maximum(ya, yb) + 0.05) / (np.minimum(ya, yb) + 0.05))[()]
 
 
@@ -178,7 +178,7 @@ def lightness_for_contrast(background: Any, ratio: float) -> tuple[float, float]
     ratio = float(ratio)
     if not (math.isfinite(ratio) and 1.0 <= ratio <= 21.0):
         raise InvalidArgumentError(f"contrast ratio must be between 1 and 21, got {ratio!r}")
-    y_bg = float(relative_luminance(as_srgb(background)))
+    y_bg = float(relative_luminance(as_srgb(background).reshape(3)))
     if y_bg < _DARK_BACKGROUND:
         y = ratio * (y_bg + 0.05) - 0.05
         if y > 1.0:
@@ -194,16 +194,7 @@ def lightness_for_contrast(background: Any, ratio: float) -> tuple[float, float]
 def is_dark(background: Any) -> bool:
     """Whether colours on ``background`` (hex or sRGB triple) go lighter than it to contrast:
     its relative luminance is below 0.18, where :func:`lightness_for_contrast` turns."""
-    return bool(relative_luminance(as_srgb(background)) < _DARK_BACKGROUND)
-
-
-def _srgb(colours: Any) -> np.ndarray:
-    """Hex string(s) or sRGB values as a float64 array (..., 3)."""
-    if isinstance(colours, str):
-        return hex_to_rgb(colours)[0]
-    if isinstance(colours, (list, tuple)) and colours and isinstance(colours[0], str):
-        return hex_to_rgb(colours)
-    return np.asarray(colours, dtype=np.float64)
+    return bool(relative_luminance(as_srgb(background).reshape(3)) < _DARK_BACKGROUND)
 
 
 def _y_to_lightness(y: float) -> float:
