@@ -97,7 +97,7 @@ def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, ba
 def stages(song: str, model_dir: str, repeats: int) -> dict[str, float]:
     import m2p
     from m2p.audio.decode import SAMPLE_RATE, load
-    from m2p.colour.convert import gamut_map_lch
+    from m2p.colour.gamut import gamut_map_lch
     from m2p.features.frames import extract_features
     from m2p.inference.engine import align_palettes, window_layout, window_spans
     from m2p.model.weights import load_model

@@ -133,7 +133,7 @@ def distinct_figure(palette, path: Path, *, title: str, n: int = 10) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from m2p.colour.distinct import pairwise_distances, simulate_cvd
+    from m2p.colour.vision import pairwise_distances, simulate_cvd
 
     taken = palette.take(n)
     rows = [(f"palette ({len(palette)})", palette, vision) for vision in

@@ -85,7 +85,7 @@ class M2PWarning(UserWarning):
     """Base class of the warnings music2palette gives (``warnings.simplefilter`` them by type)."""
 
 
-class DistinctColoursWarning(M2PWarning):
+class DistinctColorsWarning(M2PWarning):
     """Fewer colours than asked for keep the requested distance: the result is the best the
     search found, and the message says how far apart its colours are."""
 
@@ -103,7 +103,7 @@ class PluginWarning(M2PWarning):
 __all__ = [
     "M2PError",
     "M2PWarning",
-    "DistinctColoursWarning",
+    "DistinctColorsWarning",
     "NameCollisionWarning",
     "PluginWarning",
     "InvalidArgumentError",

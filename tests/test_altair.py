@@ -11,10 +11,10 @@ import pytest
 alt = pytest.importorskip("altair")
 
 import m2p.hooks.front_doors  # noqa: E402
-from m2p.colour import convert as colour  # noqa: E402
+import m2p.colour as colour  # noqa: E402
+from m2p.colour import legibility  # noqa: E402
 from m2p.errors import TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
-from m2p_plugins import _common  # noqa: E402
 from m2p_plugins.altair import register_theme, scale, theme_config  # noqa: E402
 
 HEXES = ["#1d3557", "#e63946", "#f1faee", "#a8dadc", "#457b9d"]
@@ -60,7 +60,7 @@ def test_enabled_theme_puts_song_colours_in_the_vega_lite_config(pal):
         spec = _bar_chart().to_dict()
     ranges = spec["config"]["range"]
     assert ranges["category"] == [list(pal.hex)[i]
-                                  for i in _common.legible_order(colour.hex_to_lch(pal.hex))]
+                                  for i in legibility.legible_order(colour.hex_to_lch(pal.hex))]
     assert sorted(ranges["category"]) == sorted(HEXES)
     for kind in ("ramp", "heatmap", "diverging"):
         assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in ranges[kind])
@@ -173,6 +173,6 @@ def test_eight_categories_get_eight_distinct_legible_colours(pal):
     assert len(category) >= 8 and len(set(category[:8])) == 8  # category F is not A again
     assert cs_min_distance(category[:8]) >= DEFAULT_MIN_DISTANCE
     for c in category:
-        assert _common.contrast_ratio(c, "#ffffff") >= 3.0, c
+        assert colour.contrast_ratio(c, "#ffffff") >= 3.0, c
     svg = vlc.vegalite_to_svg(spec).lower()
     assert all(c in svg for c in category[:8])  # every bar drawn in its own colour

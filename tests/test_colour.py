@@ -1,4 +1,6 @@
-"""Tests for m2p.colour.convert: conversions, CIEDE2000, gamut mapping, numpy helpers."""
+"""Tests for the colour maths: conversions (m2p.colour.convert, the torch face of
+m2p.colour.convert_np), CIEDE2000 (m2p.colour.difference), gamut mapping (m2p.colour.gamut),
+hex codes."""
 
 from __future__ import annotations
 
@@ -9,19 +11,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ciede2000_reference import AMBIGUOUS_PAIR, SHARMA_2005
 from m2p.colour.convert import (
     MATRIX_SRGB_TO_XYZ,
     WHITE_D65_XYZ,
-    ciede2000,
-    gamut_map_lch,
-    hex_to_lch,
-    in_srgb_gamut,
     lab_to_lch,
     lab_to_srgb,
     lab_to_xyz,
-    lch_to_hex,
     lch_to_lab,
-    lch_to_rgb8,
     lch_to_srgb,
     linear_to_srgb,
     srgb_to_lab,
@@ -31,57 +28,13 @@ from m2p.colour.convert import (
     xyz_to_lab,
     xyz_to_srgb,
 )
+from m2p.colour.convert_np import hex_to_lch
+from m2p.colour.difference import ciede2000
+from m2p.colour.gamut import gamut_map_lch, in_srgb_gamut, lch_to_hex, lch_to_rgb8
 
 # --------------------------------------------------------------------------------------------
 # Reference data
 # --------------------------------------------------------------------------------------------
-
-# The 34 CIEDE2000 test pairs of Sharma, Wu & Dalal (2005), Color Res. Appl. 30(1), 21-30,
-# Table 1: (L1, a1, b1, L2, a2, b2, Delta E00). Typed in from the paper's supplementary data
-# (also distributed in colour-science's test_delta_e.py and scikit-image's
-# ciede2000_test_data.txt).
-SHARMA_2005 = np.array([
-    [50.0000, 2.6772, -79.7751, 50.0000, 0.0000, -82.7485, 2.0425],
-    [50.0000, 3.1571, -77.2803, 50.0000, 0.0000, -82.7485, 2.8615],
-    [50.0000, 2.8361, -74.0200, 50.0000, 0.0000, -82.7485, 3.4412],
-    [50.0000, -1.3802, -84.2814, 50.0000, 0.0000, -82.7485, 1.0000],
-    [50.0000, -1.1848, -84.8006, 50.0000, 0.0000, -82.7485, 1.0000],
-    [50.0000, -0.9009, -85.5211, 50.0000, 0.0000, -82.7485, 1.0000],
-    [50.0000, 0.0000, 0.0000, 50.0000, -1.0000, 2.0000, 2.3669],
-    [50.0000, -1.0000, 2.0000, 50.0000, 0.0000, 0.0000, 2.3669],
-    [50.0000, 2.4900, -0.0010, 50.0000, -2.4900, 0.0009, 7.1792],
-    [50.0000, 2.4900, -0.0010, 50.0000, -2.4900, 0.0010, 7.1792],
-    [50.0000, 2.4900, -0.0010, 50.0000, -2.4900, 0.0011, 7.2195],
-    [50.0000, 2.4900, -0.0010, 50.0000, -2.4900, 0.0012, 7.2195],
-    [50.0000, -0.0010, 2.4900, 50.0000, 0.0009, -2.4900, 4.8045],
-    [50.0000, -0.0010, 2.4900, 50.0000, 0.0010, -2.4900, 4.8045],
-    [50.0000, -0.0010, 2.4900, 50.0000, 0.0011, -2.4900, 4.7461],
-    [50.0000, 2.5000, 0.0000, 50.0000, 0.0000, -2.5000, 4.3065],
-    [50.0000, 2.5000, 0.0000, 73.0000, 25.0000, -18.0000, 27.1492],
-    [50.0000, 2.5000, 0.0000, 61.0000, -5.0000, 29.0000, 22.8977],
-    [50.0000, 2.5000, 0.0000, 56.0000, -27.0000, -3.0000, 31.9030],
-    [50.0000, 2.5000, 0.0000, 58.0000, 24.0000, 15.0000, 19.4535],
-    [50.0000, 2.5000, 0.0000, 50.0000, 3.1736, 0.5854, 1.0000],
-    [50.0000, 2.5000, 0.0000, 50.0000, 3.2972, 0.0000, 1.0000],
-    [50.0000, 2.5000, 0.0000, 50.0000, 1.8634, 0.5757, 1.0000],
-    [50.0000, 2.5000, 0.0000, 50.0000, 3.2592, 0.3350, 1.0000],
-    [60.2574, -34.0099, 36.2677, 60.4626, -34.1751, 39.4387, 1.2644],
-    [63.0109, -31.0961, -5.8663, 62.8187, -29.7946, -4.0864, 1.2630],
-    [61.2901, 3.7196, -5.3901, 61.4292, 2.2480, -4.9620, 1.8731],
-    [35.0831, -44.1164, 3.7933, 35.0232, -40.0716, 1.5901, 1.8645],
-    [22.7233, 20.0904, -46.6940, 23.0331, 14.9730, -42.5619, 2.0373],
-    [36.4612, 47.8580, 18.3852, 36.2715, 50.5065, 21.2231, 1.4146],
-    [90.8027, -2.0831, 1.4410, 91.1528, -1.6435, 0.0447, 1.4441],
-    [90.9257, -0.5406, -0.9208, 88.6381, -0.8985, -0.7239, 1.5381],
-    [6.7747, -0.2908, -2.4247, 5.8714, -0.0985, -2.2286, 0.6377],
-    [2.0776, 0.0795, -1.1350, 0.9033, -0.0636, -0.5514, 0.9082],
-])
-
-# Pair 14 (index 13) has h'1 and h'2 exactly 180 degrees apart; which branch of the mean-hue
-# rule applies is decided by the last bit of atan2 (colour-science excludes it for that reason).
-# Pairs whose hue difference is near 180 degrees are still checked below by 13 and 15.
-AMBIGUOUS_PAIR = 13
-
 
 def _srgb_colourspace_derived():
     # colour-science's sRGB space with the matrix derived from primaries and white point, which

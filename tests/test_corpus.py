@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.colour import convert as colour
+import m2p.colour as colour
 from m2p.colour import emotion as emotion
 from training.corpus import build, cues, labels, midi, pairing, palettes, sources
 

@@ -17,7 +17,8 @@ from cvd_reference import cs_lab as _cs_lab  # noqa: E402
 from cvd_reference import cs_min_distance as _cs_min_distance  # noqa: E402
 from cvd_reference import hex_rgb as _hex_rgb  # noqa: E402
 from m2p.colour import distinct as distinct  # noqa: E402
-from m2p.errors import DistinctColoursWarning, InvalidArgumentError  # noqa: E402
+from m2p.colour import vision as vision  # noqa: E402
+from m2p.errors import DistinctColorsWarning, InvalidArgumentError  # noqa: E402
 from m2p.palette_types import Palette  # noqa: E402
 
 PALETTES = {
@@ -38,7 +39,7 @@ DEFICIENCIES = {"deuteranopia": "Deuteranomaly", "protanopia": "Protanomaly"}
 
 @pytest.mark.parametrize("ours, theirs", sorted(DEFICIENCIES.items()))
 def test_machado_matrices_are_the_published_severity_1_matrices(ours, theirs):
-    np.testing.assert_allclose(distinct.MACHADO_2009[ours],
+    np.testing.assert_allclose(vision.MACHADO_2009[ours],
                                cs.matrix_cvd_Machado2009(theirs, 1.0), atol=1e-6)
     # The physiological model of the paper, computed by colour-science from the Stockman &
     # Sharpe cone fundamentals (colour.MSDS_CMFS) with a 20 nm shift of the L or M cone, lands
@@ -47,21 +48,21 @@ def test_machado_matrices_are_the_published_severity_1_matrices(ours, theirs):
     primaries = cs.MSDS_DISPLAY_PRIMARIES["Typical CRT Brainard 1997"]
     shift = np.array([20.0, 0.0, 0.0]) if ours == "protanopia" else np.array([0.0, 20.0, 0.0])
     model = cs.blindness.matrix_anomalous_trichromacy_Machado2009(cmfs, primaries, shift)
-    np.testing.assert_allclose(distinct.MACHADO_2009[ours], model, atol=0.08)
+    np.testing.assert_allclose(vision.MACHADO_2009[ours], model, atol=0.08)
 
 
 def test_simulation_and_distances_match_colour_science():
     rgb = _hex_rgb(PALETTES["mixed"] + PALETTES["red_green"])
-    for vision in distinct.VISIONS:
-        lab = _cs_lab(rgb, vision)
+    for seen_with in vision.VISIONS:
+        lab = _cs_lab(rgb, seen_with)
         expected = cs.delta_E(lab[:, None, :], lab[None, :, :], method="CIE 2000")
         # colour-science rounds the sRGB matrix to the standard's 4 decimals: 0.01 apart.
-        np.testing.assert_allclose(distinct.pairwise_distances(rgb, vision=vision), expected,
+        np.testing.assert_allclose(vision.pairwise_distances(rgb, vision=seen_with), expected,
                                    atol=0.01)
     # Red and green of one lightness: far apart for most, close for deuteranopes.
     red_green = _hex_rgb(["#c0392b", "#5d8c1e"])
-    assert distinct.pairwise_distances(red_green)[0, 1] > 30
-    assert distinct.pairwise_distances(red_green, vision="deuteranopia")[0, 1] < 12
+    assert vision.pairwise_distances(red_green)[0, 1] > 30
+    assert vision.pairwise_distances(red_green, vision="deuteranopia")[0, 1] < 12
 
 
 # --- the guarantee ---------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_simulation_and_distances_match_colour_science():
 def test_take_keeps_the_stated_distance_in_every_vision(name, n):
     palette = Palette.from_hex(PALETTES[name])
     with warnings.catch_warnings():
-        warnings.simplefilter("error", DistinctColoursWarning)
+        warnings.simplefilter("error", DistinctColorsWarning)
         taken = palette.take(n)
     assert len(taken) == n and len(set(taken.hex)) == n
     assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
@@ -102,18 +103,18 @@ def test_palette_colours_come_first_and_move_in_lightness_only():
 
 def test_lightness_range_gives_wcag_contrast_on_white_and_black():
     for background, ratio in (("#ffffff", 3.0), ("#ffffff", 4.5), ("#101010", 3.0)):
-        bounds = distinct.lightness_for_contrast(_hex_rgb([background])[0], ratio)
+        bounds = vision.lightness_for_contrast(_hex_rgb([background])[0], ratio)
         for hexes in PALETTES.values():
             taken = Palette.from_hex(hexes).take(6, lightness=bounds)
             assert _cs_contrast(taken.hex, background).min() >= ratio, (background, taken.hex)
             assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
     with pytest.raises(InvalidArgumentError, match="no colour reaches contrast"):
-        distinct.lightness_for_contrast(np.array([0.5, 0.5, 0.5]), 15.0)
+        vision.lightness_for_contrast(np.array([0.5, 0.5, 0.5]), 15.0)
 
 
 def test_too_many_colours_warn_and_return_the_best_found():
     palette = Palette.from_hex(PALETTES["one"])
-    with pytest.warns(DistinctColoursWarning, match="cannot all be 25 CIEDE2000") as caught:
+    with pytest.warns(DistinctColorsWarning, match="cannot all be 25 CIEDE2000") as caught:
         taken = palette.take(12, min_distance=25)
     assert len(taken) == 12 and len(set(taken.hex)) == 12
     stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))

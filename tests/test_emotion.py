@@ -22,10 +22,10 @@ from m2p.colour.emotion import (
     REFERENCE_L_STD,
     REFERENCE_YELLOW_MEAN,
     REFERENCE_YELLOW_STD,
-    colour_valence_arousal_raw,
+    color_valence_arousal_raw,
     emotion_similarity,
     emotion_to_va,
-    ou_colour_heat,
+    ou_color_heat,
     ou_luo_harmony,
     palette_emotion,
     palette_harmony,
@@ -162,7 +162,7 @@ def test_reference_statistics_match_srgb_grid():
     g = np.linspace(0.0, 1.0, 33)
     rgb = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
     lch = srgb_to_lch(torch.tensor(rgb))
-    heat = ou_colour_heat(lch).numpy()
+    heat = ou_color_heat(lch).numpy()
     L, C = lch[:, 0].numpy(), lch[:, 1].numpy()
     assert L.mean() == pytest.approx(REFERENCE_L_MEAN, abs=0.01)
     assert L.std() == pytest.approx(REFERENCE_L_STD, abs=0.01)
@@ -240,7 +240,7 @@ def test_palette_mean_and_range():
     va = palette_valence_arousal(lch)
     assert va.shape == (64, 2)
     assert (va.abs() < 1).all()
-    torch.testing.assert_close(va, torch.tanh(colour_valence_arousal_raw(lch).mean(-2)))
+    torch.testing.assert_close(va, torch.tanh(color_valence_arousal_raw(lch).mean(-2)))
     # Permutation invariance.
     torch.testing.assert_close(palette_valence_arousal(lch.flip(-2)), va)
     e = palette_emotion(lch)

@@ -36,7 +36,8 @@ def test_bad_track_json_is_still_a_track_error():
 
 
 def test_colour_layer_raises_invalid_argument_error():
-    from m2p.colour.convert import hex_to_rgb, lch_to_rgb8
+    from m2p.colour.convert_np import hex_to_rgb
+    from m2p.colour.gamut import lch_to_rgb8
 
     with pytest.raises(InvalidArgumentError, match="not a hex colour"):
         hex_to_rgb("#12345z")

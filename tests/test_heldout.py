@@ -189,7 +189,7 @@ def _fake_results() -> dict:
     for k in keys:
         pkg, stem = k.split("/")
         lch = np.column_stack([rng.uniform(20, 90, 5), rng.uniform(0, 80, 5), rng.uniform(0, 360, 5)])
-        from m2p.colour.convert import lch_to_hex
+        from m2p.colour.gamut import lch_to_hex
         files[k] = {"package": pkg, "stem": stem, "groups": [g for g, bp in H.GROUPS.items()
                                                               if stem in bp.get(pkg, ())],
                     "music_va": rng.uniform(-1, 1, 2).tolist(), "palette_va": rng.uniform(-1, 1, 2).tolist(),

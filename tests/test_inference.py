@@ -153,7 +153,7 @@ def test_alignment_restores_slots_after_a_shorter_palette():
 def test_track_slots_are_aligned(tiny_model, tmp_path):
     from scipy.optimize import linear_sum_assignment
 
-    from m2p.colour.convert import ciede2000_matrix
+    from m2p.colour.difference import ciede2000_matrix
 
     path = write(tmp_path / "long.wav", music(6.0, seed=3))
     track = m2p.palette_track(path, model=tiny_model, **FAST)

@@ -22,10 +22,10 @@ from PIL import Image  # noqa: E402
 
 import m2p.cache  # noqa: E402
 import m2p.hooks.front_doors  # noqa: E402
-from m2p.colour import convert as colour  # noqa: E402
+import m2p.colour as colour  # noqa: E402
+from m2p.colour import legibility, ramps  # noqa: E402
 from m2p.errors import NameCollisionWarning, TrackError  # noqa: E402
 from m2p.palette_types import Palette, PaletteTrack  # noqa: E402
-from m2p_plugins import _common  # noqa: E402
 from m2p_plugins.matplotlib import (  # noqa: E402
     animate_colors,
     make_colormaps,
@@ -108,7 +108,7 @@ def test_style_cycle_is_the_palette_in_legible_order(pal):
 def test_legible_order_for_many_colours_is_a_permutation():
     lch = colour.hex_to_lch([f"#{(37 * i) % 256:02x}{(91 * i) % 256:02x}{(151 * i) % 256:02x}"
                              for i in range(1, 12)])
-    order = _common.legible_order(lch)
+    order = legibility.legible_order(lch)
     assert sorted(order) == list(range(11))
 
 
@@ -159,9 +159,9 @@ def test_dark_style_keeps_wcag_contrast(name, tmp_path):
     for key in ("text.color", "axes.labelcolor", "xtick.color", "ytick.color",
                 "axes.titlecolor", "legend.labelcolor"):
         for bg in backgrounds:
-            assert _common.contrast_ratio(rc[key], bg) >= 4.5, (key, rc[key], bg)
+            assert colour.contrast_ratio(rc[key], bg) >= 4.5, (key, rc[key], bg)
     for c in _cycle(rc):
-        assert _common.contrast_ratio(c, rc["axes.facecolor"]) >= 3.0
+        assert colour.contrast_ratio(c, rc["axes.facecolor"]) >= 3.0
     # The background is dark and comes from the palette's darkest colour (same hue family).
     bg_lch = colour.hex_to_lch(rc["figure.facecolor"])[0]
     assert bg_lch[0] <= 12.0
@@ -170,7 +170,7 @@ def test_dark_style_keeps_wcag_contrast(name, tmp_path):
         assert abs((bg_lch[2] - darkest[2] + 180) % 360 - 180) < 25
     # Light style: text also keeps the contrast on white.
     light = style(pal)
-    assert _common.contrast_ratio(light["text.color"], light["axes.facecolor"]) >= 4.5
+    assert colour.contrast_ratio(light["text.color"], light["axes.facecolor"]) >= 4.5
 
     with plt.style.context(rc):
         fig, ax = plt.subplots(figsize=(3, 2))
@@ -184,8 +184,8 @@ def test_dark_style_keeps_wcag_contrast(name, tmp_path):
 def test_dotted_name_styles_ship_and_load():
     plt.style.use("m2p.styles.dark")
     bg, text = mpl.rcParams["figure.facecolor"], mpl.rcParams["text.color"]
-    assert _common.contrast_ratio(to_hex(text), to_hex(bg)) >= 4.5
-    assert _common.relative_luminance(_common.to_rgb(to_hex(bg))) < 0.05
+    assert colour.contrast_ratio(to_hex(text), to_hex(bg)) >= 4.5
+    assert colour.relative_luminance(colour.hex_to_rgb(to_hex(bg))[0]) < 0.05
     plt.style.use("m2p.styles.light")
     assert to_hex(mpl.rcParams["axes.facecolor"]) == "#ffffff"
     plt.style.use(["m2p.styles.dark", style(Palette.from_hex(PALETTES["three"]), dark=True)])
@@ -417,7 +417,7 @@ def test_eight_series_get_eight_distinct_legible_colours(name, tmp_path):
     assert _cs_min_distance(drawn) >= DEFAULT_MIN_DISTANCE
     # Lines reach WCAG 2.1 non-text contrast on the white background, by default.
     for c in _cycle(rc):
-        assert _common.contrast_ratio(c, rc["axes.facecolor"]) >= 3.0, c
+        assert colour.contrast_ratio(c, rc["axes.facecolor"]) >= 3.0, c
     # The palette's own hues lead the cycle (lightness moved only where contrast needs it).
     own = colour.hex_to_lch(pal.hex)
     first = colour.hex_to_lch(_cycle(rc)[:len(pal)])
@@ -432,10 +432,10 @@ def test_cycle_contrast_is_at_least_3_on_light_and_dark_and_min_contrast_raises_
         pal = Palette.from_hex(PALETTES[name])
         for dark in (False, True):
             rc = style(pal, dark=dark, n=6)
-            ratios = [_common.contrast_ratio(c, rc["axes.facecolor"]) for c in _cycle(rc)]
+            ratios = [colour.contrast_ratio(c, rc["axes.facecolor"]) for c in _cycle(rc)]
             assert min(ratios) >= 3.0, (name, dark, ratios)
     strict = style(Palette.from_hex(PALETTES["mixed"]), n=5, min_contrast=4.5)
-    assert min(_common.contrast_ratio(c, "#ffffff") for c in _cycle(strict)) >= 4.5
+    assert min(colour.contrast_ratio(c, "#ffffff") for c in _cycle(strict)) >= 4.5
 
 
 def _ogg(path: Path, freq: float) -> Path:
@@ -470,8 +470,8 @@ def test_two_song_ogg_files_warn_about_the_shared_name(tmp_path, tiny_model_dir)
         maps = m2p.register_colormaps(second, name="band_b_song", **kw)
     assert rc_a["image.cmap"] == "m2p.band_a_song"
     assert "m2p.band_b_song_diverging" in maps
-    assert not _common.to_hex(mpl.colormaps["m2p.band_a_song"](0.5)[:3]) == \
-        _common.to_hex(mpl.colormaps["m2p.band_b_song"](0.5)[:3])
+    assert not colour.rgb_to_hex(mpl.colormaps["m2p.band_a_song"](0.5)[:3])[0] == \
+        colour.rgb_to_hex(mpl.colormaps["m2p.band_b_song"](0.5)[:3])[0]
 
 
 def test_non_ascii_names_stay_readable(pal, tmp_path):
@@ -506,7 +506,7 @@ def test_seaborn_takes_a_palette_as_it_is(pal, tmp_path):
 def test_diverging_colormap_ends_stay_apart_for_colour_blind_readers(hexes):
     cmaps = make_colormaps(Palette.from_hex(hexes), stem="test_cvd")
     ends = [to_hex(c) for c in cmaps["m2p.test_cvd_diverging"]([0.0, 1.0])]
-    assert _cs_min_distance(ends) >= _common.DIVERGING_SEPARATION - 0.5, ends
+    assert _cs_min_distance(ends) >= ramps.DIVERGING_SEPARATION - 0.5, ends
 
 
 @pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be a whole number"),

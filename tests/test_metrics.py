@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from m2p.colour.convert import ciede2000_matrix
+from m2p.colour.difference import ciede2000_matrix
 from training import metrics as M
 
 PALETTE = np.array([[30.0, 40.0, 20.0], [70.0, 60.0, 100.0], [50.0, 30.0, 250.0],

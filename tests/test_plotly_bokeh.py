@@ -33,7 +33,7 @@ def _contrast(a: str, b: str) -> float:
 
 
 def _hue(code: str) -> float:
-    from m2p.colour.convert import hex_to_lch
+    from m2p.colour.convert_np import hex_to_lch
 
     return float(hex_to_lch(code)[0, 2])
 

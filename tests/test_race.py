@@ -122,7 +122,8 @@ def test_every_entity_gets_its_own_distinct_colour(tmp_path: Path, monkeypatch) 
     from matplotlib.colors import to_hex
 
     import m2p_plugins.video.race as race_module
-    from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, min_pairwise_distance
+    from m2p.colour.distinct import DEFAULT_MIN_DISTANCE
+    from m2p.colour.vision import min_pairwise_distance
 
     seen: dict[float, list[str]] = {}
     real_frame = race_module.BarChartRace.frame

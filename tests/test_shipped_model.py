@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import m2p
-from m2p.colour.convert import ciede2000_matrix
+from m2p.colour.difference import ciede2000_matrix
 from m2p.model.weights import find_model_dir, load_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -51,7 +51,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from m2p.colour import convert_np as colour_np
+from m2p.colour import emotion as colour_emotion
 from m2p.colour.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
 from m2p.errors import InvalidArgumentError, M2PError
 from m2p.inference.engine import alternative_numbers
@@ -353,7 +353,7 @@ def palette_emotions(palettes: Sequence[np.ndarray]) -> np.ndarray:
 
 def pad_palettes(palettes: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Variable-length palettes as one zero-padded LCh tensor (N, n, 3) and its mask (N, n)."""
-    lch, mask = colour_np.pad_palettes(palettes)
+    lch, mask = colour_emotion.pad_palettes(palettes)
     return torch.as_tensor(lch), torch.as_tensor(mask)
 
 

@@ -45,7 +45,8 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 from torch.nn import functional as F
 
-from m2p.colour.convert import ciede2000, lch_to_lab
+from m2p.colour.convert import lch_to_lab
+from m2p.colour.difference import ciede2000
 
 __all__ = [
     "LossWeights",

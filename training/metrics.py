@@ -1,7 +1,7 @@
 """The paper's palette metrics, implemented from their definitions (pure functions, NumPy in/out).
 
 Colours are CIELCh arrays ``(n, 3)`` (L in [0, 100], C >= 0, h in degrees). Colour distances are
-CIEDE2000 (``m2p.colour.convert.ciede2000_matrix``, evaluated in float64).
+CIEDE2000 (``m2p.colour.difference.ciede2000_matrix``, evaluated in float64).
 
 Per-palette metrics
     :func:`diversity`, :func:`palette_distance`, :func:`multimodality`.
@@ -31,8 +31,8 @@ from scipy.optimize import linear_sum_assignment, linprog
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 from scipy.spatial import QhullError
 
-from m2p.colour.convert import ciede2000_matrix
 from m2p.colour.convert_np import lch_to_lab
+from m2p.colour.difference import ciede2000_matrix
 
 __all__ = [
     "diversity",

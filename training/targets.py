@@ -237,22 +237,19 @@ def choose_base(target_raw: np.ndarray, target_hue: np.ndarray, library_raw: np.
 class GamutTable:
     """Largest chroma inside sRGB at each (L*, h): a lookup table for fast gamut mapping.
 
-    Built once from :func:`m2p.colour.convert.gamut_map_lch` on a grid (L* step 0.5, h step 1
+    Built once from :func:`m2p.colour.gamut.gamut_map_lch` on a grid (L* step 0.5, h step 1
     degree); queried by bilinear interpolation (the boundary is smooth between grid points
     except at the primaries' cusps, where the table errs by under 1 C* unit).
     """
 
     def __init__(self) -> None:
-        import torch
-
-        from m2p.colour.convert import gamut_map_lch
+        from m2p.colour.gamut import gamut_map_lch
 
         self.L = np.linspace(0.0, 100.0, 201)
         self.h = np.arange(0.0, 361.0, 1.0)
         grid = np.stack(np.meshgrid(self.L, self.h, indexing="ij"), -1)
         lch = np.concatenate([grid[..., :1], np.full(grid.shape[:-1] + (1,), 200.0), grid[..., 1:]], -1)
-        with torch.no_grad():
-            mapped = gamut_map_lch(torch.tensor(lch.reshape(-1, 3), dtype=torch.float64)).numpy()
+        mapped = gamut_map_lch(lch.reshape(-1, 3))
         self.cmax = mapped[:, 1].reshape(len(self.L), len(self.h))
 
     def max_chroma(self, L: np.ndarray, h: np.ndarray) -> np.ndarray:

@@ -8,8 +8,16 @@ Emotions live in two equivalent forms:
 :func:`va_to_emotion` and :func:`emotion_to_va` move between them; :func:`palette_valence_arousal`
 predicts where a colour palette sits on the circumplex from its CIELCh colours, and
 :func:`ou_luo_harmony` / :func:`palette_harmony` score how harmonious colours look together.
-All functions are pure and differentiable torch with finite gradients everywhere (including
-neutral colours and the origin of the circumplex). See ``docs/science.md`` for the equations.
+All functions are pure and written once for NumPy arrays and torch tensors (see
+:mod:`m2p.colour._arrays`): array-likes give float64 NumPy arrays (a palette's own emotion,
+without torch), tensors give differentiable tensors with finite gradients everywhere,
+including neutral colours and the origin of the circumplex (the training losses). See
+``docs/science.md`` for the equations.
+
+>>> palette_valence_arousal([[90.0, 60.0, 90.0], [80.0, 70.0, 60.0]]).round(2).tolist()  # sunny
+[0.87, 0.44]
+>>> palette_valence_arousal([[30.0, 40.0, 260.0], [20.0, 30.0, 280.0]]).round(2).tolist()  # gloomy
+[-0.91, -0.64]
 
 References
 ----------
@@ -29,11 +37,13 @@ Wilms, L. and Oberfeld, D. (2018). Color and emotion: effects of hue, saturation
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
-import torch
-from torch import Tensor
+import numpy as np
 
-from m2p.colour.convert import as_float, safe_sqrt
+from m2p.colour._arrays import as_float, as_mask, broadcast, constant, namespace, softmax, trues
+from m2p.colour.convert_np import safe_sqrt
 
 __all__ = [
     "EMOTIONS",
@@ -45,10 +55,11 @@ __all__ = [
     "emotion_similarity",
     "palette_valence_arousal",
     "palette_emotion",
-    "colour_valence_arousal_raw",
-    "ou_colour_heat",
+    "color_valence_arousal_raw",
+    "ou_color_heat",
     "ou_luo_harmony",
     "palette_harmony",
+    "pad_palettes",
     "REFERENCE_L_MEAN",
     "REFERENCE_L_STD",
     "REFERENCE_C_MEAN",
@@ -108,20 +119,20 @@ _EPS = 1e-12
 # ----------------------------------------------------------------------------------------------
 
 
-def va_to_emotion(valence_arousal: Tensor, *, sharpness: float = DEFAULT_SHARPNESS) -> Tensor:
+def va_to_emotion(valence_arousal: Any, *, sharpness: float = DEFAULT_SHARPNESS) -> Any:
     """Spread a valence-arousal point over Russell's 8 categories with an angular kernel.
 
     Parameters
     ----------
     valence_arousal
-        Tensor (..., 2): valence and arousal, nominally in [-1, 1].
+        Array (..., 2): valence and arousal, nominally in [-1, 1].
     sharpness
         Kernel concentration tau > 0 (larger: more weight on the nearest category).
 
     Returns
     -------
-    Tensor
-        Tensor (..., 8) in :data:`EMOTIONS` order, non-negative, summing to the intensity
+    array
+        Array (..., 8) in :data:`EMOTIONS` order, non-negative, summing to the intensity
         ``min(r, 1)`` where ``r = |(v, a)|``: the origin (neutral) gives all zeros, a point on
         the unit circle a distribution summing to one.
 
@@ -142,27 +153,28 @@ def va_to_emotion(valence_arousal: Tensor, *, sharpness: float = DEFAULT_SHARPNE
     Russell, J. A. (1980). A circumplex model of affect. JPSP 39(6), 1161-1178.
     """
     va = as_float(valence_arousal)
+    xp = namespace(va)
     r = _safe_norm(va)
     units = _unit_vectors(va)  # (8, 2)
-    cosines = (va @ units.T) / r.clamp_min(_EPS).unsqueeze(-1)
-    weights = torch.softmax(sharpness * cosines, dim=-1)
-    return r.clamp(max=1.0).unsqueeze(-1) * weights
+    cosines = (va @ units.T) / xp.clip(r, _EPS, None)[..., None]
+    weights = softmax(sharpness * cosines)
+    return xp.clip(r, None, 1.0)[..., None] * weights
 
 
-def emotion_to_va(emotion: Tensor, *, sharpness: float = DEFAULT_SHARPNESS) -> Tensor:
+def emotion_to_va(emotion: Any, *, sharpness: float = DEFAULT_SHARPNESS) -> Any:
     """Map an 8-category emotion vector back to a valence-arousal point.
 
     Parameters
     ----------
     emotion
-        Tensor (..., 8) in :data:`EMOTIONS` order, non-negative weights (any total).
+        Array (..., 8) in :data:`EMOTIONS` order, non-negative weights (any total).
     sharpness
         The tau used by :func:`va_to_emotion`, whose radial shrinkage this undoes.
 
     Returns
     -------
-    Tensor
-        Tensor (..., 2), valence and arousal inside the unit disc (so both in [-1, 1]).
+    array
+        Array (..., 2), valence and arousal inside the unit disc (so both in [-1, 1]).
 
     Notes
     -----
@@ -180,26 +192,27 @@ def emotion_to_va(emotion: Tensor, *, sharpness: float = DEFAULT_SHARPNESS) -> T
     units = _unit_vectors(e)
     p = (e @ units) / _kernel_resultant_length(sharpness)
     norm = _safe_norm(p)
-    return p / norm.clamp_min(1.0).unsqueeze(-1)
+    return p / namespace(p).clip(norm, 1.0, None)[..., None]
 
 
-def emotion_similarity(a: Tensor, b: Tensor) -> Tensor:
+def emotion_similarity(a: Any, b: Any) -> Any:
     """Cosine similarity of two emotion vectors, defined as 0 when either is zero.
 
     Parameters
     ----------
     a, b
-        Tensors (..., 8) (any last dimension works), broadcast against each other.
+        Arrays (..., 8) (any last dimension works), broadcast against each other.
 
     Returns
     -------
-    Tensor
-        Tensor (...), in [-1, 1]; in [0, 1] for non-negative emotion vectors. Symmetric,
+    array
+        Array (...), in [-1, 1]; in [0, 1] for non-negative emotion vectors. Symmetric,
         scale-invariant, 1 for parallel vectors, 0 if either vector is zero.
     """
-    a, b = torch.broadcast_tensors(as_float(a), as_float(b))
+    xp = namespace(a, b)
+    a, b = broadcast(as_float(a, xp), as_float(b, xp))
     norms = _safe_norm(a) * _safe_norm(b)
-    return (a * b).sum(-1) / norms.clamp_min(_EPS)
+    return (a * b).sum(-1) / xp.clip(norms, _EPS, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,18 +220,18 @@ def emotion_similarity(a: Tensor, b: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
-def ou_colour_heat(lch: Tensor) -> Tensor:
+def ou_color_heat(lch: Any) -> Any:
     """Warm-cool colour emotion of single colours (Ou et al. 2004, part I).
 
     Parameters
     ----------
     lch
-        Tensor (..., 3), CIELCh (L*, C*ab, h_ab in degrees).
+        Array (..., 3), CIELCh (L*, C*ab, h_ab in degrees).
 
     Returns
     -------
-    Tensor
-        Tensor (...), heat: positive warm (reds, oranges), negative cool (blues, greens);
+    array
+        Array (...), heat: positive warm (reds, oranges), negative cool (blues, greens);
         about -1.7 to 2.4 over sRGB.
 
     Notes
@@ -231,28 +244,29 @@ def ou_colour_heat(lch: Tensor) -> Tensor:
     equation for colour heat.
     """
     lch = as_float(lch)
-    _, C, h = lch.unbind(-1)
-    return -0.5 + 0.02 * C.clamp_min(0.0) ** 1.07 * torch.cos(torch.deg2rad(h - 50.0))
+    xp = namespace(lch)
+    C, h = lch[..., 1], lch[..., 2]
+    return -0.5 + 0.02 * xp.clip(C, 0.0, None) ** 1.07 * xp.cos(xp.deg2rad(h - 50.0))
 
 
-def colour_valence_arousal_raw(lch: Tensor) -> Tensor:
+def color_valence_arousal_raw(lch: Any) -> Any:
     """Unbounded valence and arousal scores of single colours (the model before squashing).
 
     Parameters
     ----------
     lch
-        Tensor (..., 3), CIELCh (L*, C*ab, h_ab in degrees).
+        Array (..., 3), CIELCh (L*, C*ab, h_ab in degrees).
 
     Returns
     -------
-    Tensor
-        Tensor (..., 2), (valence, arousal) in z-score units of the sRGB gamut.
+    array
+        Array (..., 2), (valence, arousal) in z-score units of the sRGB gamut.
 
     Notes
     -----
     With ``zL = (L* - 57.72) / 20.66``, ``zC = (C* - 58.68) / 27.03`` and
     ``zH = (CH + 0.2951) / 0.8008`` (z-scores over a uniform grid of the sRGB cube, CH from
-    :func:`ou_colour_heat`)::
+    :func:`ou_color_heat`)::
 
         valence = 0.69 zL + 0.22 zC + 0.30 zY  (Valdez & Mehrabian 1994, pleasure, + yellowness)
         arousal = 0.60 zC + 0.20 zH            (their arousal's saturation term + hue warmth)
@@ -279,38 +293,39 @@ def colour_valence_arousal_raw(lch: Tensor) -> Tensor:
     Lindborg, P. and Friberg, A. K. (2015). PLOS ONE 10(12), e0144013.
     """
     lch = as_float(lch)
-    L, C, h = lch.unbind(-1)
+    xp = namespace(lch)
+    L, C, h = lch[..., 0], lch[..., 1], lch[..., 2]
     zL = (L - REFERENCE_L_MEAN) / REFERENCE_L_STD
     zC = (C - REFERENCE_C_MEAN) / REFERENCE_C_STD
-    zH = (ou_colour_heat(lch) - REFERENCE_HEAT_MEAN) / REFERENCE_HEAT_STD
-    zY = (C.clamp_min(0.0) * torch.sin(torch.deg2rad(h)) - REFERENCE_YELLOW_MEAN) / REFERENCE_YELLOW_STD
+    zH = (ou_color_heat(lch) - REFERENCE_HEAT_MEAN) / REFERENCE_HEAT_STD
+    zY = (xp.clip(C, 0.0, None) * xp.sin(xp.deg2rad(h)) - REFERENCE_YELLOW_MEAN) / REFERENCE_YELLOW_STD
     valence = _VALENCE_FROM_L * zL + _VALENCE_FROM_C * zC + _VALENCE_FROM_YELLOW * zY
     arousal = _AROUSAL_FROM_C * zC + _AROUSAL_FROM_HEAT * zH
-    return torch.stack((valence, arousal), dim=-1)
+    return xp.stack((valence, arousal), -1)
 
 
-def palette_valence_arousal(lch: Tensor, mask: Tensor | None = None) -> Tensor:
+def palette_valence_arousal(lch: Any, mask: Any | None = None) -> Any:
     """Valence and arousal that a colour palette conveys (differentiable colour-emotion model).
 
     Parameters
     ----------
     lch
-        Tensor (..., n, 3), CIELCh colours (L* in [0, 100], C* >= 0, h in degrees).
+        Array (..., n, 3), CIELCh colours (L* in [0, 100], C* >= 0, h in degrees).
     mask
-        Optional bool tensor (..., n): True for the colours that belong to the palette
+        Optional boolean array (..., n): True for the colours that belong to the palette
         (variable-length palettes padded to n). Padded entries may hold anything, even NaN;
         they get zero gradient. None means all n colours.
 
     Returns
     -------
-    Tensor
-        Tensor (..., 2), (valence, arousal) in (-1, 1). A palette with no valid colour gives
+    array
+        Array (..., 2), (valence, arousal) in (-1, 1). A palette with no valid colour gives
         (0, 0), the neutral point.
 
     Notes
     -----
     Colour emotions of combinations are close to the mean of the single colours' emotions
-    (Ou et al. 2004, part II), so the per-colour scores of :func:`colour_valence_arousal_raw`
+    (Ou et al. 2004, part II), so the per-colour scores of :func:`color_valence_arousal_raw`
     are averaged over the palette (equal weights: a palette shows its colours in equal areas)
     and the mean is squashed with ``tanh``: ``va = tanh(mean_i raw_i)``. One z-score unit of
     the gamut maps to 0.76.
@@ -320,27 +335,28 @@ def palette_valence_arousal(lch: Tensor, mask: Tensor | None = None) -> Tensor:
     Ou, L.-C., Luo, M. R., Woodcock, A. and Wright, A. (2004). Part II. Color Res. Appl. 29(4),
     292-298.
     """
-    raw = colour_valence_arousal_raw(_neutralise_padding(lch, mask))
-    return torch.tanh(_masked_mean(raw, mask, dim=-2))
+    lch = _neutralise_padding(lch, mask)
+    raw = color_valence_arousal_raw(lch)
+    return namespace(raw).tanh(_masked_mean(raw, mask, dim=-2))
 
 
-def palette_emotion(lch: Tensor, mask: Tensor | None = None, *,
-                    sharpness: float = DEFAULT_SHARPNESS) -> Tensor:
+def palette_emotion(lch: Any, mask: Any | None = None, *,
+                    sharpness: float = DEFAULT_SHARPNESS) -> Any:
     """Eight-category emotion of a palette: :func:`va_to_emotion` of its valence-arousal.
 
     Parameters
     ----------
     lch
-        Tensor (..., n, 3), CIELCh colours.
+        Array (..., n, 3), CIELCh colours.
     mask
-        Optional bool tensor (..., n), True for valid colours.
+        Optional boolean array (..., n), True for valid colours.
     sharpness
         Kernel sharpness passed to :func:`va_to_emotion`.
 
     Returns
     -------
-    Tensor
-        Tensor (..., 8) in :data:`EMOTIONS` order, summing to the intensity of the palette's
+    array
+        Array (..., 8) in :data:`EMOTIONS` order, summing to the intensity of the palette's
         valence-arousal point (at most 1).
     """
     return va_to_emotion(palette_valence_arousal(lch, mask), sharpness=sharpness)
@@ -351,18 +367,18 @@ def palette_emotion(lch: Tensor, mask: Tensor | None = None, *,
 # ----------------------------------------------------------------------------------------------
 
 
-def ou_luo_harmony(lch_a: Tensor, lch_b: Tensor) -> Tensor:
+def ou_luo_harmony(lch_a: Any, lch_b: Any) -> Any:
     """Two-colour harmony score of Ou & Luo (2006).
 
     Parameters
     ----------
     lch_a, lch_b
-        Tensors (..., 3), CIELCh colours (L*, C*ab, h_ab in degrees); broadcast together.
+        Arrays (..., 3), CIELCh colours (L*, C*ab, h_ab in degrees); broadcast together.
 
     Returns
     -------
-    Tensor
-        Tensor (...), CH: higher is more harmonious; positive values were judged harmonious,
+    array
+        Array (...), CH: higher is more harmonious; positive values were judged harmonious,
         negative disharmonious (about -1.3 to 1.3 over random sRGB pairs). Symmetric in its
         arguments.
 
@@ -388,51 +404,83 @@ def ou_luo_harmony(lch_a: Tensor, lch_b: Tensor) -> Tensor:
     Ou, L.-C. and Luo, M. R. (2006). A colour harmony model for two-colour combinations.
     Color Research & Application 31(3), 191-204.
     """
-    a, b = torch.broadcast_tensors(as_float(lch_a), as_float(lch_b))
-    L1, C1, h1 = a.unbind(-1)
-    L2, C2, h2 = b.unbind(-1)
-    C1 = C1.clamp_min(0.0)
-    C2 = C2.clamp_min(0.0)
+    xp = namespace(lch_a, lch_b)
+    a, b = broadcast(as_float(lch_a, xp), as_float(lch_b, xp))
+    L1, C1, h1 = a[..., 0], xp.clip(a[..., 1], 0.0, None), a[..., 2]
+    L2, C2, h2 = b[..., 0], xp.clip(b[..., 1], 0.0, None), b[..., 2]
 
-    dH2 = 2.0 * C1 * C2 * (1.0 - torch.cos(torch.deg2rad(h1 - h2)))
-    dC = safe_sqrt(dH2.clamp_min(0.0) + ((C1 - C2) / 1.46) ** 2)
-    H_C = 0.04 + 0.53 * torch.tanh(0.8 - 0.045 * dC)
+    dH2 = 2.0 * C1 * C2 * (1.0 - xp.cos(xp.deg2rad(h1 - h2)))
+    dC = safe_sqrt(xp.clip(dH2, 0.0, None) + ((C1 - C2) / 1.46) ** 2)
+    H_C = 0.04 + 0.53 * xp.tanh(0.8 - 0.045 * dC)
 
-    H_Lsum = 0.28 + 0.54 * torch.tanh(-3.88 + 0.029 * (L1 + L2))
-    H_dL = 0.14 + 0.15 * torch.tanh(-2.0 + 0.2 * (L1 - L2).abs())
+    H_Lsum = 0.28 + 0.54 * xp.tanh(-3.88 + 0.029 * (L1 + L2))
+    H_dL = 0.14 + 0.15 * xp.tanh(-2.0 + 0.2 * xp.abs(L1 - L2))
     H_H = _ou_luo_hue_effect(L1, C1, h1) + _ou_luo_hue_effect(L2, C2, h2)
     return H_C + H_Lsum + H_dL + H_H
 
 
-def palette_harmony(lch: Tensor, mask: Tensor | None = None) -> Tensor:
+def palette_harmony(lch: Any, mask: Any | None = None) -> Any:
     """Mean Ou & Luo (2006) harmony over all pairs of colours in a palette.
 
     Parameters
     ----------
     lch
-        Tensor (..., n, 3), CIELCh colours.
+        Array (..., n, 3), CIELCh colours.
     mask
-        Optional bool tensor (..., n), True for valid colours; padded entries may hold anything.
+        Optional boolean array (..., n), True for valid colours; padded entries may hold anything.
 
     Returns
     -------
-    Tensor
-        Tensor (...), the mean of :func:`ou_luo_harmony` over the unordered pairs i < j of
+    array
+        Array (...), the mean of :func:`ou_luo_harmony` over the unordered pairs i < j of
         valid colours. A palette with a single valid colour scores that colour against itself;
         a palette with none scores 0.
     """
     lch = _neutralise_padding(lch, mask)
+    xp = namespace(lch)
     n = lch.shape[-2]
-    valid = (torch.ones(lch.shape[:-1], dtype=torch.bool, device=lch.device) if mask is None
-             else torch.as_tensor(mask, device=lch.device).bool().expand(lch.shape[:-1]))
-    scores = ou_luo_harmony(lch.unsqueeze(-2), lch.unsqueeze(-3))  # (..., n, n)
-    both = valid.unsqueeze(-1) & valid.unsqueeze(-2)
-    upper = torch.ones(n, n, dtype=torch.bool, device=lch.device).triu(diagonal=1)
-    diagonal = torch.eye(n, dtype=torch.bool, device=lch.device)
-    pair_mean = _masked_mean(scores.flatten(-2), (both & upper).flatten(-2), dim=-1)
-    self_mean = _masked_mean(scores.flatten(-2), (both & diagonal).flatten(-2), dim=-1)
-    has_pair = (valid.sum(-1) >= 2)
-    return torch.where(has_pair, pair_mean, self_mean)
+    valid = (trues(lch.shape[:-1], lch) if mask is None
+             else xp.broadcast_to(as_mask(mask, lch), lch.shape[:-1]))
+    scores = ou_luo_harmony(lch[..., :, None, :], lch[..., None, :, :])  # (..., n, n)
+    both = valid[..., :, None] & valid[..., None, :]
+    square = trues((n, n), lch)
+    upper = xp.triu(square, 1)
+    diagonal = xp.triu(square, 0) & ~upper
+
+    def flat(x: Any) -> Any:  # (..., n, n) -> (..., n * n)
+        return x.reshape(tuple(x.shape[:-2]) + (-1,))
+
+    pair_mean = _masked_mean(flat(scores), flat(both & upper), dim=-1)
+    self_mean = _masked_mean(flat(scores), flat(both & diagonal), dim=-1)
+    has_pair = valid.sum(-1) >= 2
+    return xp.where(has_pair, pair_mean, self_mean)
+
+
+def pad_palettes(palettes: Iterable[np.ndarray], width: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length palettes as one batch for the palette functions above.
+
+    Parameters
+    ----------
+    palettes
+        CIELCh palettes, each (n_i, 3).
+    width
+        Colours per row; default the longest palette.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Zero-padded colours (N, width, 3) float64 and the mask of real colours (N, width) bool:
+        the ``(lch, mask)`` pair :func:`palette_emotion` and its siblings take.
+    """
+    palettes = [np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in palettes]
+    n = max((len(p) for p in palettes), default=0) if width is None else int(width)
+    colours = np.zeros((len(palettes), n, 3))
+    mask = np.zeros((len(palettes), n), dtype=bool)
+    for i, p in enumerate(palettes):
+        colours[i, : len(p)] = p
+        mask[i, : len(p)] = True
+    return colours, mask
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,24 +488,28 @@ def palette_harmony(lch: Tensor, mask: Tensor | None = None) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
-def _ou_luo_hue_effect(L: Tensor, C: Tensor, h: Tensor) -> Tensor:
-    h = torch.remainder(h, 360.0)
-    E_C = 0.5 + 0.5 * torch.tanh(-2.0 + 0.5 * C)
-    H_S = (-0.08 - 0.14 * torch.sin(torch.deg2rad(h + 50.0))
-           - 0.07 * torch.sin(torch.deg2rad(2.0 * h + 90.0)))
+def _ou_luo_hue_effect(L: Any, C: Any, h: Any) -> Any:
+    xp = namespace(h)
+    h = xp.remainder(h, 360.0)
+    E_C = 0.5 + 0.5 * xp.tanh(-2.0 + 0.5 * C)
+    H_S = (-0.08 - 0.14 * xp.sin(xp.deg2rad(h + 50.0))
+           - 0.07 * xp.sin(xp.deg2rad(2.0 * h + 90.0)))
     x = (90.0 - h) / 10.0  # in [-27, 9] after the remainder, so exp(x) cannot overflow
-    E_Y = ((0.22 * L - 12.8) / 10.0) * torch.exp(x - torch.exp(x))
+    E_Y = ((0.22 * L - 12.8) / 10.0) * xp.exp(x - xp.exp(x))
     return E_C * (H_S + E_Y)
 
 
-def _safe_norm(x: Tensor) -> Tensor:
+def _safe_norm(x: Any) -> Any:
     return safe_sqrt((x * x).sum(-1))
 
 
-def _unit_vectors(like: Tensor) -> Tensor:
-    angles = torch.deg2rad(torch.tensor(EMOTION_ANGLES_DEGREES, dtype=torch.float64))
-    units = torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
-    return units.to(dtype=like.dtype, device=like.device)
+def _unit_vectors(like: Any) -> Any:
+    # Computed in float64 on the CPU, then given like's dtype and device (the same numbers on
+    # every device).
+    xp = namespace(like)
+    angles = xp.deg2rad(xp.asarray(EMOTION_ANGLES_DEGREES, dtype=xp.float64))
+    units = xp.stack((xp.cos(angles), xp.sin(angles)), -1)
+    return constant(units, like)
 
 
 def _kernel_resultant_length(sharpness: float) -> float:
@@ -469,27 +521,27 @@ def _kernel_resultant_length(sharpness: float) -> float:
     return sum(w * math.cos(t) for w, t in zip(weights, angles)) / total
 
 
-def _neutralise_padding(lch: Tensor, mask: Tensor | None) -> Tensor:
+def _neutralise_padding(lch: Any, mask: Any | None) -> Any:
     # Replace padded colours by mid grey before any arithmetic, so NaN or huge values in
     # padding can neither leak into the result nor into the gradient (torch.where passes
     # zero gradient to the discarded branch, but 0 * NaN is still NaN).
     lch = as_float(lch)
     if mask is None:
         return lch
-    m = torch.as_tensor(mask, device=lch.device).bool().unsqueeze(-1)
-    grey = torch.tensor([50.0, 0.0, 0.0], dtype=lch.dtype, device=lch.device)
-    return torch.where(m, lch, grey)
+    m = as_mask(mask, lch)[..., None]
+    return namespace(lch).where(m, lch, constant([50.0, 0.0, 0.0], lch))
 
 
-def _masked_mean(x: Tensor, mask: Tensor | None, dim: int) -> Tensor:
+def _masked_mean(x: Any, mask: Any | None, dim: int) -> Any:
     # Mean over `dim` of the entries where mask is True; 0 where there are none. `mask` has
     # x's shape without the trailing feature dimension when x has one more dimension.
     if mask is None:
-        return x.mean(dim=dim)
-    m = torch.as_tensor(mask, device=x.device).to(x.dtype)
-    if m.dim() < x.dim():
-        m = m.unsqueeze(-1)
-    m = m.expand_as(x)
-    total = (x * m).sum(dim=dim)
-    count = m.sum(dim=dim)
-    return total / count.clamp_min(1.0)
+        return x.mean(dim)
+    xp = namespace(x)
+    m = constant(mask, x)
+    if m.ndim < x.ndim:
+        m = m[..., None]
+    m = xp.broadcast_to(m, x.shape)
+    total = (x * m).sum(dim)
+    count = m.sum(dim)
+    return total / xp.clip(count, 1.0, None)

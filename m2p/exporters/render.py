@@ -160,7 +160,7 @@ def track_timeline(track: "PaletteTrack", *, width: int | None = None, height: i
     PIL.Image.Image
         RGB image; its geometry is :func:`timeline_layout`.
     """
-    from m2p.colour.convert import lch_to_rgb8
+    from m2p.colour.gamut import lch_to_rgb8
 
     layout = timeline_layout(track.duration, width=width, height=height)
     W, H = layout.width, layout.height

@@ -168,7 +168,7 @@ def change_scores(track: PaletteTrack) -> tuple[np.ndarray, np.ndarray]:
 def palette_change(lch_a: np.ndarray, lch_b: np.ndarray) -> float:
     """Order-free distance of two palettes: each colour to its nearest in the other palette,
     CIEDE2000, averaged both ways (so palettes of different lengths compare fairly)."""
-    from m2p.colour.convert import ciede2000_matrix
+    from m2p.colour.difference import ciede2000_matrix
 
     d = ciede2000_matrix(lch_a, lch_b)
     return float(0.5 * (d.min(axis=1).mean() + d.min(axis=0).mean()))

@@ -702,7 +702,7 @@ def _decode(
     (B,) (``Music2Palette.stop_quantiles``); gamut-mapped LCh."""
     import torch
 
-    from m2p.colour.convert import gamut_map_lch
+    from m2p.colour.gamut import gamut_map_lch
 
     noisy = dataclasses.replace(encoding, embedding=encoding.embedding + noise.to(encoding.embedding.dtype))
     lch, lengths = model.generate(noisy, noise_scale=0.0, stop_quantile=stop_quantile)
@@ -845,7 +845,7 @@ class _EncodingSum:
 
 def _alignment_cost(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
     """(n_a, n_b) CIEDE2000 costs for the Hungarian alignment, never NaN (scipy rejects it)."""
-    from m2p.colour.convert import ciede2000_matrix
+    from m2p.colour.difference import ciede2000_matrix
 
     return np.nan_to_num(ciede2000_matrix(a_lch, b_lch), nan=1e6, posinf=1e6)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
+from m2p.colour.legibility import chart_colors
+from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
@@ -140,16 +141,12 @@ def colors(source: Any, kind: str = "category", *, at: float | None = None, mode
 
 def _ranges(palette: Any, kind: str, *, n: int | None, min_distance: float | None,
             min_contrast: float | None) -> list[str]:
-    lch = _common.palette_lch(palette)
     if kind == "category":
         # Vega draws marks on a white view by default.
-        return _common.chart_colours(palette, n=n, min_distance=min_distance,
-                                     background="#ffffff", min_contrast=min_contrast)
+        return chart_colors(palette, n=n, min_distance=min_distance, background="#ffffff",
+                            min_contrast=min_contrast)
+    lch = hex_to_lch(palette.hex)
     if kind == "diverging":
-        return _hex_rows(_common.diverging_ramp(lch, DIVERGING_STEPS))
+        return rgb_to_hex(diverging_ramp(lch, DIVERGING_STEPS))
     # Vega's ramps run light (low values) to dark (high values): reverse the dark-to-light ramp.
-    return _hex_rows(_common.sequential_ramp(lch, RAMP_STEPS)[::-1])
-
-
-def _hex_rows(rgb: np.ndarray) -> list[str]:
-    return [_common.to_hex(row) for row in rgb]
+    return rgb_to_hex(sequential_ramp(lch, RAMP_STEPS)[::-1])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
+from m2p.colour.legibility import chart_look
+from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
@@ -47,13 +50,13 @@ def palette(source: Any, kind: str = "category", *, n: int | None = None,
     colours, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     if kind == "category":
-        return list(_common.chart_look(colours, dark=dark, n=n, min_distance=min_distance,
-                                       min_contrast=min_contrast).cycle)
-    lch = _common.palette_lch(colours)
+        return list(chart_look(colours, dark=dark, n=n, min_distance=min_distance,
+                               min_contrast=min_contrast).cycle)
+    lch = hex_to_lch(colours.hex)
     size = RAMP_SIZE if n is None else max(n, 2)
-    ramp = (_common.sequential_ramp(lch, size) if kind == "sequential"
-            else _common.diverging_ramp(lch, size))
-    return [_common.to_hex(rgb) for rgb in ramp][:n]  # n = 1: the ramp's dark end
+    ramp = (sequential_ramp(lch, size) if kind == "sequential"
+            else diverging_ramp(lch, size))
+    return rgb_to_hex(ramp)[:n]  # n = 1: the ramp's dark end
 
 
 def theme(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
@@ -86,7 +89,7 @@ def theme_json(source: Any, *, at: float | None = None, dark: bool = False, mode
     """The theme as the JSON dictionary ``Theme(json=...)`` takes (``{"attrs": {...}}``)."""
     colours, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    look = _common.chart_look(colours, dark=dark)
+    look = chart_look(colours, dark=dark)
     return {"attrs": {
         "Plot": {"background_fill_color": look.axes_bg, "border_fill_color": look.figure_bg,
                  "outline_line_color": look.edge},

@@ -6,6 +6,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from m2p.colour.convert_np import as_srgb, hex_to_lch
+from m2p.colour.legibility import legible_order
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
@@ -45,8 +47,7 @@ class TrackColors:
         self.track = track
         self.duration = float(track.duration)
         if order == "legible":
-            self.order: list[int] | None = _common.legible_order(
-                _common.palette_lch(track.overall))
+            self.order: list[int] | None = legible_order(hex_to_lch(track.overall.hex))
         elif order is None:
             self.order = None
         else:
@@ -62,7 +63,7 @@ class TrackColors:
 
     def rgba(self, t: float) -> np.ndarray:
         """(n, 4) RGBA floats in [0, 1] at ``t`` seconds."""
-        rgb = np.array([_common.to_rgb(h) for h in self(t)])
+        rgb = np.array([as_srgb(h) for h in self(t)])
         return np.column_stack([rgb, np.ones(len(rgb))])
 
     def frames(self, fps: float = 25.0) -> np.ndarray:

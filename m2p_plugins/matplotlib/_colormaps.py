@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from m2p.colour.convert_np import hex_to_lch
+from m2p.colour.legibility import legible_order
+from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError, NameCollisionWarning
 from m2p_plugins import _common
 
@@ -84,15 +87,15 @@ def make_colormaps(palette: Any, *, stem: str) -> dict[str, Any]:
     """The six colormaps of a :class:`~m2p.palette_types.Palette` without registering them."""
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
-    lch = _common.palette_lch(palette)
+    lch = hex_to_lch(palette.hex)
     names = colormap_names(stem)
-    order = _common.legible_order(lch)
+    order = legible_order(lch)
     hexes = [list(palette.hex)[i] for i in order]
     maps = {
         names["sequential"]: LinearSegmentedColormap.from_list(
-            names["sequential"], _common.sequential_ramp(lch), N=256),
+            names["sequential"], sequential_ramp(lch), N=256),
         names["diverging"]: LinearSegmentedColormap.from_list(
-            names["diverging"], _common.diverging_ramp(lch), N=256),
+            names["diverging"], diverging_ramp(lch), N=256),
         names["qualitative"]: ListedColormap(hexes, name=names["qualitative"]),
     }
     out: dict[str, Any] = {}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from m2p.colour import legibility
 from m2p_plugins import _common
 from m2p_plugins.matplotlib._colormaps import colormap_names, register_palette
 
-TEXT_CONTRAST = _common.TEXT_CONTRAST
+TEXT_CONTRAST = legibility.TEXT_CONTRAST
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
 
 
@@ -63,7 +64,7 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
 
     Warns
     -----
-    m2p.errors.DistinctColoursWarning
+    m2p.errors.DistinctColorsWarning
         ``n`` colours cannot keep ``min_distance`` (the cycle is as distinct as it can be).
     m2p.errors.NameCollisionWarning
         The colormap name was bound to a different palette (see ``name``).
@@ -72,8 +73,8 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
 
     palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
-    look = _common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                              min_contrast=min_contrast)
+    look = legibility.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                                 min_contrast=min_contrast)
     cycle, figure_bg, axes_bg = list(look.cycle), look.figure_bg, look.axes_bg
     text, edge, grid = look.text, look.edge, look.grid
     rc: dict[str, Any] = {

@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
+from m2p.colour.legibility import chart_look
+from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
@@ -80,8 +83,8 @@ def template(source: Any, *, at: float | None = None, dark: bool = False, n: int
 
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    look = _common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                              min_contrast=min_contrast)
+    look = chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                      min_contrast=min_contrast)
     axis = {"gridcolor": look.grid, "linecolor": look.edge, "zerolinecolor": look.grid,
             "tickcolor": look.edge, "title": {"font": {"color": look.text}}}
     layout = {
@@ -105,8 +108,8 @@ def colorway(source: Any, *, at: float | None = None, dark: bool = False, n: int
     """The template's ``layout.colorway``: hex codes for ``color_discrete_sequence=``."""
     palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    return list(_common.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                                   min_contrast=min_contrast).cycle)
+    return list(chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                           min_contrast=min_contrast).cycle)
 
 
 def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None,
@@ -124,8 +127,8 @@ def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None
 def _scale(palette: Any, kind: str) -> list[list[Any]]:
     if kind not in SCALES:
         raise InvalidArgumentError(f"kind must be one of {SCALES}, got {kind!r}")
-    lch = _common.palette_lch(palette)
-    ramp = (_common.sequential_ramp(lch, SCALE_STEPS) if kind == "sequential"
-            else _common.diverging_ramp(lch, SCALE_STEPS))
+    lch = hex_to_lch(palette.hex)
+    ramp = (sequential_ramp(lch, SCALE_STEPS) if kind == "sequential"
+            else diverging_ramp(lch, SCALE_STEPS))
     stops = np.linspace(0.0, 1.0, SCALE_STEPS)
-    return [[float(x), _common.to_hex(rgb)] for x, rgb in zip(stops, ramp)]
+    return [[float(x), code] for x, code in zip(stops, rgb_to_hex(ramp))]

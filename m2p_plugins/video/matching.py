@@ -246,8 +246,9 @@ def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
     share)."""
     import torch
 
-    from m2p.colour.convert import ciede2000, lch_to_lab
-    from m2p.colour.convert_np import pad_palettes
+    from m2p.colour.convert import lch_to_lab
+    from m2p.colour.difference import ciede2000
+    from m2p.colour.emotion import pad_palettes
 
     lch, valid = pad_palettes(palettes)
     with torch.no_grad():

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from m2p.colour.distinct import EntityColours
+from m2p.colour.distinct import EntityColors
 from m2p._internal.outputs import atomic_output, check_output
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
@@ -337,7 +337,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
 
         # One distinct colour per entity (a Palette holds at most 64; more entities share),
         # read from the song at the race's time plus the music start.
-        entity_colours = EntityColours(track, min(len(table.entities), MAX_COLORS),
+        entity_colours = EntityColors(track, min(len(table.entities), MAX_COLORS),
                                        progress=progress)
 
         def colours(t: float) -> np.ndarray:

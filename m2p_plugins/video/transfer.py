@@ -149,7 +149,7 @@ def match_palettes(source_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray
     import torch
 
     from m2p.colour.assignment import linear_sum_assignment
-    from m2p.colour.convert import ciede2000
+    from m2p.colour.difference import ciede2000
 
     src = np.asarray(source_lab, dtype=np.float64)
     tgt = np.asarray(target_lab, dtype=np.float64)
@@ -210,7 +210,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     """
     import torch
 
-    from m2p.colour.convert import gamut_map_lch, lab_to_lch, lab_to_srgb, lch_to_srgb, srgb_to_lab
+    from m2p.colour.convert import lab_to_lch, lab_to_srgb, lch_to_srgb, srgb_to_lab
+    from m2p.colour.gamut import gamut_map_lch
 
     src = np.asarray(source_lab, dtype=np.float64).reshape(-1, 3)
     tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)

@@ -18,7 +18,7 @@
    - C *= 1 + 0.25 * arousal
    - hue rotated toward yellow (90 deg) by up to 10 deg * max(valence, 0) and toward orange-red
      (40 deg) by up to 8 deg * max(arousal, 0), weighted by chroma (greys do not move)
-   then gamut-mapped with ``m2p.colour.convert.gamut_map_lch``.
+   then gamut-mapped with ``m2p.colour.gamut.gamut_map_lch``.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def tempo_lightness(windows: list[dict], weight: float) -> np.ndarray:
 
 
 def gamut_map(lch: np.ndarray) -> np.ndarray:
-    """``m2p.colour.convert.gamut_map_lch`` of any (..., 3) array (one call for many palettes)."""
+    """``m2p.colour.gamut.gamut_map_lch`` of any (..., 3) array (one call for many palettes)."""
     import torch
 
-    from m2p.colour import convert as colour
+    from m2p.colour.gamut import gamut_map_lch
 
     with torch.no_grad():
-        return colour.gamut_map_lch(torch.tensor(np.asarray(lch), dtype=torch.float64)).numpy()
+        return gamut_map_lch(torch.tensor(np.asarray(lch), dtype=torch.float64)).numpy()
 
 
 def _shift(lch: np.ndarray, valence: float, arousal: float, z_register: float,

@@ -108,7 +108,9 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
 
     from m2p.colour import convert as colour
     from m2p.colour import emotion as emotion
-    from m2p.colour.convert_np import pad_palettes
+    from m2p.colour.convert_np import hex_to_lch
+    from m2p.colour.difference import ciede2000
+    from m2p.colour.emotion import pad_palettes
 
     if not 0.0 <= name_weight <= 1.0:
         raise ValueError(f"name_weight must be in [0, 1], got {name_weight}")
@@ -119,7 +121,7 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
         hexes = [_expand(h) for h in p["hex"]]
         if not (MIN_COLOURS <= len(hexes) <= MAX_COLOURS):
             continue
-        lch = np.asarray(colour.hex_to_lch(hexes), dtype=np.float64)
+        lch = np.asarray(hex_to_lch(hexes), dtype=np.float64)
         order = np.lexsort((lch[:, 2], lch[:, 1], lch[:, 0]))  # sort on L, then C, then h
         lch = lch[order]
         hexes = [hexes[i] for i in order]
@@ -140,7 +142,7 @@ def build_palettes(cache: Path, log=print, *, name_weight: float = 0.0) -> list[
         va = emotion.palette_valence_arousal(lt, mt).numpy()
         harm = emotion.palette_harmony(lt, mt).numpy()
         lab = colour.lch_to_lab(lt)
-        de = colour.ciede2000(lab[:, :, None, :], lab[:, None, :, :]).numpy()
+        de = ciede2000(lab[:, :, None, :], lab[:, None, :, :]).numpy()
     colour_va, name_va = va, None
     if name_weight > 0:
         name_va = _name_valence_arousal(pals, colour_va, log)

@@ -17,7 +17,7 @@ def contact_sheet(cache: Path, path: Path, tracks, windows, pals, n: int = 16, s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from m2p.colour import convert as colour
+    from m2p.colour.gamut import lch_to_rgb8
 
     by_id = {p["id"]: p for p in pals}
     tmeta = {t["track_id"]: t for t in tracks}
@@ -40,8 +40,8 @@ def contact_sheet(cache: Path, path: Path, tracks, windows, pals, n: int = 16, s
         c = w["cues"]
         orig = by_id[w["palette_ids"][0]]
         tgt = np.array(w["target_lch"])
-        rgb_o = colour.lch_to_rgb8(np.array(orig["lch"])) / 255.0
-        rgb_t = colour.lch_to_rgb8(tgt) / 255.0
+        rgb_o = lch_to_rgb8(np.array(orig["lch"])) / 255.0
+        rgb_t = lch_to_rgb8(tgt) / 255.0
         ax.set_xlim(0, 20)
         ax.set_ylim(0, 2)
         ax.axis("off")
