@@ -215,8 +215,7 @@ def distinct_track(track: "PaletteTrack", n: int, *,
     m2p.errors.DistinctColoursWarning
         Once, with the smallest distance reached, when some windows cannot keep ``min_distance``.
     """
-    from tqdm import tqdm
-
+    from m2p._internal.progress import progress_bar
     from m2p.inference.engine import align_palettes
     from m2p.palette_types import Palette, PaletteTrack
 
@@ -225,8 +224,8 @@ def distinct_track(track: "PaletteTrack", n: int, *,
     reached = math.inf
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DistinctColoursWarning)
-        for p in tqdm(track.palettes, desc="distinct colours", unit="window", leave=False,
-                      disable=not progress, delay=1.0):
+        for p in progress_bar(track.palettes, desc="distinct colours", unit="window",
+                              enabled=progress):
             key = np.asarray(p.lch).tobytes()
             if key not in done:
                 found = distinct_colours(p.lch, n, min_distance=min_distance, lightness=lightness)

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from m2p._internal.progress import progress_bar
+from m2p._internal.text import first_line
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError, M2PError
 from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 
@@ -327,7 +329,7 @@ def read_library(path: PathArg) -> "pa.Table":
     try:
         return pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - a damaged body behind a good footer
-        raise InvalidArgumentError(f"unreadable library ({_one_line(exc)})", source=path) from None
+        raise InvalidArgumentError(f"unreadable library ({first_line(exc, limit=300)})", source=path) from None
 
 
 def check_library(path: PathArg) -> None:
@@ -345,7 +347,7 @@ def check_library(path: PathArg) -> None:
     except FileNotFoundError:
         raise InvalidArgumentError("no such library file", source=path) from None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-        raise InvalidArgumentError(f"not a parquet library ({_one_line(exc)})", source=path) from None
+        raise InvalidArgumentError(f"not a parquet library ({first_line(exc, limit=300)})", source=path) from None
     missing = [name for name in library_schema().names if name not in schema.names]
     if missing:
         raise InvalidArgumentError("not a music2palette library (missing columns: "
@@ -640,19 +642,8 @@ def _error_line(path: str, exc: BaseException) -> str:
     """The error column: the file, then what went wrong (typed errors by their reason)."""
     if isinstance(exc, M2PError):
         return f"{path}: {exc.reason}"
-    return f"{path}: {type(exc).__name__}: {_one_line(exc)}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
+    return f"{path}: {type(exc).__name__}: {first_line(exc, limit=300)}"
 
 
 def _bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        from m2p.inference.engine import _NoBar
-
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", desc="library", dynamic_ncols=True)
+    return progress_bar(total=total, unit="file", desc="library", enabled=enabled)

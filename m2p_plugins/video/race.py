@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from m2p._internal.text import first_line
 from m2p.colour.distinct import EntityColours
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
@@ -357,7 +358,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                                      temp_audiofile_path=tmpdir,
                                      logger=encoding_logger(progress, label="race"))
             except OSError as exc:
-                raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
+                raise VideoError(f"encoding failed ({first_line(exc, limit=200)})",
                                  source=out) from exc
     finally:
         close_quietly(clip, audio)
