@@ -352,7 +352,7 @@ def family_model(tiny_config):
                                                   component_head=True,
                                                   decoder_conditioning="embedding"))
         # A head that strongly prefers some families, so that the choice is visible.
-        model.component_head[-1].weight.data.mul_(40.0)
+        model.heads.component_head[-1].weight.data.mul_(40.0)
     return model.eval()
 
 
