@@ -336,7 +336,7 @@ def _file_blocks(path: str, *, realtime: bool, block_seconds: float = 0.1):
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--seed --noise --device --model --window --hop --batch-size --quiet``."""
-    from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
+    from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
 
     group = parser.add_argument_group("model options")
     group.add_argument("--seed", type=_seed, default=0,
@@ -578,7 +578,7 @@ def non_negative_number(text: str) -> float:
 
 
 def _window_seconds(text: str) -> float:
-    from m2p.inference.engine import MIN_AUDIO_SECONDS
+    from m2p.inference import MIN_AUDIO_SECONDS
 
     value = finite_number(text)
     if value < MIN_AUDIO_SECONDS:
@@ -587,7 +587,7 @@ def _window_seconds(text: str) -> float:
 
 
 def _hop_seconds(text: str) -> float:
-    from m2p.inference.engine import MIN_HOP_SECONDS
+    from m2p.inference import MIN_HOP_SECONDS
 
     value = finite_number(text)
     if value < MIN_HOP_SECONDS:

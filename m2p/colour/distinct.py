@@ -216,7 +216,7 @@ def distinct_track(track: "PaletteTrack", n: int, *,
         Once, with the smallest distance reached, when some windows cannot keep ``min_distance``.
     """
     from m2p._internal.progress import progress_bar
-    from m2p.inference.engine import align_palettes
+    from m2p.colour.assignment import align_palettes
     from m2p.palette_types import Palette, PaletteTrack
 
     done: dict[bytes, np.ndarray] = {}

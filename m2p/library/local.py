@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Union
 from m2p._internal.progress import progress_bar
 from m2p._internal.text import first_line
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError, M2PError
-from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 
 if TYPE_CHECKING:
     import numpy as np
