@@ -183,7 +183,8 @@ def end_to_end(y: np.ndarray) -> None:
         load_model()
     except Exception:  # no weights yet: time the pipeline with an untrained default model
         try:
-            from m2p.model.network import ModelConfig, Music2Palette
+            from m2p.model.config import ModelConfig
+            from m2p.model.network import Music2Palette
 
             model = Music2Palette(ModelConfig()).eval()
             label = "untrained default-config model, timing only"

@@ -33,7 +33,8 @@ def main() -> None:
 
     import m2p
     from m2p.audio.decode import SAMPLE_RATE, load
-    from m2p.inference.engine import DEFAULT_WINDOW, resolve_model
+    from m2p.inference.engine import resolve_model
+    from m2p.inference.windows import DEFAULT_WINDOW
 
     model, _ = resolve_model(args.model, "cpu")
     audio = load(args.song)

@@ -63,9 +63,9 @@ def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, ba
     as they complete, the window stage per batch (as ``PaletteEngine`` does); (n, T, 539)."""
     from m2p.features.frames import feature_extractor
     from m2p.features.stream import FrameStream, edge_segments
-    from m2p.inference.engine import _Windower
+    from m2p.inference.windows import Windower
 
-    frames, windower = FrameStream("cpu"), _Windower(window_samples, hop_samples, grid=512)
+    frames, windower = FrameStream("cpu"), Windower(window_samples, hop_samples, grid=512)
     extractor = feature_extractor("cpu")
     out, pending = [], []
 
@@ -97,9 +97,10 @@ def engine_features(audio: np.ndarray, window_samples: int, hop_samples: int, ba
 def stages(song: str, model_dir: str, repeats: int) -> dict[str, float]:
     import m2p
     from m2p.audio.decode import SAMPLE_RATE, load
+    from m2p.colour.assignment import align_palettes
     from m2p.colour.gamut import gamut_map_lch
     from m2p.features.frames import extract_features
-    from m2p.inference.engine import align_palettes, window_layout, window_spans
+    from m2p.inference.windows import window_layout, window_spans
     from m2p.model.weights import load_model
 
     model = load_model(model_dir)

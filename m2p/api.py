@@ -23,19 +23,14 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from m2p._internal.checks import check_options, flag as _flag, integer as _int
-from m2p.audio.decode import probe
-from m2p.inference.engine import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_HOP,
-    DEFAULT_WINDOW,
-    DIVERSITY_NOISE,
-    resolve_model,
-    run_inference,
-)
+from m2p.audio.sources import open_source
+from m2p.inference.engine import DEFAULT_BATCH_SIZE, DIVERSITY_NOISE, resolve_model, run_inference
+from m2p.inference.windows import DEFAULT_HOP, DEFAULT_WINDOW
 
 if TYPE_CHECKING:
     import torch
 
+    from m2p.audio.sources import Source
     from m2p.model.network import Music2Palette
     from m2p.palette_types import Palette, PaletteTrack
 
@@ -86,9 +81,9 @@ def palette(
         (``$M2P_MODEL_DIR`` first; see :func:`m2p.model.weights.find_model_dir`).
     window, hop
         Analysis window length (>= 1 s) and hop between window starts (>= 0.05 s), in
-        seconds. Both are rounded to whole samples at 22,050 Hz (the track records the
-        values used), and a call analyses at most 20,000 windows
-        (:data:`m2p.inference.engine.MAX_WINDOWS`).
+        seconds. Both are rounded to whole samples at the rate the model's encoder hears
+        (22,050 Hz for the shipped model; the track records the values used), and a call
+        analyses at most 20,000 windows (:data:`m2p.inference.windows.MAX_WINDOWS`).
     batch_size
         Windows per model batch (>= 1); larger is faster on a GPU and uses more memory.
     sample_rate
@@ -110,11 +105,12 @@ def palette(
     TypeError, ValueError
         Bad arguments.
     """
-    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
+    audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
+                                            window, hop, batch_size)
     result = run_inference(
         source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
-        progress=_flag(progress, "progress"),
+        progress=_flag(progress, "progress"), opened=audio,
     )
     return result.overall[0]
 
@@ -146,19 +142,21 @@ def palette_track(
     window
         Window length in seconds (>= 1).
     hop
-        Seconds between window starts (>= 0.05; rounded to whole 512-sample analysis frames,
-        23.2 ms, so 2.5 becomes 2.5078; the track's ``hop`` is the value used).
+        Seconds between window starts (>= 0.05; rounded to whole analysis frames of the
+        model's encoder, 512 samples or 23.2 ms for the shipped model, so 2.5 becomes 2.5078;
+        the track's ``hop`` is the value used).
 
     Returns
     -------
     PaletteTrack
         ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``...
     """
-    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
+    audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
+                                            window, hop, batch_size)
     result = run_inference(
         source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=True, sample_rate=sample_rate,
-        progress=_flag(progress, "progress"),
+        progress=_flag(progress, "progress"), opened=audio,
     )
     assert result.track is not None
     return result.track
@@ -200,7 +198,8 @@ def palettes(
         ``n`` palettes sharing the music's predicted emotion.
     """
     count = _int(n, "n", minimum=1, maximum=MAX_PALETTES)
-    net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise, window, hop, batch_size)
+    audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
+                                            window, hop, batch_size)
     if noise is None and noise_scale == 0:
         noise_scale = DIVERSITY_NOISE
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)]
@@ -209,6 +208,7 @@ def palettes(
         source, model=net, device=dev, seeds=seeds, noise_scale=noise_scale, window=window,
         hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
         progress=_flag(progress, "progress"), alternatives=[seed + i for i in range(count)],
+        opened=audio,
     )
     return list(result.overall)
 
@@ -221,19 +221,20 @@ def palettes(
 def _prepare(
     source: AudioSource, sample_rate: int | None, model: ModelArg, device: Any, seed: Any,
     noise: Any, window: Any, hop: Any, batch_size: Any,
-) -> tuple["Music2Palette", "torch.device", float]:
-    """Validate the shared arguments and the source, then load the model (cheap checks first).
+) -> tuple["Source", "Music2Palette", "torch.device", float]:
+    """Validate the shared arguments and open the source, then load the model (cheap checks
+    first); returns the opened source too, so that the run does not open it again.
 
-    The source is probed before the model is loaded so that a missing or broken file is
-    reported as such, not hidden behind a missing-model error.
+    The source is opened (its header probed) before the model is loaded so that a missing or
+    broken file is reported as such, not hidden behind a missing-model error.
     """
     check_options(seed=seed, noise=noise, window=window, hop=hop)
     _int(batch_size, "batch_size", minimum=1)
     if source is None or isinstance(source, (bool, int, float, dict, set)):
         raise TypeError("source must be an audio file path or a NumPy array of samples, "
                         f"got {type(source).__name__}")
-    probe(source, sample_rate=sample_rate)
-    return load_for_inference(model, device, noise)
+    audio = open_source(source, sample_rate)
+    return (audio, *load_for_inference(model, device, noise))
 
 
 def load_for_inference(model: ModelArg, device: Any, noise: Any

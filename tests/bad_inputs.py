@@ -143,7 +143,8 @@ class Workspace:
         def make() -> Path:
             import torch
 
-            from m2p.model.network import ModelConfig, Music2Palette
+            from m2p.model.config import ModelConfig
+            from m2p.model.network import Music2Palette
             from m2p.model.weights import save_model
 
             with torch.random.fork_rng(devices=[]):

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.config import ModelConfig
+from m2p.model.network import Music2Palette
 from m2p.model.weights import save_model
 
 

@@ -351,7 +351,7 @@ def test_ffmpeg_path_with_odd_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("channels", [2, 3, 6, 7, 8, 12])
 def test_mixdown_is_the_exact_channel_mean(channels: int) -> None:
-    from m2p.audio.decode import _mix
+    from m2p.audio.sources import _mix
 
     chunk = np.random.default_rng(channels).standard_normal((5000, channels)).astype(np.float32)
     expected = chunk.mean(axis=1, dtype=np.float64).astype(np.float32)

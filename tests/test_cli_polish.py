@@ -138,7 +138,7 @@ def test_no_color_turns_swatches_into_plain_text(tiny_model_dir: Path, tmp_path:
 def test_progress_bar_draws_on_a_terminal_reporting_zero_columns() -> None:
     from tqdm import tqdm
 
-    from m2p.exporters.render import bar_width
+    from m2p._internal.progress import bar_width
 
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))

@@ -11,8 +11,9 @@ import torch
 
 from m2p.colour.emotion import va_to_emotion
 from m2p.errors import InvalidArgumentError, OutputError
-from m2p.inference.engine import alternative_numbers
-from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.config import ModelConfig
+from m2p.model.decoding import alternative_numbers
+from m2p.model.network import Music2Palette
 from training import evaluate as E
 from training.dataset import Corpus, Track, Window, WindowDataset
 from training.report import EVAL_END, EVAL_START
@@ -199,7 +200,7 @@ def _family_model() -> Music2Palette:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
         model = Music2Palette(config).eval()
-        model.noise_centres.data.normal_(0, 5.0)  # far-apart families, as after training
+        model.heads.noise_centres.data.normal_(0, 5.0)  # far-apart families, as after training
     return model
 
 

@@ -21,7 +21,8 @@ from m2p.errors import (
     InvalidAudioError,
     ModelNotFoundError,
 )
-from m2p.inference.engine import _Windower, align_palettes, window_spans
+from m2p.colour.assignment import align_palettes
+from m2p.inference.windows import Windower, window_spans
 from m2p.palette_types import Palette, PaletteTrack
 
 # Short windows keep every test to a few seconds of audio on a CPU.
@@ -87,7 +88,7 @@ def test_window_spans_layout():
 )
 def test_streaming_windows_match_the_layout(n, window, hop, block):
     samples = np.arange(n, dtype=np.float32)
-    windower = _Windower(window, hop)
+    windower = Windower(window, hop)
     got = []
     for start in range(0, n, block):
         got.extend(windower.feed(samples[start:start + block]))
@@ -352,7 +353,7 @@ def family_model(tiny_config):
                                                   component_head=True,
                                                   decoder_conditioning="embedding"))
         # A head that strongly prefers some families, so that the choice is visible.
-        model.component_head[-1].weight.data.mul_(40.0)
+        model.heads.component_head[-1].weight.data.mul_(40.0)
     return model.eval()
 
 
@@ -372,9 +373,9 @@ def test_family_model_alternatives_are_different_families(family_model, song):
 def test_family_scores_are_smoothed_along_the_track():
     import torch
 
-    from m2p.inference.engine import _FAMILY_SMOOTHING_SECONDS, _ScoreSmoother
+    from m2p.inference.track_state import FAMILY_SMOOTHING_SECONDS, ScoreSmoother
 
-    smoother = _ScoreSmoother(hop_seconds=2.5)
+    smoother = ScoreSmoother(hop_seconds=2.5)
     steady = torch.tensor([[1.0, 0.0]] * 3)
     torch.testing.assert_close(smoother.update(steady), steady)
     changed = smoother.update(torch.tensor([[0.0, 1.0]] * 4))
@@ -383,7 +384,7 @@ def test_family_scores_are_smoothed_along_the_track():
     assert changed[-1, 1] > changed[-1, 0]
     # a weighted mean of the windows so far, weights keep ** age: after three windows of the
     # old family, the first new one has weight 1 of 1 + keep + keep**2 + keep**3
-    keep = np.exp(-2.5 / _FAMILY_SMOOTHING_SECONDS)
+    keep = np.exp(-2.5 / FAMILY_SMOOTHING_SECONDS)
     assert float(changed[0, 1]) == pytest.approx(1 / (1 + keep + keep**2 + keep**3), rel=1e-5)
     # models without the head have no scores to smooth
     assert smoother.update(None) is None
@@ -392,17 +393,17 @@ def test_family_scores_are_smoothed_along_the_track():
 def test_a_track_keeps_its_family_through_near_ties():
     import torch
 
-    from m2p.inference.engine import _FAMILY_SWITCH_MARGIN, _FamilyChoice
+    from m2p.inference.track_state import FAMILY_SWITCH_MARGIN, FamilyChoice
 
-    choice = _FamilyChoice(hop_seconds=1e6)  # windows far apart: no smoothing, the margin alone
+    choice = FamilyChoice(hop_seconds=1e6)  # windows far apart: no smoothing, the margin alone
     first = choice.update(torch.tensor([[1.0, 0.9]]))
     assert int(first[0].argmax()) == 0
     # family 1 edges ahead by less than the margin: the track stays with family 0
-    tie = choice.update(torch.tensor([[1.0, 1.0 + _FAMILY_SWITCH_MARGIN / 2]]))
+    tie = choice.update(torch.tensor([[1.0, 1.0 + FAMILY_SWITCH_MARGIN / 2]]))
     assert int(tie[0].argmax()) == 0
     # a clear change of music switches, and the new family is then the one favoured
-    clear = choice.update(torch.tensor([[1.0, 1.0 + 2 * _FAMILY_SWITCH_MARGIN],
-                                        [1.0 + _FAMILY_SWITCH_MARGIN / 2, 1.0]]))
+    clear = choice.update(torch.tensor([[1.0, 1.0 + 2 * FAMILY_SWITCH_MARGIN],
+                                        [1.0 + FAMILY_SWITCH_MARGIN / 2, 1.0]]))
     assert clear.argmax(dim=1).tolist() == [1, 1]
     assert choice.update(None) is None
 
@@ -417,7 +418,8 @@ SHIPPED = REPO / "model" / "model.safetensors"
 def engine_windows(source, model, *, shared, hop_samples, seed=0):
     """(window palettes, whole-piece palette) from a PaletteEngine fed in 10 s blocks."""
     from m2p.audio.decode import stream
-    from m2p.inference.engine import PaletteEngine, resolve_model, window_layout
+    from m2p.inference.engine import PaletteEngine, resolve_model
+    from m2p.inference.windows import window_layout
 
     net, device = resolve_model(model, "cpu")
     window_samples = window_layout(10.0, 2.5)[0]

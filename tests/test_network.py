@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from m2p.errors import ModelFormatError
-from m2p.model.network import LCH_SCALE, ModelConfig, Music2Palette, sinusoidal_encoding
+from m2p.model.config import ModelConfig
+from m2p.model.decoder import LCH_SCALE
+from m2p.model.layers import sinusoidal_encoding
+from m2p.model.network import Music2Palette
 
 
 def _features(batch: int, frames: int, seed: int = 0, dim: int = 539) -> torch.Tensor:
@@ -110,8 +113,8 @@ def test_summary_branch_changes_the_embedding(summary_model: Music2Palette) -> N
     feats = _features(2, 20, seed=3).abs()
     with torch.no_grad():
         with_branch = summary_model.encode(feats).embedding
-        summary_model.summary_proj[1].weight.zero_()
-        summary_model.summary_proj[1].bias.zero_()
+        summary_model.encoder.summary_proj[1].weight.zero_()
+        summary_model.encoder.summary_proj[1].bias.zero_()
         without = summary_model.encode(feats).embedding
     assert not torch.allclose(with_branch, without)
     assert {"cue_mean", "cue_std"} <= set(summary_model.state_dict())
@@ -148,7 +151,7 @@ def test_generate_shapes_and_ranges(tiny_model: Music2Palette, tiny_config: Mode
 
 
 def _set_stop_bias(model: Music2Palette, bias: float) -> None:
-    linear = model.stop_head[-1]
+    linear = model.decoder.stop_head[-1]
     with torch.no_grad():
         linear.weight.zero_()
         linear.bias.fill_(bias)
@@ -179,7 +182,7 @@ def test_stop_token_depends_on_input(tiny_model: Music2Palette) -> None:
     target = (steps.unsqueeze(0) >= want.unsqueeze(1)).float()  # 1 once the palette is done
     for p in tiny_model.parameters():
         p.requires_grad_(False)
-    head = list(tiny_model.stop_head.parameters())
+    head = list(tiny_model.decoder.stop_head.parameters())
     for p in head:
         p.requires_grad_(True)
     optimiser = torch.optim.Adam(head, lr=0.05)
@@ -251,7 +254,8 @@ def test_gradients_flow(tiny_config: ModelConfig) -> None:
     assert all(g is not None and torch.isfinite(g).all() for g in grads.values()), [
         n for n, g in grads.items() if g is None
     ]
-    for name in ("patch_embed.weight", "cls_token", "start_token", "colour_embed.weight"):
+    for name in ("encoder.patch_embed.weight", "encoder.cls_token", "decoder.start_token",
+                 "decoder.colour_embed.weight"):
         assert grads[name].abs().sum() > 0, name
 
 
@@ -259,8 +263,8 @@ def test_feature_statistics_are_applied(tiny_model: Music2Palette) -> None:
     x = _features(1, 10)
     with torch.no_grad():
         ref = tiny_model.encode(x).embedding
-        tiny_model.feature_mean.fill_(3.0)
-        tiny_model.feature_std.fill_(2.0)
+        tiny_model.encoder.feature_mean.fill_(3.0)
+        tiny_model.encoder.feature_std.fill_(2.0)
         shifted = tiny_model.encode(x * 2.0 + 3.0).embedding
     torch.testing.assert_close(shifted, ref, atol=1e-5, rtol=1e-5)
     assert "feature_mean" in tiny_model.state_dict() and "feature_std" in tiny_model.state_dict()
@@ -277,8 +281,8 @@ def test_stop_quantile_draws_lengths_from_the_stop_distribution(tiny_model: Musi
     tiny_model.eval()
     with torch.no_grad():
         enc = tiny_model.encode(_features(4, 37))
-        tiny_model.stop_head[1].bias.fill_(0.0)  # stop probability 0.5 at every step
-        tiny_model.stop_head[1].weight.zero_()
+        tiny_model.decoder.stop_head[1].bias.fill_(0.0)  # stop probability 0.5 at every step
+        tiny_model.decoder.stop_head[1].weight.zero_()
         _, short = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.1))
         _, long_ = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.9))
         _, median = tiny_model.generate(enc, stop_quantile=torch.full((4,), 0.5))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.config import ModelConfig
+from m2p.model.network import Music2Palette
 from training.losses import LossWeights, teacher_tag_loss
 from training.one_to_many import one_to_many_loss, palette_colour_costs
 
@@ -102,8 +103,8 @@ def test_one_to_many_loss_trains_the_teacher_tag_head():
                                    generator=torch.Generator().manual_seed(0))
     loss.backward()
     assert np.isfinite(parts["total"]) and "tags" in parts and "spread" in parts
-    assert model.tag_head[-1].weight.grad is not None
-    assert model.tag_head[-1].weight.grad.abs().sum() > 0
+    assert model.heads.tag_head[-1].weight.grad is not None
+    assert model.heads.tag_head[-1].weight.grad.abs().sum() > 0
 
 
 def test_mixture_components_reach_different_candidates():
@@ -166,12 +167,12 @@ def test_family_head_lets_the_music_choose_the_palette():
 
 
 def test_music_offsets_rank_the_families_and_cycle_through_the_alternatives():
-    from m2p.model.network import ALTERNATIVES
+    from m2p.model.heads import ALTERNATIVES
 
     model = _model(noise_components=7, component_head=True)
     scores = torch.tensor([[0.1, 0.9, -0.5, 0.3, 0.0, -1.0, 0.2]])
     picks = model.music_offsets(scores, [0, 1, 2, ALTERNATIVES])[0]
-    centres = model.noise_centres.detach()
+    centres = model.heads.noise_centres.detach()
     torch.testing.assert_close(picks[0], centres[1])
     torch.testing.assert_close(picks[1], centres[3])
     torch.testing.assert_close(picks[2], centres[6])

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.config import ModelConfig
+from m2p.model.network import Music2Palette
 from training import losses as L
 from training.config import TrainingConfig
 from training.dataset import FeatureCache, Window, WindowDataset, load_corpus
@@ -144,12 +145,12 @@ def test_summary_branch_model_trains_with_cue_statistics():
 
     torch.manual_seed(0)
     model = Music2Palette(ModelConfig.from_dict({**ModelConfig.tiny().to_dict(), "summary_features": True}))
-    model.cue_mean.copy_(torch.from_numpy(mean))
-    model.cue_std.copy_(torch.from_numpy(std))
+    model.encoder.cue_mean.copy_(torch.from_numpy(mean))
+    model.encoder.cue_std.copy_(torch.from_numpy(std))
     data.features = feats
     losses = _overfit_one_batch(model, data, 30)
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
-    assert model.summary_proj[1].weight.grad is not None
+    assert model.encoder.summary_proj[1].weight.grad is not None
 
 
 def test_free_running_step_is_finite_and_reports_generated_terms():
@@ -305,7 +306,7 @@ def test_train_command_trains_a_few_steps_and_writes_a_loadable_model(tmp_path, 
     model = load_model(out)
     assert model.config.summary_features and model.config.d_model == 32
     # Standardisation was set from the training split, not left at its initial 0 / 1.
-    assert float(model.feature_std.std()) > 0 and not torch.all(model.feature_mean == 0)
+    assert float(model.encoder.feature_std.std()) > 0 and not torch.all(model.encoder.feature_mean == 0)
     palette = m2p.palette(tmp_path / "a.wav", model=model, device="cpu")
     assert 3 <= len(palette) <= 8 and np.isfinite(palette.lch).all()
 

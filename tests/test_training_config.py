@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from m2p.errors import InvalidArgumentError
-from m2p.model.network import ModelConfig
+from m2p.model.config import ModelConfig
 from training.config import OptimConfig, TrainingConfig, load_config
 from training.losses import LossWeights
 

@@ -57,11 +57,11 @@ def test_round_trip_identical_outputs(tiny_model: Music2Palette, tiny_model_dir:
 
 def test_feature_statistics_saved(tiny_model: Music2Palette, tmp_path: Path) -> None:
     with torch.no_grad():
-        tiny_model.feature_mean.uniform_()
-        tiny_model.feature_std.uniform_(0.5, 2.0)
+        tiny_model.encoder.feature_mean.uniform_()
+        tiny_model.encoder.feature_std.uniform_(0.5, 2.0)
     loaded = load_model(save_model(tiny_model, tmp_path / "m"))
-    assert torch.equal(loaded.feature_mean, tiny_model.feature_mean)
-    assert torch.equal(loaded.feature_std, tiny_model.feature_std)
+    assert torch.equal(loaded.encoder.feature_mean, tiny_model.encoder.feature_mean)
+    assert torch.equal(loaded.encoder.feature_std, tiny_model.encoder.feature_std)
 
 
 def test_cache_returns_same_object(tiny_model_dir: Path, tiny_model: Music2Palette) -> None:

@@ -58,7 +58,7 @@ def length_key_statistics(model: Any, data: WindowDataset, *, batch_size: int = 
                           ) -> tuple[float, float]:
     """Mean and standard deviation of the embedding's projection on ``length_direction`` over
     ``data``'s windows (the model must have ``length_keying``)."""
-    stacked = torch.cat([e.embedding @ model.length_direction
+    stacked = torch.cat([e.embedding @ model.heads.length_direction
                          for e in _encodings(model, data, batch_size)]).double()
     return float(stacked.mean()), float(stacked.std())
 
@@ -125,12 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                                      max_colors=config.max_colors)
     if args.timbre_weight > 0:  # the statistics buffers exist only then
         mean, std = tag_logit_statistics(model, train)
-        model.tag_logit_mean.copy_(torch.from_numpy(mean))
-        model.tag_logit_std.copy_(torch.from_numpy(std))
+        model.heads.tag_logit_mean.copy_(torch.from_numpy(mean))
+        model.heads.tag_logit_std.copy_(torch.from_numpy(std))
     if config.length_keying:
         key_mean, key_std = length_key_statistics(model, train)
-        model.length_key_mean.fill_(key_mean)
-        model.length_key_std.fill_(key_std)
+        model.heads.length_key_mean.fill_(key_mean)
+        model.heads.length_key_std.fill_(key_std)
     val = WindowDataset.from_cache(cache, evenly(corpus.split("val"), args.val_windows),
                                    max_colors=config.max_colors)
     temperature, distances = calibrate_stop(model, val)

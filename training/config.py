@@ -3,7 +3,7 @@
 A config file is one JSON object::
 
     {"name": "cpu_v2_keyed", "seed": 0, "device": "cpu", "num_threads": 2,
-     "model": {...},   # m2p.model.network.ModelConfig fields; the rest take ModelConfig's defaults
+     "model": {...},   # m2p.model.config.ModelConfig fields; the rest take ModelConfig's defaults
      "loss": {...},    # training.losses.LossWeights fields; the rest take LossWeights' defaults
      "optim": {...},   # OptimConfig fields
      "batch_size": 32, "steps": 4000, ...}   # the other TrainingConfig fields
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from m2p.errors import InvalidArgumentError
-from m2p.model.network import ModelConfig
+from m2p.model.config import ModelConfig
 from training.losses import LossWeights
 
 __all__ = ["OptimConfig", "TrainingConfig", "load_config"]
@@ -87,7 +87,7 @@ class TrainingConfig:
     seed
         Seed of the weight initialisation, the batch order, the noise and the window caps.
     model
-        The network (``m2p.model.network.ModelConfig``).
+        The network (``m2p.model.config.ModelConfig``).
     loss
         Weights of the loss terms (``training.losses.LossWeights``).
     optim

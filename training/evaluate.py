@@ -54,7 +54,7 @@ import torch
 from m2p.colour import emotion as colour_emotion
 from m2p.colour.emotion import palette_emotion, palette_valence_arousal, va_to_emotion
 from m2p.errors import InvalidArgumentError, M2PError
-from m2p.inference.engine import alternative_numbers
+from m2p.model.decoding import alternative_numbers
 from m2p._internal.outputs import atomic_outputs
 from m2p.model.weights import load_model
 from training import metrics as M

@@ -187,7 +187,7 @@ def _family_loss(model, enc, batch, weights, *, noise_scale, generator):
         parts.update(free_parts)
 
     share = F.one_hot(family, model.config.noise_components).to(enc.embedding).mean(1)  # (B, K')
-    log_p = torch.log_softmax(model.component_head(enc.embedding), dim=-1)
+    log_p = torch.log_softmax(model.heads.component_head(enc.embedding), dim=-1)
     component = -(share * log_p).sum(-1).mean()
     total = total + weights.component * component
     parts["component"] = float(component.detach())

@@ -419,12 +419,12 @@ def _prepare_model(cfg: TrainingConfig, splits: _Splits, cache: FeatureCache,
     val_data = WindowDataset.from_cache(cache, splits.val, max_colors=max_colors)
     model = build_model(cfg)
     mean, std = feature_statistics(train_data.features, train_data.valid_frames)
-    model.feature_mean.copy_(torch.from_numpy(mean))
-    model.feature_std.copy_(torch.from_numpy(std))
+    model.encoder.feature_mean.copy_(torch.from_numpy(mean))
+    model.encoder.feature_std.copy_(torch.from_numpy(std))
     if cfg.model.summary_features:
         cue_mean, cue_std = cue_statistics(train_data.features, train_data.valid_frames)
-        model.cue_mean.copy_(torch.from_numpy(cue_mean))
-        model.cue_std.copy_(torch.from_numpy(cue_std))
+        model.encoder.cue_mean.copy_(torch.from_numpy(cue_mean))
+        model.encoder.cue_std.copy_(torch.from_numpy(cue_std))
     families = _fit_families(model, train_data, val_data, cfg.seed, log)
     log(f"model: {_parameters(model) / 1e6:.2f} M parameters; {model.config.to_dict()}")
     return model, train_data, val_data, families
@@ -523,7 +523,7 @@ def _fit_families(model: Music2Palette, train_data: WindowDataset, val_data: Win
     train_data.assign_families(centroids)
     val_data.assign_families(centroids)
     shares = family_shares(train_data.targets_family, k)
-    model.component_log_prior.copy_(torch.from_numpy(np.log(shares)))
+    model.heads.component_log_prior.copy_(torch.from_numpy(np.log(shares)))
     log("palette families (share of training candidates): "
         + ", ".join(f"{j}:{x:.3f}" for j, x in enumerate(shares)))
     return {"centroids": np.round(centroids, 4).tolist(), "shares": np.round(shares, 4).tolist()}

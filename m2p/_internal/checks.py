@@ -41,7 +41,7 @@ def check_options(*, seed: Any, noise: Any, window: Any, hop: Any) -> None:
         A seed outside ``[0, 2**63)``, a window or hop shorter than the engine's minimum, a
         negative noise.
     """
-    from m2p.inference.engine import MIN_AUDIO_SECONDS, MIN_HOP_SECONDS
+    from m2p.inference.windows import MIN_AUDIO_SECONDS, MIN_HOP_SECONDS
 
     integer(seed, "seed", minimum=0, maximum=MAX_SEED)
     if seconds(window, "window") < MIN_AUDIO_SECONDS:

@@ -29,7 +29,7 @@ __all__ = ["add_example", "add_inference_arguments", "finite_number", "hop_secon
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model options ``--seed --noise --device --model --window --hop --batch-size
     --quiet`` (read back by :func:`inference_kwargs`)."""
-    from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
+    from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW, MIN_HOP_SECONDS
 
     group = parser.add_argument_group("model options")
     group.add_argument("--seed", type=seed, default=0,
@@ -120,7 +120,7 @@ def unit_interval(text: str) -> float:
 
 def window_seconds(text: str) -> float:
     """An analysis window: at least the engine's shortest audio, in seconds."""
-    from m2p.inference.engine import MIN_AUDIO_SECONDS
+    from m2p.inference.windows import MIN_AUDIO_SECONDS
 
     value = finite_number(text)
     if value < MIN_AUDIO_SECONDS:
@@ -130,7 +130,7 @@ def window_seconds(text: str) -> float:
 
 def hop_seconds(text: str) -> float:
     """Seconds between window starts: at least the engine's shortest hop."""
-    from m2p.inference.engine import MIN_HOP_SECONDS
+    from m2p.inference.windows import MIN_HOP_SECONDS
 
     value = finite_number(text)
     if value < MIN_HOP_SECONDS:

@@ -60,6 +60,7 @@ from m2p.cli.args import (
     positive_int,
 )
 from m2p.cli.output import print_palette, print_summary, print_track
+from m2p._internal.text import first_line
 from m2p.errors import M2PError
 from m2p.hooks.specs import Handler
 
@@ -427,8 +428,7 @@ def _refuse_unavailable(command: str) -> None:
 
 def _report(exc: BaseException) -> int:
     message = str(exc) if isinstance(exc, M2PError) else _os_error_text(exc)
-    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    print(f"{PROG}: error: {first_line}", file=sys.stderr)
+    print(f"{PROG}: error: {first_line(message) or type(exc).__name__}", file=sys.stderr)
     return 1
 
 

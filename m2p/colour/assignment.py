@@ -1,4 +1,5 @@
-"""Minimum-cost assignment for the small matrices of palette matching (pure Python).
+"""Minimum-cost assignment for the small matrices of palette matching (pure Python), and the
+slot alignment of palettes over time built on it (:func:`align_palettes`).
 
 >>> from m2p.colour.assignment import linear_sum_assignment
 >>> rows, cols = linear_sum_assignment([[4, 1, 3], [2, 0, 5], [3, 2, 2]])
@@ -25,11 +26,12 @@ Transactions on Aerospace and Electronic Systems* 52(4), 1679-1696.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["linear_sum_assignment"]
+__all__ = ["linear_sum_assignment", "align_palettes", "SlotAligner"]
 
 
 def linear_sum_assignment(cost: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -112,3 +114,65 @@ def _solve(cost: list[list[float]]) -> list[int]:
             if row == start:
                 break
     return col_of_row
+
+
+def align_palettes(palettes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Reorder each palette so that a colour keeps its slot (position) over time.
+
+    Parameters
+    ----------
+    palettes
+        CIELCh arrays (n_i, 3), in time order.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The same colours, reordered. The first palette keeps the decoder's order. For each
+        later palette, every slot ``k`` it can fill is compared with the *reference* colour of
+        that slot (the colour slot ``k`` had in the latest palette that had a slot ``k``),
+        and colours are assigned to slots by the Hungarian algorithm on CIEDE2000
+        differences; colours left over (a palette longer than any before) go last.
+
+    Notes
+    -----
+    Slots are positions, because :meth:`PaletteTrack.at` interpolates slot ``k`` with slot
+    ``k``. While neighbouring palettes have the same length this is plain neighbour matching.
+    When a palette is shorter, its colours fill the first slots, matched against the previous
+    palette's first slots; when the palette grows again, the reappearing slots are matched
+    against the colours they last had, so a colour that disappears for a few windows comes
+    back in its old place instead of wherever the decoder happened to emit it.
+    """
+    aligner = SlotAligner()
+    return [aligner.align(lch) for lch in palettes]
+
+
+class SlotAligner:
+    """The state of :func:`align_palettes` between palettes, one palette at a time (the palette
+    engine aligns each window's palette as it is decoded)."""
+
+    def __init__(self) -> None:
+        self.reference = np.zeros((0, 3))
+
+    def align(self, lch: np.ndarray) -> np.ndarray:
+        """The colours of the next palette (n, 3), reordered into the slots."""
+        colours = np.asarray(lch, dtype=np.float64)
+        reference = self.reference
+        slots = min(len(colours), len(reference))
+        if slots:
+            rows, cols = linear_sum_assignment(_alignment_cost(reference[:slots], colours))
+            order = list(cols[np.argsort(rows)])
+            taken = set(order)
+            order += [j for j in range(len(colours)) if j not in taken]
+            colours = colours[order]
+        if len(colours) >= len(reference):
+            self.reference = colours.copy()
+        else:
+            self.reference = np.concatenate([colours, reference[len(colours):]])
+        return colours
+
+
+def _alignment_cost(a_lch: np.ndarray, b_lch: np.ndarray) -> np.ndarray:
+    """(n_a, n_b) CIEDE2000 costs for the Hungarian alignment, never NaN (scipy rejects it)."""
+    from m2p.colour.difference import ciede2000_matrix
+
+    return np.nan_to_num(ciede2000_matrix(a_lch, b_lch), nan=1e6, posinf=1e6)

@@ -181,15 +181,14 @@ def distinct_track(track: "PaletteTrack", n: int, *,
     m2p.errors.DistinctColorsWarning
         Once, with the smallest distance reached, when some windows cannot keep ``min_distance``.
     """
-    from tqdm import tqdm
-
-    from m2p.inference.engine import align_palettes
+    from m2p._internal.progress import progress_bar
+    from m2p.colour.assignment import align_palettes
 
     done: dict[bytes, np.ndarray] = {}
     grown: list[np.ndarray] = []
     reached, short = math.inf, False
-    for p in tqdm(track.palettes, desc="distinct colours", unit="window", leave=False,
-                  disable=not progress, delay=1.0):
+    for p in progress_bar(track.palettes, desc="distinct colours", unit="window",
+                          enabled=progress):
         key = np.asarray(p.lch).tobytes()
         if key not in done:
             found, achieved = _grow(p.lch, n, min_distance, lightness)

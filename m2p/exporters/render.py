@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -38,7 +38,6 @@ __all__ = [
     "track_html",
     "mood_summary",
     "ansi_swatches",
-    "bar_width",
 ]
 
 BACKGROUND = (250, 250, 249)
@@ -339,27 +338,6 @@ def ansi_swatch(code: str, rgb: tuple[int, int, int] | np.ndarray, *, width: int
     """One true-colour block followed by its hex code (for one-colour-per-line listings)."""
     r, g, b = (int(v) for v in rgb)
     return f"\x1b[48;2;{r};{g};{b}m{' ' * width}\x1b[0m {code}"
-
-
-def bar_width(stream: IO[str] | None = None) -> dict[str, Any]:
-    """tqdm width options for a progress bar on ``stream`` (default stderr).
-
-    A terminal that reports its width gets a bar that follows resizes (``dynamic_ncols``).
-    Some terminals (serial consoles, ``docker exec`` without a size, some CI runners) report
-    0 columns, and tqdm then draws an empty line; those get a fixed width from ``$COLUMNS``,
-    else 80.
-    """
-    import shutil
-    import sys
-
-    stream = sys.stderr if stream is None else stream
-    try:
-        columns = os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, ValueError, OSError):
-        columns = 0
-    if columns > 0:
-        return {"dynamic_ncols": True}
-    return {"ncols": max(20, shutil.get_terminal_size(fallback=(80, 24)).columns)}
 
 
 # ----------------------------------------------------------------------------------------------

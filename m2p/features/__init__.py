@@ -1,5 +1,6 @@
-"""What the music encoder hears: the 539-dim feature frames (``frames``), computed once over a
-stream (``stream``), and window-level music cues (``cues``: mode, register, loudness...)."""
+"""What the shipped (AST) music encoder hears: the 539-dim feature frames at 22,050 Hz
+(``frames``), computed once over a stream (``stream``), and window-level music cues (``cues``:
+mode, register, loudness...). Another encoder brings its own features (:mod:`m2p.model.encoder`)."""
 
 from m2p._internal.lazy import attach
 

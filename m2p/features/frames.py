@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from m2p.audio.decode import SAMPLE_RATE  # the one sample rate, owned by the decoder (re-exported)
+from m2p.audio.sources import SAMPLE_RATE  # the rate these features are defined at (re-exported)
 from m2p.errors import InvalidArgumentError
 
 N_FFT = 2048

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from m2p.features.frames import FRAME_DIM, HOP_LENGTH, N_FFT, feature_extractor
+from m2p.features.frames import FRAME_DIM, HOP_LENGTH, N_FFT, feature_extractor, frames_for_samples
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -54,7 +54,10 @@ class FrameStream:
     """Frame-stage features of a mono 22,050 Hz stream, each frame computed once.
 
     Frame ``i`` is centred on stream sample ``512 i`` (zeros before the stream's start); it is
-    computed as soon as its last sample has been pushed.
+    computed as soon as its last sample has been pushed. This is the shared-frames path of the
+    AST encoder (:meth:`m2p.model.encoder.AstEncoder.frame_stream`): the palette engine pushes
+    the stream, keeps :meth:`edges` of each complete window and asks for
+    :meth:`window_features` of a batch of them.
 
     Parameters
     ----------
@@ -76,6 +79,37 @@ class FrameStream:
         self.next_frame = 0  # first frame not yet computed
         self.frames = torch.zeros(0, FRAME_DIM, device=self.device)  # frames first_frame...
         self.first_frame = 0
+
+    #: Shortest window cut from the stream (:data:`MIN_WINDOW_SAMPLES`).
+    min_window_samples = MIN_WINDOW_SAMPLES
+
+    @staticmethod
+    def edges(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What a complete window keeps until its batch runs: :func:`edge_segments`."""
+        return edge_segments(samples)
+
+    def window_features(self, starts: Sequence[int], window_samples: int,
+                        edges: Sequence[tuple[np.ndarray, np.ndarray]]) -> "Tensor":
+        """The 539 raw features of windows of equal length cut from the stream, equal to
+        :func:`~m2p.features.frames.extract_features` of each window alone (float rounding).
+
+        Parameters
+        ----------
+        starts
+            First sample of each window (B,), multiples of 512 (see :meth:`cut`).
+        window_samples
+            Samples per window.
+        edges
+            :meth:`edges` of each window.
+
+        Returns
+        -------
+        Tensor
+            float32 ``(B, 1 + window_samples // 512, 539)``.
+        """
+        stacked = np.stack([head for head, _ in edges] + [tail for _, tail in edges])
+        rows = self.cut(starts, frames_for_samples(window_samples), torch.from_numpy(stacked))
+        return self.extractor.window_features(rows)
 
     def push(self, block: np.ndarray) -> None:
         """Add samples and compute every frame they complete.

@@ -11,7 +11,8 @@ The stream runs the offline pipeline's own stages (:class:`m2p.inference.engine.
 window by window, so for the same audio, model and seed its palettes are the offline track's
 (up to float rounding of different batch sizes). A palette is ready as soon as the last sample
 of its window has been fed: the latency is one window's encoding and decoding (see
-``docs/performance.md``), plus about 0.1 s in the resampler when the input is not at 22,050 Hz.
+``docs/performance.md``), plus about 0.1 s in the resampler when the input is not at the rate
+the model's encoder hears (22,050 Hz for the shipped model).
 
 Feeding it from a microphone needs an audio I/O library, which m2p does not depend on; with
 ``sounddevice`` (PortAudio)::
@@ -56,7 +57,7 @@ class PaletteStream:
     Parameters
     ----------
     sample_rate
-        Rate of the blocks, Hz (resampled to 22,050 Hz inside).
+        Rate of the blocks, Hz (resampled inside to the rate the model's encoder hears).
     window, hop
         Window length (>= 1 s) and hop between window starts (>= 0.05 s), in seconds, as in
         :func:`m2p.palette_track`.
@@ -75,13 +76,15 @@ class PaletteStream:
                  seed: int = 0, noise: float | None = None, device: "str | torch.device" = "auto",
                  model: "Music2Palette | str | None" = None, label: str = "<stream>") -> None:
         from m2p.api import check_options, load_for_inference
-        from m2p.audio.decode import BlockConverter
-        from m2p.inference.engine import PaletteEngine, window_layout
+        from m2p.audio.sources import BlockConverter, check_sample_rate
+        from m2p.inference.engine import PaletteEngine
+        from m2p.inference.windows import window_layout
 
         check_options(seed=seed, noise=noise, window=window, hop=hop)
-        self.converter = BlockConverter(sample_rate, label=label)
+        check_sample_rate(sample_rate, label)  # before the model loads: the cheap check first
         net, dev, noise_scale = load_for_inference(model, device, noise)
-        window_samples, hop_samples = window_layout(window, hop)
+        self.converter = BlockConverter(sample_rate, target_rate=net.input.sample_rate, label=label)
+        window_samples, hop_samples = window_layout(window, hop, net.input)
         settings = dict(device=dev, seeds=[seed], noise_scale=noise_scale,
                         window_samples=window_samples, hop_samples=hop_samples, batch_size=64)
         # One window of silence through a throwaway engine: the first real window would
@@ -94,9 +97,7 @@ class PaletteStream:
     @property
     def seconds(self) -> float:
         """Audio received so far (after resampling), s."""
-        from m2p.audio.decode import SAMPLE_RATE
-
-        return self.engine.n_samples / SAMPLE_RATE
+        return self.engine.n_samples / self.engine.sample_rate
 
     def feed(self, block: Any) -> "list[WindowPalette]":
         """Add a block of samples; return the palettes of the windows it completed (often
@@ -110,14 +111,13 @@ class PaletteStream:
         samples, then of the tail window (aligned with the end of the audio) when the last
         window did not reach it, or of the whole clip when it is shorter than one window;
         nothing when less than a second arrived."""
-        from m2p.audio.decode import SAMPLE_RATE
-        from m2p.inference.engine import MIN_AUDIO_SECONDS
+        from m2p.inference.windows import MIN_AUDIO_SECONDS
 
         if self.closed:
             return []
         self.closed = True
         last = self.engine.feed(self.converter.flush(), flush=True)  # the resampler's tail
-        if self.engine.n_samples < MIN_AUDIO_SECONDS * SAMPLE_RATE:
+        if self.engine.n_samples < MIN_AUDIO_SECONDS * self.engine.sample_rate:
             return []
         return last + self.engine.finish()
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import integer
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
-from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.engines import engine as find_engine
 from m2p.library.job import job_options, make_job
 from m2p.library.journal import Journal
@@ -233,10 +233,6 @@ def _digest(path: str) -> str | None:
 
 
 def _bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        from m2p.inference.engine import _NoBar
+    from m2p._internal.progress import progress_bar
 
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", desc="library", dynamic_ncols=True)
+    return progress_bar(total=total, unit="file", desc="library", enabled=enabled)

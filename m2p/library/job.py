@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import check_options, integer
 from m2p.errors import M2PError
-from m2p.inference.engine import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
+from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.table import one_line
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from safetensors.torch import load_file, save_file
 
 import m2p
 from m2p.errors import DeviceError, ModelFormatError, ModelNotFoundError
-from m2p.model.network import ModelConfig, Music2Palette
+from m2p.model.config import ModelConfig
+from m2p.model.network import Music2Palette
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.resolve import resolve_track
@@ -282,7 +283,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                     temp_audiofile_path=tmpdir,
                     logger=encoding_logger(progress, label=f"grading {Path(video).name}"))
             except (OSError, IOError, BrokenPipeError) as exc:
-                raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
+                raise VideoError(f"encoding failed ({first_line(exc, limit=200)})",
                                  source=out) from exc
     finally:
         close_quietly(graded, audio, clip)

@@ -17,27 +17,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from m2p._internal import ffmpeg as _ffmpeg
+from m2p._internal.text import first_line
 from m2p.errors import VideoError
 
 
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary MoviePy uses (``imageio-ffmpeg``'s, or ``$FFMPEG_BINARY``).
+    """Path of the ffmpeg binary MoviePy uses, the one audio decoding uses too
+    (:func:`m2p._internal.ffmpeg.ffmpeg_exe`: ``$FFMPEG_BINARY``, else imageio-ffmpeg's).
 
     Raises
     ------
     m2p.errors.VideoError
         No ffmpeg binary can be found.
     """
-    exe = os.environ.get("FFMPEG_BINARY")
-    if exe and exe != "ffmpeg-imageio" and Path(exe).exists():
-        return exe
     try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no encoder"
-        raise VideoError(f"no ffmpeg binary found ({exc}); pip install imageio-ffmpeg",
-                         source="ffmpeg") from exc
+        return _ffmpeg.ffmpeg_exe()
+    except FileNotFoundError as exc:
+        raise VideoError(str(exc), source="ffmpeg") from exc
 
 
 def check_encoder(codec: str = "libx264") -> str:
@@ -193,7 +190,7 @@ def open_audio(path: str | os.PathLike[str]) -> Any:
         _close_pipes_on_close(clip.reader)
         return clip
     except Exception as exc:  # noqa: BLE001
-        raise VideoError(f"cannot read audio ({_first_line(exc)})", source=path) from exc
+        raise VideoError(f"cannot read audio ({first_line(exc, limit=200)})", source=path) from exc
 
 
 def encoding_logger(progress: bool, *, label: str = "encoding") -> Any:
@@ -201,21 +198,23 @@ def encoding_logger(progress: bool, *, label: str = "encoding") -> Any:
 
     MoviePy's own logger prints "MoviePy - Building video ...", the temporary audio file's
     name and a second bar for the audio chunks; here the messages are dropped, the audio bar
-    is not shown, and the frame bar is labelled ``label``, erased when done and sized like the
-    model's bar (:func:`m2p.exporters.render.bar_width`). ``progress=False`` gives MoviePy's silent logger.
+    is not shown, and the frame bar is labelled ``label`` and drawn after the one policy of
+    :mod:`m2p._internal.progress` (standard error, erased when done, the terminal's width),
+    except that it shows at once: an encode is long work the user asked for.
+    ``progress=False`` gives MoviePy's silent logger.
     """
     if not progress:
         return None
     from proglog import TqdmProgressBarLogger
 
-    from m2p.exporters.render import bar_width
+    from m2p._internal.progress import tqdm_options
 
     class _Logger(TqdmProgressBarLogger):
         def new_tqdm_bar(self, bar: str) -> None:
             if bar in self.tqdm_bars and self.tqdm_bars[bar] is not None:
                 self.close_tqdm_bar(bar)
             self.tqdm_bars[bar] = self.tqdm(total=self.bars[bar]["total"], desc=label,
-                                            unit="frame", leave=False, **bar_width())
+                                            unit="frame", **tqdm_options(delay=0))
 
         def bars_callback(self, bar: str, attr: str, value: Any, old_value: Any = None) -> None:
             if attr != "message":  # a bar's message is a file name: not ours to show
@@ -298,26 +297,19 @@ def _encoders(exe: str) -> str:
 def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
     """ffmpeg's own last word on a file it cannot read (MoviePy's message only says that it
     failed to parse ffmpeg's output)."""
-    from m2p.audio.decode import _last_line
-
     try:
-        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "file:" +
-                                 str(path.absolute())], capture_output=True, text=True,
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i",
+                                 _ffmpeg.input_arg(path)], capture_output=True, text=True,
                                 timeout=30, check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError, VideoError):
-        return _first_line(exc)
+        return first_line(exc, limit=200)
     text = result.stderr
     if "Stream #" in text and "Video:" not in text:
         return "no video stream"
-    reason = _last_line(text, path).replace("file:", "")
+    reason = _ffmpeg.failure_reason(text, path).replace("file:", "")
     if reason in ("unknown ffmpeg error",) or "Output file" in reason or "output file" in reason:
-        return _first_line(exc)
+        return first_line(exc, limit=200)
     return reason
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 __all__ = [

@@ -35,6 +35,7 @@ import numpy as np
 
 from m2p.colour.distinct import EntityColors
 from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track
@@ -356,7 +357,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                                      temp_audiofile_path=tmpdir,
                                      logger=encoding_logger(progress, label="race"))
             except OSError as exc:
-                raise VideoError(f"encoding failed ({str(exc).strip().splitlines()[0][:200]})",
+                raise VideoError(f"encoding failed ({first_line(exc, limit=200)})",
                                  source=out) from exc
     finally:
         close_quietly(clip, audio)

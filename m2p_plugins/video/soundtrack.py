@@ -79,8 +79,7 @@ def plan_windows(*, duration: float, start: float, span: float, window: float | 
     adapted : bool
         True when the defaults were shortened (then analyse the passage alone).
     """
-    from m2p.audio.decode import SAMPLE_RATE
-    from m2p.inference.engine import (
+    from m2p.inference import (
         DEFAULT_HOP,
         DEFAULT_WINDOW,
         MIN_AUDIO_SECONDS,
@@ -88,16 +87,19 @@ def plan_windows(*, duration: float, start: float, span: float, window: float | 
         window_layout,
         window_spans,
     )
+    from m2p.model.encoder import DEFAULT_INPUT
 
     chosen = window is not None or hop is not None
     window = DEFAULT_WINDOW if window is None else float(window)
     hop = DEFAULT_HOP if hop is None else float(hop)
     if chosen:
         return window, hop, False
-    w_samples, h_samples = window_layout(window, hop)
-    spans = window_spans(int(round(duration * SAMPLE_RATE)), window_samples=w_samples,
+    # The default encoder's layout: close enough to count the window centres in a passage.
+    rate = DEFAULT_INPUT.sample_rate
+    w_samples, h_samples = window_layout(window, hop, DEFAULT_INPUT)
+    spans = window_spans(int(round(duration * rate)), window_samples=w_samples,
                          hop_samples=h_samples)
-    centres = np.array([(a + b) / 2 / SAMPLE_RATE for a, b in spans])
+    centres = np.array([(a + b) / 2 / rate for a, b in spans])
     inside = int(np.count_nonzero((centres >= start) & (centres <= start + span)))
     if inside >= MIN_WINDOWS or span < MIN_AUDIO_SECONDS:  # under 1 s: one window anyway
         return window, hop, False

@@ -160,7 +160,7 @@ def evaluate_heldout(model: Any, *, pkgs_root: str | os.PathLike[str] = DEFAULT_
     Returns the JSON-ready results (per-file rows under ``files``).
     """
     import torch
-    from tqdm import tqdm
+    from m2p._internal.progress import progress_bar
 
     import m2p
     from m2p.colour.emotion import palette_valence_arousal, va_to_emotion
@@ -212,7 +212,7 @@ def evaluate_heldout(model: Any, *, pkgs_root: str | os.PathLike[str] = DEFAULT_
     first_alts: list[np.ndarray] = []
     t0 = time.monotonic()
     t_teach = t_alt = 0.0
-    for f in tqdm(files, desc="held-out files", unit="file", disable=not progress, leave=False):
+    for f in progress_bar(files, desc="held-out files", unit="file", enabled=progress):
         with _FeatureMemo():
             p = m2p.palette(f.path, model=net, seed=0, device=device)
             if f.key in alt_keys:
