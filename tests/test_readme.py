@@ -45,9 +45,9 @@ README = ROOT / "README.md"
 EXAMPLE_SONG = ROOT / "examples" / "savino_caribbean_excerpt.ogg"
 PHOTO = ROOT / "tests" / "data" / "bowl_by_freespace.jpg"  # a real photo (tests/data/README.md)
 
-SONG_SECONDS = 8.0
-"""Length of the ``song.mp3`` stand-in: long enough for the README's times (``at=5.0``,
-``--music-start 5``, a 1.5 s clip after it), short enough that ``m2p live --realtime`` and
+SONG_SECONDS = 5.0
+"""Length of the ``song.mp3`` stand-in: long enough for the README's times (``at=3.0``,
+``--music-start 3``, a 1.5 s clip after it), short enough that ``m2p live --realtime`` and
 the races (which last as long as the song) take seconds."""
 
 CLIP_SECONDS = 1.5
@@ -242,6 +242,9 @@ def workdir(standins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 # -- python blocks -----------------------------------------------------------------------------
 
 
+# The blocks that render a race or grade a video, and the block of ten commands (each a Python
+# start-up and a model load), can take minutes on a shared, loaded 2-core machine.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=lambda b: b.id)
 def test_python_block(block: Block, workdir: Path) -> None:
     import matplotlib.pyplot as plt
@@ -298,12 +301,16 @@ def _run(line: int, command: str, cwd: Path) -> str | None:
     proc = subprocess.run(argv, cwd=cwd, env=_env(), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=500)
     if needs is not None:
-        # The optional package is not installed here: the command must say which extra to
-        # install, in one line, and fail (it cannot run as written in this environment).
+        # The optional package is not installed here: the command must fail in one line that
+        # says which extra to install, unless it had nothing to do (every file of ~/Music is
+        # in library.parquet already, so the engine never starts).
         if proc.returncode != 0 and needs in proc.stderr and "Traceback" not in proc.stderr:
             return None
+        if proc.returncode == 0 and "Traceback" not in proc.stderr:
+            return None
         return (f"README.md:{line}: `{command}` without {needs} installed: exit "
-                f"{proc.returncode}, expected a failure naming {needs}\n{proc.stderr[-2000:]}")
+                f"{proc.returncode}, expected 0 or a failure naming {needs}\n"
+                f"{proc.stderr[-2000:]}")
     if proc.returncode != 0:
         return f"README.md:{line}: `{command}` exited {proc.returncode}\n{proc.stderr[-3000:]}"
     if "Traceback" in proc.stderr:
@@ -359,6 +366,7 @@ def test_groups_keep_dependent_commands_in_order() -> None:
                                          [(4, commands[3][1]), (5, commands[4][1])]]
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("block", BASH_BLOCKS, ids=lambda b: b.id)
 def test_bash_block(block: Block, workdir: Path) -> None:
     runnable = []
