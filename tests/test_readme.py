@@ -14,7 +14,9 @@ Both run in a fresh temporary folder holding real stand-ins for the files the RE
 (:func:`_make_standins`): ``song.mp3`` is the first :data:`SONG_SECONDS` of
 ``examples/savino_caribbean_excerpt.ogg`` re-encoded by ffmpeg (short, so ``--realtime``, the
 races that last as long as the song and every inference stay cheap), ``clip.mp4`` / ``in.mp4``
-a short pan over a real photo encoded by ffmpeg, ``photo.jpg`` that photo, ``data.csv`` a wide
+a short pan over a real photo encoded by ffmpeg, ``photo.jpg`` that photo
+(``tests/data/bowl_by_freespace.jpg``: neither scikit-image's sample photos nor OpenCV's are
+installed with the test extras), ``data.csv`` a wide
 table as ``m2p race`` reads it, and ``Music/`` (``$HOME`` is the temporary folder, so
 ``~/Music`` is that folder) with two songs. The names the README leaves to the reader ("your
 data": ``data``, ``chart``...) come from :data:`PLACEHOLDERS`, and nothing else is given.
