@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import m2p
+from m2p._internal.outputs import atomic_outputs
 from m2p.errors import DeviceError, ModelFormatError, ModelNotFoundError
 from m2p.model.config import ModelConfig
 from m2p.model.network import Music2Palette
@@ -153,8 +153,10 @@ def save_model(
         name: tensor.detach().to("cpu").contiguous().clone()
         for name, tensor in model.state_dict().items()
     }
-    _atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    _atomic_write(out / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    # Both files replaced together or not at all: a half-written model never loads.
+    with atomic_outputs(out / WEIGHTS_FILE, out / CONFIG_FILE) as (weights_tmp, config_tmp):
+        save_file(tensors, str(weights_tmp), metadata={"format": "pt"})
+        config_tmp.write_text(text, encoding="utf-8")
     return out
 
 
@@ -275,18 +277,6 @@ def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
     model.load_state_dict(tensors, strict=True)
     model.metadata = metadata if isinstance(metadata, dict) else {}
     return model.to(device).eval()
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``target``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _few(names: list[str], limit: int = 5) -> str:
