@@ -2,7 +2,7 @@
 the names they register it under. The colour science they use lives in :mod:`m2p.colour`
 (:mod:`~m2p.colour.legibility` for chart colours, :mod:`~m2p.colour.ramps` for colormaps).
 
-* :func:`resolve_palette`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
+* :func:`palette_and_stem`: :func:`m2p.resolve.resolve_palette` plus a stem for names.
 * :func:`readable_stem`: an identifier-like stem of any text.
 """
 
@@ -25,8 +25,8 @@ INFERENCE_KEYS = frozenset({"device", "window", "hop", "noise", "batch_size", "s
 """Keyword arguments that adapters pass through to :func:`m2p.palette` / ``palette_track``."""
 
 
-def resolve_palette(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
-                    **inference_kwargs: Any) -> tuple[Any, str]:
+def palette_and_stem(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
+                     **inference_kwargs: Any) -> tuple[Any, str]:
     """Turn an adapter's ``source`` argument into ``(Palette, stem)``.
 
     The palette comes from the core's one resolver, :func:`m2p.resolve.resolve_palette` (cached

@@ -78,7 +78,7 @@ def theme_config(source: Any, *, at: float | None = None, model: Any = None, see
     to dark, monotonic L*, as Vega's own ramps run); ``range.diverging`` runs between its two most
     different hues through a light neutral centre; ``mark.color`` is the first category colour.
     """
-    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     category = {"n": n, "min_distance": min_distance, "min_contrast": min_contrast}
     ranges = {kind: _ranges(palette, kind, **category) for kind in KINDS}
@@ -134,7 +134,7 @@ def colors(source: Any, kind: str = "category", *, at: float | None = None, mode
     ``min_contrast`` shape the category colours as in :func:`register_theme`)."""
     if kind not in KINDS:
         raise InvalidArgumentError(f"kind must be one of {KINDS}, got {kind!r}")
-    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     return _ranges(palette, kind, n=n, min_distance=min_distance, min_contrast=min_contrast)
 

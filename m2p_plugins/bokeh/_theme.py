@@ -47,7 +47,7 @@ def palette(source: Any, kind: str = "category", *, n: int | None = None,
         raise InvalidArgumentError(f"kind must be one of {KINDS}, got {kind!r}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise InvalidArgumentError(f"n must be a whole number >= 1, got {n!r}")
-    colours, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    colours, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     if kind == "category":
         return list(chart_look(colours, dark=dark, n=n, min_distance=min_distance,
@@ -87,7 +87,7 @@ def theme(source: Any, *, at: float | None = None, dark: bool = False, model: An
 def theme_json(source: Any, *, at: float | None = None, dark: bool = False, model: Any = None,
                seed: int = 0, **inference_kwargs: Any) -> dict[str, Any]:
     """The theme as the JSON dictionary ``Theme(json=...)`` takes (``{"attrs": {...}}``)."""
-    colours, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    colours, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     look = chart_look(colours, dark=dark)
     return {"attrs": {

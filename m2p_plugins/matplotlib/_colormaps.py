@@ -39,7 +39,7 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     Parameters
     ----------
     source
-        Audio path, Palette or PaletteTrack (see :func:`m2p_plugins._common.resolve_palette`).
+        Audio path, Palette or PaletteTrack (see :func:`m2p_plugins._common.palette_and_stem`).
     at, model, seed, **inference_kwargs
         As for :func:`m2p.style`.
     name
@@ -57,7 +57,7 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     m2p.errors.NameCollisionWarning
         The name was bound to a different palette and is re-bound to this one.
     """
-    palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, stem = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
     return register_palette(palette, stem=stem if name is None else name, origin=source)
 

@@ -71,7 +71,7 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     """
     from cycler import cycler
 
-    palette, stem = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, stem = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
     look = legibility.chart_look(palette, dark=dark, n=n, min_distance=min_distance,
                                  min_contrast=min_contrast)

@@ -81,7 +81,7 @@ def template(source: Any, *, at: float | None = None, dark: bool = False, n: int
     """
     import plotly.graph_objects as go
 
-    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     look = chart_look(palette, dark=dark, n=n, min_distance=min_distance,
                       min_contrast=min_contrast)
@@ -106,7 +106,7 @@ def colorway(source: Any, *, at: float | None = None, dark: bool = False, n: int
              min_distance: float | None = None, min_contrast: float | None = None,
              model: Any = None, seed: int = 0, **inference_kwargs: Any) -> list[str]:
     """The template's ``layout.colorway``: hex codes for ``color_discrete_sequence=``."""
-    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     return list(chart_look(palette, dark=dark, n=n, min_distance=min_distance,
                            min_contrast=min_contrast).cycle)
@@ -119,7 +119,7 @@ def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None
     ``"sequential"`` runs dark to light with strictly increasing L*; ``"diverging"`` runs
     between the palette's two most different hues through a light neutral centre.
     """
-    palette, _ = _common.resolve_palette(source, at=at, model=model, seed=seed,
+    palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
     return _scale(palette, kind)
 
