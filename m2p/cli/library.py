@@ -36,8 +36,12 @@ def configure_batch(parser: argparse.ArgumentParser) -> Handler:
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
+        from m2p._internal.extras import require
         from m2p.library.batch import run_batch
 
+        require("pyarrow", extra="library", feature="m2p batch")
+        if args.engine == "ray":
+            require("ray", extra="ray", feature="m2p batch --engine ray")
         summary = run_batch(args.paths, output=args.output, engine=args.engine,
                             workers=args.workers, flush_every=args.flush_every,
                             **inference_kwargs(args))
@@ -54,11 +58,16 @@ def configure_gallery(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("-o", "--output", required=True, metavar="FOLDER",
                         help="folder for index.html (audio links are relative to it)")
     parser.add_argument("--title", default="music2palette library", help="page title")
+    parser.add_argument("--root", default=None, metavar="FOLDER",
+                        help="the library root: every track must lie inside it, and the page "
+                             "names tracks by their path there (default: the table's folder)")
 
     def run(args: argparse.Namespace) -> int:
+        from m2p._internal.extras import require
         from m2p.library.gallery import write_gallery
 
-        print(write_gallery(args.library, args.output, title=args.title))
+        require("pyarrow", extra="library", feature="m2p gallery")
+        print(write_gallery(args.library, args.output, title=args.title, root=args.root))
         return 0
 
     return run

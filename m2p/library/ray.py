@@ -45,14 +45,19 @@ def run_ray(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
 
     Raises
     ------
-    M2PError
-        Ray is not installed.
+    MissingExtraError
+        Ray is not installed (the message has the install command).
     """
+    from m2p._internal.extras import missing_extra, require
+
+    require("ray", extra="ray", feature="the ray engine of m2p batch")
     try:
         import ray
         import ray.data
-    except ImportError as exc:
-        raise M2PError(f"the ray engine needs Ray Data: pip install 'music2palette[ray]' ({exc})") from None
+    except ImportError as exc:  # found but broken (a missing dependency of Ray Data)
+        raise (missing_extra(exc, "the ray engine of m2p batch")
+               or M2PError(f"the ray engine needs Ray Data: pip install "
+                           f"\"music2palette[ray]\" ({exc})")) from None
 
     # The job reports its own progress; Ray Data's INFO lines would bury it.
     logging.getLogger("ray.data").setLevel(logging.ERROR)
