@@ -24,10 +24,16 @@ import numpy as np
 
 from m2p.errors import InvalidArgumentError
 
-__all__ = ["MAX_SEED", "check_options", "flag", "integer", "number", "seconds"]
+__all__ = ["MAX_LABEL", "MAX_SEED", "check_options", "flag", "integer", "label", "number",
+           "seconds"]
 
 MAX_SEED = 2**63 - 1
 """Largest seed (seeds are 64-bit signed integers for torch's generator)."""
+
+MAX_LABEL = 256
+"""Longest name given to something a file or a library registers (a palette's name in a swatch
+file, a theme's or template's name): every format holds that much (an ASE name field holds
+65,535 UTF-16 units at most, and a 10,000-character name helps nobody)."""
 
 
 def check_options(*, seed: Any, noise: Any, window: Any, hop: Any) -> None:
@@ -79,6 +85,22 @@ def integer(value: Any, name: str, *, minimum: int, maximum: int | None = None) 
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise InvalidArgumentError(f"{name} must be {bound}, got {value!r}")
     return result
+
+
+def label(value: Any, name: str, *, max_length: int = MAX_LABEL) -> str:
+    """A name: text with something besides spaces, at most ``max_length`` characters.
+
+    >>> label("sunset", "name")
+    'sunset'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be text, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{name} must not be empty")
+    if len(value) > max_length:
+        raise InvalidArgumentError(f"{name} is {len(value):,} characters long; at most "
+                                   f"{max_length} are allowed")
+    return value
 
 
 def flag(value: Any, name: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from m2p._internal.text import printable
 from m2p.cli.args import add_inference_arguments, inference_kwargs, positive_int
 from m2p.hooks.specs import Handler
 
@@ -45,8 +46,9 @@ def configure_batch(parser: argparse.ArgumentParser) -> Handler:
         summary = run_batch(args.paths, output=args.output, engine=args.engine,
                             workers=args.workers, flush_every=args.flush_every,
                             **inference_kwargs(args))
-        print(f"{summary.output}: {summary.total} files, {summary.analysed} analysed, "
-              f"{summary.skipped} already done, {summary.errors} errors", file=sys.stdout)
+        print(printable(f"{summary.output}: {summary.total} files, {summary.analysed} analysed, "
+                        f"{summary.skipped} already done, {summary.errors} errors"),
+              file=sys.stdout)
         return 0
 
     return run
@@ -67,7 +69,8 @@ def configure_gallery(parser: argparse.ArgumentParser) -> Handler:
         from m2p.library.gallery import write_gallery
 
         require("pyarrow", extra="library", feature="m2p gallery")
-        print(write_gallery(args.library, args.output, title=args.title, root=args.root))
+        print(printable(write_gallery(args.library, args.output, title=args.title,
+                                      root=args.root)))
         return 0
 
     return run

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from m2p._internal.extras import require
+from m2p._internal.text import printable
 from m2p.cli.args import (
     add_example,
     add_inference_arguments,
@@ -49,6 +51,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                         "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p grade")
         from m2p_plugins.video.grade import grade_video
 
         kwargs = inference_kwargs(args)
@@ -129,6 +132,7 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                         "--period-fmt '%Y' --theme dark")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p race")
         from m2p_plugins.video.race import bar_chart_race
 
         width, height = args.size
@@ -171,7 +175,11 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
         import dataclasses
         import json
 
-        from m2p_plugins.video.matching import match
+        from m2p_plugins.video.matching import IMAGE_SUFFIXES, match
+
+        require("pyarrow", extra="library", feature="m2p match")
+        if Path(args.footage).suffix.lower() not in IMAGE_SUFFIXES:  # a still needs Pillow only
+            require("moviepy", extra="video", feature="m2p match on a video")
 
         found = match(args.footage, args.library, top=args.top, fps=args.fps,
                       colors=args.colors, emotion_weight=args.emotion_weight)
@@ -182,8 +190,8 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
               f"{'mood':<9}  track")
         for rank, m in enumerate(found, 1):
             minutes, seconds = divmod(m.offset, 60)
-            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
-                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
+            print(printable(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
+                            f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}"))
         return 0
 
     return run

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from m2p.colour.distinct import EntityColors
-from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
@@ -308,8 +308,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     m2p.errors.VideoError
         Bad table, no encoder, unwritable output (checked before rendering).
     """
-    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
-                       suffixes=VIDEO_SUFFIXES, error=VideoError)
+    out = check_output(output, inputs=path_inputs(music, data), suffixes=VIDEO_SUFFIXES,
+                       error=VideoError)
     _check_frame(size, fps, n_bars, period_seconds, out)
     check_encoder(codec)
     if fit not in ("stretch", "trim"):

@@ -18,7 +18,7 @@ import numpy as np
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
 from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
-from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p_plugins.video.media import close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
@@ -127,7 +127,8 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     pathlib.Path
         ``output``.
     """
-    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES, error=VideoError)
+    out = check_output(output, inputs=path_inputs(photo, music), suffixes=IMAGE_SUFFIXES,
+                       error=VideoError)
     check_strength(strength)
     image = read_image(photo)
     if palette is None:
