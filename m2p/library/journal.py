@@ -10,7 +10,6 @@ running it again skips what either holds. At most ``flush_every`` rows are held 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import time
@@ -18,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from m2p._internal.outputs import atomic_output
+from m2p._internal.outputs import atomic_output, remove_stale_parts
 from m2p.library.table import check_library, conform, library_schema, rows_table
 
 if TYPE_CHECKING:
@@ -117,11 +116,9 @@ class Journal:
         return sorted(p for p in self.folder.glob("part-*.parquet"))
 
     def _clean_leftovers(self) -> None:
-        """Temporary files a killed run left (never under a real name: they are hidden)."""
-        stem, suffix = self.output.stem, self.output.suffix
-        leftovers = list(self.output.parent.glob(f".{stem}.*.part{suffix}"))
+        """Temporary files a killed run left: only names music2palette makes, of processes
+        that are gone (:func:`m2p._internal.outputs.remove_stale_parts`); a user's own
+        ``.library.backup.part.parquet`` next to the table stays."""
+        remove_stale_parts(self.output)
         if self.folder.is_dir():
-            leftovers += list(self.folder.glob(".part-*"))
-        for leftover in leftovers:
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+            remove_stale_parts(self.folder, any_name=True)
