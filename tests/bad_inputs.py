@@ -1024,12 +1024,12 @@ def _small_library(w: Workspace, folder: Path, *, name: str = "library.parquet")
         m2p.batch(base / "music", output=out, workers=1, model=w.model, **FAST)
         return base
     base = w.once("library", make)
-    shutil.copytree(base / "music", folder / "music", dirs_exist_ok=True)
     table = folder / name
     table.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(base / "music", table.parent / "music", dirs_exist_ok=True)
     rows = _library_rows(base / "library.parquet")
     for row in rows:
-        row["path"] = str(folder / "music" / Path(row["path"]).name)
+        row["path"] = str(table.parent / "music" / Path(row["path"]).name)
     _write_rows(rows, table)
     return table
 
@@ -1056,7 +1056,7 @@ def _(w: Workspace) -> Any:
     folder = w.path("x").parent
     table = _small_library(w, folder, name="site/index.html")
     before = table.read_bytes()
-    result = w.cli("gallery", table, "-o", table.parent, "--root", folder)
+    result = w.cli("gallery", table, "-o", table.parent)
     return result, table, before
 
 
@@ -1789,7 +1789,10 @@ def _judge_exception(c: Case, w: Workspace, exc: BaseException) -> tuple[str, st
 def _judge_value(c: Case, w: Workspace, value: Any, caught: list) -> tuple[str, str]:
     if c.check is None:
         return "silent-wrong", f"returned {type(value).__name__} instead of raising {c.error}"
-    verdict = c.check(value, w, caught)
+    try:
+        verdict = c.check(value, w, caught)
+    except Exception as exc:  # noqa: BLE001 - what the check looks at is not there (a lost file)
+        return "silent-wrong", f"check failed: {type(exc).__name__}: {exc}"[:300]
     detail = _describe(value)
     if isinstance(verdict, str):
         return verdict, detail

@@ -96,6 +96,7 @@ class Case:
     guard: Callable[["Inputs"], Iterable[Path]] = lambda i: ()
     clean: Callable[["Inputs"], Iterable[Path]] = lambda i: ()
     wrong_type: bool = False  # a TypeError is the typed error here
+    says: tuple[str, ...] = ()  # words a typed error must hold
 
 
 CASES: list[Case] = []
@@ -362,8 +363,8 @@ def _child(case: Case, inputs: Inputs) -> tuple[str, str]:
     caught: list = []
     value: Any = None
     error: BaseException | None = None
+    # The interpreter's own warning filters (what a user's run shows), recorded.
     with out, err, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
         try:
             value = case.run(ctx)
         except MemoryError as exc:
@@ -391,12 +392,16 @@ def _judge_error(case: Case, error: BaseException, tb: str) -> tuple[str, str]:
         return "traceback", text + " (several lines)"
     if case.expect == "ok":
         return "refused-valid", text
+    if not all(word in str(error) for word in case.says):
+        return "silent-wrong", text + f" (does not say {case.says})"
     return "typed error", text
 
 
 def _judge_cli(case: Case, r: Cli, ctx: Ctx) -> tuple[str, str]:
     text = r.stderr
     detail = f"exit {r.code}: " + " | ".join(ln for ln in text.splitlines() if ln.strip())[-300:]
+    if "\nDATA-LOSS" in text or "\nLEFT [" in text:  # a case's own after-check (see cases)
+        return "data-loss", detail
     if "Traceback (most recent call last)" in text:
         return "traceback", detail
     if "internal error" in text:
@@ -423,12 +428,12 @@ def _judge_cli(case: Case, r: Cli, ctx: Ctx) -> tuple[str, str]:
             return "noise", detail + f" | foreign: {foreign[:2]}"
         if case.expect == "ok" and r.code in (1, 2):
             return "refused-valid", detail
-        if case.check is not None and case.expect != "ok":
+        if r.code in (1, 2) and not all(word in text for word in case.says):
+            return "silent-wrong", detail + f" (does not say {case.says})"
+        if case.check is not None and r.code in (130, 143):  # what an interrupt left behind
             verdict = case.check(r, ctx)
             if isinstance(verdict, str):
                 return verdict, detail
-            if verdict is False:
-                return "silent-wrong", detail
         return "typed error", detail
     return "traceback", detail
 

@@ -462,11 +462,13 @@ def _sigint_seen(seen: threading.Event) -> Iterator[None]:
         yield
         return
     previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIGINT ignored (or not set from Python): leave it so
+        yield
+        return
 
     def handler(signum: int, frame: Any) -> None:
         seen.set()
-        if callable(previous):
-            previous(signum, frame)
+        previous(signum, frame)
         raise KeyboardInterrupt
 
     try:
