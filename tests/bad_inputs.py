@@ -95,6 +95,13 @@ def ffmpeg(*args: str) -> None:
                    stdin=subprocess.DEVNULL)
 
 
+def make_video(path: Path, size: str, rate: int, seconds: float) -> Path:
+    """An H.264 test pattern of ``size`` (``"64x48"``) at ``rate`` frames a second."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+           "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
 # ----------------------------------------------------------------------------------------------
 # Workspace: shared inputs made once per run
 
@@ -170,12 +177,7 @@ class Workspace:
 
     @property
     def clip(self) -> Path:
-        def make() -> Path:
-            path = self.tmp / "clip.mp4"
-            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1", "-pix_fmt",
-                   "yuv420p", str(path))
-            return path
-        return self.once("clip", make)
+        return self.once("clip", lambda: make_video(self.tmp / "clip.mp4", "64x48", 10, 1))
 
     @property
     def mp3(self) -> Path:
@@ -1084,12 +1086,7 @@ def _(w: Workspace) -> Any:
 
 
 def _long_clip(w: Workspace) -> Path:
-    def make() -> Path:
-        path = w.tmp / "long.mp4"
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=30", "-pix_fmt",
-               "yuv420p", str(path))
-        return path
-    return w.once("long_clip", make)
+    return w.once("long_clip", lambda: make_video(w.tmp / "long.mp4", "320x240", 30, 30))
 
 
 def _long_song(w: Workspace) -> Path:
