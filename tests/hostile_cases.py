@@ -103,6 +103,7 @@ def _audio_files(add: Callable[..., None], S: Any) -> None:
         "wav truncated at 50 %": ("a.wav", cut(wav(y), 0.5), "either"),
         "wav truncated at 10 %": ("a.wav", cut(wav(y), 0.1), "either"),
         "wav cut 400 samples in": ("a.wav", cut(wav(y), 0.004), "either"),
+        "wav cut inside its header": ("a.wav", lambda p: p.write_bytes(S.wav_bytes(y, SR)[:30]), "error"),
         "flac truncated at 50 %": ("a.flac", cut(sf_write(y, SR), 0.5), "either"),
         "ogg truncated at 50 %": ("a.ogg", cut(sf_write(y, SR), 0.5), "either"),
         "mp3 truncated at 30 %": ("a.mp3", cut(sf_write(y44, 44100), 0.3), "either"),
@@ -177,10 +178,10 @@ def _audio_files(add: Callable[..., None], S: Any) -> None:
     for kind, (make, expect) in makers.items():
         add(f"audio.load: {kind}", "audio files",
             lambda ctx, make=make: __import__("m2p.audio.decode").audio.load(make(ctx)),
-            expect=expect, check=S.is_audio, timeout=60)
-        add(f"audio.probe: {kind}", "audio files",
+            expect="ok" if kind == "0.3 s clip" else expect, check=S.is_audio, timeout=60)
+        add(f"audio.probe: {kind}", "audio files",  # a header probe: content is not its business
             lambda ctx, make=make: __import__("m2p.audio.decode").audio.probe(make(ctx)),
-            expect=expect if expect == "error" else "either",
+            expect="either",
             check=lambda info, ctx: info.duration >= 0 and info.sample_rate > 0, timeout=60)
         add(f"m2p palette: {kind}", "audio files",
             lambda ctx, make=make: ctx.cli("palette", make(ctx), *_m(ctx)),
@@ -217,7 +218,7 @@ def _arrays(add: Callable[..., None], S: Any) -> None:
         "all inf": (lambda: np.full(SR * 2, -np.inf), SR, "error"),
         "some NaN": (lambda: np.where(np.arange(y.size) % 100 == 0, np.nan, y), SR, "ok"),
         "1e300 (float64)": (lambda: np.full(SR * 2, 1e300), SR, "error"),
-        "some 1e300 (float64)": (lambda: np.where(np.arange(y.size) < 500, 1e300, y), SR, "ok"),
+        "some 1e300 (float64)": (lambda: np.where(np.arange(y.size) < 500, 1e300, y.astype(np.float64)), SR, "ok"),
         "1e30 (float32)": (lambda: np.full(SR * 2, 1e30, np.float32), SR, "either"),
         "denormals": (lambda: np.full(SR * 2, 1e-42, np.float32), SR, "ok"),
         "rate None": (lambda: y, None, "error"),
@@ -316,7 +317,7 @@ def _options(add: Callable[..., None], S: Any) -> None:
         cli_case(f"m2p export css --at {value}", lambda ctx, v=value: [
             "export", song(ctx), "--format", "css", "--at", v, "-o", out("x.css")(ctx), *_m(ctx)],
             expect)
-    for value, expect in (("0", "error"), ("1", "ok"), ("2", "ok"), ("8", "either"), ("9", "error"),
+    for value, expect in (("0", "error"), ("1", "ok"), ("2", "ok"), ("64", "either"), ("65", "error"),
                           ("auto", "ok"), ("x", "error")):
         cli_case(f"m2p export ase --sections {value}", lambda ctx, v=value: [
             "export", song(ctx), "--format", "ase", "--sections", v, "-o", out("x.ase")(ctx),
@@ -351,7 +352,8 @@ def _options(add: Callable[..., None], S: Any) -> None:
         cli_case(f"m2p race --bars {bars}", lambda ctx, v=bars: [
             "race", ctx.i.csv, "--music", song(ctx), "--size", "64x36", "--fps", "4", "--bars", v,
             "--fit", "trim", "-o", out("r.mp4")(ctx), *_m(ctx)], expect, timeout=180)
-    for value, expect in (("0", "error"), ("1e-9", "either"), ("0.5", "ok"), ("-1", "error")):
+    for value, expect in (("0", "error"), ("1e-9", "error"), ("0.5", "ok"), ("-1", "error"),
+                          ("1e6", "error")):
         cli_case(f"m2p race --period-seconds {value}", lambda ctx, v=value: [
             "race", ctx.i.csv, "--music", song(ctx), "--size", "64x36", "--fps", "4", "--fit",
             "trim", "--period-seconds", v, "-o", out("r.mp4")(ctx), *_m(ctx)], expect, timeout=180)
@@ -1226,7 +1228,7 @@ def _api_misc(add: Callable[..., None], S: Any) -> None:
         "m2p.batch('no/such/*.wav')": (lambda ctx: __import__("m2p").batch("no/such/*.wav", model=ctx.model), "error"),
         "m2p.batch(workers=0)": (lambda ctx: __import__("m2p").batch(ctx.i.song, workers=0, model=ctx.model), "error"),
         "export(name='x' * 300)": (lambda ctx: _export(ctx, name="x" * 300), "error"),
-        "export(sections=9)": (lambda ctx: _export(ctx, sections=9), "error"),
+        "export(sections=65)": (lambda ctx: _export(ctx, sections=65), "error"),
         "export(format='cube', options={'strength': 2})": (lambda ctx: _export(ctx, format="cube", suffix=".cube", options={"strength": 2}), "error"),
         "export_cube(size=100000)": (lambda ctx: __import__("m2p").video.export_cube(ctx.i.song, ctx.i.fresh("x.cube"), palette=_pal(), size=100000), "error"),
         "recolor_image(zeros (0, 0, 3))": (lambda ctx: __import__("m2p").video.recolor_image(np.zeros((0, 0, 3), np.uint8), _pal()), "either"),

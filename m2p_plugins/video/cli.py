@@ -18,6 +18,7 @@ from m2p.cli.args import (
     inference_kwargs,
     int_range,
     non_negative_number,
+    number_range,
     positive_number,
     unit_interval,
 )
@@ -110,7 +111,10 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
                         help="stretch the race to the song (default) or trim the song to the "
                              "race at --period-seconds per period")
-    parser.add_argument("--period-seconds", type=positive_number, default=1.0, metavar="S",
+    # A race frame lasts at least 1/240 s and a period more than an hour helps nobody: the
+    # bounds keep "1e-9" (no frame at all) and "1e6" (a month-long render) out.
+    parser.add_argument("--period-seconds", type=number_range(0.01, 3600.0), default=1.0,
+                        metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
     parser.add_argument("--bars", type=int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
