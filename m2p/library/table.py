@@ -117,6 +117,11 @@ def library_rows(library: Any) -> list[dict[str, Any]]:
     for number, row in enumerate(rows, 1):
         if row.get("status") == "ok":
             check_row(row, number=number, source=source)
+        elif row.get("status") != "error":
+            name = os.path.basename(str(row.get("path") or "")) or "?"
+            raise InvalidArgumentError(f"row {number} ({name}): column 'status' is "
+                                       f"{_shown(row.get('status'))}; expected 'ok' or 'error'",
+                                       source=source)
     return rows
 
 
