@@ -469,8 +469,9 @@ class PaletteTrack:
         """
         try:
             value = float(t)
-        except (TypeError, ValueError):
-            raise TrackError(f"time must be a number of seconds, got {t!r}") from None
+        except (TypeError, ValueError, OverflowError):  # 10**400 is no float either
+            raise TrackError(f"time must be a number of seconds, got {_clip_text(repr(t), 60)}",
+                             source=self.source) from None
         if not (0.0 <= value <= self.duration):  # also False for NaN
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source

@@ -420,7 +420,7 @@ def _judge_cli(case: Case, r: Cli, ctx: Ctx) -> tuple[str, str]:
         return ("noise", detail + f" | foreign: {foreign[:2]}") if foreign else ("right result", detail)
     if r.code == 2 and "usage:" in text:  # argparse: usage (or the whole help), then a reason
         return ("refused-valid" if case.expect == "ok" else "typed error"), detail
-    if r.code in (1, 2, 130, 143):
+    if r.code in (1, 2) or 128 < r.code < 160:  # an error, or interrupted by signal N
         errors = [ln for ln in text.splitlines() if ln.startswith("m2p: error:")
                   or ": error: " in ln or ln.startswith(("m2p: interrupted", "m2p: terminated"))]
         if not errors:
@@ -431,7 +431,7 @@ def _judge_cli(case: Case, r: Cli, ctx: Ctx) -> tuple[str, str]:
             return "refused-valid", detail
         if r.code in (1, 2) and not all(word in text for word in case.says):
             return "silent-wrong", detail + f" (does not say {case.says})"
-        if case.check is not None and r.code in (130, 143):  # what an interrupt left behind
+        if case.check is not None and r.code > 128:  # what an interrupt left behind
             verdict = case.check(r, ctx)
             if isinstance(verdict, str):
                 return verdict, detail
