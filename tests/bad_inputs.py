@@ -1231,6 +1231,8 @@ _TABLE_DEFECTS: list[tuple[str, Callable[[dict], None], str, Any]] = [
     ("valence stored as text", lambda r: r.update(valence="0.5"), "valence", _text_valence_schema),
     ("an empty palette_lch list", lambda r: r.update(palette_lch=[]), "palette_lch", None),
     ("an empty times list", lambda r: r.update(times=[], valence_t=[], arousal_t=[]), "times", None),
+    ("a NaN in its valence series", lambda r: r.update(valence_t=[float("nan")] + r["valence_t"][1:]),
+     "valence_t", None),
 ]
 
 for _what, _change, _column, _schema in _TABLE_DEFECTS:
@@ -1296,6 +1298,14 @@ def _(w: Workspace) -> Any:
     song.write_bytes(w.song.read_bytes())
     return m2p_process("track", song, "-o", song.with_suffix(".json"), *_model_args(w),
                        env={"LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii"})
+
+
+@case("race --period-fmt of a million characters", 11, "typed",
+      check=cli_error("period_fmt", "1,000,000 characters"))
+def _(w: Workspace) -> Any:
+    # in this process: a single argument that long cannot even pass exec() (128 KiB at most)
+    return w.cli("race", _race_csv(w, ["2000,1,2,3", "2001,3,2,1"]), "--music", w.song, "-o",
+                 w.path("r.mp4"), "--period-fmt", "x" * 1_000_000, *_model_args(w))
 
 
 # --- 12. silent wrong results ----------------------------------------------------------------
@@ -1411,6 +1421,55 @@ for _key, _value in (("hop", True), ("window", "2"), ("times", [0.0, True]), ("s
          says=lambda w, k=_key: [k])(_json_value_case)
 
 
+def _animated_gif(w: Workspace) -> Path:
+    from PIL import Image
+
+    frames = [Image.new("RGB", (32, 24), c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    path = w.path("anim.gif")
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0)
+    return path
+
+
+def _gif_frames(path: Path) -> list[np.ndarray]:
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as img:
+        return [np.asarray(f.convert("RGB"), dtype=np.int16) for f in ImageSequence.Iterator(img)]
+
+
+def _every_frame_recoloured(r: Any, w: Workspace, c: list) -> bool:
+    result, source, out = r
+    if result.code != 0 or not out.exists():
+        return False
+    before, after = _gif_frames(source), _gif_frames(out)
+    # the same number of frames, each one changed, and still three different pictures
+    return (len(after) == len(before) == 3
+            and all(np.abs(a - b).mean() > 2 for a, b in zip(after, before))
+            and all(np.abs(after[i] - after[j]).mean() > 10 for i, j in ((0, 1), (1, 2), (0, 2))))
+
+
+@case("recolor of an animated GIF (3 frames): every frame recoloured", 12, "correct",
+      check=_every_frame_recoloured)
+def _(w: Workspace) -> Any:
+    gif = _animated_gif(w)
+    out = w.path("anim_out.gif")
+    return w.cli("recolor", gif, "--music", w.song, "-o", out, *_model_args(w)), gif, out
+
+
+@case("recolor of an animated GIF to a .jpg: refused (a JPEG holds one frame)", 12, "typed",
+      check=cli_error("anim.gif", "3 frames"))
+def _(w: Workspace) -> Any:
+    return w.cli("recolor", _animated_gif(w), "--music", w.song, "-o", w.path("one.jpg"),
+                 *_model_args(w))
+
+
+@case('race CSV with a decimal comma ("1,5"): refused, not read as 15', 12, "typed",
+      check=cli_error("race.csv", "1,5", "decimal comma"))
+def _(w: Workspace) -> Any:
+    data = _race_csv(w, ['2000,"1,5",2,3', '2001,"1,234",4,5'])
+    return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), *_model_args(w))
+
+
 # --- 13. hangs -------------------------------------------------------------------------------
 
 def _fifo(w: Workspace, name: str) -> Path:
@@ -1470,6 +1529,14 @@ def _(w: Workspace) -> Any:
 def _(w: Workspace) -> Any:
     folder = fake_plugin(w, "sleepy", "import time\ntime.sleep(8)\n")
     return m2p_process("plugins", paths=(folder,))
+
+
+@case("race --fit trim --period-seconds 1e6 (a 3,000,000-second video): refused", 13, "typed",
+      check=cli_error("period-seconds"), limit_s=20)
+def _(w: Workspace) -> Any:
+    data = _race_csv(w, ["2000,1,2,3", "2001,3,4,5", "2002,5,6,7", "2003,7,8,9"])
+    return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), "--fit", "trim",
+                 "--period-seconds", "1e6", *_model_args(w))
 
 
 # --- 14. tracebacks and memory ---------------------------------------------------------------

@@ -626,6 +626,19 @@ def _csv(add: Callable[..., None], S: Any) -> None:
             values = np.asarray(data.values, dtype=float)
             return bool(np.isfinite(values).all() and (values >= 0).all())
         add(f"read_wide_csv: fuzzed table {number}", "race CSV", run, check=check, timeout=30)
+    for cell, expect in (("1,5", "error"), ("12,34", "error"), ("1,234", "ok"),
+                         ("1,234,567.5", "ok"), (",5", "error")):
+        def run(ctx: Any, cell: str = cell) -> Any:
+            from m2p_plugins.video.race import read_wide_csv
+
+            path = ctx.i.fresh("t.csv")
+            path.write_text(f'year,A\n2000,"{cell}"\n2001,2\n', encoding="utf-8")
+            return read_wide_csv(path)
+
+        def check(data: Any, ctx: Any, cell: str = cell) -> bool:  # commas group thousands only
+            return float(data.values[0][0]) == float(cell.replace(",", ""))
+        add(f"read_wide_csv: a quoted cell {cell!r}", "race CSV", run, expect=expect, check=check,
+            timeout=30, says=("comma",) if expect == "error" else ())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -681,6 +694,31 @@ def _images(add: Callable[..., None], S: Any) -> None:
         add(f"m2p recolor: {name}", "images", run, expect=expect, timeout=120,
             check=lambda r, ctx: "recoloured" in r.stdout)
         _match_case(add, S, name, "images", file_name, make, expect)
+
+    def animated(p: Path) -> None:
+        from PIL import Image
+
+        frames = [Image.new("RGB", (40, 30), c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+        frames[0].save(p, save_all=True, append_images=frames[1:], duration=120, loop=0)
+
+    def frame_count(path: Path) -> int:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return int(getattr(img, "n_frames", 1))
+
+    for suffix, expect in ((".gif", "ok"), (".png", "ok"), (".webp", "ok"), (".jpg", "error")):
+        def run(ctx: Any, suffix: str = suffix) -> Any:
+            path = ctx.i.fresh("anim.gif")
+            animated(path)
+            return ctx.cli("recolor", path, "--music", ctx.i.song, "-o",
+                           path.with_name("out" + suffix), *_m(ctx))
+
+        def check(r: Any, ctx: Any, suffix: str = suffix) -> bool:
+            out = Path(r.stdout.split(":")[0])
+            return out.suffix == suffix and frame_count(out) == 3  # every frame, not the first
+        add(f"m2p recolor: animated GIF (3 frames) to {suffix}", "images", run, expect=expect,
+            timeout=120, check=check, says=("3 frames",) if expect == "error" else ())
 
 
 # ----------------------------------------------------------------------------------------------
