@@ -559,8 +559,11 @@ def table(results: dict[str, tuple[str, str, float]]) -> str:
     return "\n".join(rows)
 
 
-def select_cases(k: str = "", sample: int | None = None, seed: int = 0) -> list[Case]:
-    chosen = [c for c in CASES if k.lower() in c.id.lower() or k.lower() == c.group.lower()]
+def select_cases(k: str | list[str] = "", sample: int | None = None, seed: int = 0) -> list[Case]:
+    """The cases whose id contains any of ``k`` (or whose group is one of them), in suite
+    order; ``sample``: an even sample of those, every group represented."""
+    texts = [t.lower() for t in ([k] if isinstance(k, str) else k or [""])]
+    chosen = [c for c in CASES if any(t in c.id.lower() or t == c.group.lower() for t in texts)]
     if sample is not None and sample < len(chosen):
         # Every group represented, then an even spread over the rest (deterministic).
         rng = random.Random(seed)
@@ -615,7 +618,8 @@ def _preload() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="", help="cases whose id contains this text (or a group)")
+    parser.add_argument("-k", action="append", default=None, metavar="TEXT",
+                        help="cases whose id contains this text (or a group); repeatable")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="an even sample of N cases, every group represented")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
@@ -623,7 +627,7 @@ def main() -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="a line per case")
     parser.add_argument("--json", metavar="FILE", help="also write every outcome to FILE")
     args = parser.parse_args()
-    cases = select_cases(args.k, args.sample, args.seed)
+    cases = select_cases(args.k or "", args.sample, args.seed)
     if args.list:
         for case in cases:
             print(f"[{case.group}] {case.id}")
