@@ -40,8 +40,9 @@ AudioSource = Union[str, "os.PathLike[str]", np.ndarray]
 ModelArg = Union["Music2Palette", str, "os.PathLike[str]", None]
 
 #: Most palettes one :func:`palettes` call makes (they are decoded in bounded batches; the cap
-#: bounds the seed list and the result).
-MAX_PALETTES = 100_000
+#: bounds the time: about 3.5-10 ms a palette after the encoding, so 1,000 take 4-10 s on a
+#: 2-core machine, where 100,000 took 17 minutes; docs/reliability.md).
+MAX_PALETTES = 1_000
 
 
 def palette(
@@ -185,7 +186,8 @@ def palettes(
     Parameters
     ----------
     n
-        Number of palettes (1 to 100,000); they are decoded in bounded batches.
+        Number of palettes (1 to :data:`MAX_PALETTES`, 1,000); they are decoded in bounded
+        batches.
     noise
         Noise standard deviation (> 0 for different palettes); None uses the model's default,
         or 0.5 when that default is 0.

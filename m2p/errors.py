@@ -72,6 +72,12 @@ class PluginError(M2PError):
     """A plugin could not be loaded or does not provide what was asked for."""
 
 
+class MissingExtraError(M2PError, ImportError):
+    """An optional package a feature needs is not installed; the message names the package and
+    the install command of the extra that brings it (``pip install "music2palette[video]"``).
+    Also an ``ImportError``, so code that tests for an import failure keeps working."""
+
+
 class OutputError(M2PError):
     """An output file cannot be written (missing or read-only folder, not a regular file, disk
     full, or it would overwrite an input); nothing is left under the requested name."""
@@ -117,6 +123,7 @@ __all__ = [
     "DeviceError",
     "TrackError",
     "PluginError",
+    "MissingExtraError",
     "OutputError",
     "VideoError",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
@@ -32,7 +33,8 @@ from m2p.colour.emotion import EMOTIONS, N_EMOTIONS, palette_emotion, palette_va
 from m2p.colour.gamut import lch_to_rgb8
 from m2p.errors import InvalidArgumentError, TrackError
 
-__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION", "TrackSamples"]
+__all__ = ["MAX_SAMPLE_TIMES", "MAX_TRACK_PALETTES", "Palette", "PaletteTrack", "TRACK_FORMAT",
+           "TRACK_FORMAT_VERSION", "TrackSamples"]
 
 #: ``"format"`` value of a palette-track JSON document.
 TRACK_FORMAT = "music2palette.track"
@@ -46,6 +48,15 @@ MAX_COLORS = 64
 #: Largest palette-track JSON file :meth:`PaletteTrack.load_json` reads, in bytes (a 24-hour
 #: track at the default hop is about 15 MB).
 MAX_JSON_BYTES = 64 * 1024 * 1024
+#: Most palettes a palette-track document may hold: twice the 20,000 windows m2p analyses per
+#: track. A hostile document at the cap (one-colour palettes without emotions, the slowest
+#: kind) loads in about 15 s on a 2-core machine (docs/reliability.md); 1,000,000 took 7 min.
+MAX_TRACK_PALETTES = 40_000
+#: Most times one :meth:`PaletteTrack.sample` call reads (an hour of video at 240 frames per
+#: second is 864,000); the result alone is about 260 bytes per time.
+MAX_SAMPLE_TIMES = 1_000_000
+# Times interpolated at once inside sample(): bounds its temporaries (about 2 KB per time).
+_SAMPLE_CHUNK = 65_536
 
 # Below this chroma a colour is practically grey and its hue carries no information, so hue
 # interpolation takes the hue of the other end instead of sweeping through the wheel.
@@ -145,15 +156,25 @@ class Palette:
         if not isinstance(data, Mapping):
             raise InvalidArgumentError(f"a palette must be a JSON object, got {type(data).__name__}")
         if "lch" in data:
-            lch = np.asarray(data["lch"], dtype=np.float64)
+            lch = _numbers(data["lch"], "lch", depth=2)
         elif "hex" in data:
+            if isinstance(data["hex"], str) or not isinstance(data["hex"], Sequence):
+                raise InvalidArgumentError(f"hex must be a list of colour codes, got "
+                                           f"{_clip_text(repr(data['hex']), 60)}")
             lch = hex_to_lch(list(data["hex"]))
         else:
             raise InvalidArgumentError("a palette needs 'lch' or 'hex' colours")
         emotion = data.get("emotion")
         if isinstance(emotion, Mapping):
-            emotion = [float(emotion.get(name, 0.0)) for name in EMOTIONS]
-        return cls(lch, emotion, data.get("valence_arousal"))
+            unknown = sorted(str(k) for k in emotion if k not in EMOTIONS)
+            if unknown:
+                raise InvalidArgumentError(f"emotion has unknown names {_clip_text(str(unknown), 80)}; "
+                                           f"expected some of {', '.join(EMOTIONS)}")
+            emotion = [_number(emotion.get(name, 0.0), f"emotion {name!r}") for name in EMOTIONS]
+        elif emotion is not None:
+            emotion = _numbers(emotion, "emotion", depth=1)
+        va = data.get("valence_arousal")
+        return cls(lch, emotion, None if va is None else _numbers(va, "valence_arousal", depth=1))
 
     # -- views ----------------------------------------------------------------------------
 
@@ -448,8 +469,9 @@ class PaletteTrack:
         """
         try:
             value = float(t)
-        except (TypeError, ValueError):
-            raise TrackError(f"time must be a number of seconds, got {t!r}") from None
+        except (TypeError, ValueError, OverflowError):  # 10**400 is no float either
+            raise TrackError(f"time must be a number of seconds, got {_clip_text(repr(t), 60)}",
+                             source=self.source) from None
         if not (0.0 <= value <= self.duration):  # also False for NaN
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
@@ -475,17 +497,38 @@ class PaletteTrack:
         Raises
         ------
         TrackError
-            A time is NaN, infinite, not a number or outside [0, duration].
+            A time is NaN, infinite, not a number or outside [0, duration], or more than
+            :data:`MAX_SAMPLE_TIMES` times are asked for (memory stays bounded: about 260
+            bytes per time for the result, the work done in chunks).
         """
+        size = getattr(times, "size", None)
+        if size is None and hasattr(times, "__len__") and not isinstance(times, (str, bytes)):
+            size = len(times)
+        if isinstance(size, (int, np.integer)) and size > MAX_SAMPLE_TIMES:
+            raise TrackError(f"{int(size):,} times asked for; sample at most {MAX_SAMPLE_TIMES:,} "
+                             "per call (split the times)", source=self.source)
         try:
             query = np.asarray(times, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TrackError(f"times must be numbers of seconds, got {_clip_text(repr(times))}",
                              source=self.source) from None
+        if query.size > MAX_SAMPLE_TIMES:
+            raise TrackError(f"{query.size:,} times asked for; sample at most "
+                             f"{MAX_SAMPLE_TIMES:,} per call (split the times)", source=self.source)
         if not np.all((query >= 0.0) & (query <= self.duration)):  # also False for NaN
             raise TrackError(f"times must lie within the track [0, {self.duration:.6g}] s",
                              source=self.source)
-        return TrackSamples(*self._interpolate(query))
+        if query.size <= _SAMPLE_CHUNK:
+            return TrackSamples(*self._interpolate(query))
+        # In chunks: the interpolation's temporaries are several times the result's size.
+        n_max = self.max_colors
+        lch = np.empty((query.size, n_max, 3))
+        counts = np.empty(query.size, dtype=np.int64)
+        emotion, va = np.empty((query.size, N_EMOTIONS)), np.empty((query.size, 2))
+        for start in range(0, query.size, _SAMPLE_CHUNK):
+            part = slice(start, start + _SAMPLE_CHUNK)
+            lch[part], counts[part], emotion[part], va[part] = self._interpolate(query[part])
+        return TrackSamples(lch, counts, emotion, va)
 
     def _interpolate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # The shared vectorised interpolation behind at() and sample(); times already checked.
@@ -584,14 +627,27 @@ class PaletteTrack:
             )
         try:
             overall = data.get("overall")
+            palettes = data["palettes"]
+            if not isinstance(palettes, Sequence) or isinstance(palettes, str):
+                raise TypeError(f"palettes must be a list, got {type(palettes).__name__}")
+            if len(palettes) > MAX_TRACK_PALETTES:
+                raise ValueError(f"{len(palettes):,} palettes; a palette track holds at most "
+                                 f"{MAX_TRACK_PALETTES:,}")
+            source, seed = data.get("source"), data.get("seed")
+            if source is not None and not isinstance(source, str):
+                raise TypeError(f"source must be text or null, got {type(source).__name__}")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                     or not 0 <= seed < 2**63):
+                raise ValueError(f"seed must be an integer in [0, 2**63) or null, got "
+                                 f"{_clip_text(repr(seed), 40)}")
             return cls(
-                times=np.asarray(data["times"], dtype=np.float64),
-                palettes=tuple(Palette.from_dict(p) for p in data["palettes"]),
-                window=data["window"],
-                hop=data["hop"],
-                duration=data["duration"],
-                source=data.get("source"),
-                seed=data.get("seed"),
+                times=_numbers(data["times"], "times", depth=1),
+                palettes=tuple(Palette.from_dict(p) for p in palettes),
+                window=_number(data["window"], "window"),
+                hop=_number(data["hop"], "hop"),
+                duration=_number(data["duration"], "duration"),
+                source=source,
+                seed=seed,
                 overall=None if overall is None else Palette.from_dict(overall),
             )
         except RecursionError:
@@ -639,14 +695,15 @@ class PaletteTrack:
         Raises
         ------
         TrackError
-            The file is missing, unreadable, larger than :data:`MAX_JSON_BYTES`, or not a
-            valid palette track; the message names the file.
+            The file is missing, not a regular file (a FIFO, a device), unreadable, larger
+            than :data:`MAX_JSON_BYTES`, or not a valid palette track (more than
+            :data:`MAX_TRACK_PALETTES` palettes, a value of the wrong JSON type such as
+            ``"hop": true``...); the message names the file.
         """
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_JSON_BYTES + 1)
-        except OSError as exc:
-            raise TrackError(f"cannot read palette track: {exc.strerror or exc}", source=path) from None
+        from m2p._internal.inputs import read_regular
+
+        # Only a regular file: a FIFO with no writer would block here for ever.
+        data = read_regular(path, limit=MAX_JSON_BYTES, error=TrackError)
         if len(data) > MAX_JSON_BYTES:
             raise TrackError(f"file is larger than {MAX_JSON_BYTES >> 20} MB; not a palette track",
                              source=path)
@@ -710,6 +767,41 @@ def _fill_rgb8(palettes: Sequence[Palette]) -> None:
     ends = np.cumsum([len(p) for p in todo])[:-1]
     for palette, colours in zip(todo, np.split(rgb8, ends)):
         palette.__dict__["rgb8"] = _frozen(colours)  # the cached_property's own slot
+
+
+def _number(value: Any, name: str) -> float:
+    """A JSON number (``true`` is not one: Python would read it as 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{name} must be a number, got {_clip_text(repr(value), 60)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidArgumentError(f"{name} is too large") from None
+
+
+def _numbers(value: Any, name: str, *, depth: int) -> np.ndarray:
+    """A JSON array of numbers (``depth`` 1) or of arrays of numbers (``depth`` 2) as float64;
+    text, booleans and objects are refused with one line naming ``name``."""
+    def walk(node: Any, level: int) -> Any:
+        if level == 0:
+            return _number(node, name)
+        if isinstance(node, (str, bytes, Mapping)) or not isinstance(node, Sequence):
+            raise InvalidArgumentError(f"{name} must be a list{' of lists' * (level - 1)} of "
+                                       f"numbers, got {_clip_text(repr(node), 60)}")
+        return [walk(item, level - 1) for item in node]
+
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return np.array(value, dtype=np.float64)
+    # Fast path for what json.loads gives (type checks in C), the walk only to say what is wrong.
+    if type(value) is list:
+        items = value if depth == 1 else (list(chain.from_iterable(value))
+                                          if set(map(type, value)) <= {list} else None)
+        if items is not None and set(map(type, items)) <= {int, float}:
+            try:
+                return np.array(value, dtype=np.float64)
+            except (ValueError, OverflowError):  # ragged rows, a huge integer: the walk says
+                pass
+    return np.array(walk(value, depth), dtype=np.float64)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -31,8 +31,10 @@ def print_summary(path: Any, details: str, palette: "Palette | None",
     ``PATH: DETAILS; palette #rrggbb ...`` (the hex codes follow true-colour swatches on a
     terminal without ``NO_COLOR``), on standard output.
     """
+    from m2p._internal.text import printable
+
     out = sys.stdout if out is None else out
-    line = f"{path}: {details}"
+    line = printable(f"{path}: {details}")  # names are shown, never obeyed by the terminal
     if palette is not None:
         if use_colour(out):
             from m2p.exporters.render import ansi_swatches

@@ -51,6 +51,11 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
     str
         ``name``.
     """
+    from m2p._internal.checks import label
+    from m2p._internal.extras import require
+
+    label(name, "theme name")  # "" would register a theme nobody can enable
+    require("altair", extra="altair", feature="m2p.altair.register_theme")
     import altair as alt
 
     config = theme_config(source, at=at, model=model, seed=seed, n=n, min_distance=min_distance,

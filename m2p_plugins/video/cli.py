@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from m2p._internal.extras import require
+from m2p._internal.text import printable
 from m2p.cli.args import (
     add_example,
     add_inference_arguments,
     inference_kwargs,
     int_range,
     non_negative_number,
+    number_range,
     positive_number,
     unit_interval,
 )
@@ -49,6 +52,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                         "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p grade")
         from m2p_plugins.video.grade import grade_video
 
         kwargs = inference_kwargs(args)
@@ -107,7 +111,10 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
                         help="stretch the race to the song (default) or trim the song to the "
                              "race at --period-seconds per period")
-    parser.add_argument("--period-seconds", type=positive_number, default=1.0, metavar="S",
+    # A race frame lasts at least 1/240 s and a period more than an hour helps nobody: the
+    # bounds keep "1e-9" (no frame at all) and "1e6" (a month-long render) out.
+    parser.add_argument("--period-seconds", type=number_range(0.01, 3600.0), default=1.0,
+                        metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
     parser.add_argument("--bars", type=int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
@@ -129,6 +136,7 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                         "--period-fmt '%Y' --theme dark")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p race")
         from m2p_plugins.video.race import bar_chart_race
 
         width, height = args.size
@@ -171,7 +179,11 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
         import dataclasses
         import json
 
-        from m2p_plugins.video.matching import match
+        from m2p_plugins.video.matching import IMAGE_SUFFIXES, match
+
+        require("pyarrow", extra="library", feature="m2p match")
+        if Path(args.footage).suffix.lower() not in IMAGE_SUFFIXES:  # a still needs Pillow only
+            require("moviepy", extra="video", feature="m2p match on a video")
 
         found = match(args.footage, args.library, top=args.top, fps=args.fps,
                       colors=args.colors, emotion_weight=args.emotion_weight)
@@ -182,8 +194,8 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
               f"{'mood':<9}  track")
         for rank, m in enumerate(found, 1):
             minutes, seconds = divmod(m.offset, 60)
-            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
-                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
+            print(printable(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
+                            f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}"))
         return 0
 
     return run

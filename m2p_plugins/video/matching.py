@@ -278,13 +278,8 @@ def _nearest(times: np.ndarray, when: np.ndarray) -> np.ndarray:
 
 
 def _rows(library: Any) -> list[dict[str, Any]]:
-    if isinstance(library, (str, os.PathLike)):
-        from m2p.library.table import read_library
+    """The library's rows, every analysed one checked (a bad table is one line naming its
+    file, row and column: :func:`m2p.library.table.library_rows`)."""
+    from m2p.library.table import library_rows
 
-        return read_library(library).to_pylist()
-    if hasattr(library, "to_pylist"):
-        return library.to_pylist()
-    if isinstance(library, Sequence) and all(isinstance(r, dict) for r in library):
-        return list(library)
-    raise TypeError("library must be a .parquet path, a pyarrow Table or a list of rows, "
-                    f"got {type(library).__name__}")
+    return library_rows(library)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -34,7 +35,8 @@ from typing import Any, Callable
 import numpy as np
 
 from m2p.colour.distinct import EntityColors
-from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal import checks
+from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
@@ -64,6 +66,8 @@ THEMES = {
              "ticks": "#a0a2aa", "grid": "#ffffff", "title": "#f0f0f2"},
 }
 """Colours of everything but the bars, per ``theme``."""
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+# A number whose commas group thousands: 1,234 or 12,345,678.9 (fullmatch: nothing else)
 _LABEL_GAP = 0.75  # rows: closer value labels / names would print over each other
 
 
@@ -84,11 +88,15 @@ def read_wide_csv(path: str | os.PathLike[str]) -> RaceData:
     The first column holds the period labels (dates, years...), each other column one entity's
     values. Blank cells take the entity's previous value (0 before its first value).
 
+    Numbers may group thousands with commas (``1,234,567.5``); any other comma (``1,5``, a
+    decimal comma) is refused rather than read as 15 or guessed to be 1.5.
+
     Raises
     ------
     m2p.errors.VideoError
         Missing file, fewer than one entity or two periods, or a cell that is not a number,
-        not finite, negative or above :data:`MAX_VALUE` (the message names row and column).
+        not finite, negative or above :data:`MAX_VALUE`, or with a comma that is not a
+        thousands separator (the message names row and column).
     """
     path = Path(path)
     try:
@@ -107,6 +115,11 @@ def read_wide_csv(path: str | os.PathLike[str]) -> RaceData:
         for j, cell in enumerate(row[1:len(header)]):
             cell = cell.strip()
             if cell:
+                if "," in cell and not _THOUSANDS.fullmatch(cell):
+                    # "1,5" is 1.5 to half the world and 15 to the other half: say so, never guess
+                    raise VideoError(f"row {i + 2}, column {header[j + 1]!r}: {cell[:30]!r} has "
+                                     "a comma that is not a thousands separator (a decimal "
+                                     "comma? write a point, as in 1.5)", source=path)
                 try:
                     values[i, j] = float(cell.replace(",", "").replace("_", ""))
                 except ValueError:
@@ -123,7 +136,7 @@ def _check_values(values: np.ndarray, entities: Any, source: Any, *, first_row: 
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise VideoError(f"row {i + first_row}, column {str(list(entities)[j])!r}: value "
-                         f"{values[i, j]!r} is not a number in [0, {MAX_VALUE:g}] (bars start at "
+                         f"{float(values[i, j])!r} is not a number in [0, {MAX_VALUE:g}] (bars start at "
                          "0)", source=source)
 
 
@@ -308,8 +321,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     m2p.errors.VideoError
         Bad table, no encoder, unwritable output (checked before rendering).
     """
-    out = check_output(output, inputs=(music,) if isinstance(music, (str, os.PathLike)) else (),
-                       suffixes=VIDEO_SUFFIXES, error=VideoError)
+    out = check_output(output, inputs=path_inputs(music, data), suffixes=VIDEO_SUFFIXES,
+                       error=VideoError)
     _check_frame(size, fps, n_bars, period_seconds, out)
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
@@ -379,17 +392,22 @@ def period_labels(data: RaceData, period_fmt: str | None = None) -> list[str]:
     dates = _as_datetimes(raw)
     if period_fmt is None:
         return [d.strftime(_date_format(dates)) for d in dates] if dates else list(data.periods)
+    checks.label(period_fmt, "period_fmt")  # a million-character format is no label
     if "{" in period_fmt:
         numbers = [_as_number(v) for v in raw]
         try:
-            return [period_fmt.format(x=x if x is not None else v) for x, v in zip(numbers, raw)]
-        except (ValueError, KeyError, IndexError) as exc:
+            labels = [period_fmt.format(x=x if x is not None else v) for x, v in zip(numbers, raw)]
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
             raise InvalidArgumentError(f"period_fmt {period_fmt!r} does not fit the periods "
                                        f"({exc}); use x, as in '{{x:.0f}}'") from None
-    if not dates:
+    elif not dates:
         raise InvalidArgumentError(f"period_fmt {period_fmt!r} is a date format but the periods "
-                                   f"are not dates (first: {data.periods[0]!r})")
-    return [d.strftime(period_fmt) for d in dates]
+                                   f"are not dates (first: {data.periods[0]!r:.60})")
+    else:
+        labels = [d.strftime(period_fmt) for d in dates]
+    for label in labels:  # "{x:>99999}" fits in a format but in no frame
+        checks.label(label, "a period label made by period_fmt")
+    return labels
 
 
 def _theme(theme: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ import numpy as np
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
 from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
-from m2p._internal.outputs import atomic_output, check_output
+from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p_plugins.video.media import close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
@@ -35,6 +35,14 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".g
 MAX_IMAGE_PIXELS = 89_478_485
 """Largest image read, in pixels (Pillow's decompression-bomb threshold: about 9,500 x 9,500).
 Checked from the header before decoding, so a hostile header cannot allocate gigabytes."""
+
+ANIMATED_SUFFIXES = {".gif", ".png", ".webp"}
+"""Output suffixes that animate (GIF, APNG, WebP): an animated input is recoloured frame by frame
+only into one of these."""
+
+_ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}
+# Pillow's formats whose extra frames are an animation. A camera's MPO ".jpg" (a preview image
+# as a second frame) and a multi-page TIFF (pages) are still pictures: their first frame is used.
 
 
 def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
@@ -104,7 +112,10 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     Parameters
     ----------
     photo
-        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied.
+        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied. An animated GIF,
+        PNG or WebP is recoloured frame by frame with one LUT (so the frames keep one look),
+        keeping each frame's duration; its output must animate too (``.gif``, ``.png``,
+        ``.webp``: a ``.jpg`` is refused).
     music
         Audio file (or array with ``sample_rate=`` in ``inference``); ignored when ``palette``
         is given.
@@ -127,13 +138,22 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     pathlib.Path
         ``output``.
     """
-    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES, error=VideoError)
+    out = check_output(output, inputs=path_inputs(photo, music), suffixes=IMAGE_SUFFIXES,
+                       error=VideoError)
     check_strength(strength)
-    image = read_image(photo)
+    frames, durations, loop = _read_frames(photo)
+    if len(frames) > 1 and out.suffix.lower() not in ANIMATED_SUFFIXES:
+        raise VideoError(f"an animated image of {len(frames)} frames cannot be written as "
+                         f"{out.suffix}, which holds one frame: write a .gif, .png or .webp",
+                         source=photo)
     if palette is None:
         palette = resolve_palette(music, at=at, **inference)
-    result = recolor_image(image, palette, strength=strength)
-    save_image(result, out, quality=quality)
+    # One LUT from the colours of every frame: the frames keep one look (no flicker).
+    result = recolor_image(np.stack(frames), palette, strength=strength)
+    if len(frames) == 1:
+        save_image(result[0], out, quality=quality)
+    else:
+        _save_frames(list(result), durations, loop, out, quality=quality)
     return out
 
 
@@ -165,6 +185,53 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
             EOFError) as exc:
         raise VideoError(f"cannot read image ({_short(exc)})", source=path) from None
+
+
+def _read_frames(path: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[int], int]:
+    """Every frame of an image (one for a still), as :func:`read_image` reads the first, with
+    each frame's display time (ms) and the loop count.
+
+    An animated file's frames together are held to :data:`MAX_IMAGE_PIXELS`, checked before
+    any frame is decoded (a GIF of 10,000 full-HD frames is a few megabytes on disk).
+    """
+    from PIL import Image, ImageSequence
+
+    first = read_image(path)  # every check of a still image, and its errors
+    try:
+        with Image.open(path) as img:
+            count = int(getattr(img, "n_frames", 1))
+            if count <= 1 or img.format not in _ANIMATED_FORMATS:
+                return [first], [], 0
+            width, height = img.size
+            if count * width * height > MAX_IMAGE_PIXELS:
+                raise VideoError(f"animated image of {count} frames of {width} x {height} "
+                                 f"pixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels "
+                                 f"are read in all", source=path)
+            frames, durations = [], []
+            alpha = first.shape[-1] == 4
+            for frame in ImageSequence.Iterator(img):
+                frames.append(np.asarray(frame.convert("RGBA" if alpha else "RGB")))
+                durations.append(int(frame.info.get("duration", 100) or 100))
+            loop = int(img.info.get("loop", 0) or 0)
+    except VideoError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise VideoError(f"cannot read image ({_short(exc)})", source=path) from None
+    if any(f.shape != frames[0].shape for f in frames):
+        raise VideoError("animated image whose frames differ in size", source=path)
+    return frames, durations, loop
+
+
+def _save_frames(frames: list[np.ndarray], durations: list[int], loop: int,
+                 path: Path, *, quality: int = 95) -> Path:
+    """Save frames as one animated image (GIF, APNG, WebP), atomically."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
+    with atomic_output(path, error=VideoError) as tmp:
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=durations,
+                       loop=loop, quality=quality)
+    return path
 
 
 def _to_uint8(img: Any) -> np.ndarray:

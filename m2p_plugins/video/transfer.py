@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from m2p._internal import checks
 from m2p.colour.convert_np import lch_to_lab
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import Palette
@@ -86,9 +87,7 @@ def dominant_colors(image: np.ndarray, k: int = 5, *, bins: int = 16, iterations
 
     from m2p.colour.convert import srgb_to_lab
 
-    arr = np.asarray(image)
-    if arr.shape[-1] not in (3, 4) or arr.size == 0:
-        raise ValueError(f"image must be (..., 3|4) with pixels, got shape {arr.shape}")
+    arr = checks.image(image, empty=False)
     pix = arr.reshape(-1, arr.shape[-1])
     if pix.shape[1] == 4:
         alpha = pix[:, 3].astype(np.float64) / (255.0 if arr.dtype == np.uint8 else 1.0)
