@@ -61,8 +61,9 @@ def main() -> None:
                       "duration": round(float(track.duration), 3)},
         })
         print(f"{path.stem}: {' '.join(track.overall.hex)}", flush=True)
-    Path(args.out).write_text(json.dumps({"model": _model_version(args.model), "songs": songs},
-                                         indent=1) + "\n")
+    lines = [json.dumps(song, separators=(",", ":")) for song in songs]  # one song a line
+    Path(args.out).write_text('{"model": ' + json.dumps(_model_version(args.model)) +
+                              ', "songs": [\n' + ",\n".join(lines) + "\n]}\n")
 
 
 def _model_version(model: str | None) -> str:

@@ -82,7 +82,7 @@ class Subcommand(NamedTuple):
 EXAMPLES: dict[str, str] = {
     "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
-    "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
+    "live": "ffmpeg -nostdin -i URL -f wav - | m2p live",
     "plugins": "m2p plugins --verbose",
     "export": "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
               "m2p export song.mp3 --format css --at 30 -o theme.css",
@@ -252,14 +252,16 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
     from m2p.inference.live import PCM_FORMATS
 
     parser.add_argument("source", nargs="?", default="-",
-                        help="'-' (default): raw PCM on standard input, e.g. from "
-                             "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
+                        help="'-' (default): standard input, a WAV stream ('ffmpeg -i URL -f wav "
+                             "-': the same palettes as 'm2p track') or raw PCM (see --rate, "
+                             "--channels, --format); or an audio file")
     parser.add_argument("--rate", type=positive_int, default=22050, metavar="HZ",
-                        help="sample rate of the PCM on standard input (default 22050)")
+                        help="sample rate of raw PCM on standard input (default 22050)")
     parser.add_argument("--channels", type=positive_int, default=1, metavar="N",
-                        help="interleaved channels of the PCM on standard input (default 1)")
+                        help="interleaved channels of raw PCM on standard input (default 1; "
+                             "pipe stereo as it is: -ac 2 ... --channels 2)")
     parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
-                        help="sample format of the PCM on standard input (default f32le)")
+                        help="sample format of raw PCM on standard input (default f32le)")
     parser.add_argument("--realtime", action="store_true",
                         help="play a file at its real speed (as if it were a live stream)")
     parser.add_argument("--swatches", action="store_true",
@@ -268,13 +270,14 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from m2p.audio.decode import SAMPLE_RATE
-        from m2p.inference.live import PaletteStream, read_pcm, window_json
+        from m2p.inference.live import PaletteStream, read_pipe, window_json
 
         kwargs = inference_kwargs(args)
         kwargs.pop("batch_size"), kwargs.pop("progress")
         if args.source == "-":
-            rate, label = args.rate, "<stdin>"
-            blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
+            label = "<stdin>"
+            rate, blocks = read_pipe(sys.stdin.fileno(), fmt=args.format, channels=args.channels,
+                                     rate=args.rate, label=label)
         else:
             rate, label = SAMPLE_RATE, args.source
             blocks = _file_blocks(args.source, realtime=args.realtime)
