@@ -59,7 +59,7 @@ from m2p.cli.args import (
     palette_count,
     positive_int,
 )
-from m2p.cli.output import print_palette, print_summary, print_track
+from m2p.cli.output import print_palette, print_summary, print_track, spacing
 from m2p._internal.text import first_line
 from m2p.errors import M2PError
 from m2p.hooks.specs import Handler
@@ -239,9 +239,9 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
         if not (args.output or args.json or args.png):
             print_track(track, sys.stdout)
         elif files:
+            asked = spacing(track, window=args.window, hop=args.hop)  # not the rounded ones
             print_summary(" and ".join(files), f"{len(track)} palettes over "
-                          f"{track.duration:.1f} s (window {track.window:g} s, hop "
-                          f"{track.hop:g} s)", track.overall)
+                          f"{track.duration:.1f} s ({asked})", track.overall)
         return 0
 
     return run
