@@ -226,14 +226,18 @@ def grow(lch: np.ndarray, n: int, min_distance: float, lightness: tuple[float, f
     if len(chosen) < n and wanted > 0.0:
         # Local search from a few deterministic starts: the greedy set, then with fewer of the
         # palette's own colours kept (they pin the search where the palette is crowded).
-        best, best_min = chosen, -math.inf
+        # Of the sets that keep the distance, the one keeping most of the palette's colours.
+        target = wanted + _DISTANCE_MARGIN
+        own_first = len([c for c in chosen if c < pool.n_ladder])
+        best, best_key = chosen, (False, -1, -math.inf)
         for attempt in range(_STARTS):
             start = chosen[:max(0, len(chosen) - 2 * attempt)]
             found = pool.improve(start, wanted, seed=attempt)
             reached = pool.smallest(found)
-            if reached > best_min:
-                best, best_min = found, reached
-            if best_min >= wanted + _DISTANCE_MARGIN:
+            key = (reached >= target, pool.own_kept(found), reached)
+            if key > best_key:
+                best, best_key = found, key
+            if best_key[0] and best_key[1] >= own_first:
                 break
         chosen = best
     rgb8 = pool.rgb8[chosen]
@@ -375,9 +379,11 @@ class _Pool:
                 break
             pairs = self._pairs(current)
             short = pairs < target
-            # Members in the most short pairs first; later members (not the palette's) on ties.
+            # New colours before the palette's own (kept while anything else helps), then
+            # members in the most short pairs, later members on ties.
             counts = short.sum(axis=1)
-            order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], -k))
+            order = sorted(np.flatnonzero(counts),
+                           key=lambda k: (bool(current[k] < self.n_ladder), -counts[k], -k))
             moved = False
             for k in order:
                 rest = current[:k] + current[k + 1:]
@@ -408,6 +414,10 @@ class _Pool:
                     current[k] = int(rng.choice(allowed))
                 score = self._score(current, target)
         return best
+
+    def own_kept(self, chosen: list[int]) -> int:
+        """How many of the palette's own colours (any rung of their ladders) ``chosen`` has."""
+        return len({c // self.rungs for c in chosen if c < self.n_ladder})
 
     def smallest(self, chosen: list[int]) -> float:
         """Smallest distance among ``chosen`` (inf for fewer than two)."""

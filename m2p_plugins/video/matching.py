@@ -23,6 +23,23 @@ The score is ``emotion_weight * emotion fit + (1 - emotion_weight) * palette fit
 ``emotion_weight`` 0.25 by default, chosen by the rule in ``docs/decisions.md``),
 maximised over offsets on the track's hop grid where the footage fits inside the music
 (offset 0 when the footage is the longer).
+
+**Hubness.** Some tracks fit almost any footage: a palette of greys and browns is near the
+colours of most pictures, so one such track came first for most queries of a library and the
+answer looked constant (``docs/results.md``, issue 24). Ranking therefore uses each track's fit
+*relative to how well it fits footage in general* (mutual proximity with a Gaussian model,
+Schnitzer et al. 2012): the library's own whole-piece palettes, each read as a still picture,
+are a reference set; a track's raw scores against them give its mean ``mu`` and spread
+``sigma``, and the ranking score is ``Phi((raw - mu) / sigma)``, the share of typical footage the
+query beats for that track (in [0, 1]). The raw score stays in :attr:`Match.raw_score`. A library
+of fewer than :data:`MIN_REFERENCE` tracks is ranked by raw scores.
+
+References
+----------
+Schnitzer, D., Flexer, A., Schedl, M. and Widmer, G. (2012). Local and global scaling reduce
+    hubs in space. Journal of Machine Learning Research 13, 2871-2902.
+Radovanovic, M., Nanopoulos, A. and Ivanovic, M. (2010). Hubs in space: popular nearest
+    neighbors in high-dimensional data. JMLR 11, 2487-2531.
 """
 
 from __future__ import annotations
@@ -53,6 +70,8 @@ _MAX_OFFSETS = 400
 _FRAME_PIXELS = 160_000
 #: Default weight of the emotion fit against the palette fit (docs/decisions.md, "Match v2").
 EMOTION_WEIGHT = 0.25
+#: Fewest analysed tracks for the hubness correction (a track's spread needs references).
+MIN_REFERENCE = 8
 # Share of the whole-piece palette in a frame's palette fit (the rest: the window in force).
 _WHOLE_PIECE_SHARE = 0.5
 
@@ -66,7 +85,8 @@ class Match:
     path
         The track's file.
     score
-        Overall fit in [0, 1] (higher is better).
+        Ranking score in [0, 1] (higher is better): the raw fit relative to the track's fit to
+        typical footage (see the module docstring; the raw fit itself for a small library).
     offset
         Seconds into the music where the footage fits best.
     emotion_fit, palette_fit
@@ -81,6 +101,8 @@ class Match:
     emotion_fit: float
     palette_fit: float
     mood: str
+    raw_score: float = float("nan")
+    """The fit before the hubness correction, in [0, 1]."""
 
 
 @dataclass(frozen=True)
@@ -152,13 +174,109 @@ def match(
         raise InvalidArgumentError(f"emotion_weight must be in [0, 1], got {emotion_weight!r}")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
         raise InvalidArgumentError(f"top must be a positive integer or None, got {top!r}")
-    rows = [r for r in _rows(library) if r.get("status") == "ok"]  # the cheap check first
-    if not rows:
-        raise InvalidArgumentError("the library has no analysed track")
+    rows = _usable_rows(library)  # the cheap check first
     shots = footage if isinstance(footage, Footage) else footage_palettes(footage, fps=fps, colors=colors)
     matches = [_fit(shots, row, emotion_weight) for row in rows]
-    matches.sort(key=lambda m: (-m.score, m.path))
+    if len(rows) >= MIN_REFERENCE:
+        reference = _reference(rows, emotion_weight)
+        matches = [_relative(m, reference[m.path]) for m in matches]
+    matches.sort(key=lambda m: (-m.score, -m.raw_score, m.path))
     return matches if top is None else matches[:top]
+
+
+def _relative(match: Match, stats: tuple[float, float]) -> Match:
+    """``match`` scored by mutual proximity: ``Phi((raw - mu) / sigma)``."""
+    import dataclasses
+
+    mean, spread = stats
+    z = (match.score - mean) / spread
+    return dataclasses.replace(match, score=0.5 * (1.0 + math.erf(z / math.sqrt(2.0))),
+                               raw_score=match.score)
+
+
+def _reference(rows: list[dict[str, Any]], emotion_weight: float) -> dict[str, tuple[float, float]]:
+    """Each track's mean and spread of raw scores against the other tracks' whole-piece
+    palettes, each read as a still picture (cached per library content)."""
+    key = (tuple((r["path"], r.get("content_hash"), r["palette_lch"].__repr__()) for r in rows),
+           float(emotion_weight))
+    found = _REFERENCE_CACHE.get(key)
+    if found is not None:
+        return found
+    stills = [_still(row) for row in rows]
+    stats: dict[str, tuple[float, float]] = {}
+    for i, row in enumerate(rows):
+        scores = np.array([_fit(still, row, emotion_weight).score
+                           for j, still in enumerate(stills) if j != i])
+        stats[row["path"]] = (float(scores.mean()), max(float(scores.std()), 1e-3))
+    if len(_REFERENCE_CACHE) > 8:
+        _REFERENCE_CACHE.clear()
+    _REFERENCE_CACHE[key] = stats
+    return stats
+
+
+_REFERENCE_CACHE: dict[Any, dict[str, tuple[float, float]]] = {}
+
+
+def _still(row: dict[str, Any]) -> Footage:
+    """A track's whole-piece palette as a still picture (equal shares of its colours)."""
+    import torch
+
+    from m2p.colour.convert_np import lch_to_lab
+    from m2p.colour.emotion import palette_valence_arousal
+
+    lch = np.asarray(row["palette_lch"], dtype=np.float64).reshape(1, -1, 3)
+    with torch.no_grad():
+        va = palette_valence_arousal(torch.from_numpy(lch)).numpy()
+    k = lch.shape[1]
+    return Footage(times=np.zeros(1), lab=lch_to_lab(lch), weights=np.full((1, k), 1.0 / k),
+                   valence_arousal=va, duration=0.0)
+
+
+def _usable_rows(library: Any) -> list[dict[str, Any]]:
+    """The library's analysed rows whose palettes and series can be used; the others are left
+    out with one warning naming how many and the first (a NaN, empty or unreadable series)."""
+    import warnings
+
+    from m2p.errors import M2PWarning
+
+    rows = [r for r in _rows(library) if r.get("status") == "ok"]
+    good, bad = [], []
+    for row in rows:
+        problem = _row_problem(row)
+        (bad if problem else good).append((row, problem))
+    if bad:
+        row, problem = bad[0]
+        where = f" ({os.fspath(library)})" if isinstance(library, (str, os.PathLike)) else ""
+        message = (f"{len(bad)} library row{'s' if len(bad) > 1 else ''}{where} left out: "
+                   f"{row.get('path')!r} {problem}")
+        if not good:
+            raise InvalidArgumentError(f"the library has no usable track: {message}")
+        warnings.warn(message, M2PWarning, stacklevel=3)
+    if not good and not bad:
+        raise InvalidArgumentError("the library has no analysed track")
+    return [row for row, _ in good]
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    """Why a library row cannot be matched, or ``None``."""
+    try:
+        track = json.loads(row["track"])
+        times = np.asarray(track["times"], dtype=np.float64)
+        windows = [np.asarray(p["lch"], dtype=np.float64).reshape(-1, 3) for p in track["palettes"]]
+        float(track["duration"]), float(track["hop"])
+        palette = np.asarray(row["palette_lch"], dtype=np.float64).reshape(-1, 3)
+        valence = np.asarray(row["valence_t"], dtype=np.float64)
+        arousal = np.asarray(row["arousal_t"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"has an unreadable track or series ({type(exc).__name__}: {str(exc)[:60]})"
+    if not len(times) or len(windows) != len(times) or not len(palette):
+        return "has an empty track or palette"
+    if len(valence) != len(times) or len(arousal) != len(times):
+        return "has a valence/arousal series of another length than its track"
+    arrays = [times, palette, valence, arousal, *windows]
+    if not all(np.isfinite(a).all() and a.size for a in arrays):
+        return "has NaN or empty values in its track, palette or valence/arousal series"
+    return None
 
 
 def footage_palettes(footage: str | os.PathLike[str] | np.ndarray, *, fps: float = 1.0,
@@ -234,10 +352,13 @@ def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
     window = _nearest(times, when)  # (O, F) index of the window in force
     colour = palette_fit[np.arange(len(shots.times))[None, :], window]  # (O, F)
     score = emotion_weight * emotion.mean(1) + (1.0 - emotion_weight) * colour.mean(1)
+    score = np.where(np.isfinite(score), score, -np.inf)  # never a NaN result
     best = int(np.argmax(score))
-    return Match(path=row["path"], score=float(score[best]), offset=float(offsets[best]),
-                 emotion_fit=float(emotion[best].mean()), palette_fit=float(colour[best].mean()),
-                 mood=row["mood"])
+    value = float(score[best]) if np.isfinite(score[best]) else 0.0
+    return Match(path=row["path"], score=value, offset=float(offsets[best]),
+                 emotion_fit=float(np.nan_to_num(emotion[best].mean())),
+                 palette_fit=float(np.nan_to_num(colour[best].mean())), mood=row["mood"],
+                 raw_score=value)
 
 
 def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
