@@ -124,7 +124,7 @@ NEAR_BLACK = 20.0
 NEAR_WHITE = 90.0
 """CIELAB L* above which a colour counts as near-white (on a dark background)."""
 
-MAX_NEAR_EXTREMES = 2
+MAX_NEAR_EXTREMES = 1
 """Most near-black colours a set may hold on a light background (near-white on a dark one)."""
 
 # How far the music may move the lightness (L*) and chroma (factor) of TrackColors' slots.

@@ -195,18 +195,17 @@ def _relative(match: Match, stats: tuple[float, float]) -> Match:
 
 
 def _reference(rows: list[dict[str, Any]], emotion_weight: float) -> dict[str, tuple[float, float]]:
-    """Each track's mean and spread of raw scores against the other tracks' whole-piece
-    palettes, each read as a still picture (cached per library content)."""
-    key = (tuple((r["path"], r.get("content_hash"), r["palette_lch"].__repr__()) for r in rows),
-           float(emotion_weight))
+    """Each track's mean and spread of raw scores against :func:`typical_footage` (cached per
+    library content)."""
+    key = (tuple((r["path"], r.get("content_hash")) for r in rows), float(emotion_weight),
+           _REFERENCE_KIND)
     found = _REFERENCE_CACHE.get(key)
     if found is not None:
         return found
-    stills = [_still(row) for row in rows]
+    frames = typical_footage() if _REFERENCE_KIND == "typical" else _stills(rows)
     stats: dict[str, tuple[float, float]] = {}
-    for i, row in enumerate(rows):
-        scores = np.array([_fit(still, row, emotion_weight).score
-                           for j, still in enumerate(stills) if j != i])
+    for row in rows:
+        scores = still_scores(frames, row, emotion_weight)
         stats[row["path"]] = (float(scores.mean()), max(float(scores.std()), 1e-3))
     if len(_REFERENCE_CACHE) > 8:
         _REFERENCE_CACHE.clear()
@@ -215,20 +214,63 @@ def _reference(rows: list[dict[str, Any]], emotion_weight: float) -> dict[str, t
 
 
 _REFERENCE_CACHE: dict[Any, dict[str, tuple[float, float]]] = {}
+_REFERENCE_KIND = "typical"  # or "library": the library's own palettes (measured worse)
+#: Pictures in the reference of typical footage, and their dominant colours each.
+REFERENCE_FRAMES, REFERENCE_COLOURS = 96, 5
+# Most windows of a track the reference reads (evenly spaced): its spread, not every window.
+_REFERENCE_WINDOWS = 24
 
 
-def _still(row: dict[str, Any]) -> Footage:
-    """A track's whole-piece palette as a still picture (equal shares of its colours)."""
+def typical_footage(frames: int = REFERENCE_FRAMES, colors: int = REFERENCE_COLOURS) -> Footage:
+    """A fixed set of pictures' palettes as footage usually has them: each colour's L* uniform
+    in [8, 92], its chroma exponential with mean 14 (most of a photograph is near-neutral),
+    its hue uniform, shares from a flat Dirichlet; seeded, so every run uses the same set."""
+    import torch
+
+    from m2p.colour.convert_np import lab_to_lch, lch_to_lab
+    from m2p.colour.emotion import palette_valence_arousal
+    from m2p.colour.gamut import gamut_map_lch
+
+    rng = np.random.default_rng(20240)
+    lch = np.stack([rng.uniform(8.0, 92.0, (frames, colors)),
+                    rng.exponential(14.0, (frames, colors)),
+                    rng.uniform(0.0, 360.0, (frames, colors))], axis=-1)
+    lab = lch_to_lab(gamut_map_lch(lch.reshape(-1, 3))).reshape(frames, colors, 3)
+    with torch.no_grad():
+        va = palette_valence_arousal(torch.from_numpy(lab_to_lch(lab))).numpy()
+    return Footage(times=np.zeros(frames), lab=lab, weights=rng.dirichlet(np.ones(colors), frames),
+                   valence_arousal=va, duration=0.0)
+
+
+def still_scores(frames: Footage, row: dict[str, Any], emotion_weight: float) -> np.ndarray:
+    """(F,) the raw score of each frame of ``frames`` read as a still picture against a
+    library row: the best window, as :func:`match` scores a still (vectorised over frames)."""
+    track = json.loads(row["track"])
+    keep = np.unique(np.linspace(0, len(track["palettes"]) - 1, _REFERENCE_WINDOWS).astype(int))
+    windows = [track["palettes"][i]["lch"] for i in keep]
+    fits = _palette_fits(frames, windows + [row["palette_lch"]])  # (F, W + 1)
+    palette_fit = (1.0 - _WHOLE_PIECE_SHARE) * fits[:, :-1] + _WHOLE_PIECE_SHARE * fits[:, -1:]
+    music = np.stack([np.asarray(row["valence_t"])[keep], np.asarray(row["arousal_t"])[keep]],
+                     -1)  # (W, 2)
+    gap = np.linalg.norm(frames.valence_arousal[:, None, :] - music[None], axis=-1)
+    emotion = 1.0 - gap / (2.0 * math.sqrt(2.0))
+    score = emotion_weight * emotion + (1.0 - emotion_weight) * palette_fit
+    return score.max(axis=1)
+
+
+def _stills(rows: list[dict[str, Any]]) -> Footage:
+    """The library's whole-piece palettes as still pictures (equal shares of their colours)."""
     import torch
 
     from m2p.colour.convert_np import lch_to_lab
-    from m2p.colour.emotion import palette_valence_arousal
+    from m2p.colour.emotion import pad_palettes, palette_valence_arousal
 
-    lch = np.asarray(row["palette_lch"], dtype=np.float64).reshape(1, -1, 3)
+    lch, valid = pad_palettes([r["palette_lch"] for r in rows])
+    lch = np.where(valid[..., None], lch, lch[:, :1])
     with torch.no_grad():
-        va = palette_valence_arousal(torch.from_numpy(lch)).numpy()
-    k = lch.shape[1]
-    return Footage(times=np.zeros(1), lab=lch_to_lab(lch), weights=np.full((1, k), 1.0 / k),
+        va = palette_valence_arousal(torch.from_numpy(np.asarray(lch))).numpy()
+    weights = valid / valid.sum(axis=1, keepdims=True)
+    return Footage(times=np.zeros(len(rows)), lab=lch_to_lab(lch), weights=weights,
                    valence_arousal=va, duration=0.0)
 
 
