@@ -200,7 +200,8 @@ def shortfall_message(n: int, wanted: float, reached: float,
     lo, hi = lightness
     return (f"{n} colours cannot all be {wanted:g} CIEDE2000 apart in normal vision and under "
             f"deuteranopia and protanopia within L* {lo:.0f}-{hi:.0f} (what keeps them legible "
-            f"on the background); hue was widened and they are at least {reached:.1f} apart. "
+            f"on the background); hue was widened and they are at least "
+            f"{math.floor(reached * 10.0) / 10.0:.1f} apart. "
             "Ask for fewer colours (8 is the most that keep 20 on a chart background) or a "
             "smaller min_distance.")
 

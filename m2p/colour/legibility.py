@@ -381,7 +381,7 @@ class TrackColors:
         if found is None:
             shift, scale = key[0] / 10.0, key[1] / 500.0
             rgb8 = self._rgb8(shift, scale)
-            if len(rgb8) > 1 and min_pairwise_distance(rgb8 / 255.0) < self.min_distance:
+            if not self._legible(rgb8):  # between grid points 8-bit rounding can tip it over
                 step_l, step_c = _SWING_STEPS
                 rgb8 = self._rgb8(round(shift / step_l) * step_l, round(scale / step_c) * step_c)
             found = rgb8 / 255.0
@@ -407,7 +407,10 @@ class TrackColors:
         return lch_to_rgb8(lch)
 
     def _safe(self, shift: float, scale: float) -> bool:
-        rgb8 = self._rgb8(shift, scale)
+        return self._legible(self._rgb8(shift, scale))
+
+    def _legible(self, rgb8: np.ndarray) -> bool:
+        """Whether 8-bit colours keep the rule: band, near-extreme cap, distance."""
         shown = rgb8_to_lch(rgb8)[:, 0]
         lo, hi = self.band.lightness
         if (shown < lo).any() or (shown > hi).any():
