@@ -72,6 +72,18 @@ class PluginError(M2PError):
     """A plugin could not be loaded or does not provide what was asked for."""
 
 
+class MissingExtraError(M2PError, ModuleNotFoundError):
+    """An optional package is not installed; the message names it and the install line
+    (``pip install "music2palette[video]"``). Also a :class:`ModuleNotFoundError`, so code
+    that catches that keeps working; ``name`` is the missing module, ``extra`` the extra."""
+
+    def __init__(self, reason: str, *, name: str, extra: str,
+                 source: str | PathLike[str] | None = None) -> None:
+        super().__init__(reason, source=source)
+        self.name = name
+        self.extra = extra
+
+
 class OutputError(M2PError):
     """An output file cannot be written (missing or read-only folder, not a regular file, disk
     full, or it would overwrite an input); nothing is left under the requested name."""
@@ -117,6 +129,7 @@ __all__ = [
     "DeviceError",
     "TrackError",
     "PluginError",
+    "MissingExtraError",
     "OutputError",
     "VideoError",
 ]

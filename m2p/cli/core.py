@@ -60,6 +60,7 @@ from m2p.cli.args import (
     positive_int,
 )
 from m2p.cli.output import print_palette, print_summary, print_track, spacing
+from m2p._internal.extras import missing_extra_error
 from m2p._internal.text import first_line
 from m2p.errors import M2PError
 from m2p.hooks.specs import Handler
@@ -161,6 +162,9 @@ def _main(argv: Sequence[str] | None) -> int:
             return _report(M2PError(f"out of resources ({type(exc).__name__}); the input is "
                                     "too large or too deeply nested"))
         except Exception as exc:  # noqa: BLE001 - a bug: still one line, traceback on request
+            missing = missing_extra_error(exc, what=f"{PROG} {chosen}")
+            if missing is not None:  # an optional package: the install line, not a bug
+                return _report(missing)
             if os.environ.get("M2P_DEBUG"):
                 raise
             text = " ".join(str(exc).split())[:200]
@@ -350,13 +354,16 @@ def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
         shown = [*info.provides, *(f"m2p {c}" for c in info.commands),
                  *(f"format {f}" for f in info.formats)]
         provides = ", ".join(shown) if shown else "-"
-        rows.append((info.name, info.version or "?", info.status, provides))
+        status = f"missing: {', '.join(info.missing)}" if info.missing else info.status
+        rows.append((info.name, info.version or "?", status, provides))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
              for r in rows]
     for info in infos:
         if info.error:
             lines.append(f"  {info.name}: {info.error}")
+        if info.install:
+            lines.append(f"  {info.name}: {info.install}")
         if verbose:
             if info.module:
                 lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
@@ -395,6 +402,9 @@ def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
         module = importlib.import_module(entry.module)
         configure = getattr(module, entry.function)
     except (ImportError, AttributeError) as exc:
+        missing = missing_extra_error(exc, what=f"{PROG} {entry.name}")
+        if missing is not None:
+            raise missing from None
         raise M2PError(f"command {entry.name!r} is unavailable ({exc})") from exc
     return configure(parser)
 
@@ -416,6 +426,9 @@ def _configure_adapter_command(command: "Registered", parser: argparse.ArgumentP
     try:
         return command.obj(parser)
     except (ImportError, AttributeError) as exc:
+        missing = missing_extra_error(exc, what=f"{PROG} {command.name}")
+        if missing is not None:
+            raise missing from None
         raise M2PError(f"command {command.name!r} of the {command.plugin!r} adapter is "
                        f"unavailable ({exc})") from exc
 

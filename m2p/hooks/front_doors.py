@@ -4,15 +4,19 @@ Each front door is a :class:`FrontDoor` bound to a capability name: calling it c
 capability (``m2p.style(...)``), and its attributes are the capability's (``m2p.altair.scale``,
 ``m2p.video.MusicGrade``). The capability is looked up on every use
 (:func:`m2p.hooks.manager.get`), so nothing is loaded before the first use, and a missing adapter
-is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there). The
+is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there). A package
+the adapter needs and that is not installed is a :class:`~m2p.errors.MissingExtraError` naming
+the install line (:mod:`m2p._internal.extras`), for the door itself and its functions. The
 parameters are the adapter's: each door's docstring says where they are documented. A new
 front door is one line here and one in ``m2p/__init__.py``'s table of public names.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+from m2p._internal.extras import translating
 from m2p.errors import PluginError
 from m2p.hooks.manager import get
 
@@ -26,12 +30,15 @@ class FrontDoor:
         self._capability = capability
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return get(self._capability)(*args, **kwargs)
+        return translating(f"m2p.{self.__name__}")(get(self._capability))(*args, **kwargs)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") or attr == "_capability":
             raise AttributeError(attr)
-        return getattr(get(self._capability), attr)
+        value = getattr(get(self._capability), attr)
+        if isinstance(value, types.FunctionType):  # classes and modules are handed on as they are
+            return translating(f"m2p.{self.__name__}.{attr}")(value)
+        return value
 
     def __dir__(self) -> list[str]:
         try:

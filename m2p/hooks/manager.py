@@ -25,6 +25,7 @@ from typing import Any, Callable, Literal, NamedTuple
 
 import pluggy
 
+from m2p._internal import extras
 from m2p.errors import PluginError, PluginWarning
 from m2p.hooks import specs
 
@@ -96,6 +97,10 @@ class PluginInfo:
     descriptions
         ``{name: one-line description}`` (commands as ``"m2p NAME"``, formats as
         ``"--format NAME"``).
+    missing, install
+        Packages a built-in adapter needs that are not installed (``("moviepy",)``), and the
+        command that installs them (``pip install "music2palette[video]"``); its names are
+        registered all the same, and using them says the same.
     """
 
     name: str
@@ -108,6 +113,8 @@ class PluginInfo:
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
     commands: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    install: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of all fields."""
@@ -260,7 +267,7 @@ def _load() -> _State:
         except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
             state.infos[name] = PluginInfo(name, **where, status="failed", error=_describe(exc))
             continue
-        state.infos[name] = PluginInfo(name, **where)
+        state.infos[name] = PluginInfo(name, **where, **_missing_packages(name, where))
     for name in sorted((wanted or set()) - set(candidates)):
         state.infos[name] = PluginInfo(
             name, None, None, None, status="failed",
@@ -345,6 +352,18 @@ def _declared(module: str) -> dict[str, set[str]]:
     except Exception:  # noqa: BLE001 - explanation only
         pass
     return found
+
+
+def _missing_packages(name: str, where: dict[str, Any]) -> dict[str, Any]:
+    """``missing`` and ``install`` of a built-in adapter whose extra is not (fully) installed."""
+    if DEFAULT_PLUGINS.get(name) != where.get("module"):
+        return {}
+    absent = extras.missing(extras.ADAPTER_NEEDS.get(name, ()))
+    if not absent:
+        return {}
+    # Each built-in adapter is named after the extra that installs what it needs.
+    return dict(missing=tuple(extras.PIP_NAME.get(m, m) for m in absent),
+                install=extras.install_line(name))
 
 
 def _warn_failed(infos: Any) -> None:

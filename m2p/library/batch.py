@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import integer
+from m2p._internal.extras import translating
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.engines import engine as find_engine
@@ -58,6 +59,7 @@ class BatchSummary:
     errors: int
 
 
+@translating("m2p.batch")
 def batch(
     paths: PathArg | Sequence[PathArg],
     *,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from m2p._internal.extras import translating
 from m2p.errors import OutputError
 
 __all__ = ["gallery_html", "write_gallery"]
@@ -38,6 +39,7 @@ _TIMELINE_W, _TIMELINE_H = 1000.0, 48.0
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
+@translating("write_gallery")
 def write_gallery(library: str | os.PathLike[str], folder: str | os.PathLike[str], *,
                   title: str = "music2palette library") -> Path:
     """Write ``folder/index.html`` for a library table (made by :func:`m2p.batch`).
