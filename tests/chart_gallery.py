@@ -159,7 +159,13 @@ def _render_one(library: str, figure: Any, out: Path, width: int, height: int) -
         figure.save(str(out), scale_factor=1.0)
     elif library == "plotly":
         figure.update_layout(width=width, height=height, margin=dict(l=40, r=10, t=40, b=30))
-        figure.write_image(str(out))
+        try:
+            figure.write_image(str(out))
+        except (ImportError, ValueError, RuntimeError):  # no kaleido: the page in Chromium
+            html = out.with_suffix(".html")
+            figure.write_html(str(html), include_plotlyjs=True, full_html=True,
+                              config={"displayModeBar": False})
+            _screenshot(html, out, width, height)
     elif library == "bokeh":
         from bokeh.embed import file_html
         from bokeh.resources import INLINE
@@ -167,9 +173,13 @@ def _render_one(library: str, figure: Any, out: Path, width: int, height: int) -
         plot, theme = figure
         html = out.with_suffix(".html")
         html.write_text(file_html(plot, INLINE, "chart", theme=theme))
-        browser = shutil.which("chromium") or shutil.which("chromium-browser")
-        if browser is None:
-            raise RuntimeError("Bokeh pictures need a headless Chromium (apt-get install chromium)")
-        subprocess.run([browser, "--headless", "--no-sandbox", "--hide-scrollbars",
-                        f"--window-size={width},{height}", f"--screenshot={out}",
-                        html.as_uri()], check=True, capture_output=True, timeout=120)
+        _screenshot(html, out, width, height)
+
+
+def _screenshot(html: Path, out: Path, width: int, height: int) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise RuntimeError("chart pictures need a headless Chromium (apt-get install chromium)")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size={width},{height}", f"--screenshot={out}", html.as_uri()],
+                   check=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
