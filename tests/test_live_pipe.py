@@ -57,8 +57,19 @@ def offline():
     return m2p.palette_track(EXAMPLE, device="cpu")
 
 
+def _readme_pipe() -> list[str]:
+    """The ffmpeg output options of the README's ``ffmpeg -i URL ... - | m2p live`` line."""
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith("ffmpeg -i URL") and "| m2p live" in line:
+            words = line.split("|")[0].split()
+            assert words[-1] == "-", line
+            return words[3:-1]
+    raise AssertionError("no 'ffmpeg -i URL ... | m2p live' line in the README")
+
+
 def test_the_readme_pipe_gives_the_palettes_of_m2p_track(offline):
-    assert _matching_share(_pipe(["-f", "wav"]), offline) >= 0.9
+    assert _readme_pipe() == ["-f", "wav"]
+    assert _matching_share(_pipe(_readme_pipe()), offline) >= 0.9
 
 
 def test_raw_stereo_pcm_at_the_file_rate_gives_them_too(offline):
