@@ -134,3 +134,22 @@ def test_format_names_are_case_insensitive(tmp_path):
                      str(Path(__file__).resolve().parents[1] / "examples" /
                          "savino_caribbean_excerpt.ogg"), "--size", "4", "-q"]) in (0,)
     assert (tmp_path / "look.cube").exists()
+
+
+@pytest.mark.parametrize("argv", [["grade", "{song}", "--music", "{song}", "-o", "out.mp4"],
+                                  ["match", "{song}", "--library", "library.parquet"]],
+                         ids=["grade", "match"])
+def test_audio_given_as_footage_is_one_error_line(tmp_path, argv, tiny_model_dir):
+    """MoviePy warned ("3 bytes wanted but 0 bytes read") before the clear error."""
+    pytest.importorskip("moviepy")
+    pytest.importorskip("pyarrow")
+    song = Path(__file__).resolve().parents[1] / "examples" / "savino_caribbean_excerpt.ogg"
+    m2p.batch(song, output=tmp_path / "library.parquet", model=tiny_model_dir, device="cpu",
+              window=2.0, hop=1.0, workers=1)
+    result = subprocess.run([sys.executable, "-m", "m2p", *[a.format(song=song) for a in argv]],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env={**__import__("os").environ,
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"m2p: error: {song}: cannot read video (no video stream)"], result.stderr

@@ -28,7 +28,7 @@ from m2p._internal.extras import translating
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.engines import engine as find_engine
-from m2p.library.job import job_options, make_job
+from m2p.library.job import give_warnings, job_options, make_job
 from m2p.library.journal import Journal
 from m2p.library.table import check_library, read_library
 
@@ -162,7 +162,7 @@ def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: st
         def sink(row: dict[str, Any]) -> None:
             nonlocal errors
             errors += row["status"] != "ok"
-            journal.add(row)
+            journal.add(give_warnings(row))
             bar.update(1)
 
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -115,18 +116,39 @@ def analyse(job: Job, path: str, digest: str | None, audio: "str | np.ndarray | 
     from m2p.inference.engine import run_inference
 
     if error is None:
-        try:
-            net, dev, _ = load_for_inference(job.model, job.device, job.noise)
-            rate = None if isinstance(audio, str) else SAMPLE_RATE
-            result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
-                                   noise_scale=job.noise, window=job.window, hop=job.hop,
-                                   batch_size=job.batch_size, sample_rate=rate)
-            assert result.track is not None
-            return track_row(dataclasses.replace(result.track, source=path), digest, job)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the library
-            error = error_line(path, exc)
+        # A worker's warnings (a damaged file "using what decodes") would print raw, with a
+        # source line, on the worker's stderr: they travel with the row instead, and the
+        # process that writes the table gives them (:func:`give_warnings`).
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                net, dev, _ = load_for_inference(job.model, job.device, job.noise)
+                rate = None if isinstance(audio, str) else SAMPLE_RATE
+                result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
+                                       noise_scale=job.noise, window=job.window, hop=job.hop,
+                                       batch_size=job.batch_size, sample_rate=rate)
+                assert result.track is not None
+                row = track_row(dataclasses.replace(result.track, source=path), digest, job)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the library
+                error = error_line(path, exc)
+        if error is None:
+            if caught:
+                row[WARNINGS_KEY] = list(dict.fromkeys(one_line(w.message) for w in caught))
+            return row
     return {"path": path, "content_hash": digest, "status": "error", "error": error,
             "model_version": job.model_version, "settings": job.settings}
+
+
+WARNINGS_KEY = "_warnings"
+"""Row key of the warnings an analysis gave (one line each); not a table column."""
+
+
+def give_warnings(row: dict[str, Any]) -> dict[str, Any]:
+    """Take the warnings out of ``row`` and give them here (one :class:`UserWarning` each, in
+    the process that writes the table: the command line prints each as one line)."""
+    for text in row.pop(WARNINGS_KEY, ()):
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return row
 
 
 def track_row(track: "PaletteTrack", digest: str | None, job: Job) -> dict[str, Any]:

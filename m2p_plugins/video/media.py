@@ -81,23 +81,31 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
     if path.is_dir():
         raise VideoError("is a folder, not a video file", source=path)
     clip = None
-    try:
-        clip = VideoFileClip(str(path), audio=audio)
-        _close_pipes_on_close(clip.reader)
-        if clip.audio is not None:
-            _close_pipes_on_close(clip.audio.reader)
-        _fix_rotation(clip, path)
-        if clip.size is None or min(clip.size) <= 0 or not clip.duration or clip.duration <= 0:
-            raise VideoError("no video frames", source=path)
-        if not clip.fps or clip.fps <= 0:
-            raise VideoError("unknown frame rate", source=path)
-        clip.get_frame(0)  # fail now on undecodable content, not halfway through an export
-    except VideoError:
-        close_quietly(clip)
-        raise
-    except Exception as exc:  # noqa: BLE001 - MoviePy raises OSError, KeyError, IndexError...
-        close_quietly(clip)
-        raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})", source=path) from exc
+    # MoviePy warns ("3 bytes wanted but 0 bytes read") on the way to failing on a file with no
+    # video: its warnings are held back, and given only when the video opens.
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        try:
+            clip = VideoFileClip(str(path), audio=audio)
+            _close_pipes_on_close(clip.reader)
+            if clip.audio is not None:
+                _close_pipes_on_close(clip.audio.reader)
+            _fix_rotation(clip, path)
+            if (clip.size is None or min(clip.size) <= 0 or not clip.duration
+                    or clip.duration <= 0):
+                raise VideoError("no video frames", source=path)
+            if not clip.fps or clip.fps <= 0:
+                raise VideoError("unknown frame rate", source=path)
+            clip.get_frame(0)  # fail now on undecodable content, not halfway through an export
+        except VideoError:
+            close_quietly(clip)
+            raise
+        except Exception as exc:  # noqa: BLE001 - MoviePy raises OSError, KeyError, IndexError...
+            close_quietly(clip)
+            raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})",
+                             source=path) from exc
+    for record in held:
+        warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
     return clip
 
 
