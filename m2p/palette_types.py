@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from m2p.colour.convert_np import hex_to_lch, lab_to_lch, lch_to_lab, rgb8_to_hex
-from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, distinct_colors
 from m2p.colour.emotion import EMOTIONS, N_EMOTIONS, palette_emotion, palette_valence_arousal
 from m2p.colour.gamut import lch_to_rgb8
 from m2p.errors import InvalidArgumentError, TrackError
@@ -242,26 +241,39 @@ class Palette:
     # -- more colours ---------------------------------------------------------------------
 
     def take(self, n: int, *, min_distance: float | None = None,
-             lightness: tuple[float, float] = (0.0, 100.0)) -> "Palette":
-        """``n`` distinct colours grown from this palette, safe for colour-blind readers.
+             min_contrast: float | None = None, background: Any = "#ffffff",
+             lightness: tuple[float, float] | None = None) -> "Palette":
+        """``n`` distinct colours grown from this palette, legible on ``background`` and safe
+        for colour-blind readers: the legibility rule of :mod:`m2p.colour.legibility`.
 
-        The palette's own colours come first (in order, each moved in lightness only where it
-        must be to stay distinct or inside ``lightness``), then new colours of the same mood:
-        hues, lightness and chroma around the palette's. **Every pair of the result is at least
-        ``min_distance`` CIEDE2000 apart (default 10) in normal vision and under simulated
-        deuteranopia and protanopia** (Machado et al. 2009, severity 1.0), measured on the
-        8-bit colours of :attr:`hex`. Deterministic. See :func:`m2p.colour.distinct.distinct_colors`.
+        The palette's own colours come first (in order, each moved in lightness only: to reach
+        the contrast, or where it must to stay distinct), then new colours of the same mood:
+        hues, lightness and chroma around the palette's, widening hue only when those cannot
+        be told apart. **Every colour has WCAG contrast >= ``min_contrast`` (default 3:1)
+        against ``background`` (default white), at most two are near-black (near-white on a
+        dark background), and every pair is at least ``min_distance`` CIEDE2000 apart (default
+        20) in normal vision and under simulated deuteranopia and protanopia** (Machado et al.
+        2009, severity 1.0), measured on the 8-bit colours of :attr:`hex`. Deterministic. See
+        :func:`m2p.colour.legibility.legible_colors`.
 
         Parameters
         ----------
         n
-            Number of colours, 1 to 64 (fewer than ``len(self)`` takes the first ``n``).
+            Number of colours, 1 to 64 (fewer than ``len(self)`` takes the first ``n``). Up to
+            8 keep 20 CIEDE2000 on a chart background; more come as far apart as they can.
         min_distance
             Smallest CIEDE2000 between any two colours; default
-            :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE` (10). 0 keeps the palette's colours.
+            :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE` (20). 0 keeps the palette's
+            colours (moved in lightness only where the contrast needs it).
+        min_contrast
+            WCAG contrast against ``background``; default 3 (WCAG 2.1 non-text contrast, for
+            lines, markers and bars); 1 for none (with ``min_distance=0``: the palette's
+            colours exactly).
+        background
+            Hex code or sRGB triple the colours will be drawn on (``"#ffffff"``; give the dark
+            background of a dark plot).
         lightness
-            ``(low, high)`` CIELAB L* of every colour, e.g. from
-            :func:`m2p.colour.vision.lightness_for_contrast` to keep lines legible on a background.
+            An extra ``(low, high)`` CIELAB L* range every colour stays in.
 
         Returns
         -------
@@ -271,13 +283,14 @@ class Palette:
         Warns
         -----
         m2p.errors.DistinctColorsWarning
-            ``n`` is too many to keep ``min_distance``: the ``n`` colours returned are as far
-            apart as the search could make them, and the warning says how far that is.
+            ``n`` is too many to keep ``min_distance`` legibly: the ``n`` colours returned are
+            as far apart as the search could make them, and the warning says how far that is.
 
         Raises
         ------
         m2p.errors.InvalidArgumentError
-            ``n`` outside [1, 64], a negative ``min_distance`` or an empty lightness range.
+            ``n`` outside [1, 64], a negative ``min_distance``, a contrast no colour reaches on
+            ``background`` or an empty lightness range.
 
         Examples
         --------
@@ -285,8 +298,10 @@ class Palette:
         >>> len(p.take(8))
         8
         """
-        distance = DEFAULT_MIN_DISTANCE if min_distance is None else min_distance
-        found = distinct_colors(self.lch, n, min_distance=distance, lightness=lightness)
+        from m2p.colour.legibility import legible_colors
+
+        found = legible_colors(self.lch, n, background=background, min_contrast=min_contrast,
+                               min_distance=min_distance, lightness=lightness)
         return Palette(found.lch, self.emotion, self.valence_arousal)
 
     # -- export ---------------------------------------------------------------------------

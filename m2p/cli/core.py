@@ -64,7 +64,7 @@ from m2p.cli.args import (
     palette_count,
     positive_int,
 )
-from m2p.cli.output import print_palette, print_summary, print_track
+from m2p.cli.output import print_palette, print_summary, print_track, spacing
 from m2p._internal.extras import missing_extra
 from m2p._internal.signals import Terminated, termination_raises
 from m2p._internal.text import first_line, printable
@@ -89,7 +89,7 @@ class Subcommand(NamedTuple):
 EXAMPLES: dict[str, str] = {
     "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
-    "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
+    "live": "ffmpeg -nostdin -i URL -f wav - | m2p live",
     "plugins": "m2p plugins --verbose",
     "export": "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
               "m2p export song.mp3 --format css --at 30 -o theme.css",
@@ -271,9 +271,9 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
         if not (args.output or args.json or args.png):
             print_track(track, sys.stdout)
         elif files:
+            asked = spacing(track, window=args.window, hop=args.hop)  # not the rounded ones
             print_summary(" and ".join(files), f"{len(track)} palettes over "
-                          f"{track.duration:.1f} s (window {track.window:g} s, hop "
-                          f"{track.hop:g} s)", track.overall)
+                          f"{track.duration:.1f} s ({asked})", track.overall)
         return 0
 
     return run
@@ -284,14 +284,16 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
     from m2p.inference.live import PCM_FORMATS
 
     parser.add_argument("source", nargs="?", default="-",
-                        help="'-' (default): raw PCM on standard input, e.g. from "
-                             "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
+                        help="'-' (default): standard input, a WAV stream ('ffmpeg -i URL -f wav "
+                             "-': the same palettes as 'm2p track') or raw PCM (see --rate, "
+                             "--channels, --format); or an audio file")
     parser.add_argument("--rate", type=positive_int, default=22050, metavar="HZ",
-                        help="sample rate of the PCM on standard input (default 22050)")
+                        help="sample rate of raw PCM on standard input (default 22050)")
     parser.add_argument("--channels", type=positive_int, default=1, metavar="N",
-                        help="interleaved channels of the PCM on standard input (default 1)")
+                        help="interleaved channels of raw PCM on standard input (default 1; "
+                             "pipe stereo as it is: -ac 2 ... --channels 2)")
     parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
-                        help="sample format of the PCM on standard input (default f32le)")
+                        help="sample format of raw PCM on standard input (default f32le)")
     parser.add_argument("--realtime", action="store_true",
                         help="play a file at its real speed (as if it were a live stream)")
     parser.add_argument("--swatches", action="store_true",
@@ -300,13 +302,14 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from m2p.audio.decode import SAMPLE_RATE
-        from m2p.inference.live import PaletteStream, read_pcm, window_json
+        from m2p.inference.live import PaletteStream, read_pipe, window_json
 
         kwargs = inference_kwargs(args)
         kwargs.pop("batch_size"), kwargs.pop("progress")
         if args.source == "-":
-            rate, label = args.rate, "<stdin>"
-            blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
+            label = "<stdin>"
+            rate, blocks = read_pipe(sys.stdin.fileno(), fmt=args.format, channels=args.channels,
+                                     rate=args.rate, label=label)
         else:
             rate, label = SAMPLE_RATE, args.source
             blocks = _file_blocks(args.source, realtime=args.realtime)
@@ -385,7 +388,7 @@ def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
              for r in rows]
     for info in infos:
-        if info.error and info.status != "missing":
+        if info.error and info.status != "missing":  # a missing adapter's line is its status
             lines.append(f"  {info.name}: {printable(info.error)}")
         if verbose:
             if info.module:

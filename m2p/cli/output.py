@@ -71,3 +71,12 @@ def print_track(track: "PaletteTrack", out: IO[str]) -> None:
             out.write(f"{time:8.2f} s  {ansi_swatches(palette, width=3)}  {' '.join(palette.hex)}\n")
         else:
             out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
+
+
+def spacing(track: "PaletteTrack", *, window: float | None = None,
+            hop: float | None = None) -> str:
+    """``"window 10 s, hop 2.5 s"``: the window and hop the user asked for (the track's exact
+    values, rounded to the encoder's frames, e.g. 2.50776 s, stay in its JSON)."""
+    window = track.window if window is None else window
+    hop = track.hop if hop is None else hop
+    return f"window {float(window):g} s, hop {float(hop):g} s"

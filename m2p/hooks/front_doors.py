@@ -4,10 +4,11 @@ Each front door is a :class:`FrontDoor` bound to a capability name: calling it c
 capability (``m2p.style(...)``), and its attributes are the capability's (``m2p.altair.scale``,
 ``m2p.video.MusicGrade``). The capability is looked up on every use
 (:func:`m2p.hooks.manager.get`), so nothing is loaded before the first use, and a missing adapter
-is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there), and an
-optional package the adapter needs but that is not installed is a
-:class:`~m2p.errors.MissingExtraError` with the install command (``m2p.style`` without
-Matplotlib: ``pip install "music2palette[matplotlib]"``). The parameters are the adapter's: each door's docstring says where they are documented. A new
+is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there). A package
+the adapter needs and that is not installed is a :class:`~m2p.errors.MissingExtraError` with
+the install command (:mod:`m2p._internal.extras`; ``m2p.style`` without Matplotlib:
+``pip install "music2palette[matplotlib]"``), for the door itself and its functions. The
+parameters are the adapter's: each door's docstring says where they are documented. A new
 front door is one line here and one in ``m2p/__init__.py``'s table of public names.
 """
 
@@ -17,7 +18,7 @@ import functools
 import inspect
 from typing import Any
 
-from m2p._internal.extras import missing_extra
+from m2p._internal.extras import missing_extra, translating
 from m2p.errors import PluginError
 from m2p.hooks.manager import get
 
@@ -54,24 +55,13 @@ class FrontDoor:
 
 
 def _extras_named(value: Any, feature: str) -> Any:
-    """A function that turns an ``ImportError`` of an optional package into
-    :class:`~m2p.errors.MissingExtraError` naming ``feature``; other values as they are
-    (classes stay classes)."""
-    if not (inspect.isfunction(value) or inspect.ismethod(value)
-            or isinstance(value, functools.partial)):
-        return value
-
-    @functools.wraps(value)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return value(*args, **kwargs)
-        except ImportError as exc:
-            extra = missing_extra(exc, feature)
-            if extra is None:
-                raise
-            raise extra from None
-
-    return call
+    """``value`` wrapped by :func:`~m2p._internal.extras.translating` when it is a function
+    (a missing optional package inside the call names ``feature`` and the install command);
+    other values as they are (classes stay classes, modules stay modules)."""
+    if inspect.isfunction(value) or inspect.ismethod(value) \
+            or isinstance(value, functools.partial):
+        return translating(feature)(value)
+    return value
 
 
 style = FrontDoor("style", "style", """Matplotlib rcParams coloured by a song:

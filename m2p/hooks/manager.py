@@ -35,7 +35,7 @@ from typing import Any, Callable, Literal, NamedTuple
 
 import pluggy
 
-from m2p._internal.extras import install_command, missing
+from m2p._internal import extras
 from m2p._internal.streams import stdout_to_stderr
 from m2p._internal.text import printable
 from m2p.errors import PluginError, PluginWarning
@@ -53,15 +53,6 @@ DEFAULT_PLUGINS: dict[str, str] = {
 }
 """The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``);
 the loader skips their own entry points."""
-
-REQUIREMENTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "matplotlib": (("matplotlib",), "matplotlib"),
-    "altair": (("altair",), "altair"),
-    "video": (("moviepy", "matplotlib"), "video"),
-    "plotly": (("plotly",), "plotly"),
-    "bokeh": (("bokeh",), "bokeh"),
-}
-"""The optional packages each built-in adapter needs, and the extra that installs them."""
 
 SLOW_SECONDS = 3.0
 """An adapter still importing after this many seconds is named on standard error."""
@@ -123,6 +114,10 @@ class PluginInfo:
     descriptions
         ``{name: one-line description}`` (commands as ``"m2p NAME"``, formats as
         ``"--format NAME"``).
+    missing, install
+        Packages a built-in adapter needs that are not installed (``("moviepy",)``), and the
+        command that installs them (``pip install "music2palette[video]"``); its names are
+        registered all the same, and using them says the same.
     """
 
     name: str
@@ -135,6 +130,8 @@ class PluginInfo:
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
     commands: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    install: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of all fields."""
@@ -292,7 +289,7 @@ def _load() -> _State:
         except Exception as exc:  # noqa: BLE001 - pluggy refusing the module
             state.infos[name] = PluginInfo(name, **where, status="failed", error=_describe(exc))
             continue
-        state.infos[name] = PluginInfo(name, **where, **_requirements(name))
+        state.infos[name] = PluginInfo(name, **where, **_requirements(name, where))
     for name in sorted((wanted or set()) - set(candidates)):
         state.infos[name] = PluginInfo(
             name, None, None, None, status="failed",
@@ -483,17 +480,20 @@ def _sigint_seen(seen: threading.Event) -> Iterator[None]:
             signal.signal(signal.SIGINT, previous)
 
 
-def _requirements(name: str) -> dict[str, Any]:
-    """``status="missing"`` and the install line for a built-in adapter whose optional
-    packages are not installed; nothing otherwise."""
-    if name not in REQUIREMENTS:
+def _requirements(name: str, where: dict[str, Any]) -> dict[str, Any]:
+    """``status="missing"``, the missing packages and the install command of a built-in adapter
+    whose optional packages (:data:`m2p._internal.extras.ADAPTER_NEEDS`) are not all
+    installed; nothing otherwise (a third-party adapter of the same name is not checked)."""
+    if DEFAULT_PLUGINS.get(name) != where.get("module"):
         return {}
-    modules, extra = REQUIREMENTS[name]
-    absent = missing(*modules)
+    absent = extras.missing(*extras.ADAPTER_NEEDS.get(name, ()))
     if not absent:
         return {}
-    return {"status": "missing",
-            "error": f"missing: {', '.join(absent)} ({install_command(extra)})"}
+    # Each built-in adapter is named after the extra that installs what it needs.
+    names = tuple(dict.fromkeys(extras.PIP_NAME.get(m, m) for m in absent))
+    install = extras.install_command(name)
+    return {"status": "missing", "error": f"missing: {', '.join(names)} ({install})",
+            "missing": names, "install": install}
 
 
 __all__ = ["DEFAULT_PLUGINS", "HOOKS", "PLUGINS_ENV", "PluginInfo", "Registered",

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import integer
+from m2p._internal.extras import require, translating
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.engines import engine as find_engine
-from m2p.library.job import WARNINGS_KEY, job_options, make_job
+from m2p.library.job import give_warnings, job_options, make_job
 from m2p.library.journal import Journal
 from m2p.library.table import check_library, read_library
 
@@ -65,6 +66,7 @@ class BatchSummary:
     errors: int
 
 
+@translating("m2p.batch")
 def batch(
     paths: PathArg | Sequence[PathArg],
     *,
@@ -140,7 +142,6 @@ def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: st
     """:func:`batch` writing ``output`` and returning counts instead of the table (the CLI);
     ``inference`` are :func:`batch`'s ``seed``, ``noise``, ``window``, ``hop``, ``model``,
     ``device`` and ``batch_size`` (:func:`m2p.library.job.job_options`)."""
-    from m2p._internal.extras import require
     from m2p._internal.locks import exclusive
 
     require("pyarrow", extra="library", feature="m2p.batch")
@@ -182,7 +183,7 @@ def _run_locked(files: list[str], out: Path, run: Any, options: dict[str, Any], 
 
         def sink(row: dict[str, Any]) -> None:
             nonlocal errors, analysed, skipped
-            _rewarn(row.pop(WARNINGS_KEY, ()))
+            give_warnings(row)
             rows = [row]
             others = copies.pop(row.get("content_hash") or "", [])
             if row["status"] != "ok":  # each copy of a bad file is its own error row
@@ -214,15 +215,6 @@ def _copy_row(row: dict[str, Any], path: str) -> dict[str, Any]:
     if error.startswith(f"{row['path']}: "):
         error = f"{path}: {error[len(row['path']) + 2:]}"
     return {**row, "path": path, "error": error}
-
-
-def _rewarn(messages: Iterable[str]) -> None:
-    """Warnings a worker process caught while analysing a file, given again here: the
-    command line prints each as its one ``m2p: warning:`` line."""
-    import warnings
-
-    for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=2)
 
 
 def find_audio(paths: PathArg | Sequence[PathArg]) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from m2p._internal.extras import translating
 from m2p.errors import InvalidArgumentError, OutputError
 
 __all__ = ["gallery_html", "write_gallery"]
@@ -41,6 +42,7 @@ _TIMELINE_W, _TIMELINE_H = 1000.0, 48.0
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
+@translating("write_gallery")
 def write_gallery(library: str | os.PathLike[str], folder: str | os.PathLike[str], *,
                   title: str = "music2palette library",
                   root: str | os.PathLike[str] | None = None) -> Path:
@@ -121,8 +123,7 @@ def gallery_html(rows: list[dict[str, Any]], *, base: str | os.PathLike[str] | N
 def _card(row: dict[str, Any], base: str | os.PathLike[str] | None,
           root: str | os.PathLike[str] | None) -> str:
     name = _name(row)
-    swatches = "".join('<span class="swatch" style="background:{0}" title="{0}"></span>'
-                       .format(_colour(h)) for h in row["palette"])
+    swatches = swatch_html(row["palette"])
     inside = root is not None and _inside(row.get("path") or "", root)
     shown = os.path.relpath(os.path.abspath(row["path"]), root) if inside else name
     audio = ""
@@ -139,6 +140,27 @@ def _card(row: dict[str, Any], base: str | os.PathLike[str] | None,
         f' · valence {row["valence"]:+.2f} · arousal {row["arousal"]:+.2f}</span></header>'
         f'<div class="swatches">{swatches}</div>{_timeline_svg(row)}{audio}</article>'
     )
+
+
+def swatch_html(codes: list[str]) -> str:
+    """The swatches of a palette on a card. A swatch keeps its exact colour (it is the
+    palette); one with WCAG contrast below 3:1 on the card (a near-black on the dark page)
+    gets an inset outline that has 3:1 there (:func:`m2p.colour.legibility.outline_color`),
+    so every swatch can be seen."""
+    from m2p.colour.legibility import outline_color
+
+    out = []
+    for code in codes:
+        colour = _colour(code)
+        outline = outline_color(colour, CARD_BACKGROUND)
+        edge = f";box-shadow:inset 0 0 0 2px {outline}" if outline else ""
+        out.append(f'<span class="swatch" style="background:{colour}{edge}" title="{colour}">'
+                   '</span>')
+    return "".join(out)
+
+
+CARD_BACKGROUND = "#1d1f26"
+"""Background of a track's card (the swatches and timeline land on it)."""
 
 
 def _timeline_svg(row: dict[str, Any]) -> str:
@@ -205,7 +227,7 @@ main{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:
 .meta{color:#a4a7b3;font-size:12px}
 .swatches{display:flex;height:46px;margin:8px 0 6px;border-radius:4px;overflow:hidden}
 .swatch{flex:1}
-.timeline{display:block;width:100%;height:40px;border-radius:3px}
+.timeline{display:block;width:100%;height:40px;border-radius:3px;box-shadow:0 0 0 1px #7a7d88}
 audio{width:100%;height:30px;margin-top:6px}
 .errors{margin:0 16px 16px;color:#e0a0a0}
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from m2p.palette_types import PaletteTrack
 
 __all__ = ["WARNINGS_KEY", "Job", "analyse", "analyse_file", "decode_file", "error_line",
-           "init_worker", "job_options", "make_job", "track_row"]
+           "give_warnings", "init_worker", "job_options", "make_job", "track_row"]
 
 WARNINGS_KEY = "_warnings"
 """Key of a row (not a column) holding the warnings its analysis gave, for the parent process
@@ -121,13 +122,14 @@ def analyse(job: Job, path: str, digest: str | None, audio: "str | np.ndarray | 
     from m2p.audio.decode import SAMPLE_RATE
     from m2p.inference.engine import run_inference
 
-    import warnings
-
     caught: list = []
     if error is None:
+        # A worker's warnings (a damaged file "using what decodes") would print raw, with a
+        # source line, on the worker's stderr: they travel with the row, good or bad, and the
+        # process that writes the table gives them (:func:`give_warnings`).
         try:
             with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("default")
+                warnings.simplefilter("always", UserWarning)
                 net, dev, _ = load_for_inference(job.model, job.device, job.noise)
                 rate = None if isinstance(audio, str) else SAMPLE_RATE
                 result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
@@ -143,9 +145,17 @@ def analyse(job: Job, path: str, digest: str | None, audio: "str | np.ndarray | 
             WARNINGS_KEY: _messages(caught)}
 
 
+def give_warnings(row: dict[str, Any]) -> dict[str, Any]:
+    """Take the warnings out of ``row`` and give them here (one :class:`UserWarning` each, in
+    the process that writes the table: the command line prints each as one line)."""
+    for text in row.pop(WARNINGS_KEY, ()):
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return row
+
+
 def _messages(caught: list) -> list[str]:
-    """Each warning's text once, in order."""
-    return list(dict.fromkeys(str(w.message) for w in caught))
+    """Each warning's text once, in order, on one line."""
+    return list(dict.fromkeys(one_line(w.message) for w in caught))
 
 
 def track_row(track: "PaletteTrack", digest: str | None, job: Job) -> dict[str, Any]:

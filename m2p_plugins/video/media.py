@@ -111,13 +111,15 @@ def _open_clip(kind: Any, path: Path, audio: bool) -> Any:
 
 @contextlib.contextmanager
 def _quiet_reader() -> Iterator[None]:
-    """While a file is being opened and its first frame read, MoviePy's "bytes wanted ...
-    using the last valid frame" warning is a symptom of the error about to be raised (audio
-    given as video, a damaged start), not news: it is not shown before that error."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*bytes wanted but")
-        warnings.filterwarnings("ignore", category=UserWarning, module="moviepy")
+    """While a file is being opened and its first frame read, MoviePy's warnings ("3 bytes
+    wanted but 0 bytes read", "using the last valid frame") are held back: when the open fails
+    they are a symptom of the error about to be raised (audio given as video, a damaged start),
+    not news, and are dropped; when it succeeds they are given as they came."""
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
         yield
+    for record in held:
+        warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
 
 
 def _close_pipes_on_close(reader: Any) -> None:
