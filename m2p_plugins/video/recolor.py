@@ -17,12 +17,14 @@ import numpy as np
 
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
-from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
+from m2p.colour.convert_np import srgb_to_lab
+from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, lut_grid
 from m2p._internal.outputs import atomic_output, check_output
 from m2p_plugins.video.media import close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
-    dominant_colors,
+    color_sample,
+    dominant_colors_of_sample,
     match_palettes,
     neutral_source,
     palette_lab,
@@ -31,6 +33,10 @@ from m2p_plugins.video.transfer import (
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 """File suffixes read as still images (anything else is opened as a video)."""
+
+NEUTRAL_SAMPLE_NODES = 9
+"""Colours per sRGB axis (9**3 = 729) on which a LUT made without reference footage is
+calibrated."""
 
 MAX_IMAGE_PIXELS = 89_478_485
 """Largest image read, in pixels (Pillow's decompression-bomb threshold: about 9,500 x 9,500).
@@ -51,15 +57,16 @@ def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`.
     source
-        ``(k, 3)`` CIELAB source palette; default the image's ``n`` dominant colours.
+        ``(k, 3)`` CIELAB source palette; default the image's ``n`` dominant colours. The
+        strength is measured on the image's own colours either way.
 
     Returns
     -------
     numpy.ndarray
         Same shape and dtype as ``image``.
     """
-    lut = grade_lut(palette, reference=image if source is None else None, source=source,
-                    strength=strength, size=size, luminance=luminance, skin=skin)
+    lut = grade_lut(palette, reference=image, source=source, strength=strength, size=size,
+                    luminance=luminance, skin=skin)
     return apply_lut(image, lut)
 
 
@@ -74,10 +81,15 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
         :class:`m2p.palette_types.Palette` or ``(n, 3)`` CIELCh.
     reference
         Image array, or a path to an image or video, whose dominant colours are the source
-        palette. ``None`` (and no ``source``): a grey ramp at the palette's lightnesses, i.e. a
-        split-tone look usable on any footage.
+        palette and whose colours the strength is measured on. ``None`` (and no ``source``):
+        a grey ramp at the palette's lightnesses, i.e. a split-tone look usable on any
+        footage, whose strength is measured on the whole sRGB cube (:data:`NEUTRAL_SAMPLE_NODES`
+        evenly spaced colours per axis).
     source
-        Explicit ``(k, 3)`` CIELAB source palette (wins over ``reference``).
+        Explicit ``(k, 3)`` CIELAB source palette (wins over the reference's own).
+    strength
+        0 to 1: the reference moves by ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average
+        (:func:`.transfer.perceptual_gain`).
 
     Returns
     -------
@@ -85,15 +97,18 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
         float32 ``(size, size, size, 3)`` LUT.
     """
     target = palette_lab(palette)
-    if source is None:
-        if reference is None:
-            source = neutral_source(target)
-        else:
-            source = _reference_palette(reference, target.shape[0])
+    sample = None
+    if reference is not None:
+        found, sample = reference_colors(reference, target.shape[0])
+        source = found if source is None else source
+    elif source is None:
+        source = neutral_source(target)
+    if sample is None:
+        sample = srgb_to_lab(lut_grid(NEUTRAL_SAMPLE_NODES).astype(np.float64))
     source = np.asarray(source, dtype=np.float64)
     slots = match_palettes(source, target)
     return transfer_lut(source, target[slots], strength=strength, size=size, luminance=luminance,
-                        skin=skin)
+                        skin=skin, sample=sample)
 
 
 def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike[str], *,
@@ -211,20 +226,27 @@ def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int 
     return path
 
 
-def _reference_palette(reference: Any, k: int) -> np.ndarray:
+def reference_colors(reference: Any, k: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The source palette and the colour sample of a reference (image array, image or video
+    file): ``(k, 3)`` CIELAB dominant colours and :func:`.transfer.color_sample`'s
+    ``(lab, weight)``, from the same pixels."""
     if isinstance(reference, (str, os.PathLike)):
         path = Path(reference)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return dominant_colors(read_image(path), k)[0]
-        from m2p_plugins.video.grade import source_palette
-        from m2p_plugins.video.media import open_video
+            pixels = read_image(path)
+        else:
+            from m2p_plugins.video.grade import footage_colors
+            from m2p_plugins.video.media import open_video
 
-        clip = open_video(path, audio=False)
-        try:
-            return source_palette(clip, k)
-        finally:
-            close_quietly(clip)
-    return dominant_colors(np.asarray(reference), k)[0]
+            clip = open_video(path, audio=False)
+            try:
+                return footage_colors(clip, k)
+            finally:
+                close_quietly(clip)
+    else:
+        pixels = np.asarray(reference)
+    sample = color_sample(pixels)
+    return dominant_colors_of_sample(sample, k)[0], sample
 
 
 __all__ = ["IMAGE_SUFFIXES", "grade_lut", "read_image", "recolor", "recolor_image",
