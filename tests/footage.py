@@ -86,3 +86,52 @@ def cut_clip(path: Path) -> tuple[Path, list[int]]:
                     "-map", "[out]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
                     "-pix_fmt", "yuv420p", str(path)], check=True, stdin=subprocess.DEVNULL)
     return path, sorted(set(cuts))
+
+
+def video_excerpt(name: str, seconds: float, *, step: int = 1) -> tuple[list[np.ndarray], float]:
+    """The first ``seconds`` of an opencv-doc video as uint8 frames (every ``step``-th frame,
+    halved in size when wider than 400 pixels) and their frame rate."""
+    from m2p_plugins.video.media import close_quietly, open_video
+
+    clip = open_video(need_opencv_videos() / name, audio=False)
+    try:
+        fps = float(clip.fps)
+        frames = []
+        for k in range(0, int(seconds * fps), step):
+            frame = np.asarray(clip.get_frame(k / fps))
+            frames.append(frame[::2, ::2] if frame.shape[1] > 400 else frame)
+        return frames, fps / step
+    finally:
+        close_quietly(clip)
+
+
+def region_hue(lab: np.ndarray) -> float:
+    """Hue, degrees, of a region's mean a*b* (its chroma-weighted circular mean hue)."""
+    a, b = lab.reshape(-1, 3)[:, 1:].mean(0)
+    return float(np.degrees(np.arctan2(b, a)))
+
+
+def hue_turn(before: float, after: float) -> float:
+    """Signed smallest difference of two hues, degrees."""
+    return float((after - before + 180.0) % 360.0 - 180.0)
+
+
+MASKS = {
+    # name: (hue range, chroma range, lightness range) in CIELCh
+    "grass and foliage": ((100.0, 160.0), (12.0, 200.0), (20.0, 85.0)),
+    "sky": ((200.0, 290.0), (8.0, 200.0), (35.0, 100.0)),
+    "skin": ((30.0, 70.0), (10.0, 50.0), (30.0, 90.0)),
+    "hair, wood and food browns": ((30.0, 90.0), (8.0, 60.0), (10.0, 55.0)),
+}
+"""Hue/chroma/lightness masks of memory colours (CIELCh)."""
+
+RECTANGLES = {
+    "astronaut": {"hair": (slice(25, 60), slice(165, 290)),
+                  "face": (slice(95, 150), slice(190, 255)),
+                  "orange suit": (slice(300, 350), slice(60, 120))},
+    "coffee": {"crema": (slice(110, 175), slice(225, 345)),
+               "wooden table": (slice(20, 90), slice(430, 590))},
+    "chelsea": {"fur": (slice(150, 250), slice(30, 120))},
+    "rocket": {"evening sky": (slice(20, 110), slice(230, 290))},
+}
+"""Hand-picked memory-colour rectangles of the photographs (rows, columns)."""

@@ -67,18 +67,22 @@ NEUTRAL_TINT_SIGMA_L = 12.0
 colours, so neighbouring greys never split into different hues."""
 
 
-STRENGTH_DELTA_E = 15.0
+STRENGTH_DELTA_E = 14.0
 """Mean CIEDE2000 by which ``strength = 1`` moves the footage (``0.6`` moves it by 9: clearly
 visible, about what a colourist's look does; ``0.3`` by 4.5, a hint). See :func:`perceptual_gain`."""
 
-MAX_GAIN = 3.0
+MAX_GAIN = 8.0
 """Largest multiple of the palette transfer :func:`perceptual_gain` may use (a palette already
 close to the footage cannot reach the target distance and moves it by what this allows)."""
+
+MAX_LIGHTNESS_SHARE = 1.5
+"""Largest share of the palette's lightness curve applied (1: source L* lands on the palette's
+L*; beyond, the curve is extrapolated and kept non-decreasing)."""
 
 GAIN_STEPS = 12
 """Bisection steps of :func:`perceptual_gain` (``MAX_GAIN / 2**12``: far below what shows)."""
 
-MEMORY_HUE_LIMIT = 12.0
+MEMORY_HUE_LIMIT = 10.0
 """Largest hue turn, in degrees of CIELAB h_ab, of a memory colour (skin, hair and wood and food
 browns, foliage, sky): the turn is soft-limited by ``limit * tanh(turn / limit)``, and the part of
 the shift that would turn it further becomes a change of lightness and chroma."""
@@ -87,7 +91,14 @@ FREE_HUE_LIMIT = 30.0
 """Largest hue turn, in degrees, of any other chromatic colour (reds and magentas, purples,
 teals): large hue rotations anywhere become tints."""
 
-MEMORY_HUES = ((20.0, 95.0), (95.0, 170.0), (190.0, 290.0))
+MEMORY_CHROMA_KEPT = 0.6
+"""Least share of its chroma a memory colour keeps when the palette pulls it toward another hue
+(the pull becomes a desaturation, down to this)."""
+
+FREE_CHROMA_KEPT = 0.4
+"""The same for any other chromatic colour."""
+
+MEMORY_HUES = ((10.0, 100.0), (100.0, 170.0), (190.0, 290.0))
 """CIELAB hue bands (degrees) of the memory colours: skin, hair, wood, coffee and food browns
 (and the oranges and yellows around them); foliage and grass; sky and water. Membership rises
 over :data:`MEMORY_HUE_EDGE` degrees at each edge."""
@@ -95,9 +106,9 @@ over :data:`MEMORY_HUE_EDGE` degrees at each edge."""
 MEMORY_HUE_EDGE = 10.0
 """Width, in degrees, of the smooth edge of each memory hue band."""
 
-HUE_GUARD_CHROMA = (4.0, 10.0)
-"""C* over which the hue limits come in: below 4 a colour has no hue worth keeping (the neutral
-tint decides it), above 10 its hue is guarded fully."""
+HUE_GUARD_CHROMA = (3.0, 8.0)
+"""C* over which the hue limits come in: below 3 a colour has no hue worth keeping (the neutral
+tint decides it), above 8 its hue is guarded fully."""
 
 NEUTRAL_TINT_MAX = 8.0
 """Largest chroma (C* units) the tint of a neutral colour may reach at any gain: a tint, not a
@@ -369,8 +380,12 @@ def transfer_colors(lab: np.ndarray, source_lab: np.ndarray, target_lab: np.ndar
     ys = np.concatenate([[0.0], np.clip(tgt[order, 0], 0.5, 99.5), [100.0]])
     xs = xs + np.arange(xs.size) * 1e-6  # strictly increasing for np.interp
     ys = _isotonic(ys)  # pool adjacent violators: the closest non-decreasing curve
-    # (1 - a) L + a curve(L) stays monotone in L for a <= 1: the order of lightness never flips.
-    d_l = min(1.0, gain * luminance) * (np.interp(L, xs, ys) - L)
+    # L + a (curve(L) - L): beyond a = 1 it overshoots the palette's lightness, so it is made
+    # non-decreasing on a fine grid (a running maximum): the order of lightness never flips.
+    a = min(MAX_LIGHTNESS_SHARE, gain * luminance)
+    ramp = np.linspace(0.0, 100.0, 1001)
+    moved = np.maximum.accumulate(np.clip(ramp + a * (np.interp(ramp, xs, ys) - ramp), 0, 100))
+    d_l = np.interp(L, ramp, moved) - L
 
     d_ab = gain * _rbf_offsets(lab, src, tgt, sigma)
     d_ab = protect_neutrals(d_ab, lch, src, tgt, gain=gain)
@@ -405,7 +420,8 @@ def limit_hue_turn(ab_before: np.ndarray, ab_after: np.ndarray) -> np.ndarray:
     :data:`MEMORY_HUE_LIMIT` inside the memory hue bands (:data:`MEMORY_HUES`) and
     :data:`FREE_HUE_LIMIT` elsewhere; the new chroma is the projection of the shifted colour on
     that hue, so a shift toward the opposite hue desaturates instead of recolouring (a tint of
-    lightness and chroma). Colours of chroma below :data:`HUE_GUARD_CHROMA` keep their shift (a
+    lightness and chroma), down to :data:`MEMORY_CHROMA_KEPT` (memory colours) or
+    :data:`FREE_CHROMA_KEPT` of the original chroma. Colours of chroma below :data:`HUE_GUARD_CHROMA` keep their shift (a
     grey's hue is the tint's). Smooth in its inputs, so LUTs made with it do not band.
 
     Parameters
@@ -428,7 +444,10 @@ def limit_hue_turn(ab_before: np.ndarray, ab_after: np.ndarray) -> np.ndarray:
     memory = memory_color_weight(h0)
     limit = FREE_HUE_LIMIT + (MEMORY_HUE_LIMIT - FREE_HUE_LIMIT) * memory
     allowed = limit * np.tanh(turn / limit)
-    chroma = np.maximum(c1 * np.cos(np.radians(turn - allowed)), 0.0)
+    # Toward another hue the colour desaturates, but keeps part of its chroma: brown hair stays
+    # brown (a duller one), it does not turn grey and then take the tint's hue.
+    kept = FREE_CHROMA_KEPT + (MEMORY_CHROMA_KEPT - FREE_CHROMA_KEPT) * memory
+    chroma = np.maximum(c1 * np.cos(np.radians(turn - allowed)), kept * c0)
     hue = np.radians(h0 + allowed)
     guarded = np.stack([chroma * np.cos(hue), chroma * np.sin(hue)], axis=1)
     w = _smoothstep(c0, *HUE_GUARD_CHROMA)[:, None]
@@ -678,10 +697,13 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 __all__ = [
+    "FREE_CHROMA_KEPT",
     "FREE_HUE_LIMIT",
     "GAIN_STEPS",
     "HUE_GUARD_CHROMA",
     "MAX_GAIN",
+    "MAX_LIGHTNESS_SHARE",
+    "MEMORY_CHROMA_KEPT",
     "MEMORY_HUES",
     "MEMORY_HUE_EDGE",
     "MEMORY_HUE_LIMIT",
