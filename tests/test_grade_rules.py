@@ -36,7 +36,7 @@ from footage import (  # noqa: E402
     region_hue,
     video_excerpt,
 )
-from m2p.colour.convert_np import lab_to_lch, srgb_to_lab  # noqa: E402
+from m2p.colour.convert_np import lab_to_lch  # noqa: E402
 from m2p.palette_types import PaletteTrack  # noqa: E402
 from m2p_plugins.video.grade import footage_colors  # noqa: E402
 from m2p_plugins.video.recolor import grade_lut, reference_colors  # noqa: E402
@@ -57,6 +57,9 @@ TRACKS = Path(__file__).parent / "data" / "grade_tracks.json"
 SONGS = ("frantic", "defeat2", "battle", "the_king_is_dead", "rock")
 """The issue's extremes (frantic moved the campus clip 24.8, defeat2 5.0) and three between."""
 
+FOOTAGE_SONGS = ("frantic", "defeat2", "rock")
+"""The footage test's songs (every frame is checked: three keep it under a minute a video)."""
+
 BAND_DEFAULT = (7.0, 10.0)
 """Mean CIEDE2000 moved at strength 0.6 (the scale puts it at 8.4)."""
 
@@ -74,13 +77,18 @@ FLICKER_BOUND = 1.0
 """Largest frame-to-frame change of the mean grade offset within a shot, 8-bit code values."""
 
 
-def _tracks() -> dict[str, PaletteTrack]:
+def _tracks(names: tuple[str, ...] = SONGS) -> dict[str, PaletteTrack]:
     songs = json.loads(TRACKS.read_text())["songs"]
-    return {name: PaletteTrack.from_dict(songs[name]) for name in SONGS}
+    return {name: PaletteTrack.from_dict(songs[name]) for name in names}
 
 
 def _lab(rgb8: np.ndarray) -> np.ndarray:
-    return srgb_to_lab(np.asarray(rgb8, dtype=np.float64)[..., :3] / 255.0)
+    """CIELAB of uint8 pixels through OpenCV (float32: within 0.6 of the exact conversion, plenty
+    for masks and a region's mean hue, and eight times faster)."""
+    import cv2
+
+    rgb = np.ascontiguousarray(np.asarray(rgb8)[..., :3], dtype=np.float32) / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float64)
 
 
 def _check_band(moved: float, strength: float, reachable: bool, what: str) -> None:
@@ -127,16 +135,16 @@ def test_photos_move_by_the_strength_asked_and_keep_memory_colours(name: str) ->
 @pytest.mark.parametrize("video", ["vtest.avi", "Megamind.avi", "tree.avi"])
 def test_footage_moves_by_the_strength_asked_keeps_memory_colours_and_does_not_flicker(
         video: str) -> None:
-    """Every frame of the first 6 s of each sample video, graded to each song (shots on)."""
-    from m2p_plugins.video.shots import detect_cuts, cut_times
+    """Every frame of the first 4 s of each sample video, graded to three songs (shots on)."""
+    from m2p_plugins.video.shots import cut_times, detect_cuts
 
-    frames, fps = video_excerpt(video, 6.0)
+    frames, fps = video_excerpt(video, 4.0)
     duration = len(frames) / fps
     cuts = detect_cuts(frames, fps)
     shots_of = np.searchsorted(np.asarray(cuts), np.arange(len(frames)), side="right")
     before = [_lab(f) for f in frames]
     masks = {r: [_mask(b, r) for b in before] for r in MASKS}
-    for song, track in _tracks().items():
+    for song, track in _tracks(FOOTAGE_SONGS).items():
         source, sample = footage_colors(None, track.max_colors,
                                         pictures=frames[:: max(1, len(frames) // 8)])
         for strength in (0.6, 1.0):
