@@ -55,7 +55,7 @@ from m2p_plugins.video.timeline import (
     hold_between,
     lut_track,
 )
-from m2p_plugins.video.shots import Scan, analysis_size, clip_scan, scan_video
+from m2p_plugins.video.shots import SAMPLE_FRAMES, Scan, analysis_size, clip_scan, scan_video
 from m2p_plugins.video.transfer import (
     check_strength,
     color_sample,
@@ -67,7 +67,7 @@ try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is
 except ImportError:  # pragma: no cover - exercised only without the [video] extra
     _EffectBase = object
 
-SOURCE_SAMPLE_FRAMES = 8
+SOURCE_SAMPLE_FRAMES = SAMPLE_FRAMES
 """Frames sampled evenly over a clip to find its source palette."""
 
 STILL_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -88,7 +88,9 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         grade), a ready :class:`.timeline.LutTrack`, or an audio path (its palette track is
         computed with the shipped model).
     strength
-        0 (no change) to 1 (full transfer). Luminance and skin-tone protection scale with it.
+        How far the footage's colours move: the transfer is scaled so that they move by
+        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (14 x strength; 0 is no change),
+        whatever the song (:func:`.transfer.perceptual_gain`).
     source
         ``(k, 3)`` CIELAB source palette of the footage; default: the dominant colours of
         :data:`SOURCE_SAMPLE_FRAMES` frames sampled over the clip (``k`` = longest palette).

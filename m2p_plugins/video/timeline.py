@@ -130,7 +130,7 @@ class LutTrack:
     def at(self, t: float) -> np.ndarray:
         """The LUT in force at ``t`` seconds, ``(N, N, N, 3)`` float32."""
         i, j, a = self.segment(t)
-        if i == j or a == 0.0:
+        if i == j or a == 0.0 or self.ids[i] == self.ids[j]:
             return self.luts[i]
         return (1.0 - a) * self.luts[i] + a * self.luts[j]
 
