@@ -433,6 +433,33 @@ def test_recolor_and_export_functions(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- CLI
 
 
+def test_recolor_keeps_every_frame_of_an_animated_gif(tmp_path: Path) -> None:
+    """An animated GIF comes back with all its frames, durations and loop, each recoloured
+    with the same grade; a still-image output suffix is refused with one line."""
+    from PIL import Image
+
+    from m2p_plugins.video.recolor import read_animation, recolor
+
+    frames = []
+    for k, colour in enumerate([(200, 60, 40), (40, 160, 60), (50, 80, 200)]):
+        a = np.zeros((40, 60, 3), np.uint8)
+        a[:] = colour
+        a[10:30, 10 + 10 * k:30 + 10 * k] = 230
+        frames.append(Image.fromarray(a))
+    src = tmp_path / "anim.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0)
+    out = recolor(src, None, tmp_path / "out.gif", palette=BLUE)
+    before, after = read_animation(src), read_animation(out)
+    assert before is not None and after is not None
+    assert len(after.frames) == 3 and after.durations == (100, 200, 300) and after.loop == 0
+    for a, b in zip(before.frames, after.frames):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() > 3  # every frame was graded
+    assert np.abs(after.frames[0].astype(int) - after.frames[2].astype(int)).mean() > 30
+    with pytest.raises(VideoError, match="animation of 3 frames.*not .jpg"):
+        recolor(src, None, tmp_path / "out.jpg", palette=BLUE)
+    assert not (tmp_path / "out.jpg").exists()
+
+
 def test_cli_grade_recolor_export(tmp_path: Path, tiny_model_dir: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import Image

@@ -10,6 +10,7 @@ ffmpeg (``-vf lut3d=look.cube``), DaVinci Resolve or Premiere.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ from m2p_plugins.video.transfer import (
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 """File suffixes read as still images (anything else is opened as a video)."""
+
+ANIMATION_SUFFIXES = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
+"""Output suffixes that hold an animation (an animated input is recoloured frame by frame and
+refused, with this list, for any other output), and their Pillow format names."""
 
 NEUTRAL_SAMPLE_NODES = 9
 """Colours per sRGB axis (9**3 = 729) on which a LUT made without reference footage is
@@ -119,7 +124,9 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     Parameters
     ----------
     photo
-        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied.
+        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied. An animated
+        image (GIF, WebP, APNG) has every frame recoloured with one grade, and is written as an
+        animation (the output must then be ``.gif``, ``.webp`` or ``.png``).
     music
         Audio file (or array with ``sample_rate=`` in ``inference``); ignored when ``palette``
         is given.
@@ -144,12 +151,99 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     """
     out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES, error=VideoError)
     check_strength(strength)
-    image = read_image(photo)
+    animation = read_animation(photo)
+    if animation is not None and out.suffix.lower() not in ANIMATION_SUFFIXES:
+        kinds = sorted(ANIMATION_SUFFIXES)
+        raise VideoError(f"is an animation of {len(animation.frames)} frames; write the "
+                         f"recoloured animation to a {', '.join(kinds[:-1])} or {kinds[-1]} "
+                         f"file, not {out.suffix or 'a file without suffix'}", source=photo)
+    image = read_image(photo) if animation is None else None
     if palette is None:
         palette = resolve_palette(music, at=at, **inference)
-    result = recolor_image(image, palette, strength=strength)
-    save_image(result, out, quality=quality)
+    if animation is None:
+        save_image(recolor_image(image, palette, strength=strength), out, quality=quality)
+        return out
+    # One grade for every frame: the source palette and the strength come from all of them.
+    lut = grade_lut(palette, reference=np.stack([f[..., :3] for f in animation.frames]),
+                    strength=strength)
+    save_animation(Animation(tuple(apply_lut(f, lut) for f in animation.frames),
+                             animation.durations, animation.loop), out, quality=quality)
     return out
+
+
+@dataclass(frozen=True)
+class Animation:
+    """The frames of an animated image (GIF, WebP, APNG).
+
+    Attributes
+    ----------
+    frames
+        uint8 ``(H, W, 3|4)`` frames, each a whole picture (Pillow composites partial frames).
+    durations
+        Milliseconds each frame shows.
+    loop
+        Times the animation repeats (0: for ever).
+    """
+
+    frames: tuple[np.ndarray, ...]
+    durations: tuple[int, ...]
+    loop: int = 0
+
+
+def read_animation(path: str | os.PathLike[str]) -> Animation | None:
+    """The frames of an animated image, or ``None`` for a still one (one frame).
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        Missing or unreadable file, or more than :data:`MAX_IMAGE_PIXELS` pixels in all.
+    """
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        return None  # read_image says what is wrong
+    try:
+        with Image.open(path) as img:
+            count = int(getattr(img, "n_frames", 1))
+            if count <= 1:
+                return None
+            width, height = img.size
+            if width * height * count > MAX_IMAGE_PIXELS:
+                raise VideoError(f"animation is {count} frames of {width} x {height} pixels; at "
+                                 f"most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read in all",
+                                 source=path)
+            loop = int(img.info.get("loop", 0) or 0)
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(img):
+                durations.append(int(frame.info.get("duration", img.info.get("duration", 100))))
+                frames.append(_to_uint8(frame))
+    except VideoError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            EOFError) as exc:
+        raise VideoError(f"cannot read image ({_short(exc)})", source=path) from None
+    if len({f.shape for f in frames}) > 1:  # a mode change midway (RGB, then RGBA)
+        frames = [f if f.shape[-1] == 4 else np.concatenate(
+            [f, np.full(f.shape[:2] + (1,), 255, np.uint8)], axis=-1) for f in frames]
+    return Animation(tuple(frames), tuple(durations), loop)
+
+
+def save_animation(animation: Animation, path: str | os.PathLike[str], *,
+                   quality: int = 95) -> Path:
+    """Save an :class:`Animation` atomically as GIF, WebP or APNG (by the suffix)."""
+    from PIL import Image
+
+    path = Path(path)
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in animation.frames]
+    with atomic_output(path, error=VideoError) as tmp:
+        try:
+            images[0].save(tmp, format=ANIMATION_SUFFIXES[path.suffix.lower()], save_all=True,
+                           append_images=images[1:], duration=list(animation.durations),
+                           loop=animation.loop, quality=quality, disposal=2)
+        except (KeyError, ValueError, OSError) as exc:
+            raise VideoError(f"cannot save the animation ({_short(exc)})", source=path) from None
+    return path
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -249,5 +343,6 @@ def reference_colors(reference: Any, k: int) -> tuple[np.ndarray, tuple[np.ndarr
     return dominant_colors_of_sample(sample, k)[0], sample
 
 
-__all__ = ["IMAGE_SUFFIXES", "grade_lut", "read_image", "recolor", "recolor_image",
+__all__ = ["ANIMATION_SUFFIXES", "Animation", "IMAGE_SUFFIXES", "grade_lut", "read_animation",
+           "read_image", "recolor", "recolor_image", "reference_colors", "save_animation",
            "save_image"]
