@@ -185,17 +185,14 @@ class CutDetector:
 
 
 def analysis_size(frame: np.ndarray, long_side: int = ANALYSIS_SIZE) -> np.ndarray:
-    """``frame`` shrunk (area-averaged, OpenCV) to ``long_side`` pixels on its long side;
-    smaller frames are returned as they are. uint8 RGB in and out."""
+    """``frame`` decimated by a whole stride to about ``long_side`` pixels on its long side
+    (uint8 RGB in and out). A stride, not OpenCV's area resize: a hundred times cheaper on a
+    1080p frame and the same palette to 0.1 CIEDE2000 (``benchmarks/video.py --opencv``)."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8:
         frame = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
-    h, w = frame.shape[:2]
-    if max(h, w) <= long_side:
-        return frame[..., :3]
-    scale = long_side / max(h, w)
-    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
-    return _cv2().resize(np.ascontiguousarray(frame[..., :3]), size, interpolation=_cv2().INTER_AREA)
+    step = max(1, int(np.ceil(max(frame.shape[:2]) / long_side)))
+    return np.ascontiguousarray(frame[::step, ::step, :3])
 
 
 def clip_scan(clip: Any, *, detect: bool = True) -> Scan:
