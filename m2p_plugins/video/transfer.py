@@ -98,6 +98,15 @@ MEMORY_CHROMA_KEPT = 0.6
 FREE_CHROMA_KEPT = 0.4
 """The same for any other chromatic colour."""
 
+MEMORY_CHROMA_GROWTH = 1.4
+"""Most a memory colour's chroma may grow: to ``1.4 C* + CHROMA_GROWTH_FLOOR``."""
+
+FREE_CHROMA_GROWTH = 2.0
+"""The same for any other chromatic colour."""
+
+CHROMA_GROWTH_FLOOR = 6.0
+"""Chroma (C* units) any guarded colour may gain whatever its own (a dull colour may warm)."""
+
 MEMORY_HUES = ((10.0, 100.0), (100.0, 170.0), (190.0, 290.0))
 """CIELAB hue bands (degrees) of the memory colours: skin, hair, wood, coffee and food browns
 (and the oranges and yellows around them); foliage and grass; sky and water. Membership rises
@@ -421,7 +430,8 @@ def limit_hue_turn(ab_before: np.ndarray, ab_after: np.ndarray) -> np.ndarray:
     :data:`FREE_HUE_LIMIT` elsewhere; the new chroma is the projection of the shifted colour on
     that hue, so a shift toward the opposite hue desaturates instead of recolouring (a tint of
     lightness and chroma), down to :data:`MEMORY_CHROMA_KEPT` (memory colours) or
-    :data:`FREE_CHROMA_KEPT` of the original chroma. Colours of chroma below :data:`HUE_GUARD_CHROMA` keep their shift (a
+    :data:`FREE_CHROMA_KEPT` of the original chroma; it may grow to :data:`MEMORY_CHROMA_GROWTH`
+    (or :data:`FREE_CHROMA_GROWTH`) times the original plus :data:`CHROMA_GROWTH_FLOOR`. Colours of chroma below :data:`HUE_GUARD_CHROMA` keep their shift (a
     grey's hue is the tint's). Smooth in its inputs, so LUTs made with it do not band.
 
     Parameters
@@ -448,6 +458,9 @@ def limit_hue_turn(ab_before: np.ndarray, ab_after: np.ndarray) -> np.ndarray:
     # brown (a duller one), it does not turn grey and then take the tint's hue.
     kept = FREE_CHROMA_KEPT + (MEMORY_CHROMA_KEPT - FREE_CHROMA_KEPT) * memory
     chroma = np.maximum(c1 * np.cos(np.radians(turn - allowed)), kept * c0)
+    # ...and gains chroma only so far: dark brown hair may warm, not glow orange.
+    growth = FREE_CHROMA_GROWTH + (MEMORY_CHROMA_GROWTH - FREE_CHROMA_GROWTH) * memory
+    chroma = np.minimum(chroma, np.maximum(c0 * growth + CHROMA_GROWTH_FLOOR, kept * c0))
     hue = np.radians(h0 + allowed)
     guarded = np.stack([chroma * np.cos(hue), chroma * np.sin(hue)], axis=1)
     w = _smoothstep(c0, *HUE_GUARD_CHROMA)[:, None]
@@ -704,12 +717,15 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 __all__ = [
+    "CHROMA_GROWTH_FLOOR",
+    "FREE_CHROMA_GROWTH",
     "FREE_CHROMA_KEPT",
     "FREE_HUE_LIMIT",
     "GAIN_STEPS",
     "HUE_GUARD_CHROMA",
     "MAX_GAIN",
     "MAX_LIGHTNESS_SHARE",
+    "MEMORY_CHROMA_GROWTH",
     "MEMORY_CHROMA_KEPT",
     "MEMORY_HUES",
     "MEMORY_HUE_EDGE",
