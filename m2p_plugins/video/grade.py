@@ -19,9 +19,9 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -42,6 +42,7 @@ from m2p_plugins.video.media import (
     open_audio,
     open_video,
 )
+from m2p_plugins.video.shots import SAMPLE_FRAMES, Scan, analysis_size, clip_scan, scan_video
 from m2p_plugins.video.soundtrack import (
     check_music_start,
     clip_track,
@@ -55,7 +56,6 @@ from m2p_plugins.video.timeline import (
     hold_between,
     lut_track,
 )
-from m2p_plugins.video.shots import SAMPLE_FRAMES, Scan, analysis_size, clip_scan, scan_video
 from m2p_plugins.video.transfer import (
     check_strength,
     color_sample,
@@ -163,6 +163,8 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
             source, found = footage_colors(clip, k=_palette_size(track),
                                            pictures=None if scan is None else scan.pictures)
             sample = found if sample is None else sample
+        elif sample is None and scan is not None:  # measure the strength on the footage
+            sample = color_sample(np.concatenate([p.reshape(-1, 3) for p in scan.pictures]))
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
