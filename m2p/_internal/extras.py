@@ -31,6 +31,7 @@ DISTRIBUTION = "music2palette"
 EXTRAS: dict[str, str] = {
     "moviepy": "video",
     "proglog": "video",
+    "cv2": "video",
     "matplotlib": "matplotlib",
     "cycler": "matplotlib",
     "pyarrow": "library",
@@ -45,7 +46,7 @@ EXTRAS: dict[str, str] = {
 them. ``pip`` names differ from import names for some: :data:`PIP_NAME`."""
 
 PIP_NAME: dict[str, str] = {"vl_convert": "vl-convert-python", "cycler": "matplotlib",
-                            "proglog": "moviepy"}
+                            "proglog": "moviepy", "cv2": "opencv-python-headless"}
 """Import name -> the package a user knows (what the messages name), where they differ: a
 dependency of a package (``cycler`` comes with Matplotlib) is named by that package."""
 

@@ -145,7 +145,8 @@ def lut_registration(name: str) -> tuple[Callable[..., Any], dict[str, Any]]:
     suffix, description, default_output = LUT_FORMATS[name]
     options = (
         FormatOption("strength", _later("m2p.cli.args", "unit_interval"),
-                     "0 = unchanged, 1 = full transfer (default 0.6)", "S",
+                     "how far the reference's colours move: 0 = unchanged, 0.6 (default) "
+                     "about 8 CIEDE2000 on average, 1 about 14", "S",
                      check=_later("m2p_plugins.video.transfer", "check_strength")),
         FormatOption("reference", str, "footage the LUT is tuned for (default: a neutral "
                      "split-tone)", "IMAGE_OR_VIDEO"),

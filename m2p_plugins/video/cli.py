@@ -46,6 +46,10 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     parser.add_argument("--grade-device", default="cpu",
                         help="cpu or cuda for the per-frame grading (default cpu)")
+    parser.add_argument("--shots", choices=("auto", "off"), default="auto",
+                        help="auto (default): the grade changes only at the video's cuts and "
+                             "glides slowly within long shots; off: it follows the music "
+                             "continuously")
     add_inference_arguments(parser)
     _windows_chosen_per_clip(parser)
     add_example(parser, "m2p grade holiday.mp4 --music song.mp3 -o graded.mp4\n"
@@ -53,6 +57,8 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         require("moviepy", "matplotlib", extra="video", feature="m2p grade")
+        if args.shots == "auto":  # the cut detector is OpenCV's
+            require("cv2", extra="video", feature="m2p grade --shots auto")
         from m2p_plugins.video.grade import grade_video
 
         kwargs = inference_kwargs(args)
@@ -63,7 +69,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                           lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
                           preset=args.preset, grade_device=args.grade_device,
                           music_start=args.music_start, progress=progress,
-                          on_track=used.append, **kwargs)
+                          on_track=used.append, shots=args.shots, **kwargs)
         start = f" from {args.music_start:g} s" if args.music_start else ""
         print_summary(out, f"{_video_size(out)}, graded to {Path(args.music).name}{start}",
                       _palette_from(used, args.music_start))
@@ -239,7 +245,8 @@ def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=unit_interval, default=0.6, metavar="S",
-                        help="0 = unchanged, 1 = full transfer (default 0.6)")
+                        help="how far the colours move: 0 = unchanged, 0.6 (default) about 8 "
+                             "CIEDE2000 on average, 1 about 14")
 
 
 def lut_size(text: str) -> int:

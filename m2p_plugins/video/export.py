@@ -62,7 +62,8 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
     sections
         ``"auto"`` or a number: one LUT per section of the song (:mod:`m2p.exporters.sections`).
     strength
-        0 (unchanged) to 1 (full transfer).
+        0 (unchanged) to 1: the reference (or, without one, the whole sRGB cube) moves by
+        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (:mod:`.transfer`).
     size
         Nodes per axis of the computed grade, 2 to 65.
     palette

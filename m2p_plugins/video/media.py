@@ -160,12 +160,20 @@ def check_decodes(path: str | os.PathLike[str]) -> None:
                                 stdin=subprocess.DEVNULL)
     except OSError as exc:
         raise VideoError(f"cannot run ffmpeg ({exc})", source=path) from exc
-    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in result.stderr.splitlines()
+    problem = decode_failure(result.stderr, result.returncode)
+    if problem is not None:
+        raise VideoError(problem, source=path)
+
+
+def decode_failure(stderr: str, returncode: int | None) -> str | None:
+    """What a decoding run of ffmpeg (``-v error``) says about a damaged file, one line, or
+    ``None`` when it decoded cleanly."""
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in stderr.splitlines()
              if ln.strip()]
-    if result.returncode != 0 or lines:
-        first = lines[0][:160] if lines else f"ffmpeg exit status {result.returncode}"
-        raise VideoError(f"the video is damaged ({len(lines)} decoding error(s), first: {first})",
-                         source=path)
+    if returncode == 0 and not lines:
+        return None
+    first = lines[0][:160] if lines else f"ffmpeg exit status {returncode}"
+    return f"the video is damaged ({len(lines)} decoding error(s), first: {first})"
 
 
 _FRAME_RE = re.compile(r"bytes wanted but \d+ bytes read at frame index (\d+) \(out of a total "
@@ -347,6 +355,7 @@ def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
 __all__ = [
     "VIDEO_SUFFIXES",
     "check_decodes",
+    "decode_failure",
     "frames_must_decode",
     "display_rotation",
     "check_encoder",
