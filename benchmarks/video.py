@@ -20,7 +20,14 @@ on a machine shared with other jobs)
    the middle keyframe (an equivalent static grade);
 4. per-frame grading cost on a 1080p frame: CPU expanded tables, CPU torch trilinear, and CUDA
    torch trilinear when a GPU is present (kernel time, and with host<->device copies);
-5. with ``--race``: our bar-chart race vs the ``bar_chart_race`` package on the same table.
+5. with ``--race``: our bar-chart race vs the ``bar_chart_race`` package on the same table;
+6. with ``--song SONG [--baseline REV]``: ``grade_video`` end to end on a 20 s clip graded to a
+   long song with the shipped model (issue 25: only the passage the clip uses is analysed), in
+   this tree and, in a subprocess, in the tree of git revision REV (``git archive``), plus the
+   model's windows each analysed;
+7. with ``--opencv``: the OpenCV choices of issue 25 against what was there before (colour
+   conversion, resizing frames for analysis, k-means for a frame's palette, and reading the
+   analysis frames of a clip), each on the same data in the same run.
 
 The palette track is synthetic (four fixed palettes, 2.5 s apart): grading speed does not
 depend on where the palettes come from, and this keeps the benchmark independent of weights.
@@ -56,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--race", action="store_true", help="also benchmark the bar-chart race")
     parser.add_argument("--skip-export", action="store_true", help="only the per-frame figures")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved export repeats")
+    parser.add_argument("--song", default=None, help="a long song for the end-to-end grade (6.)")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="git revision to time the end-to-end grade against (6.)")
+    parser.add_argument("--opencv", action="store_true", help="the OpenCV measurements (7.)")
     args = parser.parse_args(argv)
 
     import torch
@@ -139,10 +150,13 @@ def main(argv: list[str] | None = None) -> int:
                     c.close()
 
             cube = write_cube(tmpdir / "grade.cube", luts.at(args.seconds / 2))
+            # The effect follows the ready LUT track (shots="off"): grading speed alone, as in
+            # earlier runs; grade_video finds the cuts in its one analysis decode (row below
+            # and the end-to-end rows of --song).
             paths = {
                 "plain MoviePy re-encode": lambda: moviepy_export([], "plain.mp4"),
                 "our graded export (MoviePy + MusicGrade)":
-                    lambda: moviepy_export([MusicGrade(luts)], "graded.mp4"),
+                    lambda: moviepy_export([MusicGrade(luts, shots="off")], "graded.mp4"),
                 "ffmpeg -vf lut3d (same .cube, same encoder)": lambda: _run(
                     [ff, "-y", "-loglevel", "error", "-i", str(src), "-vf", f"lut3d=file={cube}",
                      "-c:v", "libx264", "-preset", args.preset, "-pix_fmt", "yuv420p",
@@ -167,9 +181,19 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("graded export / ffmpeg lut3d, wall", ours / theirs, "ratio (<1: we win)"))
             rows.append(("graded export / ffmpeg lut3d, CPU s", ours_cpu / theirs_cpu,
                          "ratio (<1: we win)"))
+            from m2p_plugins.video.shots import scan_video
+
+            scan = _best(lambda: scan_video(src, size=(width, height), fps=args.fps,
+                                            duration=args.seconds), 2)
+            rows.append(("grade_video's analysis decode (256 px, cut detection, decode check)",
+                         scan, f"s ({n_frames / scan:.0f} fps)"))
 
         if args.race:
             rows += _race_rows(tmpdir, track)
+        if args.song:
+            rows += _song_rows(tmpdir, Path(args.song), args.baseline, args.preset)
+        if args.opencv:
+            rows += _opencv_rows(tmpdir, src, width, height, args.fps, args.seconds)
 
     print()
     print("| what | value | unit |")
@@ -240,6 +264,143 @@ def _race_rows(tmpdir: Path, track) -> list[tuple[str, float, str]]:  # noqa: AN
     rows.append(("race: bar_chart_race package, render + encode to mp4", periods * steps / theirs,
                  "fps"))
     return rows
+
+
+_GRADE_SCRIPT = """
+import sys, time, warnings
+warnings.simplefilter("ignore")
+from m2p_plugins.video.grade import grade_video
+used = []
+t0 = time.perf_counter()
+grade_video(sys.argv[1], sys.argv[2], sys.argv[3], preset=sys.argv[4], on_track=used.append,
+            device="cpu")
+print(time.perf_counter() - t0, len(used[0]))
+"""
+
+
+def _song_rows(tmpdir: Path, song: Path, baseline: str | None,
+               preset: str) -> list[tuple[str, float, str]]:
+    """grade_video on a 20 s 1280x720 clip to ``song``, here and at git revision ``baseline``,
+    each in a fresh process (no cached model output)."""
+    from m2p_plugins.video.media import ffmpeg_exe
+    from m2p_plugins.video.soundtrack import music_duration
+
+    clip = tmpdir / "clip20.mp4"
+    _run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+          "testsrc2=size=1280x720:rate=30:duration=20", "-c:v", "libx264", "-preset",
+          "ultrafast", "-pix_fmt", "yuv420p", str(clip)])
+    trees = {"this tree": Path(__file__).resolve().parents[1]}
+    if baseline:
+        old = tmpdir / "baseline"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(trees["this tree"]), "archive", baseline,
+                                  "m2p", "m2p_plugins", "model"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        trees[baseline] = old
+    rows: list[tuple[str, float, str]] = []
+    seconds: dict[str, float] = {}
+    length = music_duration(song)
+    for name, tree in trees.items():
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        out = subprocess.run([sys.executable, "-c", _GRADE_SCRIPT, str(clip), str(song),
+                              str(tmpdir / f"graded-{len(seconds)}.mp4"), preset], env=env,
+                             check=True, capture_output=True, text=True).stdout.split()
+        seconds[name], windows = float(out[-2]), int(out[-1])
+        rows.append((f"grade_video, 20 s 1280x720 clip to a {length / 60:.0f}:{length % 60:02.0f} "
+                     f"song, end to end ({name})", seconds[name],
+                     f"s; the model analysed {windows} windows"))
+    if baseline:
+        rows.append((f"end-to-end grade, this tree / {baseline}",
+                     seconds["this tree"] / seconds[baseline], "ratio (<1: faster now)"))
+    return rows
+
+
+def _opencv_rows(tmpdir: Path, src: Path, width: int, height: int, fps: int,
+                 seconds: float) -> list[tuple[str, float, str]]:
+    """OpenCV against what the video adapter did before issue 25, same data, same run."""
+    import cv2
+
+    from m2p.colour.convert_np import srgb_to_lab
+    from m2p_plugins.video.grade import footage_colors
+    from m2p_plugins.video.media import check_decodes, close_quietly, open_video
+    from m2p_plugins.video.shots import analysis_size, scan_video
+    from m2p_plugins.video.transfer import color_sample, dominant_colors, dominant_colors_of_sample
+
+    rows: list[tuple[str, float, str]] = []
+    rng = np.random.default_rng(0)
+    pixels = rng.random((1_000_000, 3))
+    exact = srgb_to_lab(pixels)
+    t_np = _best(lambda: srgb_to_lab(pixels), 2)
+    p32 = pixels.astype(np.float32).reshape(-1, 1, 3)
+    t_cv = _best(lambda: cv2.cvtColor(p32, cv2.COLOR_RGB2Lab), 3)
+    err = float(np.abs(cv2.cvtColor(p32, cv2.COLOR_RGB2Lab).reshape(-1, 3) - exact).max())
+    rows.append(("sRGB -> CIELAB, 1e6 colours: NumPy (m2p.colour, float64)", t_np * 1e3, "ms"))
+    rows.append(("sRGB -> CIELAB, 1e6 colours: cv2.cvtColor float32", t_cv * 1e3,
+                 f"ms (largest error {err:.2f} CIELAB units)"))
+
+    clip = open_video(src, audio=False)
+    try:
+        frame = np.asarray(clip.get_frame(seconds / 2))
+        step = max(1, int(np.ceil(max(frame.shape[:2]) / 256)))
+        long_side = max(frame.shape[:2])
+        size = (frame.shape[1] * 256 // long_side, frame.shape[0] * 256 // long_side)
+        t_stride = _best(lambda: analysis_size(frame), 20)
+        t_area = _best(lambda: cv2.resize(frame, size, interpolation=cv2.INTER_AREA), 20)
+        strided, area = analysis_size(frame), cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        d_stride = _palette_gap(dominant_colors(strided, 5)[0], dominant_colors(frame, 5)[0])
+        d_area = _palette_gap(dominant_colors(area, 5)[0], dominant_colors(frame, 5)[0])
+        rows.append(("1080p frame -> ~256 px for analysis: stride (kept)", t_stride * 1e3,
+                     f"ms (palette {d_stride:.1f} dE00 from the full frame's)"))
+        rows.append(("1080p frame -> 256 px for analysis: cv2.resize INTER_AREA", t_area * 1e3,
+                     f"ms (palette {d_area:.1f} dE00 from the full frame's)"))
+
+        t_ours = _best(lambda: dominant_colors(area, 5), 5)
+        z = area.reshape(-1, 3).astype(np.float32)
+        crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 0.5)
+        t_cvk = _best(lambda: cv2.kmeans(z, 5, None, crit, 1, cv2.KMEANS_PP_CENTERS), 5)
+        ours, _ = dominant_colors(area, 5)
+        _, _, centres = cv2.kmeans(z, 5, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+        theirs = srgb_to_lab(centres.astype(np.float64) / 255.0)
+        lab = srgb_to_lab(area.reshape(-1, 3) / 255.0)
+        rows.append(("frame palette, k = 5: ours (weighted k-means on a 16^3 histogram)",
+                     t_ours * 1e3, f"ms (pixels {_fit(lab, ours):.1f} dE76 from their colour)"))
+        rows.append(("frame palette, k = 5: cv2.kmeans on the pixels (RGB, k-means++)",
+                     t_cvk * 1e3, f"ms (pixels {_fit(lab, theirs):.1f} dE76 from their colour)"))
+
+        def before() -> None:  # check_decodes + 8 seeks at full size (before issue 25)
+            check_decodes(src)
+            times = np.linspace(0, clip.duration - 1 / clip.fps, 8)
+            pics = [np.asarray(clip.get_frame(float(t)))[::step, ::step] for t in times]
+            dominant_colors_of_sample(color_sample(np.concatenate(
+                [p.reshape(-1, 3) for p in pics])), 5)
+
+        def after() -> None:  # one ffmpeg decode at 256 px with cut detection (issue 25)
+            scan = scan_video(src, size=clip.size, fps=clip.fps, duration=clip.duration)
+            footage_colors(None, 5, pictures=scan.pictures)
+
+        t_before, t_after = _best(before, 2), _best(after, 2)
+        rows.append((f"analysis of a {seconds:g} s {width}x{height} clip: decode check + 8 "
+                     "full-size seeks (before)", t_before, "s"))
+        rows.append(("analysis of the same clip: one decode at 256 px + OpenCV cut detection",
+                     t_after, "s"))
+    finally:
+        close_quietly(clip)
+    return rows
+
+
+def _palette_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean CIEDE2000 between two palettes' colours paired by Hungarian matching."""
+    from m2p_plugins.video.transfer import match_palettes
+    from m2p.colour.difference import ciede2000
+
+    return float(ciede2000(a, b[match_palettes(a, b)]).mean())
+
+
+def _fit(lab: np.ndarray, centres: np.ndarray) -> float:
+    """Mean CIELAB distance of pixels to their nearest palette colour."""
+    d = np.sqrt(((lab[:, None, :] - centres[None]) ** 2).sum(-1))
+    return float(d.min(1).mean())
 
 
 def _timed(fn) -> tuple[float, float]:  # noqa: ANN001

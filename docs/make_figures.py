@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="output folder")
     parser.add_argument("--window", type=float, default=10.0, help="analysis window, seconds")
     parser.add_argument("--hop", type=float, default=2.5, help="hop between windows, seconds")
-    parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES),
+    parser.add_argument("--figures", nargs="+", choices=[*FIGURES, "legible"],
+                        default=list(FIGURES),
                         help="which pictures to make (default: all)")
     parser.add_argument("--gallery", type=Path, default=None, metavar="PARQUET",
                         help="only screenshot the gallery page of this library table")
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.gallery is not None:
         print(f"wrote {gallery_screenshot(args.gallery, args.out / 'gallery.png')}")
         return 0
+    if "legible" in args.figures:  # real songs' palettes from tests/data: no model run
+        for path in legible_charts(args.out):
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        args.figures = [name for name in args.figures if name != "legible"]
+        if not args.figures:
+            return 0
 
     import matplotlib
 
@@ -225,6 +232,28 @@ def shadows_and_neutrals(track, path: Path, *, title: str) -> Path:
     return path
 
 
+def legible_charts(out: Path) -> list[Path]:
+    """``docs/img/legible_<library>.png``: 8-series line charts for four contrasting real songs,
+    light above dark, in Matplotlib, Altair, Plotly and Bokeh with each adapter's defaults; the
+    charts are built by ``tests/chart_gallery.py``, the code ``tests/test_legibility.py``
+    checks them with."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import chart_gallery
+
+    import m2p
+
+    songs = {song["name"]: song for song in chart_gallery.songs()}
+    sets = [(name, m2p.Palette.from_hex(songs[name]["palette"]))
+            for name in chart_gallery.PICTURE_SONGS]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for library in chart_gallery.LIBRARIES:
+        path = out / f"legible_{library}.png"
+        chart_gallery.render(library, sets, path)
+        paths.append(path)
+    return paths
+
+
 FIGURES = {
     "matplotlib": (matplotlib_figure, "matplotlib_example.png"),
     "altair": (altair_chart, "altair_example.png"),
@@ -234,7 +263,8 @@ FIGURES = {
     "race": (race_frame, "race_dark.png"),
     "shadows": (shadows_and_neutrals, "shadows_and_neutrals.png"),
 }
-"""``--figures`` names: (function(track, path, title=...), file name)."""
+"""``--figures`` names: (function(track, path, title=...), file name); ``legible`` is
+:func:`legible_charts` (four songs of ``tests/data/real_palettes.json``, no model run)."""
 
 
 def gallery_screenshot(library: Path, path: Path, *, size: tuple[int, int] = (1280, 860)) -> Path:

@@ -1,145 +1,164 @@
-"""Make the video-grading figures in ``docs/img/``: before/after stills and a palette-track strip.
+"""Make the grading figures in ``docs/img/``: real photos and footage frames before and after
+grading to four songs, and one song's palette-track strip.
 
 Run from the repository root::
 
-    MPLBACKEND=Agg .venv/bin/python docs/make_video_figures.py [--music SONG] [--model DIR]
+    MPLBACKEND=Agg .venv/bin/python docs/make_video_figures.py [--strength 0.6]
 
-A short synthetic clip (a procedural landscape with a skin-tone patch, panning slowly) is
-generated, graded with :class:`m2p_plugins.video.grade.MusicGrade` and sampled at three times.
-The palette track comes from the music through the model when weights are available
-(``--music`` or a generated chord sequence); without weights the script falls back to fixed
-demonstration palettes and says so in the figure title, never presenting them as model output.
+Pictures: scikit-image's photographs (astronaut, coffee, chelsea, rocket) and one frame each of
+the sample videos of Debian's ``opencv-doc`` (``vtest.avi`` at 5 s, ``Megamind.avi`` at 2 s,
+``tree.avi`` at 5 s; ``apt-get install opencv-doc``). Songs: the palette tracks the shipped model
+made of four real recordings (``tests/data/grade_tracks.json``, built by
+``tests/data/make_grade_tracks.py``; rerun that first when the model changes). A photo is
+recoloured to the song's whole-piece palette (``m2p recolor``); a footage frame gets the grade
+``m2p grade`` gives it at that time (source palette from eight frames of its video, the
+palette in force at that time of the song), at the same strength.
 
-Writes ``docs/img/video_grade_before_after.png`` (originals on top, graded below, the palette
-in force under each pair), ``docs/img/video_palette_track.png`` (the track strip) and
-``docs/img/video_grade_frames/{before,after}_<t>.png``.
+Writes ``docs/img/video_grade_before_after.png`` (a row per song under the originals, the
+palette at the left, the mean CIEDE2000 moved under each picture) and
+``docs/img/video_palette_track.png``. With ``--table`` it prints instead the table of
+``docs/video.md`` ("Strength"): the mean CIEDE2000 each of the ten songs moves each picture
+(the footage: its first 10 s, one frame a second), at strengths 0.6 and 1.0.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 IMG = ROOT / "img"
-DURATION = 12.0
-FPS = 10
-SIZE = (320, 180)
-TIMES = (1.0, 6.0, 11.0)
-DEMO_PALETTES = (
-    ["#1b2a49", "#465881", "#c9d1d3", "#f7b267", "#f4845f"],
-    ["#2d00f7", "#8900f2", "#e500a4", "#ff7b00", "#ffd000"],
-    ["#073b4c", "#118ab2", "#06d6a0", "#ffd166", "#ef476f"],
-)
+TRACKS = ROOT.parent / "tests" / "data" / "grade_tracks.json"
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+FRAMES = (("vtest.avi", 5.0), ("Megamind.avi", 2.0), ("tree.avi", 5.0))
+SONGS = ("frantic", "defeat2", "battle", "love_theme")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--music", default=None, help="audio file (default: generated chords)")
-    parser.add_argument("--model", default=None, help="model directory (default: shipped)")
-    parser.add_argument("--strength", type=float, default=0.7)
+    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--table", action="store_true", help="print the strength table")
     args = parser.parse_args(argv)
+    if args.table:
+        return strength_table()
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from moviepy import VideoClip
+    import skimage.data
 
-    from m2p.errors import M2PError
-    from m2p.palette_types import Palette, PaletteTrack
-    from m2p_plugins.video.grade import MusicGrade
+    from m2p.palette_types import PaletteTrack
+    from m2p_plugins.video.grade import footage_colors
+    from m2p_plugins.video.lut import apply_lut
+    from m2p_plugins.video.media import close_quietly, open_video
+    from m2p_plugins.video.recolor import recolor_image
+    from m2p_plugins.video.timeline import lut_track
+    from m2p_plugins.video.transfer import grade_distance
 
-    IMG.mkdir(parents=True, exist_ok=True)
-    frames_dir = IMG / "video_grade_frames"
-    frames_dir.mkdir(exist_ok=True)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        music = args.music or str(_chords(Path(tmp) / "chords.wav"))
-        label = Path(music).name if args.music else "generated chords"
+    songs = json.loads(TRACKS.read_text())["songs"]
+    tracks = {name: PaletteTrack.from_dict(songs[name]) for name in SONGS}
+    pictures = [(name, getattr(skimage.data, name)()[..., :3], None) for name in PHOTOS]
+    for video, at in FRAMES:
+        clip = open_video(OPENCV_DATA / video, audio=False)
         try:
-            import m2p
+            pictures.append((f"{video} at {at:g} s", np.asarray(clip.get_frame(at)),
+                             (clip, at)))
+            graded_by = {}
+            for song, track in tracks.items():
+                source, sample = footage_colors(clip, track.max_colors)
+                luts = lut_track(track, source, strength=args.strength, sample=sample,
+                                 needed=(at, at))
+                graded_by[song] = apply_lut(pictures[-1][1], luts.at(at))
+            pictures[-1] = (pictures[-1][0], pictures[-1][1], graded_by)
+        finally:
+            close_quietly(clip)
 
-            track = m2p.palette_track(music, model=args.model, window=4.0, hop=2.0)
-            source = f"palette track of {label} (Music2Palette)"
-        except M2PError as exc:
-            print(f"no model output ({exc}); using fixed demonstration palettes", file=sys.stderr)
-            track = PaletteTrack([1.0, 6.0, 11.0], [Palette.from_hex(p) for p in DEMO_PALETTES],
-                                 window=4.0, hop=5.0, duration=DURATION)
-            source = "DEMONSTRATION palettes (no model weights found), not model output"
-
-    clip = VideoClip(_scene, duration=DURATION).with_fps(FPS)
-    graded = clip.with_effects([MusicGrade(track, strength=args.strength)])
-    fig, axes = plt.subplots(3, len(TIMES), figsize=(3.4 * len(TIMES), 5.4),
-                             gridspec_kw={"height_ratios": [4, 4, 1]})
-    for k, t in enumerate(TIMES):
-        before, after = clip.get_frame(t), graded.get_frame(t)
-        _save(before, frames_dir / f"before_{t:g}s.png")
-        _save(after, frames_dir / f"after_{t:g}s.png")
-        axes[0, k].imshow(before)
-        axes[0, k].set_title(f"original, t = {t:g} s", fontsize=9)
-        axes[1, k].imshow(after)
-        axes[1, k].set_title(f"graded (strength {args.strength:g})", fontsize=9)
-        palette = track.at(min(t, track.duration))
-        axes[2, k].imshow(palette.rgb[None, :, :], aspect="auto")
-        axes[2, k].set_title("palette in force", fontsize=8)
+    cols, rows = len(pictures), len(SONGS) + 1
+    fig, axes = plt.subplots(rows, cols + 1, figsize=(2.1 * cols + 1.2, 1.75 * rows),
+                             gridspec_kw={"width_ratios": [0.5] + [1] * cols})
+    for c, (name, image, _) in enumerate(pictures, start=1):
+        axes[0, c].imshow(image)
+        axes[0, c].set_title(name, fontsize=8)
+    axes[0, 0].text(0.5, 0.5, "original", ha="center", va="center", fontsize=8)
+    for r, (song, track) in enumerate(tracks.items(), start=1):
+        palette = track.overall
+        axes[r, 0].imshow(palette.rgb[:, None, :], aspect="auto")
+        axes[r, 0].set_title(song, fontsize=7)
+        for c, (name, image, graded_by) in enumerate(pictures, start=1):
+            if graded_by is None:
+                graded = recolor_image(image, palette, strength=args.strength)
+            else:
+                graded = graded_by[song]
+            axes[r, c].imshow(graded)
+            axes[r, c].set_xlabel(f"moved {grade_distance(image, graded):.1f} dE00", fontsize=7,
+                                  labelpad=1)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(source, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(IMG / "video_grade_before_after.png", dpi=110)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    fig.suptitle(f"Graded at strength {args.strength:g} to palettes the shipped model made of "
+                 "four real songs (left: the whole-piece palette; footage: the palette in force "
+                 "then)", fontsize=8)
+    fig.tight_layout(pad=0.4, h_pad=0.6, w_pad=0.2, rect=(0, 0, 1, 0.95))
+    IMG.mkdir(parents=True, exist_ok=True)
+    fig.savefig(IMG / "video_grade_before_after.png", dpi=100)
     plt.close(fig)
-    track.save_png(IMG / "video_palette_track.png")
-    graded.close()
-    clip.close()
+    tracks["frantic"].save_png(IMG / "video_palette_track.png")
     print(f"wrote {IMG / 'video_grade_before_after.png'} and {IMG / 'video_palette_track.png'}")
     return 0
 
 
-def _scene(t: float) -> np.ndarray:
-    """A panning procedural landscape: sky gradient, sun, two hill ranges, a skin-tone face."""
-    w, h = SIZE
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    x = x + 6.0 * t  # slow pan
-    sky_top, sky_low = np.array([70, 120, 190]), np.array([235, 220, 200])
-    f = (y / (0.6 * h)).clip(0, 1)[..., None]
-    img = sky_top * (1 - f) + sky_low * f
-    sun = ((x - 0.7 * w) ** 2 + (y - 0.25 * h) ** 2) < (0.08 * h) ** 2
-    img[sun] = [255, 225, 150]
-    far = y > 0.55 * h + 0.08 * h * np.sin(x / 37.0)
-    img[far] = [95, 120, 110]
-    near = y > 0.72 * h + 0.06 * h * np.sin(x / 23.0 + 1.0)
-    shade = (0.8 + 0.2 * np.sin(x / 11.0))[..., None]
-    img = np.where(near[..., None], np.array([60, 105, 45]) * shade, img)
-    face = ((x - 6.0 * t - 0.3 * w) / (0.07 * w)) ** 2 + ((y - 0.55 * h) / (0.14 * h)) ** 2 < 1
-    img[face] = [224, 172, 140]
-    return np.clip(img, 0, 255).astype(np.uint8)
+def strength_table() -> int:
+    """Print the mean CIEDE2000 moved, per picture and song, at strengths 0.6 and 1.0."""
+    import skimage.data
+
+    from m2p.palette_types import PaletteTrack
+    from m2p_plugins.video.grade import footage_colors
+    from m2p_plugins.video.lut import apply_lut
+    from m2p_plugins.video.media import close_quietly, open_video
+    from m2p_plugins.video.recolor import recolor_image
+    from m2p_plugins.video.timeline import lut_track
+    from m2p_plugins.video.transfer import grade_distance
+
+    songs = json.loads(TRACKS.read_text())["songs"]
+    tracks = {name: PaletteTrack.from_dict(data) for name, data in songs.items()}
+    print("| picture | strength | " + " | ".join(tracks) + " | range |")
+    print("|---|---:|" + "---:|" * len(tracks) + "---|")
+    for name in PHOTOS:
+        image = getattr(skimage.data, name)()[..., :3]
+        for strength in (0.6, 1.0):
+            moved = [grade_distance(image, recolor_image(image, t.overall, strength=strength))
+                     for t in tracks.values()]
+            _row(name, strength, moved)
+    for video, _ in FRAMES:
+        clip = open_video(OPENCV_DATA / video, audio=False)
+        try:
+            times = np.arange(0.0, min(10.0, clip.duration - 0.1), 1.0)
+            frames = [np.asarray(clip.get_frame(t)) for t in times]
+            for strength in (0.6, 1.0):
+                moved = []
+                for track in tracks.values():
+                    source, sample = footage_colors(clip, track.max_colors)
+                    luts = lut_track(track, source, strength=strength, sample=sample,
+                                     needed=(0.0, float(times[-1])))
+                    moved.append(float(np.mean([grade_distance(f, apply_lut(f, luts.at(t)))
+                                                for f, t in zip(frames, times)])))
+                _row(f"{video} (first 10 s)", strength, moved)
+        finally:
+            close_quietly(clip)
+    return 0
 
 
-def _chords(path: Path) -> Path:
-    """Three four-second chords (bright major, tense, calm) as a WAV file."""
-    import soundfile
-
-    sr = 22050
-    chords = ([261.6, 329.6, 392.0, 523.3], [233.1, 277.2, 349.2, 415.3], [196.0, 246.9, 293.7])
-    parts = []
-    for notes in chords:
-        t = np.arange(int(4.0 * sr)) / sr
-        tone = sum(np.sin(2 * np.pi * f * t) for f in notes) / len(notes)
-        parts.append(0.3 * tone * np.minimum(1.0, 10 * t) * np.minimum(1.0, 10 * (4.0 - t)))
-    soundfile.write(str(path), np.concatenate(parts).astype(np.float32), sr)
-    return path
-
-
-def _save(frame: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(path)
+def _row(name: str, strength: float, moved: list[float]) -> None:
+    print(f"| {name} | {strength:g} | " + " | ".join(f"{m:.1f}" for m in moved)
+          + f" | {min(moved):.1f}-{max(moved):.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from m2p import cache
 from m2p._internal.checks import check_options, flag as _flag, integer as _int
 from m2p.audio.sources import open_source
 from m2p.inference.engine import DEFAULT_BATCH_SIZE, DIVERSITY_NOISE, resolve_model, run_inference
@@ -40,8 +41,9 @@ AudioSource = Union[str, "os.PathLike[str]", np.ndarray]
 ModelArg = Union["Music2Palette", str, "os.PathLike[str]", None]
 
 #: Most palettes one :func:`palettes` call makes (they are decoded in bounded batches; the cap
-#: bounds the seed list and the result).
-MAX_PALETTES = 100_000
+#: bounds the time: about 3.5-10 ms a palette after the encoding, so 1,000 take 4-10 s on a
+#: 2-core machine, where 100,000 took 17 minutes; docs/reliability.md).
+MAX_PALETTES = 1_000
 
 
 def palette(
@@ -60,8 +62,11 @@ def palette(
     """The palette of a whole piece of music.
 
     The music is heard in sliding windows; the mean of the windows' music embeddings (and
-    encoder memories) is decoded once. Equals ``palette_track(...).overall`` for the same
-    arguments.
+    encoder memories) is decoded once. It is ``palette_track(...).overall`` for the same
+    arguments: one run of the model gives both, and the result is kept in memory per audio
+    content and arguments (:mod:`m2p.cache`), so ``palette``, ``palette`` again,
+    ``palette_track``, ``m2p.style`` and ``m2p.style(at=30)`` on one file run the model once
+    (the whole piece costs about a fifth more than without the windows' palettes).
 
     Parameters
     ----------
@@ -105,14 +110,9 @@ def palette(
     TypeError, ValueError
         Bad arguments.
     """
-    audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
-                                            window, hop, batch_size)
-    result = run_inference(
-        source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
-        hop=hop, batch_size=batch_size, per_window=False, sample_rate=sample_rate,
-        progress=_flag(progress, "progress"), opened=audio,
-    )
-    return result.overall[0]
+    return palette_track(source, window=window, hop=hop, seed=seed, noise=noise, device=device,
+                         model=model, batch_size=batch_size, sample_rate=sample_rate,
+                         progress=progress).overall
 
 
 def palette_track(
@@ -131,7 +131,8 @@ def palette_track(
     """One palette per sliding window of the music: a palette track.
 
     Windows of ``window`` seconds start every ``hop`` seconds (the tail gets one window
-    aligned with the end; a clip shorter than one window gets one window). One noise vector,
+    aligned with the end; a clip shorter than one window gets one window). Results are kept
+    in memory per audio content and arguments (:mod:`m2p.cache`; ``progress`` aside). One noise vector,
     drawn from ``seed``, is shared by every window so the track is coherent in time; colour
     slots are aligned between neighbouring windows so each colour keeps its place.
 
@@ -151,15 +152,21 @@ def palette_track(
     PaletteTrack
         ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``...
     """
-    audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
-                                            window, hop, batch_size)
-    result = run_inference(
-        source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale, window=window,
-        hop=hop, batch_size=batch_size, per_window=True, sample_rate=sample_rate,
-        progress=_flag(progress, "progress"), opened=audio,
-    )
-    assert result.track is not None
-    return result.track
+    options = dict(window=window, hop=hop, seed=seed, noise=noise, device=device, model=model,
+                   batch_size=batch_size, sample_rate=sample_rate)
+
+    def compute() -> "PaletteTrack":
+        audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
+                                                window, hop, batch_size)
+        result = run_inference(
+            source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale,
+            window=window, hop=hop, batch_size=batch_size, per_window=True,
+            sample_rate=sample_rate, progress=_flag(progress, "progress"), opened=audio,
+        )
+        assert result.track is not None
+        return result.track
+
+    return cache.cached("palette_track", source, compute, **options)
 
 
 def palettes(
@@ -185,7 +192,8 @@ def palettes(
     Parameters
     ----------
     n
-        Number of palettes (1 to 100,000); they are decoded in bounded batches.
+        Number of palettes (1 to :data:`MAX_PALETTES`, 1,000); they are decoded in bounded
+        batches.
     noise
         Noise standard deviation (> 0 for different palettes); None uses the model's default,
         or 0.5 when that default is 0.

@@ -1,7 +1,8 @@
 """In-process result cache keyed by audio *content* (SHA-256), so adapters never infer twice.
 
-``m2p.style("song.mp3")`` followed by ``m2p.altair.register_theme("song.mp3")`` runs the model
-once: both go through :func:`palette` / :func:`palette_track` here, which key the result on
+``m2p.palette("song.mp3")``, ``m2p.style("song.mp3")``, ``m2p.palette_track("song.mp3")`` and
+``m2p.altair.register_theme("song.mp3", at=30)`` run the model once: :func:`m2p.palette_track`
+keeps its result here (and :func:`m2p.palette` is that track's whole-piece palette), keyed on
 
 * the SHA-256 of the file's bytes (memoised per ``(path, size, mtime)`` so a second call does
   not even re-read the file), or of a NumPy array's bytes, shape, dtype and sample rate;
@@ -44,23 +45,17 @@ class CacheInfo:
 
 
 def palette(source: Any, **kwargs: Any) -> Any:
-    """:func:`m2p.api.palette` with results cached per audio content and arguments."""
-    def compute() -> Any:
-        from m2p import api
+    """:func:`m2p.api.palette` (itself cached here, as the overall of the cached track)."""
+    from m2p import api
 
-        return api.palette(source, **kwargs)
-
-    return cached("palette", source, compute, **kwargs)
+    return api.palette(source, **kwargs)
 
 
 def palette_track(source: Any, **kwargs: Any) -> Any:
-    """:func:`m2p.api.palette_track` with results cached per audio content and arguments."""
-    def compute() -> Any:
-        from m2p import api
+    """:func:`m2p.api.palette_track` (itself cached here per audio content and arguments)."""
+    from m2p import api
 
-        return api.palette_track(source, **kwargs)
-
-    return cached("palette_track", source, compute, **kwargs)
+    return api.palette_track(source, **kwargs)
 
 
 def peek(kind: str, source: Any, **kwargs: Any) -> Any:
@@ -187,7 +182,7 @@ def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
         if name in _NOT_KEYED:
             continue
         value = kwargs[name]
-        if name in defaults and type(value) is type(defaults[name]) and value == defaults[name]:
+        if name in defaults and _same_value(value, defaults[name]):
             continue
         if name == "model" and value is not None and not isinstance(value, (str, os.PathLike)):
             keep_alive = value
@@ -201,6 +196,17 @@ def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
                 value = ("repr", repr(value))
         parts.append((name, value))
     return (kind, digest, tuple(parts)), keep_alive
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    """``value`` is the default: equal and of the same type, or both plain numbers
+    (``window=10`` is the default ``10.0``)."""
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if number(value) and number(default):
+        return float(value) == float(default)
+    return type(value) is type(default) and value == default
 
 
 @functools.lru_cache(maxsize=None)

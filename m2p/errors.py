@@ -72,6 +72,19 @@ class PluginError(M2PError):
     """A plugin could not be loaded or does not provide what was asked for."""
 
 
+class MissingExtraError(M2PError, ModuleNotFoundError):
+    """An optional package a feature needs is not installed; the message names the package and
+    the install command of the extra that brings it (``pip install "music2palette[video]"``).
+    Also a :class:`ModuleNotFoundError` (so an ``ImportError``): code that catches an import
+    failure keeps working. ``name`` is the missing module (import name), ``extra`` the extra."""
+
+    def __init__(self, reason: str, *, name: str, extra: str,
+                 source: str | PathLike[str] | None = None) -> None:
+        super().__init__(reason, source=source)
+        self.name = name
+        self.extra = extra
+
+
 class OutputError(M2PError):
     """An output file cannot be written (missing or read-only folder, not a regular file, disk
     full, or it would overwrite an input); nothing is left under the requested name."""
@@ -117,6 +130,7 @@ __all__ = [
     "DeviceError",
     "TrackError",
     "PluginError",
+    "MissingExtraError",
     "OutputError",
     "VideoError",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
@@ -27,12 +28,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from m2p.colour.convert_np import hex_to_lch, lab_to_lch, lch_to_lab, rgb8_to_hex
-from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, distinct_colors
 from m2p.colour.emotion import EMOTIONS, N_EMOTIONS, palette_emotion, palette_valence_arousal
 from m2p.colour.gamut import lch_to_rgb8
 from m2p.errors import InvalidArgumentError, TrackError
 
-__all__ = ["Palette", "PaletteTrack", "TRACK_FORMAT", "TRACK_FORMAT_VERSION", "TrackSamples"]
+__all__ = ["MAX_SAMPLE_TIMES", "MAX_TRACK_PALETTES", "Palette", "PaletteTrack", "TRACK_FORMAT",
+           "TRACK_FORMAT_VERSION", "TrackSamples"]
 
 #: ``"format"`` value of a palette-track JSON document.
 TRACK_FORMAT = "music2palette.track"
@@ -46,6 +47,15 @@ MAX_COLORS = 64
 #: Largest palette-track JSON file :meth:`PaletteTrack.load_json` reads, in bytes (a 24-hour
 #: track at the default hop is about 15 MB).
 MAX_JSON_BYTES = 64 * 1024 * 1024
+#: Most palettes a palette-track document may hold: twice the 20,000 windows m2p analyses per
+#: track. A hostile document at the cap (one-colour palettes without emotions, the slowest
+#: kind) loads in about 15 s on a 2-core machine (docs/reliability.md); 1,000,000 took 7 min.
+MAX_TRACK_PALETTES = 40_000
+#: Most times one :meth:`PaletteTrack.sample` call reads (an hour of video at 240 frames per
+#: second is 864,000); the result alone is about 260 bytes per time.
+MAX_SAMPLE_TIMES = 1_000_000
+# Times interpolated at once inside sample(): bounds its temporaries (about 2 KB per time).
+_SAMPLE_CHUNK = 65_536
 
 # Below this chroma a colour is practically grey and its hue carries no information, so hue
 # interpolation takes the hue of the other end instead of sweeping through the wheel.
@@ -145,15 +155,25 @@ class Palette:
         if not isinstance(data, Mapping):
             raise InvalidArgumentError(f"a palette must be a JSON object, got {type(data).__name__}")
         if "lch" in data:
-            lch = np.asarray(data["lch"], dtype=np.float64)
+            lch = _numbers(data["lch"], "lch", depth=2)
         elif "hex" in data:
+            if isinstance(data["hex"], str) or not isinstance(data["hex"], Sequence):
+                raise InvalidArgumentError(f"hex must be a list of colour codes, got "
+                                           f"{_clip_text(repr(data['hex']), 60)}")
             lch = hex_to_lch(list(data["hex"]))
         else:
             raise InvalidArgumentError("a palette needs 'lch' or 'hex' colours")
         emotion = data.get("emotion")
         if isinstance(emotion, Mapping):
-            emotion = [float(emotion.get(name, 0.0)) for name in EMOTIONS]
-        return cls(lch, emotion, data.get("valence_arousal"))
+            unknown = sorted(str(k) for k in emotion if k not in EMOTIONS)
+            if unknown:
+                raise InvalidArgumentError(f"emotion has unknown names {_clip_text(str(unknown), 80)}; "
+                                           f"expected some of {', '.join(EMOTIONS)}")
+            emotion = [_number(emotion.get(name, 0.0), f"emotion {name!r}") for name in EMOTIONS]
+        elif emotion is not None:
+            emotion = _numbers(emotion, "emotion", depth=1)
+        va = data.get("valence_arousal")
+        return cls(lch, emotion, None if va is None else _numbers(va, "valence_arousal", depth=1))
 
     # -- views ----------------------------------------------------------------------------
 
@@ -221,26 +241,39 @@ class Palette:
     # -- more colours ---------------------------------------------------------------------
 
     def take(self, n: int, *, min_distance: float | None = None,
-             lightness: tuple[float, float] = (0.0, 100.0)) -> "Palette":
-        """``n`` distinct colours grown from this palette, safe for colour-blind readers.
+             min_contrast: float | None = None, background: Any = "#ffffff",
+             lightness: tuple[float, float] | None = None) -> "Palette":
+        """``n`` distinct colours grown from this palette, legible on ``background`` and safe
+        for colour-blind readers: the legibility rule of :mod:`m2p.colour.legibility`.
 
-        The palette's own colours come first (in order, each moved in lightness only where it
-        must be to stay distinct or inside ``lightness``), then new colours of the same mood:
-        hues, lightness and chroma around the palette's. **Every pair of the result is at least
-        ``min_distance`` CIEDE2000 apart (default 10) in normal vision and under simulated
-        deuteranopia and protanopia** (Machado et al. 2009, severity 1.0), measured on the
-        8-bit colours of :attr:`hex`. Deterministic. See :func:`m2p.colour.distinct.distinct_colors`.
+        The palette's own colours come first (in order, each moved in lightness only: to reach
+        the contrast, or where it must to stay distinct), then new colours of the same mood:
+        hues, lightness and chroma around the palette's, widening hue only when those cannot
+        be told apart. **Every colour has WCAG contrast >= ``min_contrast`` (default 3:1)
+        against ``background`` (default white), at most two are near-black (near-white on a
+        dark background), and every pair is at least ``min_distance`` CIEDE2000 apart (default
+        20) in normal vision and under simulated deuteranopia and protanopia** (Machado et al.
+        2009, severity 1.0), measured on the 8-bit colours of :attr:`hex`. Deterministic. See
+        :func:`m2p.colour.legibility.legible_colors`.
 
         Parameters
         ----------
         n
-            Number of colours, 1 to 64 (fewer than ``len(self)`` takes the first ``n``).
+            Number of colours, 1 to 64 (fewer than ``len(self)`` takes the first ``n``). Up to
+            8 keep 20 CIEDE2000 on a chart background; more come as far apart as they can.
         min_distance
             Smallest CIEDE2000 between any two colours; default
-            :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE` (10). 0 keeps the palette's colours.
+            :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE` (20). 0 keeps the palette's
+            colours (moved in lightness only where the contrast needs it).
+        min_contrast
+            WCAG contrast against ``background``; default 3 (WCAG 2.1 non-text contrast, for
+            lines, markers and bars); 1 for none (with ``min_distance=0``: the palette's
+            colours exactly).
+        background
+            Hex code or sRGB triple the colours will be drawn on (``"#ffffff"``; give the dark
+            background of a dark plot).
         lightness
-            ``(low, high)`` CIELAB L* of every colour, e.g. from
-            :func:`m2p.colour.vision.lightness_for_contrast` to keep lines legible on a background.
+            An extra ``(low, high)`` CIELAB L* range every colour stays in.
 
         Returns
         -------
@@ -250,13 +283,14 @@ class Palette:
         Warns
         -----
         m2p.errors.DistinctColorsWarning
-            ``n`` is too many to keep ``min_distance``: the ``n`` colours returned are as far
-            apart as the search could make them, and the warning says how far that is.
+            ``n`` is too many to keep ``min_distance`` legibly: the ``n`` colours returned are
+            as far apart as the search could make them, and the warning says how far that is.
 
         Raises
         ------
         m2p.errors.InvalidArgumentError
-            ``n`` outside [1, 64], a negative ``min_distance`` or an empty lightness range.
+            ``n`` outside [1, 64], a negative ``min_distance``, a contrast no colour reaches on
+            ``background`` or an empty lightness range.
 
         Examples
         --------
@@ -264,8 +298,10 @@ class Palette:
         >>> len(p.take(8))
         8
         """
-        distance = DEFAULT_MIN_DISTANCE if min_distance is None else min_distance
-        found = distinct_colors(self.lch, n, min_distance=distance, lightness=lightness)
+        from m2p.colour.legibility import legible_colors
+
+        found = legible_colors(self.lch, n, background=background, min_contrast=min_contrast,
+                               min_distance=min_distance, lightness=lightness)
         return Palette(found.lch, self.emotion, self.valence_arousal)
 
     # -- export ---------------------------------------------------------------------------
@@ -448,8 +484,9 @@ class PaletteTrack:
         """
         try:
             value = float(t)
-        except (TypeError, ValueError):
-            raise TrackError(f"time must be a number of seconds, got {t!r}") from None
+        except (TypeError, ValueError, OverflowError):  # 10**400 is no float either
+            raise TrackError(f"time must be a number of seconds, got {_clip_text(repr(t), 60)}",
+                             source=self.source) from None
         if not (0.0 <= value <= self.duration):  # also False for NaN
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
@@ -475,17 +512,38 @@ class PaletteTrack:
         Raises
         ------
         TrackError
-            A time is NaN, infinite, not a number or outside [0, duration].
+            A time is NaN, infinite, not a number or outside [0, duration], or more than
+            :data:`MAX_SAMPLE_TIMES` times are asked for (memory stays bounded: about 260
+            bytes per time for the result, the work done in chunks).
         """
+        size = getattr(times, "size", None)
+        if size is None and hasattr(times, "__len__") and not isinstance(times, (str, bytes)):
+            size = len(times)
+        if isinstance(size, (int, np.integer)) and size > MAX_SAMPLE_TIMES:
+            raise TrackError(f"{int(size):,} times asked for; sample at most {MAX_SAMPLE_TIMES:,} "
+                             "per call (split the times)", source=self.source)
         try:
             query = np.asarray(times, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TrackError(f"times must be numbers of seconds, got {_clip_text(repr(times))}",
                              source=self.source) from None
+        if query.size > MAX_SAMPLE_TIMES:
+            raise TrackError(f"{query.size:,} times asked for; sample at most "
+                             f"{MAX_SAMPLE_TIMES:,} per call (split the times)", source=self.source)
         if not np.all((query >= 0.0) & (query <= self.duration)):  # also False for NaN
             raise TrackError(f"times must lie within the track [0, {self.duration:.6g}] s",
                              source=self.source)
-        return TrackSamples(*self._interpolate(query))
+        if query.size <= _SAMPLE_CHUNK:
+            return TrackSamples(*self._interpolate(query))
+        # In chunks: the interpolation's temporaries are several times the result's size.
+        n_max = self.max_colors
+        lch = np.empty((query.size, n_max, 3))
+        counts = np.empty(query.size, dtype=np.int64)
+        emotion, va = np.empty((query.size, N_EMOTIONS)), np.empty((query.size, 2))
+        for start in range(0, query.size, _SAMPLE_CHUNK):
+            part = slice(start, start + _SAMPLE_CHUNK)
+            lch[part], counts[part], emotion[part], va[part] = self._interpolate(query[part])
+        return TrackSamples(lch, counts, emotion, va)
 
     def _interpolate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # The shared vectorised interpolation behind at() and sample(); times already checked.
@@ -584,14 +642,27 @@ class PaletteTrack:
             )
         try:
             overall = data.get("overall")
+            palettes = data["palettes"]
+            if not isinstance(palettes, Sequence) or isinstance(palettes, str):
+                raise TypeError(f"palettes must be a list, got {type(palettes).__name__}")
+            if len(palettes) > MAX_TRACK_PALETTES:
+                raise ValueError(f"{len(palettes):,} palettes; a palette track holds at most "
+                                 f"{MAX_TRACK_PALETTES:,}")
+            source, seed = data.get("source"), data.get("seed")
+            if source is not None and not isinstance(source, str):
+                raise TypeError(f"source must be text or null, got {type(source).__name__}")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                     or not 0 <= seed < 2**63):
+                raise ValueError(f"seed must be an integer in [0, 2**63) or null, got "
+                                 f"{_clip_text(repr(seed), 40)}")
             return cls(
-                times=np.asarray(data["times"], dtype=np.float64),
-                palettes=tuple(Palette.from_dict(p) for p in data["palettes"]),
-                window=data["window"],
-                hop=data["hop"],
-                duration=data["duration"],
-                source=data.get("source"),
-                seed=data.get("seed"),
+                times=_numbers(data["times"], "times", depth=1),
+                palettes=tuple(Palette.from_dict(p) for p in palettes),
+                window=_number(data["window"], "window"),
+                hop=_number(data["hop"], "hop"),
+                duration=_number(data["duration"], "duration"),
+                source=source,
+                seed=seed,
                 overall=None if overall is None else Palette.from_dict(overall),
             )
         except RecursionError:
@@ -639,14 +710,15 @@ class PaletteTrack:
         Raises
         ------
         TrackError
-            The file is missing, unreadable, larger than :data:`MAX_JSON_BYTES`, or not a
-            valid palette track; the message names the file.
+            The file is missing, not a regular file (a FIFO, a device), unreadable, larger
+            than :data:`MAX_JSON_BYTES`, or not a valid palette track (more than
+            :data:`MAX_TRACK_PALETTES` palettes, a value of the wrong JSON type such as
+            ``"hop": true``...); the message names the file.
         """
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_JSON_BYTES + 1)
-        except OSError as exc:
-            raise TrackError(f"cannot read palette track: {exc.strerror or exc}", source=path) from None
+        from m2p._internal.inputs import read_regular
+
+        # Only a regular file: a FIFO with no writer would block here for ever.
+        data = read_regular(path, limit=MAX_JSON_BYTES, error=TrackError)
         if len(data) > MAX_JSON_BYTES:
             raise TrackError(f"file is larger than {MAX_JSON_BYTES >> 20} MB; not a palette track",
                              source=path)
@@ -710,6 +782,41 @@ def _fill_rgb8(palettes: Sequence[Palette]) -> None:
     ends = np.cumsum([len(p) for p in todo])[:-1]
     for palette, colours in zip(todo, np.split(rgb8, ends)):
         palette.__dict__["rgb8"] = _frozen(colours)  # the cached_property's own slot
+
+
+def _number(value: Any, name: str) -> float:
+    """A JSON number (``true`` is not one: Python would read it as 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{name} must be a number, got {_clip_text(repr(value), 60)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidArgumentError(f"{name} is too large") from None
+
+
+def _numbers(value: Any, name: str, *, depth: int) -> np.ndarray:
+    """A JSON array of numbers (``depth`` 1) or of arrays of numbers (``depth`` 2) as float64;
+    text, booleans and objects are refused with one line naming ``name``."""
+    def walk(node: Any, level: int) -> Any:
+        if level == 0:
+            return _number(node, name)
+        if isinstance(node, (str, bytes, Mapping)) or not isinstance(node, Sequence):
+            raise InvalidArgumentError(f"{name} must be a list{' of lists' * (level - 1)} of "
+                                       f"numbers, got {_clip_text(repr(node), 60)}")
+        return [walk(item, level - 1) for item in node]
+
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return np.array(value, dtype=np.float64)
+    # Fast path for what json.loads gives (type checks in C), the walk only to say what is wrong.
+    if type(value) is list:
+        items = value if depth == 1 else (list(chain.from_iterable(value))
+                                          if set(map(type, value)) <= {list} else None)
+        if items is not None and set(map(type, items)) <= {int, float}:
+            try:
+                return np.array(value, dtype=np.float64)
+            except (ValueError, OverflowError):  # ragged rows, a huge integer: the walk says
+                pass
+    return np.array(walk(value, depth), dtype=np.float64)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

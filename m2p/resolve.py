@@ -5,10 +5,9 @@ LUT export, bar-chart races) resolves its ``source`` / ``music`` argument here, 
 
 * the model runs at most once per audio content, arguments and process: audio goes through the
   content-hash cache of :mod:`m2p.cache`;
-* a whole-piece palette is taken from a palette track already cached for the same content and
-  arguments (``palette()`` equals ``palette_track().overall``, tested), so ``m2p grade`` then
-  ``m2p recolor`` on one song run the model once; without a cached track the cheaper
-  whole-piece run is used;
+* a whole-piece palette is the cached palette track's ``overall`` (what :func:`m2p.palette`
+  returns too), so ``m2p.palette``, ``m2p.style``, ``m2p.style(at=30)``, ``m2p grade`` and
+  ``m2p recolor`` on one song run the model once;
 * value types are recognised by type (``isinstance``), not by their attributes.
 """
 
@@ -78,12 +77,8 @@ def resolve_palette(source: Any, *, at: float | None = None, **inference: Any) -
     if isinstance(source, PaletteTrack):
         return source.overall if at is None else track_at(source, at)
     if _is_audio(source):
-        if at is not None:
-            return track_at(cache.palette_track(source, **inference), at)
-        track = cache.peek("palette_track", source, **inference)
-        if track is not None:
-            return track.overall
-        return cache.palette(source, **inference)
+        track = cache.palette_track(source, **inference)  # one model run for both, cached
+        return track.overall if at is None else track_at(track, at)
     raise TypeError(f"expected an audio path, NumPy samples, a Palette or a PaletteTrack, "
                     f"got {type(source).__name__}")
 

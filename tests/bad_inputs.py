@@ -1,4 +1,5 @@
-"""The hostile-input catalogue of issue 10: every case makes its own input and knows its outcome.
+"""The hostile-input catalogue of issues 10 and 27: every case makes its own input and knows its
+outcome (defects 1-9 are issue 10's, 10-16 issue 27's groups, :data:`DEFECT_NAMES`).
 
 Used by ``tests/test_bad_inputs.py`` (each case is a test) and by ``tests/bad_inputs_table.py``
 (the outcome table in ``docs/reliability.md``). Cases use only public names (``m2p.*``, the
@@ -23,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -91,6 +93,13 @@ def ffmpeg_exe() -> str:
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", *args], check=True,
                    stdin=subprocess.DEVNULL)
+
+
+def make_video(path: Path, size: str, rate: int, seconds: float) -> Path:
+    """An H.264 test pattern of ``size`` (``"64x48"``) at ``rate`` frames a second."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+           "-pix_fmt", "yuv420p", str(path))
+    return path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -168,12 +177,7 @@ class Workspace:
 
     @property
     def clip(self) -> Path:
-        def make() -> Path:
-            path = self.tmp / "clip.mp4"
-            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1", "-pix_fmt",
-                   "yuv420p", str(path))
-            return path
-        return self.once("clip", make)
+        return self.once("clip", lambda: make_video(self.tmp / "clip.mp4", "64x48", 10, 1))
 
     @property
     def mp3(self) -> Path:
@@ -922,6 +926,850 @@ _image_case("truncated.png", lambda p: (_pil("RGB", (64, 64), "PNG", color=(9, 9
 
 
 # ----------------------------------------------------------------------------------------------
+# Issue 27, hostile inputs v2: defects 10-16 (the groups of the issue; DEFECT_NAMES)
+#
+# Cases that need a process of their own (signals, kill -9, a missing package, a plugin with
+# entry points, another locale, two jobs at once) run ``python -m m2p`` in a child through
+# :func:`m2p_process`; its result is a :class:`CliResult` like the in-process runs.
+
+DEFECT_NAMES = {10: "data loss", 11: "internal errors", 12: "silent wrong", 13: "hangs",
+                14: "tracebacks, memory", 15: "noise", 16: "also found"}
+
+_ENTRY = "import sys\nfrom m2p.cli.core import main\nsys.exit(main(sys.argv[1:]))\n"
+
+
+def m2p_process(*args: Any, env: dict[str, str] | None = None, block: tuple[str, ...] = (),
+                paths: tuple[Path, ...] = (), timeout: float = 300.0, cwd: Path | None = None,
+                code: str | None = None, wrapper: tuple[str, ...] = ()) -> CliResult:
+    """``m2p ARGS`` in a child process (``block``: modules made unimportable first; ``paths``:
+    extra folders on PYTHONPATH, e.g. a fake plugin; ``code``: Python to run instead)."""
+    prologue = "".join(f"sys.modules[{m!r}] = None\n" for m in block)
+    source = "import sys\n" + prologue + (code if code is not None else _ENTRY)
+    full = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="default")
+    full["PYTHONPATH"] = os.pathsep.join([_m2p_root(), *map(str, paths)])
+    full.update(env or {})
+    proc = subprocess.run([*wrapper, sys.executable, "-c", source, *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=full,
+                          stdin=subprocess.DEVNULL, cwd=str(cwd or tempfile.gettempdir()),
+                          errors="replace")
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def fake_plugin(w: Workspace, name: str, source: str) -> Path:
+    """A folder holding an installed-looking adapter ``name`` (module and dist-info with an
+    ``m2p`` entry point): put it on PYTHONPATH."""
+    folder = w.path("plugin").parent
+    info = folder / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[m2p]\n{name} = {name}_adapter\n")
+    (folder / f"{name}_adapter.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+def _model_args(w: Workspace) -> list[str]:
+    return ["--model", str(w.model), *FAST_CLI]
+
+
+def _intact(path: Path, before: bytes) -> Callable[[Any, Workspace, list], str]:
+    def verdict(result: CliResult, w: Workspace, caught: list) -> str:
+        return cli_error("overwrite an input")(result, w, caught) if path.read_bytes() == before \
+            else "silent-wrong"
+    return verdict
+
+
+def _refused_intact(result: Any, w: Workspace, caught: list) -> str:
+    res, path, before = result
+    if path.read_bytes() != before:
+        return "silent-wrong"
+    return cli_error("overwrite an input")(res, w, caught)
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (24, 16), colour).save(path)
+    return path
+
+
+# --- 10. data loss ---------------------------------------------------------------------------
+
+@case("recolor photo.png --music m.png -o m.png (an input that is not the first)", 10, "typed",
+      check=_refused_intact)
+def _(w: Workspace) -> Any:
+    photo = _png(w.path("photo.png"), (200, 20, 20))
+    music = _png(photo.with_name("m.png"), (20, 200, 20))
+    before = music.read_bytes()
+    return w.cli("recolor", photo, "--music", music, "-o", music, *_model_args(w)), music, before
+
+
+@case("export --format haldclut --reference ref.png -o ref.png", 10, "typed", check=_refused_intact)
+def _(w: Workspace) -> Any:
+    ref = _png(w.path("ref.png"), (20, 20, 200))
+    before = ref.read_bytes()
+    result = w.cli("export", w.song, "--format", "haldclut", "--reference", ref, "-o", ref,
+                   *_model_args(w))
+    return result, ref, before
+
+
+def _small_library(w: Workspace, folder: Path, *, name: str = "library.parquet") -> Path:
+    """A library table of one good row (the shared song), made once and copied."""
+    import shutil
+
+    def make() -> Path:
+        import m2p
+
+        base = w.tmp / "library_base"
+        (base / "music").mkdir(parents=True)
+        (base / "music" / "song.wav").write_bytes(w.song.read_bytes())
+        out = base / "library.parquet"
+        m2p.batch(base / "music", output=out, workers=1, model=w.model, **FAST)
+        return base
+    base = w.once("library", make)
+    table = folder / name
+    table.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(base / "music", table.parent / "music", dirs_exist_ok=True)
+    rows = _library_rows(base / "library.parquet")
+    for row in rows:
+        row["path"] = str(table.parent / "music" / Path(row["path"]).name)
+    _write_rows(rows, table)
+    return table
+
+
+def _library_rows(path: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pylist()
+
+
+def _write_rows(rows: list[dict], path: Path, schema: Any = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from m2p.library.table import library_schema
+
+    table = pa.Table.from_pylist(rows, schema=schema or library_schema())
+    pq.write_table(table, path)
+    return path
+
+
+@case("gallery site/index.html -o site (the table is the page)", 10, "typed", check=_refused_intact)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    table = _small_library(w, folder, name="site/index.html")
+    before = table.read_bytes()
+    result = w.cli("gallery", table, "-o", table.parent)
+    return result, table, before
+
+
+@case("race d.mp4 --music song -o d.mp4 (the data is the output)", 10, "typed",
+      check=_refused_intact)
+def _(w: Workspace) -> Any:
+    data = w.path("d.mp4")
+    data.write_text("year,A,B\n2000,1,2\n2001,3,4\n")
+    before = data.read_bytes()
+    return w.cli("race", data, "--music", w.song, "-o", data, *_model_args(w)), data, before
+
+
+@case("batch keeps the user's .library.backup.part.parquet", 10, "correct",
+      check=lambda r, w, c: r[0].code == 0 and r[1].read_text() == "mine" and r[2] == [
+          ".library.backup.part.parquet", "library.parquet", "music"], limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    (folder / "music").mkdir()
+    (folder / "music" / "song.wav").write_bytes(w.song.read_bytes())
+    mine = folder / ".library.backup.part.parquet"
+    mine.write_text("mine")
+    result = m2p_process("batch", folder / "music", "-o", folder / "library.parquet",
+                         "--workers", "1", *_model_args(w))
+    return result, mine, sorted(p.name for p in folder.iterdir())
+
+
+def _long_clip(w: Workspace) -> Path:
+    return w.once("long_clip", lambda: make_video(w.tmp / "long.mp4", "320x240", 30, 30))
+
+
+def _long_song(w: Workspace) -> Path:
+    def make() -> Path:
+        path = w.tmp / "song30.wav"
+        path.write_bytes(wav_bytes(music(30.0), SR))
+        return path
+    return w.once("long_song", make)
+
+
+def _signalled_grade(w: Workspace, signum: int) -> tuple[CliResult, Path, list[str]]:
+    """``m2p grade`` of a 30 s clip over an old output, sent ``signum`` once its temporary
+    file exists; returns its result, the output and the folder's names afterwards."""
+    folder = w.path("x").parent
+    out = folder / "old.mp4"
+    out.write_text("old")
+    args = ["grade", _long_clip(w), "--music", _long_song(w), "-o", out, *_model_args(w)]
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=_m2p_root())
+    proc = subprocess.Popen([sys.executable, "-m", "m2p", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(".part" in p.name for p in folder.iterdir()):
+            time.sleep(0.5)  # well into encoding
+            break
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    return CliResult(proc.returncode, stdout, stderr), out, sorted(p.name for p in folder.iterdir())
+
+
+@case("SIGTERM during grade: one line, exit 143, no .part, old file intact", 10, "correct",
+      check=lambda r, w, c: r[0].code == 143 and len(r[0].error_lines()) == 1
+      and "terminated" in r[0].stderr and r[1].read_text() == "old" and r[2] == ["old.mp4"],
+      limit_s=300)
+def _(w: Workspace) -> Any:
+    return _signalled_grade(w, signal.SIGTERM)
+
+
+@case("SIGKILL during grade: the next run removes the stale .part", 10, "correct",
+      check=lambda r, w, c: r[0] and r[1].code == 0 and r[2] == ["old.mp4"], limit_s=300)
+def _(w: Workspace) -> Any:
+    _, out, names = _signalled_grade(w, signal.SIGKILL)
+    left = any(".part" in n for n in names)  # the killed run could not clean up
+    rerun = m2p_process("grade", w.clip, "--music", w.song, "-o", out, *_model_args(w))
+    return left, rerun, sorted(p.name for p in out.parent.iterdir())
+
+
+# --- 11. internal errors: missing extras, bad tables, long names, configs, locales ------------
+
+def _extra_line(extra: str) -> Callable[[Any, Workspace, list], str]:
+    return cli_error(f'pip install "music2palette[{extra}]"')
+
+
+@case("grade without moviepy", 11, "typed", check=_extra_line("video"), limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("grade", w.clip, "--music", w.song, "-o", w.path("o.mp4"),
+                       *_model_args(w), block=("moviepy",))
+
+
+@case("race without moviepy", 11, "typed", check=_extra_line("video"), limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("race", _race_csv(w, ["2000,1,2,3", "2001,3,2,1"]), "--music", w.song,
+                       "-o", w.path("o.mp4"), *_model_args(w), block=("moviepy",))
+
+
+@case("race without matplotlib", 11, "typed", check=_extra_line("video"), limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("race", _race_csv(w, ["2000,1,2,3", "2001,3,2,1"]), "--music", w.song,
+                       "-o", w.path("o.mp4"), *_model_args(w), block=("matplotlib",))
+
+
+@case("batch without pyarrow", 11, "typed", check=_extra_line("library"), limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("batch", w.song, "-o", w.path("l.parquet"), *_model_args(w),
+                       block=("pyarrow",))
+
+
+@case("gallery without pyarrow", 11, "typed", check=_extra_line("library"), limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("gallery", w.path("l.parquet"), "-o", w.path("site"), block=("pyarrow",))
+
+
+@case("match without pyarrow", 11, "typed", check=_extra_line("library"), limit_s=120)
+def _(w: Workspace) -> Any:
+    photo = _png(w.path("p.png"), (9, 9, 9))
+    return m2p_process("match", photo, "--library", w.path("l.parquet"), block=("pyarrow",))
+
+
+@case("m2p plugins without moviepy: 'missing: moviepy (pip install ...)'", 11, "correct",
+      check=lambda r, w, c: r.code == 0 and re.search(
+          r"^video .*missing: moviepy \(pip install \"music2palette\[video\]\"\)", r.stdout, re.M)
+      is not None, limit_s=120)
+def _(w: Workspace) -> Any:
+    return m2p_process("plugins", block=("moviepy",))
+
+
+def _api_missing(call: str, block: str, extra: str) -> Callable[[Workspace], Any]:
+    def run(w: Workspace) -> Any:
+        code = ("import m2p\nfrom m2p.errors import MissingExtraError\n"
+                f"try:\n    {call}\nexcept MissingExtraError as exc:\n"
+                "    print('TYPED', exc)\n")
+        return m2p_process(str(w.song), code=code, block=(block,))
+
+    def check(r: CliResult, w: Workspace, c: list) -> str:
+        if "Traceback" in r.stderr:
+            return "traceback"
+        ok = r.stdout.startswith("TYPED") and f'pip install "music2palette[{extra}]"' in r.stdout
+        return "typed" if ok and "\n" not in r.stdout.strip() else "silent-wrong"
+    return run, check
+
+
+for _call, _block, _extra in (("m2p.style(sys.argv[1])", "matplotlib", "matplotlib"),
+                              ("m2p.altair.register_theme(sys.argv[1])", "altair", "altair")):
+    _run, _check = _api_missing(_call, _block, _extra)
+    case(f"{_call.split('(')[0]} without {_block} (API)", 11, "typed", check=_check,
+         limit_s=120)(_run)
+
+
+def _bad_table(w: Workspace, change: Callable[[dict], None], schema: Any = None) -> Path:
+    folder = w.path("x").parent
+    good = _small_library(w, folder)
+    rows = _library_rows(good)
+    change(rows[0])
+    return _write_rows(rows, folder / "bad.parquet", schema=schema)
+
+
+def _text_valence_schema() -> Any:
+    import pyarrow as pa
+
+    from m2p.library.table import library_schema
+
+    schema = library_schema()
+    return schema.set(schema.get_field_index("valence"), pa.field("valence", pa.string()))
+
+
+_TABLE_DEFECTS: list[tuple[str, Callable[[dict], None], str, Any]] = [
+    ("zero duration", lambda r: r.update(duration=0.0), "duration", None),
+    ("a track column that is not JSON", lambda r: r.update(track="{nope"), "track", None),
+    ("NaN valence", lambda r: r.update(valence=float("nan")), "valence", None),
+    ("valence stored as text", lambda r: r.update(valence="0.5"), "valence", _text_valence_schema),
+    ("an empty palette_lch list", lambda r: r.update(palette_lch=[]), "palette_lch", None),
+    ("an empty times list", lambda r: r.update(times=[], valence_t=[], arousal_t=[]), "times", None),
+    ("a NaN in its valence series", lambda r: r.update(valence_t=[float("nan")] + r["valence_t"][1:]),
+     "valence_t", None),
+]
+
+for _what, _change, _column, _schema in _TABLE_DEFECTS:
+    for _command in ("gallery", "match"):
+        def _table_case(w: Workspace, change: Callable = _change, schema: Any = _schema,
+                        command: str = _command) -> Any:
+            table = _bad_table(w, change, schema() if schema else None)
+            if command == "gallery":
+                return w.cli("gallery", table, "-o", table.with_name("site"))
+            return w.cli("match", _png(w.path("p.png"), (90, 60, 30)), "--library", table)
+        case(f"{_command} on a table with {_what}", 11, "typed",
+             check=cli_error("bad.parquet", repr(_column)))(_table_case)
+
+
+@case("export --format ase --name of 10,000 characters", 11, "typed", check=cli_error("name"))
+def _(w: Workspace) -> Any:
+    return w.cli("export", w.song, "--format", "ase", "--name", "x" * 10_000, "-o",
+                 w.path("x.ase"), *_model_args(w))
+
+
+def _hostile_model(w: Workspace, mutate: Callable[[dict], Any]) -> Path:
+    import shutil
+
+    folder = w.path("model").parent / "model"
+    shutil.copytree(w.model, folder)
+    doc = json.loads((folder / "config.json").read_text())
+    text = mutate(doc)
+    (folder / "config.json").write_text(text if isinstance(text, str) else json.dumps(doc))
+    return folder
+
+
+@case("a model folder whose config.json is 2 MB", 11, "typed", error="ModelFormatError",
+      says=lambda w: ["config.json"], memory=True)
+def _(w: Workspace) -> Any:
+    from m2p.model.weights import load_model
+
+    return load_model(_hostile_model(w, lambda d: json.dumps({**d, "pad": "x" * (2 << 20)})))
+
+
+@case("a model config of d_model 32768 and 64 layers (checked before allocating)", 16, "typed",
+      error="ModelFormatError", says=lambda w: ["model.safetensors"], memory=True)
+def _(w: Workspace) -> Any:
+    from m2p.model.weights import load_model
+
+    def grow(doc: dict) -> None:
+        doc["config"].update(d_model=32768, encoder_layers=64, decoder_layers=64)
+    return load_model(_hostile_model(w, grow))
+
+
+@case("a model config with a 10**15-wide layer", 11, "typed", error="ModelFormatError",
+      says=lambda w: ["config.json"], memory=True)
+def _(w: Workspace) -> Any:
+    from m2p.model.weights import load_model
+
+    return load_model(_hostile_model(w, lambda d: d["config"].update(d_model=10**15)))
+
+
+@case("track of a Unicode file name under LC_ALL=C, PYTHONIOENCODING=ascii", 11, "correct",
+      check=lambda r, w, c: r.code == 0 and "internal error" not in r.stderr
+      and "\\u" in r.stdout + r.stderr or "\\x" in r.stdout, limit_s=120)
+def _(w: Workspace) -> Any:
+    song = w.path("s\u00f8ng \u65e5\u672c.wav")
+    song.write_bytes(w.song.read_bytes())
+    return m2p_process("track", song, "-o", song.with_suffix(".json"), *_model_args(w),
+                       env={"LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii"})
+
+
+@case("race --period-fmt of a million characters", 11, "typed",
+      check=cli_error("period_fmt", "1,000,000 characters"))
+def _(w: Workspace) -> Any:
+    # in this process: a single argument that long cannot even pass exec() (128 KiB at most)
+    return w.cli("race", _race_csv(w, ["2000,1,2,3", "2001,3,2,1"]), "--music", w.song, "-o",
+                 w.path("r.mp4"), "--period-fmt", "x" * 1_000_000, *_model_args(w))
+
+
+# --- 12. silent wrong results ----------------------------------------------------------------
+
+@case("wav cut at 50 % of what its header says: warned", 12, "correct",
+      check=lambda y, w, c: abs(len(y) / SR - 5.0) < 0.05
+      and sum("truncated" in str(x.message) for x in c) == 1)
+def _(w: Workspace) -> Any:
+    from m2p.audio import decode as audio
+
+    data = wav_bytes(music(10.0), SR)
+    path = w.path("half.wav")
+    path.write_bytes(data[: len(data) // 2])
+    return audio.load(path)
+
+
+def _nan_wav(w: Workspace, seconds: float = 4.0) -> Path:
+    import soundfile as sf
+
+    path = w.path("nan.wav")
+    sf.write(str(path), np.full(int(seconds * SR), np.nan, np.float32), SR, subtype="FLOAT")
+    return path
+
+
+@case("grade with an all-NaN soundtrack", 12, "typed", check=cli_error("nan.wav", "NaN"))
+def _(w: Workspace) -> Any:
+    return w.cli("grade", w.clip, "--music", _nan_wav(w), "-o", w.path("g.mp4"),
+                 "--model", w.model, "--device", "cpu", "-q")
+
+
+@case("two m2p batch jobs on one table: the second refused, one row per file", 12, "correct",
+      check=lambda r, w, c: r[0].code == 0 and r[1].code == 1 and "another m2p batch"
+      in r[1].stderr and r[2] == r[3], limit_s=300)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    songs = folder / "music"
+    songs.mkdir()
+    for i in range(6):
+        (songs / f"s{i}.wav").write_bytes(wav_bytes(music(6.0, seed=i), SR))
+    out = folder / "library.parquet"
+    args = ["batch", songs, "-o", out, "--workers", "1", *_model_args(w)]
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=_m2p_root())
+    first = subprocess.Popen([sys.executable, "-m", "m2p", *map(str, args)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+    lock = folder / ".library.parquet.lock"
+    deadline = time.monotonic() + 120
+    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = m2p_process(*args)
+    out1, err1 = first.communicate(timeout=280)
+    rows = [r["path"] for r in _library_rows(out)] if out.exists() else []
+    return CliResult(first.returncode, out1, err1), second, sorted(rows), sorted(
+        str(p) for p in songs.iterdir())
+
+
+@case("four identical 0-byte mp3 files: four error rows", 12, "correct",
+      check=lambda r, w, c: r[0].code == 0 and len(r[1]) == 4
+      and all(row["status"] == "error" and Path(row["path"]).name in row["error"] for row in r[1]),
+      limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    (folder / "music").mkdir()
+    for i in range(4):
+        (folder / "music" / f"empty{i}.mp3").write_bytes(b"")
+    (folder / "music" / "song.wav").write_bytes(w.song.read_bytes())
+    out = folder / "library.parquet"
+    result = m2p_process("batch", folder / "music", "-o", out, "--workers", "1", *_model_args(w))
+    rows = [r for r in _library_rows(out) if r["path"].endswith(".mp3")] if out.exists() else []
+    return result, rows
+
+
+@case("a plugin printing to stdout: palette --json stays JSON", 12, "correct",
+      check=lambda r, w, c: r.code == 0 and _is_json(r.stdout) and "hello" in r.stderr,
+      limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = fake_plugin(w, "chatty", """
+        print("hello from chatty")
+        from m2p.hooks.specs import hookimpl
+
+        @hookimpl
+        def m2p_register(register):
+            print("hello again")
+    """)
+    return m2p_process("palette", w.song, "--json", *_model_args(w), paths=(folder,))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+@case("m2p.altair.register_theme(song, name='')", 12, "typed", error="InvalidArgumentError",
+      says=lambda w: ["name"])
+def _(w: Workspace) -> Any:
+    import m2p
+
+    return m2p.altair.register_theme(w.palette, name="")
+
+
+for _key, _value in (("hop", True), ("window", "2"), ("times", [0.0, True]), ("seed", 1.5),
+                     ("source", 5), ("duration", [3.0])):
+    def _json_value_case(w: Workspace, key: str = _key, value: Any = _value) -> Any:
+        from m2p.palette_types import PaletteTrack
+
+        doc = _track_doc(w)
+        doc[key] = value
+        return PaletteTrack.from_json(json.dumps(doc))
+    case(f"track JSON with \"{_key}\": {json.dumps(_value)}", 12, "typed", error="TrackError",
+         says=lambda w, k=_key: [k])(_json_value_case)
+
+
+def _animated_gif(w: Workspace) -> Path:
+    from PIL import Image
+
+    frames = [Image.new("RGB", (32, 24), c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    path = w.path("anim.gif")
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0)
+    return path
+
+
+def _gif_frames(path: Path) -> list[np.ndarray]:
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as img:
+        return [np.asarray(f.convert("RGB"), dtype=np.int16) for f in ImageSequence.Iterator(img)]
+
+
+def _every_frame_recoloured(r: Any, w: Workspace, c: list) -> bool:
+    result, source, out = r
+    if result.code != 0 or not out.exists():
+        return False
+    before, after = _gif_frames(source), _gif_frames(out)
+    # the same number of frames, each one changed, and still three different pictures
+    return (len(after) == len(before) == 3
+            and all(np.abs(a - b).mean() > 2 for a, b in zip(after, before))
+            and all(np.abs(after[i] - after[j]).mean() > 10 for i, j in ((0, 1), (1, 2), (0, 2))))
+
+
+@case("recolor of an animated GIF (3 frames): every frame recoloured", 12, "correct",
+      check=_every_frame_recoloured)
+def _(w: Workspace) -> Any:
+    gif = _animated_gif(w)
+    out = w.path("anim_out.gif")
+    return w.cli("recolor", gif, "--music", w.song, "-o", out, *_model_args(w)), gif, out
+
+
+@case("recolor of an animated GIF to a .jpg: refused (a JPEG holds one frame)", 12, "typed",
+      check=cli_error("anim.gif", "3 frames"))
+def _(w: Workspace) -> Any:
+    return w.cli("recolor", _animated_gif(w), "--music", w.song, "-o", w.path("one.jpg"),
+                 *_model_args(w))
+
+
+@case('race CSV with a decimal comma ("1,5"): refused, not read as 15', 12, "typed",
+      check=cli_error("race.csv", "1,5", "decimal comma"))
+def _(w: Workspace) -> Any:
+    data = _race_csv(w, ['2000,"1,5",2,3', '2001,"1,234",4,5'])
+    return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), *_model_args(w))
+
+
+# --- 13. hangs -------------------------------------------------------------------------------
+
+def _fifo(w: Workspace, name: str) -> Path:
+    path = w.path(name)
+    os.mkfifo(path)
+    return path
+
+
+@case("PaletteTrack.load_json of a FIFO with no writer", 13, "typed", error="TrackError",
+      says=lambda w: ["FIFO"], limit_s=10)
+def _(w: Workspace) -> Any:
+    from m2p.palette_types import PaletteTrack
+
+    return PaletteTrack.load_json(_fifo(w, "t.json"))
+
+
+@case("export --reference FIFO", 13, "typed", check=cli_error("FIFO"), limit_s=20)
+def _(w: Workspace) -> Any:
+    return w.cli("export", w.song, "--format", "cube", "--reference", _fifo(w, "ref.mp4"), "-o",
+                 w.path("x.cube"), *_model_args(w))
+
+
+@case("match on footage that is a FIFO", 13, "typed", check=cli_error("FIFO"), limit_s=20)
+def _(w: Workspace) -> Any:
+    table = _small_library(w, w.path("x").parent)
+    return w.cli("match", _fifo(w, "clip.mp4"), "--library", table)
+
+
+@case("match --library FIFO", 13, "typed", check=cli_error("FIFO"), limit_s=20)
+def _(w: Workspace) -> Any:
+    return w.cli("match", _png(w.path("p.png"), (1, 2, 3)), "--library",
+                 _fifo(w, "library.parquet"))
+
+
+@case("palette -n 100000 (refused: over the cap)", 13, "typed", check=cli_error(), limit_s=20)
+def _(w: Workspace) -> Any:
+    return w.cli("palette", w.song, "-n", "100000", *_model_args(w))
+
+
+@case("load_json of 1,000,000 palettes (40 MB)", 13, "typed", error="TrackError",
+      says=lambda w: ["1,000,000"], limit_s=120)
+def _(w: Workspace) -> Any:
+    from m2p.palette_types import PaletteTrack
+
+    n = 1_000_000
+    path = w.path("huge.json")
+    times = ",".join(f"{i}.5" for i in range(n))
+    palettes = ",".join(['{"hex":["#000000"]}'] * n)
+    path.write_text('{"format": "music2palette.track", "version": 1, "duration": 1000001, '
+                    f'"window": 1, "hop": 1, "times": [{times}], "palettes": [{palettes}]}}')
+    return PaletteTrack.load_json(path)
+
+
+@case("a plugin that sleeps 8 s at import is named after a few seconds", 13, "correct",
+      check=lambda r, w, c: r.code == 0 and "'sleepy'" in r.stderr and "loading" in r.stderr,
+      limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = fake_plugin(w, "sleepy", "import time\ntime.sleep(8)\n")
+    return m2p_process("plugins", paths=(folder,))
+
+
+@case("race --fit trim --period-seconds 1e6 (a 3,000,000-second video): refused", 13, "typed",
+      check=cli_error("period-seconds"), limit_s=20)
+def _(w: Workspace) -> Any:
+    data = _race_csv(w, ["2000,1,2,3", "2001,3,4,5", "2002,5,6,7", "2003,7,8,9"])
+    return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), "--fit", "trim",
+                 "--period-seconds", "1e6", *_model_args(w))
+
+
+# --- 14. tracebacks and memory ---------------------------------------------------------------
+
+@case("Palette.from_dict({'lch': 'abc'})", 14, "typed", error="InvalidArgumentError",
+      says=lambda w: ["lch"])
+def _(w: Workspace) -> Any:
+    from m2p.palette_types import Palette
+
+    return Palette.from_dict({"lch": "abc"})
+
+
+def _plugin_skipped(name: str) -> Callable[[Any, Workspace, list], bool]:
+    def check(r: tuple[CliResult, CliResult], w: Workspace, c: list) -> bool:
+        listing, palette = r
+        row = re.search(rf"^{name}\s+0\.1\s+failed", listing.stdout, re.M)
+        return (listing.code == 0 and palette.code == 0 and row is not None
+                and "Traceback" not in listing.stderr + palette.stderr
+                and _is_json(palette.stdout))
+    return check
+
+
+for _name, _source in (
+        ("raiser", "from m2p.hooks.specs import hookimpl\n\n@hookimpl\n"
+                   "def register_commands(register):\n    raise RuntimeError('boom')\n"),
+        ("interrupter", "raise KeyboardInterrupt\n"),
+        ("exiter", "import sys\nsys.exit(3)\n")):
+    def _plugin_case(w: Workspace, name: str = _name, source: str = _source) -> Any:
+        folder = fake_plugin(w, name, source)
+        return (m2p_process("plugins", paths=(folder,)),
+                m2p_process("palette", w.song, "--json", *_model_args(w), paths=(folder,)))
+    case(f"a plugin: {_source.splitlines()[-1].strip()}", 14, "correct",
+         check=_plugin_skipped(_name), limit_s=200)(_plugin_case)
+
+
+@case("PaletteTrack.sample(np.zeros(10**8))", 14, "typed", error="TrackError",
+      says=lambda w: ["1,000,000"], memory=True)
+def _(w: Workspace) -> Any:
+    return w.track.sample(np.zeros(10**8))
+
+
+# --- 15. noise -------------------------------------------------------------------------------
+
+def _lame(w: Workspace, rate: int) -> Path:
+    path = w.path(f"lame{rate}.mp3")
+    ffmpeg("-f", "lavfi", "-i", f"anoisesrc=d=8:c=pink:r={rate}:a=0.5", "-ac", "1", "-c:a",
+           "libmp3lame", "-b:a", "128k", str(path))
+    return path
+
+
+for _rate in (44100, 22050, 24000):
+    case(f"ffmpeg/LAME MP3 at {_rate} Hz (MPEG-{1 if _rate > 32000 else 2} layer III): no "
+         "damage warning", 15, "correct",
+         check=lambda y, w, c: abs(len(y) / SR - 8.0) < 0.1 and not c)(
+        lambda w, r=_rate: __import__("m2p.audio.decode").audio.load(_lame(w, r)))
+
+
+@case("grade of a song given as the video: one line, no MoviePy warning", 15, "typed",
+      check=lambda r, w, c: cli_error("no video")(r, w, c) if "bytes wanted" not in r.stderr
+      else "unclear")
+def _(w: Workspace) -> Any:
+    ogg = w.path("song.ogg")
+    ffmpeg("-f", "lavfi", "-i", "sine=d=3", str(ogg))
+    return w.cli("grade", ogg, "--music", w.song, "-o", w.path("o.mp4"), *_model_args(w))
+
+
+@case("batch -q of a damaged mp3: warnings as 'm2p: warning:' lines only", 15, "correct",
+      check=lambda r, w, c: r.code == 0 and all(ln.startswith("m2p: warning:")
+                                                for ln in r.stderr.splitlines() if ln.strip())
+      and "damaged" in r.stderr, limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    (folder / "music").mkdir()
+    (folder / "music" / "bad.mp3").write_bytes(_damaged_mp3(w, "corrupt").read_bytes())
+    return m2p_process("batch", folder / "music", "-o", folder / "library.parquet",
+                       "--workers", "1", *_model_args(w))
+
+
+@case("race with a read-only HOME: no Matplotlib 'mkdir -p failed' lines", 15, "correct",
+      check=lambda r, w, c: r.code == 0 and not r.stderr.strip(), limit_s=200)
+def _(w: Workspace) -> Any:
+    path = _race_csv(w, ["2000,1,2,3", "2001,3,2,1"])
+    env = {"HOME": "/proc/self", "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "", "MPLCONFIGDIR": ""}
+    return m2p_process("race", path, "--music", w.song, "-o", w.path("r.mp4"), "--fit", "trim",
+                       "--size", "160x90", "--fps", "4", *_model_args(w), env=env)
+
+
+@case("float64 samples of 1e300: no NumPy overflow warning, sanitised once", 15, "correct",
+      check=lambda p, w, c: not [x for x in c if issubclass(x.category, RuntimeWarning)]
+      and sum("non-finite" in str(x.message) for x in c) == 1)
+def _(w: Workspace) -> Any:
+    import m2p
+
+    y = music(3.0).astype(np.float64)
+    y[:500] = 1e300
+    return m2p.palette(y, sample_rate=SR, model=w.model, **FAST)
+
+
+# --- 16. also found --------------------------------------------------------------------------
+
+def _without_file_override() -> tuple[str, ...]:
+    """A wrapper that makes root obey file permissions (drops CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH), or nothing for a normal user."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise _Unclear("running as root without setpriv: cannot test an unreadable file")
+    return (setpriv, "--bounding-set=-dac_override,-dac_read_search")
+
+
+@case("batch with one unreadable file (chmod 000): its own error row", 16, "correct",
+      check=lambda r, w, c: r[0].code == 0 and r[1] == {"a.wav": "ok", "b.wav": "error"}
+      and "permission denied" in r[2], limit_s=120)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    (folder / "music").mkdir()
+    (folder / "music" / "a.wav").write_bytes(w.song.read_bytes())
+    locked = folder / "music" / "b.wav"
+    locked.write_bytes(wav_bytes(music(3.0, seed=5), SR))
+    locked.chmod(0)
+    out = folder / "library.parquet"
+    result = m2p_process("batch", folder / "music", "-o", out, "--workers", "1", *_model_args(w),
+                         wrapper=_without_file_override())
+    rows = {Path(r["path"]).name: r["status"] for r in _library_rows(out)} if out.exists() else {}
+    errors = " ".join(r["error"] or "" for r in _library_rows(out)) if out.exists() else ""
+    return result, rows, errors
+
+
+@case("kill -9 of m2p batch: its workers exit", 16, "correct", check=lambda r, w, c: r == [],
+      limit_s=300)
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    (folder / "music").mkdir()
+    for i in range(4):
+        (folder / "music" / f"s{i}.wav").write_bytes(wav_bytes(music(20.0, seed=i), SR))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=_m2p_root())
+    proc = subprocess.Popen([sys.executable, "-m", "m2p", "batch", str(folder / "music"), "-o",
+                             str(folder / "l.parquet"), "--workers", "2", *map(str, _model_args(w))],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+    children: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(children) < 2 and proc.poll() is None:
+        children = _children(proc.pid)
+        time.sleep(0.2)
+    time.sleep(2)
+    children |= _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and [p for p in children if _running(p)]:
+        time.sleep(0.25)
+    alive = [p for p in children if _running(p)]
+    for pid in alive:  # leave nothing behind whatever the verdict
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@case("a writer's error never names the temporary file", 16, "typed",
+      check=lambda r, w, c: "unclear" if ".part" in r.stderr or "m2p-" in r.stderr
+      else cli_error("out.png")(r, w, c))
+def _(w: Workspace) -> Any:
+    from PIL import Image
+
+    real = Image.Image.save
+
+    def failing(self, fp, *a, **k):  # noqa: ANN001 - a writer that quotes its file
+        if isinstance(fp, (str, os.PathLike)):
+            raise ValueError(f"cannot encode {fp}")
+        return real(self, fp, *a, **k)
+    Image.Image.save = failing
+    try:
+        return w.cli("export", w.song, "--format", "haldclut", "-o", w.path("out.png"),
+                     *_model_args(w))
+    finally:
+        Image.Image.save = real
+
+
+@case("grade of a 1x1 video: says what is wrong", 16, "typed", check=cli_error("1x1"))
+def _(w: Workspace) -> Any:
+    video = w.path("tiny.mkv")
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:size=1x1:rate=10:duration=1", "-c:v", "ffv1", str(video))
+    return w.cli("grade", video, "--music", w.song, "-o", w.path("o.mp4"), *_model_args(w))
+
+
+@case("gallery of a row with path=/etc/passwd: refused", 16, "typed",
+      check=cli_error("/etc/passwd", "outside"))
+def _(w: Workspace) -> Any:
+    table = _bad_table(w, lambda r: r.update(path="/etc/passwd"))
+    return w.cli("gallery", table, "-o", table.with_name("site"))
+
+
+@case("gallery pages name tracks relative to the library, never by absolute path", 16, "correct",
+      check=lambda r, w, c: r[0].code == 0 and str(r[1]) not in r[2] and 'title="music/song.wav"'
+      in r[2] and 'src="../music/song.wav"' in r[2])
+def _(w: Workspace) -> Any:
+    folder = w.path("x").parent
+    table = _small_library(w, folder)
+    result = w.cli("gallery", table, "-o", folder / "site")
+    page = (folder / "site" / "index.html").read_text() if result.code == 0 else ""
+    return result, folder, page
+
+
+@case("a file name with terminal escape sequences is escaped in the error line", 16, "typed",
+      check=lambda r, w, c: "unclear" if "\x1b" in r.stderr else cli_error("\\x1b[2J")(r, w, c))
+def _(w: Workspace) -> Any:
+    return w.cli("palette", w.path("\x1b[2J\x1b[31mevil.wav"), *_model_args(w))
+
+
+# ----------------------------------------------------------------------------------------------
 # Running a case
 
 
@@ -1005,7 +1853,10 @@ def _judge_exception(c: Case, w: Workspace, exc: BaseException) -> tuple[str, st
 def _judge_value(c: Case, w: Workspace, value: Any, caught: list) -> tuple[str, str]:
     if c.check is None:
         return "silent-wrong", f"returned {type(value).__name__} instead of raising {c.error}"
-    verdict = c.check(value, w, caught)
+    try:
+        verdict = c.check(value, w, caught)
+    except Exception as exc:  # noqa: BLE001 - what the check looks at is not there (a lost file)
+        return "silent-wrong", f"check failed: {type(exc).__name__}: {exc}"[:300]
     detail = _describe(value)
     if isinstance(verdict, str):
         return verdict, detail
@@ -1079,8 +1930,13 @@ def table(outcomes: dict[str, Outcome]) -> str:
     for c in CASES:
         if c.id in outcomes:
             key = f"{c.defect}" if c.defect else "regression (passed before)"
+            if c.defect in DEFECT_NAMES:
+                key = f"{c.defect} ({DEFECT_NAMES[c.defect]})"
             groups.setdefault(key, []).append(outcomes[c.id])
-    order = sorted(groups, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
+    def number(key: str) -> int:
+        head = key.split()[0]
+        return int(head) if head.isdigit() else 0
+    order = sorted(groups, key=lambda k: (not k.split()[0].isdigit(), number(k)))
     every = [o for k in order for o in groups[k]]
     for key, items in [*((k, groups[k]) for k in order), ("**all**", every)]:
         counts = [sum(o.kind == kind for o in items) for kind in OUTCOMES]
@@ -1088,5 +1944,5 @@ def table(outcomes: dict[str, Outcome]) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["CASES", "Case", "CliResult", "Outcome", "Workspace", "classify",
-           "classify_in_subprocess", "run_limited", "table"]
+__all__ = ["CASES", "DEFECT_NAMES", "Case", "CliResult", "Outcome", "Workspace", "classify",
+           "classify_in_subprocess", "fake_plugin", "m2p_process", "run_limited", "table"]

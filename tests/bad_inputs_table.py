@@ -40,6 +40,8 @@ import bad_inputs  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-k", default="", help="only cases whose id contains this text")
+    parser.add_argument("--defect", type=int, action="append", default=None, metavar="N",
+                        help="only the cases of defect N (repeat for several)")
     parser.add_argument("-q", "--quiet", action="store_true", help="table only")
     parser.add_argument("--limit", type=float, default=None, metavar="S",
                         help="cap every case's time limit at S seconds (hangs show sooner)")
@@ -54,6 +56,8 @@ def main() -> int:
         workspace = bad_inputs.Workspace(Path(tmp)).prepare()
         for case in bad_inputs.CASES:
             if args.k.lower() not in case.id.lower():
+                continue
+            if args.defect and case.defect not in args.defect:
                 continue
             if args.limit:
                 case.limit_s = min(case.limit_s, args.limit)

@@ -188,3 +188,30 @@ def test_an_engine_is_a_function_and_one_line_in_the_registry(library, music, tm
         assert row == pool[path], path
     with pytest.raises(InvalidArgumentError, match="engine must be one of local, ray, inline"):
         m2p.batch(music, engine="gpu", output=tmp_path / "x.parquet", **FAST)
+
+
+def test_a_damaged_file_is_one_warning_line_even_from_a_worker(tmp_path):
+    """A slightly damaged MP3 (3 kB of noise in the middle of a real encode) decodes with a
+    warning; from the worker process it used to print raw, with a source line."""
+    from m2p._internal.ffmpeg import ffmpeg_exe
+
+    folder = tmp_path / "music"
+    folder.mkdir()
+    song = folder / "damaged.mp3"
+    example = Path(__file__).resolve().parents[1] / "examples" / "savino_caribbean_excerpt.ogg"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(example), "-t", "12",
+                    str(song)], check=True, timeout=120)
+    data = bytearray(song.read_bytes())
+    middle = len(data) // 2
+    noise = np.random.default_rng(1).integers(0, 256, 3000, np.uint8)
+    data[middle:middle + 3000] = noise.tobytes()
+    song.write_bytes(bytes(data))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, "-m", "m2p", "batch", str(folder), "-o",
+                             str(tmp_path / "library.parquet"), "--workers", "1", "-q",
+                             *FAST_ARGS], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("m2p: warning: ") and "damaged.mp3: damaged audio" in lines[0]
+    assert read_library(tmp_path / "library.parquet").column("status").to_pylist() == ["ok"]

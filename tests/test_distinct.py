@@ -65,49 +65,83 @@ def test_simulation_and_distances_match_colour_science():
     assert vision.pairwise_distances(red_green, vision="deuteranopia")[0, 1] < 12
 
 
-# --- the guarantee ---------------------------------------------------------------------------
+# --- the guarantee (the legibility rule of m2p.colour.legibility) ---------------------------
+
+
+def _lightness(hexes):
+    from m2p.colour.convert_np import hex_to_lch
+
+    return hex_to_lch(list(hexes))[:, 0]
 
 
 @pytest.mark.parametrize("name", sorted(PALETTES))
-@pytest.mark.parametrize("n", [4, 8, 12])
-def test_take_keeps_the_stated_distance_in_every_vision(name, n):
+@pytest.mark.parametrize("n", [4, 8])
+def test_take_keeps_the_stated_distance_and_contrast_in_every_vision(name, n):
     palette = Palette.from_hex(PALETTES[name])
     with warnings.catch_warnings():
         warnings.simplefilter("error", DistinctColorsWarning)
         taken = palette.take(n)
     assert len(taken) == n and len(set(taken.hex)) == n
-    assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
+    assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE == 20
+    assert _cs_contrast(taken.hex, "#ffffff").min() >= 3.0  # WCAG 2.1 non-text, on white
+    assert (_lightness(taken.hex) < 20).sum() <= 2  # no wall of near-blacks
     assert np.array_equal(taken.emotion, palette.emotion)  # same mood, as the music said
     assert taken == palette.take(n)  # deterministic
 
 
+def test_twelve_colours_warn_once_and_stay_legible():
+    palette = Palette.from_hex(PALETTES["mixed"])
+    with pytest.warns(DistinctColorsWarning, match="cannot all be 20 CIEDE2000") as caught:
+        taken = palette.take(12)
+    assert len(caught) == 1
+    stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))
+    assert 12 <= stated < 20  # as far apart as twelve can be (the best placement is ~15.6)
+    assert _cs_min_distance(taken.hex) == pytest.approx(stated, abs=0.06)
+    assert _cs_contrast(taken.hex, "#ffffff").min() >= 3.0
+    assert (_lightness(taken.hex) < 20).sum() <= 2  # hue widened, not darkened
+
+
 def test_palette_colours_come_first_and_move_in_lightness_only():
+    from m2p.colour.convert_np import hex_to_lch
+
     mixed = Palette.from_hex(PALETTES["mixed"])
-    # Already distinct in every vision: kept exactly, then new colours follow.
-    assert _cs_min_distance(mixed.hex) >= 10
-    assert mixed.take(9).hex[:6] == mixed.hex
-    assert mixed.take(3).hex == mixed.hex[:3]
-    # The red and the green collide for deuteranopes: the green moves in lightness only.
+    taken = mixed.take(4)
+    # Legible on white and distinct already: kept exactly; a light one (#a8dadc, 1.5:1 on
+    # white) moves in lightness to 3:1, keeping its hue and chroma.
+    assert taken.hex[:2] == mixed.hex[:2]
+    before, after = hex_to_lch(mixed.hex), hex_to_lch(taken.hex)
+    same_hue = np.abs((after[2, 2] - before[:, 2] + 180) % 360 - 180) < 3
+    same_chroma = np.abs(after[2, 1] - before[:, 1]) < 3
+    moved = np.flatnonzero(same_hue & same_chroma & (after[2, 0] < before[:, 0] - 15))
+    assert len(moved) == 1 and mixed.hex[moved[0]] not in taken.hex
+    # Eight colours 20 apart for dichromats: hue is widened, but palette hues stay among them.
+    eight = hex_to_lch(mixed.take(8).hex)
+    hue_gap = np.abs((eight[:, None, 2] - before[None, :, 2] + 180) % 360 - 180)
+    assert (hue_gap.min(axis=1) < 6).sum() >= 3
+    # The red and the green collide for deuteranopes, and no lightness of that green on white
+    # is 20 from the red for them: the green gives way to a near hue they can tell apart.
     red_green = Palette.from_hex(PALETTES["red_green"])
     assert _cs_min_distance(red_green.hex) < 10
     taken = red_green.take(3)
-    assert _cs_min_distance(taken.hex) >= 10
-    assert taken.hex[0] == red_green.hex[0]
-    lch = np.asarray(taken.lch)
-    original = np.asarray(Palette.from_hex(red_green.hex).lch)
-    assert abs(lch[1, 0] - original[1, 0]) >= 3  # lightness moved...
-    assert abs((lch[1, 2] - original[1, 2] + 180) % 360 - 180) < 3  # ...hue kept
-    # min_distance=0: the palette as it is.
-    assert red_green.take(3, min_distance=0).hex == red_green.hex
+    assert _cs_min_distance(taken.hex) >= 20
+    assert taken.hex[:2] == (red_green.hex[0], red_green.hex[2])
+    green, new = hex_to_lch([red_green.hex[1], taken.hex[2]])
+    assert 20 <= abs((new[2] - green[2] + 180) % 360 - 180) <= 90
+    # min_distance=0 and min_contrast=1: the palette as it is.
+    assert red_green.take(3, min_distance=0, min_contrast=1).hex == red_green.hex
+    assert mixed.take(3, min_distance=0, min_contrast=1).hex == mixed.hex[:3]
 
 
-def test_lightness_range_gives_wcag_contrast_on_white_and_black():
-    for background, ratio in (("#ffffff", 3.0), ("#ffffff", 4.5), ("#101010", 3.0)):
-        bounds = vision.lightness_for_contrast(_hex_rgb([background])[0], ratio)
-        for hexes in PALETTES.values():
-            taken = Palette.from_hex(hexes).take(6, lightness=bounds)
-            assert _cs_contrast(taken.hex, background).min() >= ratio, (background, taken.hex)
-            assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
+@pytest.mark.parametrize("background, ratio", [("#ffffff", 3.0), ("#ffffff", 4.5),
+                                               ("#101010", 3.0), ("#15171c", 4.5)])
+def test_contrast_holds_on_light_and_dark_backgrounds(background, ratio):
+    dark = background != "#ffffff"
+    for hexes in PALETTES.values():
+        taken = Palette.from_hex(hexes).take(6, background=background, min_contrast=ratio)
+        assert _cs_contrast(taken.hex, background).min() >= ratio, (background, taken.hex)
+        assert _cs_min_distance(taken.hex) >= distinct.DEFAULT_MIN_DISTANCE
+        light = _lightness(taken.hex)
+        assert ((light > 90) if dark else (light < 20)).sum() <= 2
     with pytest.raises(InvalidArgumentError, match="no colour reaches contrast"):
         vision.lightness_for_contrast(np.array([0.5, 0.5, 0.5]), 15.0)
 

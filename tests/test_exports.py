@@ -236,6 +236,31 @@ def test_sections_respect_spacing_and_auto_ignores_flat_tracks():
             track_sections(track, bad)  # type: ignore[arg-type]
 
 
+def test_auto_sections_of_real_songs_are_not_near_identical(monkeypatch):
+    """16 real songs' palette tracks (shipped model): neighbouring "auto" sections always
+    differ by AUTO_MERGE_CHANGE or more; a drift whose local changes pass the cut floor but
+    whose sections look alike is merged (for these tracks it was before the merge rule)."""
+    from m2p.exporters import sections as sections_module
+    from m2p.exporters.sections import AUTO_MERGE_CHANGE, palette_change
+
+    songs = json.loads((Path(__file__).with_name("data") / "real_palettes.json").read_text())
+    merged = 0
+    for song in songs["songs"]:
+        raw = song["track"]
+        track = PaletteTrack(raw["times"], [Palette.from_hex(p) for p in raw["palettes"]],
+                             window=10.0, hop=2.5, duration=raw["duration"])
+        sections = track_sections(track)
+        assert sections[0].start == 0.0 and sections[-1].end == track.duration
+        assert all(a.end == b.start for a, b in zip(sections, sections[1:]))
+        gaps = [palette_change(a.palette.lch, b.palette.lch) for a, b in zip(sections,
+                                                                               sections[1:])]
+        assert all(g >= AUTO_MERGE_CHANGE for g in gaps), (song["name"], gaps)
+        with monkeypatch.context() as patch:
+            patch.setattr(sections_module, "AUTO_MERGE_CHANGE", 0.0)  # no merging
+            merged += len(track_sections(track)) > len(sections)
+    assert merged > 0
+
+
 def test_export_sections_from_a_track(tmp_path):
     path = export_palette(_three_part_track(), tmp_path / "parts.ase", sections=3, name="tune")
     assert [name for name, _ in read_ase(path)] == ["tune 0:00-0:34", "tune 0:34-1:04",

@@ -90,17 +90,47 @@ def test_music_start_grades_and_sounds_from_that_point(tmp_path: Path) -> None:
     assert abs(_dominant_hz(load(outs[0.0])[: SR // 2], SR) - 220) < 20
 
 
-def test_music_start_runs_the_model_once_per_file(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_a_clip_analyses_only_the_music_it_uses(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A 20 s clip of a 5-minute song: the model hears the passage and a window around it,
+    on the whole song's window grid (windows counted), and a second grade reuses it."""
+    from m2p.inference import DEFAULT_HOP, DEFAULT_WINDOW
+    from m2p_plugins.video.grade import grade_video
+
+    src = _clip(tmp_path / "in.mp4", seconds=20.0)
+    song = _two_note_song(tmp_path / "song.wav", 300.0, change=150.0)
+    cache.clear()
+    used: list = []
+    for _ in range(2):
+        grade_video(src, song, tmp_path / "out.mp4", music_start=140.0,
+                    model=str(tiny_model_dir), preset="ultrafast", on_track=used.append,
+                    shots="off")
+    track = used[0]
+    whole = int(np.ceil((300.0 - DEFAULT_WINDOW) / DEFAULT_HOP)) + 1  # about 117 windows
+    needed = (20.0 + 1.5 * DEFAULT_WINDOW) / DEFAULT_HOP + 2  # passage, context, tail: 16
+    assert len(track) <= needed < whole / 5
+    assert track.times[0] < 140.0 and track.times[-1] > 160.0  # it covers the clip...
+    grid = track.times[:-1]  # (the last window is aligned with the passage's end)
+    assert np.allclose(np.diff(grid), track.hop)
+    ref = grid[0] - track.window / 2  # ...and its windows start on the song's grid
+    assert min(ref % track.hop, track.hop - ref % track.hop) < 1e-3
+    info = cache.cache_info()
+    assert info.misses == 1 and info.hits >= 1  # the second grade ran no model
+
+
+def test_a_cached_whole_song_track_is_used_whatever_the_start(tmp_path: Path,
+                                                              tiny_model_dir: Path) -> None:
+    from m2p.resolve import resolve_track
     from m2p_plugins.video.grade import grade_video
 
     src = _clip(tmp_path / "in.mp4")
-    song = _two_note_song(tmp_path / "song.wav", 12.0, change=6.0)
+    song = _two_note_song(tmp_path / "song.wav", 40.0, change=20.0)
     cache.clear()
-    for start in (0.0, 3.0, 7.5):
+    resolve_track(song, window=4.0, hop=1.0, model=str(tiny_model_dir))  # as m2p recolor --at
+    for start in (0.0, 13.0, 27.5):
         grade_video(src, song, tmp_path / f"o{start:g}.mp4", music_start=start, window=4.0,
                     hop=1.0, model=str(tiny_model_dir), preset="ultrafast")
     info = cache.cache_info()
-    assert info.misses == 1 and info.hits == 2
+    assert info.misses == 1 and info.hits == 3
 
 
 def test_loop_with_music_start_goes_back_to_the_start() -> None:

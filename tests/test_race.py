@@ -59,21 +59,23 @@ def test_read_wide_csv_fills_gaps_and_rejects_text(tmp_path: Path) -> None:
         read_wide_csv(tmp_path / "no_such.csv")
 
 
-def test_frames_update_in_place_with_palette_colours(tmp_path: Path) -> None:
+def test_frames_are_drawn_with_each_entitys_colour(tmp_path: Path) -> None:
     data = read_wide_csv(_csv(tmp_path / "d.csv"))
     track = _track(2.0)
     race = BarChartRace(data, 2.0, lambda t: track.at(t).rgb, n_bars=4, size=(320, 240))
-    bars = list(race.bars)
     first = race.frame(0.0)
     last = race.frame(2.0)
     assert first.shape == (240, 320, 3) and first.dtype == np.uint8
-    assert list(race.bars) == bars and len(race.ax.patches) == len(bars)  # no re-plotting
-    # Entity e keeps slot e mod n: its colour follows the palette in force.
-    for e, bar in enumerate(race.bars):
-        assert np.allclose(bar.get_facecolor()[:3], BLUE.rgb[e % 3], atol=1e-6)
     assert not np.array_equal(first, last)
-    visible = [b for b in race.bars if b.get_visible()]
-    assert len(visible) == 4  # only the top n bars show at a period
+    # Entity e takes row e mod k of the colours; its bar's middle pixel has that colour.
+    lay = race.layout(2.0)
+    assert lay.visible.sum() == 4  # only the top n bars show at a period
+    x0, y0, x1, y1 = race.box
+    row_px = (y1 - y0) / race.n_bars
+    for e in np.flatnonzero(lay.visible):
+        px = int(x0 + 0.5 * lay.values[e] * (x1 - x0) / lay.x_max)
+        py = int(y1 - (lay.y[e] + 0.6) * row_px)
+        assert np.abs(last[py, px].astype(int) - BLUE.rgb8[e % 3]).max() <= 1
     race.close()
 
 
@@ -118,31 +120,83 @@ def test_race_cli_and_errors(tmp_path: Path, tiny_model_dir: Path,
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_every_entity_gets_its_own_distinct_colour(tmp_path: Path, monkeypatch) -> None:
-    from matplotlib.colors import to_hex
-
+def test_every_entity_keeps_one_distinct_colour_in_every_frame(tmp_path: Path,
+                                                             monkeypatch) -> None:
     import m2p_plugins.video.race as race_module
     from m2p.colour.distinct import DEFAULT_MIN_DISTANCE
     from m2p.colour.vision import min_pairwise_distance
 
-    seen: dict[float, list[str]] = {}
+    seen: dict[float, np.ndarray] = {}
     real_frame = race_module.BarChartRace.frame
 
     def recording_frame(self, t):
         image = real_frame(self, t)
-        seen[round(float(t), 6)] = [to_hex(bar.get_facecolor()) for bar in self.bars]
+        palette = np.asarray(self.colours(t))
+        lay = self.layout(t)
+        seen[round(float(t), 6)] = palette[self.colour_indices(len(palette))][lay.visible]
         return image
 
     monkeypatch.setattr(race_module.BarChartRace, "frame", recording_frame)
-    csv_path = _csv(tmp_path / "d.csv", periods=4, entities=10)  # 10 entities, 3-colour palettes
+    csv_path = _csv(tmp_path / "d.csv", periods=4, entities=6)
     song = _song(tmp_path / "song.wav", 1.0)
-    # Windows at 0 s (reds) and 0.5 s (blues), gliding in between; then the blues hold.
-    track = PaletteTrack([0.0, 0.5], [RED, BLUE], window=0.5, hop=0.5, duration=1.0)
+    # Windows at 0 s (reds) and 0.5 s (blues): the music moves lightness and chroma only.
+    track = PaletteTrack([0.0, 0.5], [RED, BLUE], window=0.5, hop=0.5, duration=1.0,
+                         overall=RED)
     bar_chart_race(csv_path, song, tmp_path / "race.mp4", track=track, fps=8,
-                   size=(160, 120), n_bars=10, progress=False, preset="ultrafast")
+                   size=(160, 120), n_bars=6, progress=False, preset="ultrafast")
     assert {0.0, 0.25, 0.5, 0.75} <= set(seen)
-    for t, colours in seen.items():  # every frame, also between the windows
-        assert len(set(colours)) == 10, t
-        rgb = np.array([[int(h[k:k + 2], 16) for k in (1, 3, 5)] for h in colours]) / 255.0
+    for t, rgb in seen.items():  # every frame, also between the windows
+        assert len({tuple(c) for c in rgb}) == len(rgb), t
         assert min_pairwise_distance(rgb) >= DEFAULT_MIN_DISTANCE, t
-    assert seen[0.0] != seen[0.5]  # the colours still follow the music
+
+
+def test_long_and_semicolon_tables(tmp_path: Path) -> None:
+    from m2p_plugins.video.race_data import read_csv
+
+    long = tmp_path / "long.csv"
+    long.write_text("country,year,value\nFrance,2000,1.5\nSpain,2000,2\nFrance,2001,3\n"
+                    "Spain,2001,1\n")
+    with pytest.raises(VideoError, match=r"long \(tidy\) table.*df\.pivot\(index='year', "
+                                         r"columns='country', values='value'\).*--long"):
+        read_csv(long)
+    wide = read_csv(long, long=True)
+    assert wide.periods == ("2000", "2001") and wide.entities == ("France", "Spain")
+    assert np.array_equal(wide.values, [[1.5, 2.0], [3.0, 1.0]])
+    semi = tmp_path / "semi.csv"
+    semi.write_text("year;France;Spain\n2000;1,5;2\n2001;3;1.234,5\n")
+    data = read_csv(semi)  # delimiter sniffed, decimal comma read as such
+    assert data.entities == ("France", "Spain")
+    assert np.array_equal(data.values, [[1.5, 2.0], [3.0, 1234.5]])
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("year\ta\tb\n2000\t1\t2\n2001\t3\t4\n")
+    assert read_csv(tabs).entities == ("a", "b")
+    # A comma file: "1,500" is grouped thousands, a quoted "1,5" is refused, never 15.0.
+    comma = tmp_path / "comma.csv"
+    comma.write_text('year,a\n2000,"1,500"\n2001,2\n')
+    assert read_csv(comma).values[0, 0] == 1500.0
+    comma.write_text('year,a\n2000,"1,5"\n2001,2\n')
+    with pytest.raises(VideoError, match=r"comma.csv: row 2, column 'a': '1,5' is ambiguous"):
+        read_csv(comma)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("year;a;b\n2000;1,5;2.5\n2001;3;1\n")
+    with pytest.raises(VideoError, match="decimal comma.*decimal point"):
+        read_csv(mixed)
+    unclear = tmp_path / "unclear.csv"
+    unclear.write_text("year;a\n2000;1,500\n2001;3\n")
+    with pytest.raises(VideoError, match="ambiguous"):
+        read_csv(unclear)
+
+
+def test_absurd_options_are_refused_before_rendering(tmp_path: Path) -> None:
+    from m2p.errors import InvalidArgumentError
+
+    csv_path = _csv(tmp_path / "d.csv", periods=3, entities=3)
+    song = _song(tmp_path / "song.wav", 1.0)
+    with pytest.raises(InvalidArgumentError, match="would last 2e\\+06 s"):
+        bar_chart_race(csv_path, song, tmp_path / "r.mp4", fit="trim", period_seconds=1e6,
+                       track=_track(1.0))
+    with pytest.raises(InvalidArgumentError,
+                       match="period_fmt is [0-9,]+ characters long; at most 100"):
+        bar_chart_race(csv_path, song, tmp_path / "r.mp4", period_fmt="{x:>9}" * 100,
+                       track=_track(1.0))
+    assert not (tmp_path / "r.mp4").exists()

@@ -74,8 +74,28 @@ def test_whole_piece_palette_comes_from_a_cached_track(tmp_path, tiny_model_dir,
     assert counting_model == [True]
     other = tmp_path / "other.wav"
     other.write_bytes(song.read_bytes()[:-4000])
-    resolve_palette(other, **kw)  # no track cached: the cheaper whole-piece run
-    assert counting_model == [True, False]
+    assert resolve_palette(other, **kw) == resolve_track(other, **kw).overall  # one more run
+    assert counting_model == [True, True]
+
+
+def test_palette_palette_style_track_and_style_at_run_the_model_once(tmp_path, tiny_model_dir,
+                                                                      counting_model):
+    """The notebook of issue 24: five calls on one file, one model run (each was one run)."""
+    pytest.importorskip("matplotlib")
+    song = _song(tmp_path / "song.wav", seconds=3.0)
+    kw = dict(model=tiny_model_dir, device="cpu", window=1.0, hop=0.5)
+    first = m2p.palette(song, **kw)
+    assert m2p.palette(song, **kw) == first
+    m2p.style(song, **kw)
+    track = m2p.palette_track(song, **kw)
+    m2p.style(song, at=2.0, **kw)
+    assert counting_model == [True]
+    assert track.overall == first  # palette() is the track's whole-piece palette
+    m2p.palette(song, seed=1, **kw)  # other arguments: another run
+    samples = np.zeros(22050 * 2, np.float32)
+    m2p.palette(samples, sample_rate=22050, **kw)
+    m2p.palette_track(samples.copy(), sample_rate=22050, **kw)  # same content: cached
+    assert counting_model == [True, True, True]
 
 
 def test_grade_recolor_export_and_race_on_one_song_run_the_model_once(tmp_path, tiny_model_dir,

@@ -24,10 +24,16 @@ import numpy as np
 
 from m2p.errors import InvalidArgumentError
 
-__all__ = ["MAX_SEED", "check_options", "flag", "integer", "number", "seconds"]
+__all__ = ["MAX_LABEL", "MAX_SEED", "check_options", "flag", "image", "integer", "label",
+           "number", "seconds"]
 
 MAX_SEED = 2**63 - 1
 """Largest seed (seeds are 64-bit signed integers for torch's generator)."""
+
+MAX_LABEL = 256
+"""Longest name given to something a file or a library registers (a palette's name in a swatch
+file, a theme's or template's name): every format holds that much (an ASE name field holds
+65,535 UTF-16 units at most, and a 10,000-character name helps nobody)."""
 
 
 def check_options(*, seed: Any, noise: Any, window: Any, hop: Any) -> None:
@@ -81,8 +87,48 @@ def integer(value: Any, name: str, *, minimum: int, maximum: int | None = None) 
     return result
 
 
+def label(value: Any, name: str, *, max_length: int = MAX_LABEL) -> str:
+    """A name: text with something besides spaces, at most ``max_length`` characters.
+
+    >>> label("sunset", "name")
+    'sunset'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be text, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{name} must not be empty")
+    if len(value) > max_length:
+        raise InvalidArgumentError(f"{name} is {len(value):,} characters long; at most "
+                                   f"{max_length} are allowed")
+    return value
+
+
 def flag(value: Any, name: str) -> bool:
     """``True`` or ``False`` (Python or NumPy); ``1`` and ``"yes"`` are refused."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
     return bool(value)
+
+
+def image(value: Any, name: str = "image", *, empty: bool = True) -> np.ndarray:
+    """An image (or a stack of frames) as an array: ``(..., 3)`` or ``(..., 4)`` numbers, every
+    value finite (NaN or infinite pixels would index a LUT or a histogram out of range).
+
+    ``empty=False`` also refuses an image without a pixel (what has no colour has no palette).
+
+    >>> image(np.zeros((2, 2, 3), np.uint8)).shape
+    (2, 2, 3)
+    """
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be an array of numbers, got {arr.dtype}")
+    if arr.ndim < 1 or arr.shape[-1] not in (3, 4):
+        raise InvalidArgumentError(f"{name} must have 3 or 4 channels in the last axis, got "
+                                   f"shape {arr.shape}")
+    if not empty and arr.size == 0:
+        raise InvalidArgumentError(f"{name} has no pixel (shape {arr.shape})")
+    # Integer pixels are always finite: only floats pay for the scan.
+    if np.issubdtype(arr.dtype, np.inexact) and not np.isfinite(arr).all():
+        raise InvalidArgumentError(f"{name} holds NaN or infinite values")
+    return arr

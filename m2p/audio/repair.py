@@ -10,7 +10,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["PastHeader", "wav_past_header", "read_past_header"]
+__all__ = ["PastHeader", "wav_announced_frames", "wav_past_header", "read_past_header"]
+
+# Data sizes that mean "unknown" (a WAV streamed to a pipe: ffmpeg, sox, arecord write these).
+_UNKNOWN_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000, 0xFFFFFFFF - 0xFF})
 
 _PCM_DTYPES = {"PCM_U8": "u1", "PCM_16": "<i2", "PCM_24": "<i3", "PCM_32": "<i4",
                "FLOAT": "<f4", "DOUBLE": "<f8"}
@@ -37,6 +40,29 @@ def wav_past_header(path: Path, subtype: str, channels: int, rate: int,
     size = path.stat().st_size
     if size - frames * width * channels < rate * width * channels:  # cheap: nothing to find
         return None
+    chunk = _data_chunk(path)
+    if chunk is None:
+        return None
+    offset = chunk[0]
+    in_file = (size - offset) // (width * channels)
+    if in_file - frames < rate or _chunks_to_end(path, offset + frames * width * channels, size):
+        return None
+    return PastHeader(offset, dtype, in_file, frames)
+
+
+def wav_announced_frames(path: Path, subtype: str, channels: int) -> int | None:
+    """Frames the data chunk of a PCM WAV's header announces (None when unknown: not PCM, no
+    data chunk, or a size meaning "streamed, length unknown"). A file cut short holds fewer."""
+    dtype = _PCM_DTYPES.get(subtype)
+    chunk = _data_chunk(path) if dtype is not None and channels > 0 else None
+    if chunk is None or chunk[1] in _UNKNOWN_SIZES:
+        return None
+    return chunk[1] // (_width(dtype) * channels)
+
+
+def _data_chunk(path: Path) -> tuple[int, int] | None:
+    """``(offset of the samples, announced byte length)`` of a RIFF WAV's data chunk, from
+    its first 64 KB; None for another layout (RF64 keeps its size elsewhere)."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
     if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
@@ -45,15 +71,9 @@ def wav_past_header(path: Path, subtype: str, channels: int, rate: int,
     while pos + 8 <= len(head):
         kind, length = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
         if kind == b"data":
-            offset = pos + 8
-            break
+            return pos + 8, (None if head[:4] == b"RF64" else length) or 0
         pos += 8 + length + (length & 1)
-    else:
-        return None
-    in_file = (size - offset) // (width * channels)
-    if in_file - frames < rate or _chunks_to_end(path, offset + frames * width * channels, size):
-        return None
-    return PastHeader(offset, dtype, in_file, frames)
+    return None
 
 
 def read_past_header(path: Path, where: PastHeader, channels: int, *,

@@ -6,11 +6,8 @@ public face (``probe``, ``stream``, ``load``), and the conventions are its docst
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
 import re
-import stat
 import subprocess
 import tempfile
 import warnings
@@ -21,8 +18,10 @@ from typing import Generator, Iterator
 import numpy as np
 
 from m2p._internal.ffmpeg import failure_reason, ffmpeg_exe, input_arg
+from m2p._internal.inputs import check_regular
+from m2p._internal.streams import Captured, captured_stderr
 from m2p._internal.text import first_line
-from m2p.audio.repair import read_past_header, wav_past_header
+from m2p.audio.repair import read_past_header, wav_announced_frames, wav_past_header
 from m2p.audio.resample import StreamResampler, resample_stream
 from m2p.errors import (
     AudioDecodeError,
@@ -54,6 +53,12 @@ _PIPE_BYTES = 1 << 18
 _MAX_CHANNELS_ARRAY = 64
 # soundfile's name for MP3 files (older libsndfile builds say MPEG).
 _MP3_FORMATS = ("MP3", "MPEG")
+# Largest float32: a float64 sample beyond it would turn into inf on the way to float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# libmpg123 complains about every granule of a valid LAME MPEG-2 layer III file (LAME lets
+# part2_3_length reach past one granule's bits); it decodes them exactly as ffmpeg does, so
+# the line says nothing about damage.
+_BENIGN_DECODER = re.compile(r"part2_3_length \(\d+\) too large for available bit count")
 # A decode that ends this much before the header's length is reported (seconds; and relative,
 # since compressed headers only estimate).
 _SHORT_SECONDS, _SHORT_FRACTION = 0.5, 0.02
@@ -176,9 +181,9 @@ class _ArraySource(Source):
         bad = 0
         if arr.dtype.kind == "f":
             for start in range(0, arr.shape[0], _READ_FRAMES):
-                bad += int(np.count_nonzero(~np.isfinite(arr[start : start + _READ_FRAMES])))
+                bad += int(np.count_nonzero(~_usable(arr[start : start + _READ_FRAMES])))
         if bad == arr.size:
-            raise InvalidAudioError("every sample is NaN or infinite", source=self.label)
+            raise _all_bad(self.label)
         self.data = arr
         self.bad = bad
         self.info = AudioInfo(self.label, arr.shape[0] / self.rate, self.rate, arr.shape[1])
@@ -192,40 +197,19 @@ class _ArraySource(Source):
         def native() -> Iterator[np.ndarray]:
             for start in range(0, self.data.shape[0], _READ_FRAMES):
                 chunk = self.data[start : start + _READ_FRAMES]
+                if self.bad:
+                    chunk = np.where(_usable(chunk), chunk, 0.0)
                 if self.scale != 1.0:
                     chunk = (chunk.astype(np.float64) - self.offset) * self.scale
-                if self.bad:
-                    chunk = np.where(np.isfinite(chunk), chunk, 0.0)
                 yield _mix(chunk)
 
         return resample_stream(native(), self.rate, rate)
 
 
 def _open_file(path: Path) -> Source:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            if os.path.islink(path):
-                raise AudioFileNotFoundError("broken symbolic link (its target does not exist)",
-                                             source=path) from None
-            raise AudioFileNotFoundError("no such file", source=path) from None
-        if exc.errno == errno.ELOOP:
-            raise AudioDecodeError("symbolic link loop (the link leads back to itself)",
-                                   source=path) from None
-        raise AudioDecodeError(f"cannot read file: {exc.strerror or exc}", source=path) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise AudioDecodeError("is a directory, not an audio file", source=path)
-    if not stat.S_ISREG(st.st_mode):
-        # A FIFO or a device may block forever or never end: only regular files are read.
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
-        raise AudioDecodeError(f"is {kind}, not a regular audio file", source=path)
-    size = st.st_size
-    if size == 0:
-        raise AudioDecodeError("file is empty (0 bytes)", source=path)
-    if not os.access(path, os.R_OK):
-        raise AudioDecodeError("permission denied", source=path)
+    # A FIFO or a device may block forever or never end: only regular files are read.
+    check_regular(path, error=AudioDecodeError, missing=AudioFileNotFoundError, empty_ok=False,
+                  noun="an audio file")
     try:
         return _SoundFileSource(path)
     except _NotForSoundFile:
@@ -259,6 +243,9 @@ class _SoundFileSource(Source):
             "WAV", "WAVEX") else None
         if self.raw is not None:
             self.frames = self.raw.frames
+        # libsndfile counts the frames a cut WAV still holds; its header says what was meant.
+        self.announced = wav_announced_frames(path, subtype, channels) if fmt in (
+            "WAV", "WAVEX") and self.raw is None else None
         self.info = AudioInfo(path.name, self.frames / rate, rate, channels)
 
     def blocks(self, rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
@@ -309,8 +296,10 @@ class _SoundFileSource(Source):
             reason = f"cannot decode audio: {problem}" if problem else "file contains no audio samples"
             raise AudioDecodeError(reason, source=self.label)
         notes = []
-        if noise is not None and noise.lines():
-            notes.append(f"decoder: {noise.lines()[0]}")
+        said = [line for line in (noise.lines() if noise is not None else [])
+                if not _BENIGN_DECODER.search(line)]
+        if said:
+            notes.append(f"decoder: {said[0]}")
         if problem:
             notes.append(problem)
         if decoded > stopped:
@@ -319,6 +308,9 @@ class _SoundFileSource(Source):
         if _short(decoded, self.frames, self.rate):
             notes.append(f"decoded {decoded / self.rate:.2f} s of the {self.frames / self.rate:.2f} s "
                          "its header announces (truncated or corrupt)")
+        elif self.announced is not None and _short(decoded, self.announced, self.rate):
+            notes.append(f"the WAV header announces {self.announced / self.rate:.2f} s but the "
+                         f"file holds {decoded / self.rate:.2f} s (truncated)")
         if notes:
             _warn_once(self.label, "damaged audio (" + "; ".join(notes) + "); using what decodes")
 
@@ -442,27 +434,48 @@ def _mix(chunk: np.ndarray) -> np.ndarray:
 
 
 def _sanitise(pieces: Generator[np.ndarray, None, None], label: str, *, mix: bool = True) -> Iterator[np.ndarray]:
-    """Replace non-finite samples by 0 (before mixing, so one bad channel spoils nothing else)."""
+    """Replace non-finite samples by 0 (before mixing, so one bad channel spoils nothing else).
+
+    Every sample bad is :class:`~m2p.errors.InvalidAudioError`, also when the consumer stops
+    early (a passage read with ``max_seconds``): a passage of NaN is no music either.
+    """
     bad = total = 0
     try:
         for piece in pieces:
             total += piece.size
-            finite = np.isfinite(piece)
+            finite = _usable(piece)
             if not finite.all():
                 bad += piece.size - int(np.count_nonzero(finite))
                 piece = np.where(finite, piece, np.float32(0.0))
             yield _mix(piece) if mix else piece
+    except GeneratorExit:
+        if total and bad == total:
+            raise _all_bad(label, complete=False) from None
+        raise
     finally:
         pieces.close()  # now, not at garbage collection: it may own an ffmpeg process
     if total and bad == total:
-        raise InvalidAudioError("every sample is NaN or infinite", source=label)
+        raise _all_bad(label)
     if bad:
         _warn_non_finite(label, bad, total)
 
 
+def _all_bad(label: str, *, complete: bool = True) -> InvalidAudioError:
+    what = "every sample" if complete else "every sample read (the part of the file used)"
+    return InvalidAudioError(f"{what} is NaN or infinite", source=label)
+
+
+def _usable(samples: np.ndarray) -> np.ndarray:
+    """Finite samples that also fit float32 (1e300 in a float64 array would become inf)."""
+    if samples.dtype == np.float64 or samples.dtype.itemsize > 8:
+        return np.abs(samples) <= _FLOAT32_MAX
+    return np.isfinite(samples)
+
+
 def _warn_non_finite(label: str, bad: int, total: int) -> None:
     warnings.warn(
-        f"{label}: replaced {bad} non-finite sample(s) ({100.0 * bad / total:.3g}%) by 0",
+        f"{label}: replaced {bad} non-finite sample(s) ({100.0 * bad / total:.3g}%) by 0 (NaN, "
+        "infinite, or too large for float32)",
         UserWarning,
         stacklevel=5,
     )
@@ -519,7 +532,7 @@ class BlockConverter:
         elif arr.shape[1] != self.channels:
             raise InvalidAudioError(f"block has {arr.shape[1]} channels, the stream {self.channels}",
                                     source=self.label)
-        finite = np.isfinite(arr)
+        finite = _usable(arr)
         if not finite.all():
             if not self.warned:
                 _warn_non_finite(self.label, int(arr.size - np.count_nonzero(finite)), arr.size)
@@ -568,46 +581,20 @@ def _warn_once(label: str, text: str) -> None:
     warnings.warn(f"{label}: {text}", UserWarning, stacklevel=5)
 
 
-class _Captured:
-    """Text a C library wrote to the stderr file descriptor while :func:`_quiet_stderr` held it."""
-
-    def __init__(self) -> None:
-        self.text = ""
+class _Captured(Captured):
+    """Decoder lines (libmpg123's, without their ``[src/libmpg123/x.c:f():12]`` prefix)."""
 
     def lines(self) -> list[str]:
         out = []
         for line in self.text.splitlines():
-            line = re.sub(r"^\[[^\]]*\]\s*", "", line.strip())  # "[src/libmpg123/x.c:f():12] "
+            line = re.sub(r"^\[[^\]]*\]\s*", "", line.strip())
             if line:
                 out.append(line[:160])
         return out
 
 
-@contextlib.contextmanager
-def _quiet_stderr(capture: "_Captured | None" = None) -> Iterator[None]:
-    """Point file descriptor 2 at a temporary file while C code runs (libmpg123 prints there
-    directly, past Python); what it wrote goes to ``capture`` (or is dropped)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to silence
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        try:
-            import sys
-
-            sys.stderr.flush()
-        except Exception:  # noqa: BLE001 - a replaced or closed sys.stderr
-            pass
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            if capture is not None and len(capture.text) < 4096:
-                sink.seek(0)
-                capture.text += sink.read(4096).decode("utf-8", "replace")
+_quiet_stderr = captured_stderr
+"""libmpg123 (MP3) writes its complaints straight to the stderr file descriptor."""
 
 
 def _ffmpeg_native(path: Path, rate: int, channels: int, *, skip: int) -> Iterator[np.ndarray]:

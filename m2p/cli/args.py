@@ -22,6 +22,7 @@ from typing import IO, Any
 
 __all__ = ["add_example", "add_inference_arguments", "finite_number", "hop_seconds",
            "inference_kwargs", "int_range", "integer", "is_tty", "non_negative_number",
+           "number_range",
            "palette_count", "positive_int", "positive_number", "seed", "unit_interval",
            "window_seconds"]
 
@@ -152,6 +153,18 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
     return value
+
+
+def number_range(low: float, high: float) -> Callable[[str], float]:
+    """The type of a finite number from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        value = finite_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}: {text!r}")
+        return value
+
+    return parse
 
 
 def int_range(low: int, high: int) -> Callable[[str], int]:

@@ -12,7 +12,11 @@ Usage::
     m2p grade | recolor | race | match ...   (added by adapters, here the video adapter)
 
 Exit status: 0 success, 1 an error with the input or environment (one line on stderr,
-``m2p: error: <message>``, no traceback), 2 a usage error (argparse).
+``m2p: error: <message>``, no traceback; a missing optional package says how to install it),
+2 a usage error (argparse), 130 Ctrl-C, 128 + N a termination signal N (SIGTERM: 143). An
+interrupted or terminated command removes its partial outputs and keeps the previous files.
+File names in messages are escaped (:func:`m2p._internal.text.printable`): a name holding
+terminal escape sequences is shown, never obeyed.
 
 Adding a subcommand
 -------------------
@@ -43,6 +47,7 @@ inference options (:mod:`m2p.cli.args`), and what they print (:mod:`m2p.cli.outp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import json
@@ -59,8 +64,10 @@ from m2p.cli.args import (
     palette_count,
     positive_int,
 )
-from m2p.cli.output import print_palette, print_summary, print_track
-from m2p._internal.text import first_line
+from m2p.cli.output import print_palette, print_summary, print_track, spacing
+from m2p._internal.extras import missing_extra
+from m2p._internal.signals import Terminated, termination_raises
+from m2p._internal.text import first_line, printable
 from m2p.errors import M2PError
 from m2p.hooks.specs import Handler
 
@@ -82,7 +89,7 @@ class Subcommand(NamedTuple):
 EXAMPLES: dict[str, str] = {
     "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
-    "live": "ffmpeg -nostdin -i URL -f f32le -ac 1 -ar 22050 - | m2p live",
+    "live": "ffmpeg -nostdin -i URL -f wav - | m2p live",
     "plugins": "m2p plugins --verbose",
     "export": "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
               "m2p export song.mp3 --format css --at 30 -o theme.css",
@@ -105,9 +112,15 @@ SUBCOMMANDS: list[Subcommand] = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error, 130
+    interrupted, 128 + N terminated by signal N)."""
+    _tolerant_streams()
+    _matplotlib_config_dir()
     try:
-        return _main(argv)
+        with termination_raises():
+            return _main(argv)
+    except KeyboardInterrupt as exc:  # while adapters load or arguments are parsed
+        return _interrupted(exc)
     finally:
         if argv is None:  # the ``m2p`` program: the process ends next
             # Objects alive now die with the process; the interpreter's final collection of
@@ -154,18 +167,37 @@ def _main(argv: Sequence[str] | None) -> int:
             return _report(exc)
         except OSError as exc:  # unwritable output path, full disk...
             return _report(exc)
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc)
+        except ImportError as exc:  # an optional package, found missing deep down
+            extra = missing_extra(exc, f"{PROG} {args.command}")
+            if extra is None:
+                return _internal_error(exc)
+            return _report(extra)
         except (MemoryError, RecursionError) as exc:
             return _report(M2PError(f"out of resources ({type(exc).__name__}); the input is "
                                     "too large or too deeply nested"))
         except Exception as exc:  # noqa: BLE001 - a bug: still one line, traceback on request
-            if os.environ.get("M2P_DEBUG"):
-                raise
-            text = " ".join(str(exc).split())[:200]
-            return _report(M2PError(f"internal error ({type(exc).__name__}: {text}); please "
-                                    "report it (M2P_DEBUG=1 shows the traceback)"))
+            return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("M2P_DEBUG"):
+        raise exc
+    text = " ".join(str(exc).split())[:200]
+    return _report(M2PError(f"internal error ({type(exc).__name__}: {text}); please "
+                            "report it (M2P_DEBUG=1 shows the traceback)"))
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C: exit 130; a termination signal: exit 128 + its number (partial outputs are
+    already removed: the interrupt ran every ``finally`` on its way here)."""
+    if isinstance(exc, Terminated):
+        print(f"{PROG}: terminated ({exc.args[0].split()[-1]}); partial outputs removed",
+              file=sys.stderr)
+        return 128 + exc.signum
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    return 130
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,9 +271,9 @@ def configure_track(parser: argparse.ArgumentParser) -> Handler:
         if not (args.output or args.json or args.png):
             print_track(track, sys.stdout)
         elif files:
+            asked = spacing(track, window=args.window, hop=args.hop)  # not the rounded ones
             print_summary(" and ".join(files), f"{len(track)} palettes over "
-                          f"{track.duration:.1f} s (window {track.window:g} s, hop "
-                          f"{track.hop:g} s)", track.overall)
+                          f"{track.duration:.1f} s ({asked})", track.overall)
         return 0
 
     return run
@@ -252,14 +284,16 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
     from m2p.inference.live import PCM_FORMATS
 
     parser.add_argument("source", nargs="?", default="-",
-                        help="'-' (default): raw PCM on standard input, e.g. from "
-                             "'ffmpeg -i URL -f f32le -ac 1 -ar 22050 -'; or an audio file")
+                        help="'-' (default): standard input, a WAV stream ('ffmpeg -i URL -f wav "
+                             "-': the same palettes as 'm2p track') or raw PCM (see --rate, "
+                             "--channels, --format); or an audio file")
     parser.add_argument("--rate", type=positive_int, default=22050, metavar="HZ",
-                        help="sample rate of the PCM on standard input (default 22050)")
+                        help="sample rate of raw PCM on standard input (default 22050)")
     parser.add_argument("--channels", type=positive_int, default=1, metavar="N",
-                        help="interleaved channels of the PCM on standard input (default 1)")
+                        help="interleaved channels of raw PCM on standard input (default 1; "
+                             "pipe stereo as it is: -ac 2 ... --channels 2)")
     parser.add_argument("--format", choices=sorted(PCM_FORMATS), default="f32le",
-                        help="sample format of the PCM on standard input (default f32le)")
+                        help="sample format of raw PCM on standard input (default f32le)")
     parser.add_argument("--realtime", action="store_true",
                         help="play a file at its real speed (as if it were a live stream)")
     parser.add_argument("--swatches", action="store_true",
@@ -268,13 +302,14 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from m2p.audio.decode import SAMPLE_RATE
-        from m2p.inference.live import PaletteStream, read_pcm, window_json
+        from m2p.inference.live import PaletteStream, read_pipe, window_json
 
         kwargs = inference_kwargs(args)
         kwargs.pop("batch_size"), kwargs.pop("progress")
         if args.source == "-":
-            rate, label = args.rate, "<stdin>"
-            blocks = read_pcm(sys.stdin.fileno(), fmt=args.format, channels=args.channels)
+            label = "<stdin>"
+            rate, blocks = read_pipe(sys.stdin.fileno(), fmt=args.format, channels=args.channels,
+                                     rate=args.rate, label=label)
         else:
             rate, label = SAMPLE_RATE, args.source
             blocks = _file_blocks(args.source, realtime=args.realtime)
@@ -347,13 +382,14 @@ def format_plugins(infos: "list[PluginInfo]", *, verbose: bool = False) -> str:
         shown = [*info.provides, *(f"m2p {c}" for c in info.commands),
                  *(f"format {f}" for f in info.formats)]
         provides = ", ".join(shown) if shown else "-"
-        rows.append((info.name, info.version or "?", info.status, provides))
+        status = info.error if info.status == "missing" and info.error else info.status
+        rows.append((info.name, info.version or "?", status, provides))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
              for r in rows]
     for info in infos:
-        if info.error:
-            lines.append(f"  {info.name}: {info.error}")
+        if info.error and info.status != "missing":  # a missing adapter's line is its status
+            lines.append(f"  {info.name}: {printable(info.error)}")
         if verbose:
             if info.module:
                 lines.append(f"  {info.name}: module {info.module} ({info.distribution or '?'})")
@@ -392,6 +428,9 @@ def _configure(entry: Subcommand, parser: argparse.ArgumentParser) -> Handler:
         module = importlib.import_module(entry.module)
         configure = getattr(module, entry.function)
     except (ImportError, AttributeError) as exc:
+        extra = missing_extra(exc, f"{PROG} {entry.name}")
+        if extra is not None:
+            raise extra from None
         raise M2PError(f"command {entry.name!r} is unavailable ({exc})") from exc
     return configure(parser)
 
@@ -410,11 +449,22 @@ def _adapter_commands(*, exclude: set[str]) -> "list[Registered]":
 
 def _configure_adapter_command(command: "Registered", parser: argparse.ArgumentParser
                                ) -> Handler:
+    from m2p.hooks.manager import DEFAULT_PLUGINS
+
     try:
         return command.obj(parser)
-    except (ImportError, AttributeError) as exc:
+    except M2PError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an adapter's bug must not become a traceback
+        extra = missing_extra(exc, f"{PROG} {command.name}")
+        if extra is not None:
+            raise extra from None
+        if command.plugin in DEFAULT_PLUGINS and isinstance(exc, (ImportError, AttributeError)):
+            detail = str(exc)
+        else:
+            detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         raise M2PError(f"command {command.name!r} of the {command.plugin!r} adapter is "
-                       f"unavailable ({exc})") from exc
+                       f"unavailable ({detail})") from None
 
 
 def _refuse_unavailable(command: str) -> None:
@@ -428,7 +478,8 @@ def _refuse_unavailable(command: str) -> None:
 
 def _report(exc: BaseException) -> int:
     message = str(exc) if isinstance(exc, M2PError) else _os_error_text(exc)
-    print(f"{PROG}: error: {first_line(message) or type(exc).__name__}", file=sys.stderr)
+    print(f"{PROG}: error: {printable(first_line(message) or type(exc).__name__)}",
+          file=sys.stderr)
     return 1
 
 
@@ -439,7 +490,39 @@ def _os_error_text(exc: BaseException) -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    print(f"{PROG}: warning: {printable(first_line(str(message)))}", file=sys.stderr)
+
+
+def _tolerant_streams() -> None:
+    """Text that the terminal's encoding lacks (a Unicode file name under ``LC_ALL=C`` or
+    ``PYTHONIOENCODING=ascii``) is written as escapes instead of failing the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            with contextlib.suppress(Exception):
+                reconfigure(errors="backslashreplace")
+
+
+def _matplotlib_config_dir() -> None:
+    """Point ``MPLCONFIGDIR`` at a private folder when Matplotlib's default one cannot be
+    made (a read-only HOME): Matplotlib would otherwise print "mkdir -p failed" and a
+    "created a temporary cache directory" notice on every command that draws."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    default = os.path.join(base, "matplotlib")
+    probe = default
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)  # the deepest folder that exists must let us create
+    if os.path.isdir(probe) and os.access(probe, os.W_OK | os.X_OK):
+        return
+    import tempfile
+
+    private = os.path.join(tempfile.gettempdir(), f"m2p-matplotlib-{os.getuid()}")
+    with contextlib.suppress(OSError):
+        os.makedirs(private, mode=0o700, exist_ok=True)
+        if os.access(private, os.W_OK):
+            os.environ["MPLCONFIGDIR"] = private
 
 
 def _exit_code(exc: SystemExit) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from m2p._internal.text import printable
 from m2p.cli.args import add_inference_arguments, inference_kwargs, positive_int
 from m2p.hooks.specs import Handler
 
@@ -36,13 +37,18 @@ def configure_batch(parser: argparse.ArgumentParser) -> Handler:
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
+        from m2p._internal.extras import require
         from m2p.library.batch import run_batch
 
+        require("pyarrow", extra="library", feature="m2p batch")
+        if args.engine == "ray":
+            require("ray", extra="ray", feature="m2p batch --engine ray")
         summary = run_batch(args.paths, output=args.output, engine=args.engine,
                             workers=args.workers, flush_every=args.flush_every,
                             **inference_kwargs(args))
-        print(f"{summary.output}: {summary.total} files, {summary.analysed} analysed, "
-              f"{summary.skipped} already done, {summary.errors} errors", file=sys.stdout)
+        print(printable(f"{summary.output}: {summary.total} files, {summary.analysed} analysed, "
+                        f"{summary.skipped} already done, {summary.errors} errors"),
+              file=sys.stdout)
         return 0
 
     return run
@@ -54,11 +60,17 @@ def configure_gallery(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("-o", "--output", required=True, metavar="FOLDER",
                         help="folder for index.html (audio links are relative to it)")
     parser.add_argument("--title", default="music2palette library", help="page title")
+    parser.add_argument("--root", default=None, metavar="FOLDER",
+                        help="the library root: every track must lie inside it, and the page "
+                             "names tracks by their path there (default: the table's folder)")
 
     def run(args: argparse.Namespace) -> int:
+        from m2p._internal.extras import require
         from m2p.library.gallery import write_gallery
 
-        print(write_gallery(args.library, args.output, title=args.title))
+        require("pyarrow", extra="library", feature="m2p gallery")
+        print(printable(write_gallery(args.library, args.output, title=args.title,
+                                      root=args.root)))
         return 0
 
     return run

@@ -31,8 +31,10 @@ def print_summary(path: Any, details: str, palette: "Palette | None",
     ``PATH: DETAILS; palette #rrggbb ...`` (the hex codes follow true-colour swatches on a
     terminal without ``NO_COLOR``), on standard output.
     """
+    from m2p._internal.text import printable
+
     out = sys.stdout if out is None else out
-    line = f"{path}: {details}"
+    line = printable(f"{path}: {details}")  # names are shown, never obeyed by the terminal
     if palette is not None:
         if use_colour(out):
             from m2p.exporters.render import ansi_swatches
@@ -69,3 +71,12 @@ def print_track(track: "PaletteTrack", out: IO[str]) -> None:
             out.write(f"{time:8.2f} s  {ansi_swatches(palette, width=3)}  {' '.join(palette.hex)}\n")
         else:
             out.write(f"{time:.2f} {' '.join(palette.hex)}\n")
+
+
+def spacing(track: "PaletteTrack", *, window: float | None = None,
+            hop: float | None = None) -> str:
+    """``"window 10 s, hop 2.5 s"``: the window and hop the user asked for (the track's exact
+    values, rounded to the encoder's frames, e.g. 2.50776 s, stay in its JSON)."""
+    window = track.window if window is None else window
+    hop = track.hop if hop is None else hop
+    return f"window {float(window):g} s, hop {float(hop):g} s"

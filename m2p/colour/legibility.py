@@ -1,13 +1,34 @@
-"""The colours of a chart: legible order, series colours, text and backgrounds.
+"""The legibility rule: colours that read where they land.
 
-One rule makes a chart's categorical colours legible, and every plotting adapter (Matplotlib,
-Altair, Plotly, Bokeh) calls it through :func:`chart_colors` (or :func:`chart_look`, which
-adds backgrounds, text and grid colours around it): the palette in :func:`legible_order`
-(neighbours in a colour cycle far apart), grown to ``n`` colours by
-:func:`m2p.colour.distinct.distinct_colors` (a stated CIEDE2000 apart in normal and dichromat
-vision), each moved in lightness only until it keeps a WCAG contrast against the background
-(:func:`m2p.colour.vision.lightness_for_contrast`). Text gets the nearest palette tint that
-keeps 4.5:1 (:func:`ensure_contrast`).
+One rule makes colour drawn on a background legible, and every surface that draws colour on a
+background calls it: the Matplotlib cycle, :meth:`m2p.palette_types.Palette.take`,
+``m2p.animate_colors``, the Altair, Plotly and Bokeh category colours, the bars of a race and
+the swatches of the gallery. The rule (:func:`legible_colors`):
+
+1. **Contrast.** Every colour keeps WCAG 2.1 contrast >= ``min_contrast`` (default 3:1, success
+   criterion 1.4.11 for graphics) against the background it lands on. Contrast depends on
+   relative luminance only, so it is a band of CIELAB lightness (:func:`legible_band`), and a
+   colour reaches it by moving lightness while its chroma and hue stay (as far as the sRGB
+   gamut allows at the new lightness).
+2. **No wall of near-blacks.** At most :data:`MAX_NEAR_EXTREMES` colours may sit below L*
+   :data:`NEAR_BLACK` on a light background (above L* :data:`NEAR_WHITE` on a dark one):
+   darkening every colour into the band's far end is what made the light style a set of
+   indistinguishable maroons.
+3. **Categories apart.** Every pair is at least ``min_distance`` CIEDE2000 apart (default 20)
+   in normal vision and under simulated deuteranopia and protanopia, on the 8-bit colours.
+4. **Widen hue, say so once.** When the palette's own colours and their neighbourhood cannot
+   give ``n`` such colours, hue is widened (:func:`m2p.colour.distinct.distinct_colors`); when
+   even that cannot keep the distance, one :class:`m2p.errors.DistinctColorsWarning` says how
+   far apart they are. Lightness never goes past the caps to make room.
+
+Over time (:class:`TrackColors`: the bars of a race, ``m2p.animate_colors``) each slot keeps
+one hue for the whole piece, and the music moves its lightness and chroma within the range in
+which rules 1-3 still hold at every moment.
+
+:func:`chart_colors` is the rule on the palette in :func:`legible_order` (neighbours in a cycle
+far apart), :func:`chart_look` adds backgrounds, text (>= 4.5:1, :func:`ensure_contrast`), edge
+and grid colours around it, and :func:`outline_color` outlines colours that must be shown as
+they are (a palette's own swatches).
 
 Examples
 --------
@@ -16,54 +37,108 @@ Examples
 [2, 1, 0]
 >>> ensure_contrast(hex_to_lch("#a8dadc")[0], "#ffffff", 4.5)
 '#4f7e80'
+>>> [round(v, 1) for v in legible_band("#ffffff").lightness]
+[0.0, 61.6]
 
 References
 ----------
 W3C (2018). Web Content Accessibility Guidelines 2.1: 1.4.3 contrast (minimum), 1.4.6
     contrast (enhanced), 1.4.11 non-text contrast.
+Machado, G. M., Oliveira, M. M. and Fernandes, L. A. F. (2009). A physiologically-based model
+    for simulation of color vision deficiency. IEEE TVCG 15(6), 1291-1298.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
-from m2p.colour.convert_np import as_srgb, hex_to_lch, rgb_to_hex
+from m2p.colour.convert_np import as_srgb, hex_to_lch, rgb8_to_lch, rgb_to_hex
 from m2p.colour.difference import ciede2000_matrix
-from m2p.colour.distinct import DEFAULT_MIN_DISTANCE, distinct_colors
+from m2p.colour.distinct import (
+    DEFAULT_MIN_DISTANCE,
+    Distinct,
+    Extremes,
+    grow,
+    shortfall_message,
+)
 from m2p.colour.gamut import lch_to_hex, lch_to_rgb8
-from m2p.colour.vision import contrast_ratio, is_dark, lightness_for_contrast, relative_luminance
+from m2p.colour.vision import (
+    contrast_ratio,
+    is_dark,
+    lightness_for_contrast,
+    min_pairwise_distance,
+    relative_luminance,
+)
+from m2p.errors import DistinctColorsWarning, InvalidArgumentError
 
 if TYPE_CHECKING:
-    from m2p.palette_types import Palette
+    from m2p.palette_types import Palette, PaletteTrack
 
 __all__ = [
-    "TEXT_CONTRAST",
     "CYCLE_LENGTH",
+    "DEFAULT_MIN_DISTANCE",
     "LINE_CONTRAST",
+    "MAX_NEAR_EXTREMES",
+    "NEAR_BLACK",
+    "NEAR_WHITE",
+    "TEXT_CONTRAST",
+    "Band",
     "ChartLook",
+    "TrackColors",
     "chart_colors",
     "chart_look",
     "dark_backgrounds",
     "ensure_contrast",
+    "legible_band",
+    "legible_colors",
     "legible_order",
     "mix",
+    "outline_color",
     "text_color",
 ]
 
 TEXT_CONTRAST = 4.5
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
 
-CYCLE_LENGTH = 10
-"""Categorical colours a chart gets when ``n`` is not given (at least the palette's own): as
-many as Matplotlib's default cycle and Vega's ``tableau10``, so series 6 is not series 1 again."""
+CYCLE_LENGTH = 8
+"""Categorical colours a chart gets when ``n`` is not given (at least the palette's own). Eight
+is the most that can stay :data:`DEFAULT_MIN_DISTANCE` apart in all three visions within the
+lightness band of a chart background (the best placement over the whole gamut reaches about
+22 CIEDE2000 for 8 colours, 20 for 9 and 18 for 10; ``docs/science.md``). Ask for more with
+``n=`` and they come as far apart as they can, with a warning saying how far."""
 
 LINE_CONTRAST = 3.0
 """Default minimum WCAG 2 contrast of lines, markers and bars against the background (WCAG 2.1
 success criterion 1.4.11, non-text contrast)."""
+
+NEAR_BLACK = 20.0
+"""CIELAB L* below which a colour counts as near-black (on a light background)."""
+
+NEAR_WHITE = 90.0
+"""CIELAB L* above which a colour counts as near-white (on a dark background)."""
+
+MAX_NEAR_EXTREMES = 1
+"""Most near-black colours a set may hold on a light background (near-white on a dark one)."""
+
+# How far the music may move the lightness (L*) and chroma (factor) of TrackColors' slots.
+_SWING_LIGHTNESS = 12.0
+_SWING_CHROMA = 0.3
+_SWING_STEPS = (1.0, 0.05)
+
+
+class Band(NamedTuple):
+    """Where legible colours may lie on one background: an L* range and the near-extreme cap."""
+
+    lightness: tuple[float, float]
+    extremes: Extremes
+    background: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +163,106 @@ class ChartLook:
     grid: str
 
 
+def legible_band(background: Any = "#ffffff", min_contrast: float | None = None, *,
+                 lightness: tuple[float, float] | None = None) -> Band:
+    """The L* band and near-extreme cap of colours legible on ``background``.
+
+    Parameters
+    ----------
+    background
+        Hex string or sRGB triple the colours are drawn on.
+    min_contrast
+        WCAG contrast ratio, 1 to 21; default :data:`LINE_CONTRAST`; 1 for no contrast rule
+        (and then no cap either: the colours may be anything).
+    lightness
+        An extra ``(low, high)`` L* range to stay in (intersected with the contrast band).
+
+    Returns
+    -------
+    Band
+
+    Raises
+    ------
+    m2p.errors.InvalidArgumentError
+        No colour reaches the contrast on that background, or the ranges do not meet.
+    """
+    bg = rgb_to_hex(as_srgb(background).reshape(3))[0]
+    ratio = LINE_CONTRAST if min_contrast is None else float(min_contrast)
+    if not (math.isfinite(ratio) and 1.0 <= ratio <= 21.0):
+        raise InvalidArgumentError(f"min_contrast must be a contrast ratio from 1 to 21, "
+                                   f"got {min_contrast!r}")
+    if ratio <= 1.0:
+        lo, hi, extremes = 0.0, 100.0, Extremes()
+    else:
+        lo, hi = lightness_for_contrast(bg, ratio)
+        extremes = (Extremes(above=NEAR_WHITE, most=MAX_NEAR_EXTREMES) if is_dark(bg)
+                    else Extremes(below=NEAR_BLACK, most=MAX_NEAR_EXTREMES))
+    if lightness is not None:
+        lo, hi = max(lo, float(lightness[0])), min(hi, float(lightness[1]))
+        if not lo < hi:
+            raise InvalidArgumentError(f"lightness {tuple(lightness)!r} leaves no colour with "
+                                       f"contrast {ratio:g} on {bg}")
+    return Band((lo, hi), extremes, bg)
+
+
+def legible_colors(lch: Any, n: int, *, background: Any = "#ffffff",
+                   min_contrast: float | None = None, min_distance: float | None = None,
+                   lightness: tuple[float, float] | None = None, warn: bool = True) -> Distinct:
+    """The legibility rule: ``n`` colours grown from a palette, legible on ``background``.
+
+    The palette's colours come first, in their order, each moved in lightness only (chroma and
+    hue kept) into the band of :func:`legible_band`; new colours of the same mood follow; at
+    most :data:`MAX_NEAR_EXTREMES` are near-black (near-white on a dark background); every
+    pair is ``min_distance`` CIEDE2000 apart in normal vision and under simulated
+    deuteranopia and protanopia. See the module docstring and
+    :func:`m2p.colour.distinct.distinct_colors`.
+
+    Parameters
+    ----------
+    lch
+        (k, 3) CIELCh palette.
+    n
+        Number of colours, 1 to 64.
+    background
+        Hex string or sRGB triple the colours land on.
+    min_contrast
+        WCAG contrast against ``background``; default :data:`LINE_CONTRAST`; 1 for none.
+    min_distance
+        CIEDE2000; default :data:`DEFAULT_MIN_DISTANCE`; 0 keeps the palette's colours (moved
+        in lightness only where the contrast needs it).
+    lightness
+        An extra L* range (intersected with the contrast band).
+    warn
+        Warn (once per distinct request) when the distance cannot be kept.
+
+    Returns
+    -------
+    m2p.colour.distinct.Distinct
+
+    Warns
+    -----
+    m2p.errors.DistinctColorsWarning
+        ``n`` colours cannot keep ``min_distance`` legibly: they come as far apart as the
+        search makes them, and the warning says how far.
+    """
+    band = legible_band(background, min_contrast, lightness=lightness)
+    distance = DEFAULT_MIN_DISTANCE if min_distance is None else float(min_distance)
+    palette = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
+    found, achieved = _grown(palette.tobytes(), len(palette), n, distance, band)
+    if warn and achieved < distance:
+        warnings.warn(shortfall_message(n, distance, found.min_distance, band.lightness),
+                      DistinctColorsWarning, stacklevel=2)
+    return Distinct(found.lch.copy(), found.rgb8.copy(), found.min_distance)
+
+
+@functools.lru_cache(maxsize=512)
+def _grown(key: bytes, k: int, n: int, distance: float, band: Band) -> tuple[Distinct, float]:
+    """:func:`m2p.colour.distinct.grow`, memoised: adapters ask for the same colours often
+    (every style call, every window of a race)."""
+    lch = np.frombuffer(key, dtype=np.float64).reshape(k, 3)
+    return grow(lch, n, distance, band.lightness, band.extremes)
+
+
 def chart_look(palette: "Palette", *, dark: bool = False, n: int | None = None,
                min_distance: float | None = None, min_contrast: float | None = None) -> ChartLook:
     """The :class:`ChartLook` of a palette, light (white backgrounds) or dark (from the
@@ -95,10 +270,7 @@ def chart_look(palette: "Palette", *, dark: bool = False, n: int | None = None,
     :func:`chart_colors` (``n=len(palette), min_distance=0, min_contrast=1``: the palette's
     own colours)."""
     lch = hex_to_lch(palette.hex)
-    if dark:
-        figure_bg, axes_bg = dark_backgrounds(lch)
-    else:
-        figure_bg = axes_bg = "#ffffff"
+    figure_bg, axes_bg = backgrounds(lch, dark=dark)
     text = text_color(lch, (figure_bg, axes_bg), light_text=dark)
     cycle = chart_colors(palette, n=n, min_distance=min_distance, background=axes_bg,
                          min_contrast=min_contrast)
@@ -106,15 +278,15 @@ def chart_look(palette: "Palette", *, dark: bool = False, n: int | None = None,
                      grid=mix(text, axes_bg, 0.3))
 
 
+def backgrounds(lch: np.ndarray, *, dark: bool) -> tuple[str, str]:
+    """Figure and axes backgrounds of the light (white) or dark look of a palette."""
+    return dark_backgrounds(lch) if dark else ("#ffffff", "#ffffff")
+
+
 def chart_colors(palette: "Palette", *, n: int | None = None, min_distance: float | None = None,
                  background: Any = "#ffffff", min_contrast: float | None = None) -> list[str]:
-    """A chart's categorical colours: the palette in legible order, grown to ``n`` colours.
-
-    The palette's colours as shown (its hex codes) in :func:`legible_order`, grown by
-    :func:`m2p.colour.distinct.distinct_colors` (what :meth:`~m2p.palette_types.Palette.take`
-    does): its own colours first, every pair at least ``min_distance`` CIEDE2000 apart in
-    normal vision and under simulated deuteranopia and protanopia, and every colour at WCAG
-    contrast >= ``min_contrast`` against ``background`` (lightness moved only).
+    """A chart's categorical colours: :func:`legible_colors` of the palette in
+    :func:`legible_order`.
 
     Parameters
     ----------
@@ -123,7 +295,7 @@ def chart_colors(palette: "Palette", *, n: int | None = None, min_distance: floa
     n
         Number of colours; default ``max(len(palette), CYCLE_LENGTH)``.
     min_distance
-        CIEDE2000; default :data:`m2p.colour.distinct.DEFAULT_MIN_DISTANCE`.
+        CIEDE2000; default :data:`DEFAULT_MIN_DISTANCE`.
     background
         Hex string or sRGB triple the colours are drawn on.
     min_contrast
@@ -136,12 +308,139 @@ def chart_colors(palette: "Palette", *, n: int | None = None, min_distance: floa
     """
     lch = hex_to_lch(palette.hex)
     count = max(len(lch), CYCLE_LENGTH) if n is None else n
-    ratio = LINE_CONTRAST if min_contrast is None else float(min_contrast)
-    lightness = (0.0, 100.0) if ratio <= 1.0 else lightness_for_contrast(background, ratio)
-    found = distinct_colors(lch[legible_order(lch)], count, lightness=lightness,
-                            min_distance=DEFAULT_MIN_DISTANCE if min_distance is None
-                            else min_distance)
+    found = legible_colors(lch[legible_order(lch)], count, background=background,
+                           min_contrast=min_contrast, min_distance=min_distance)
     return lch_to_hex(found.lch)
+
+
+def outline_color(colour: Any, background: Any, ratio: float = LINE_CONTRAST) -> str | None:
+    """An outline for a colour that must be shown as it is (a palette's own swatch) on
+    ``background``: ``None`` when the colour already has contrast >= ``ratio`` there, else a
+    neutral with contrast >= ``ratio`` against the background (so the swatch's edge is seen)."""
+    if float(contrast_ratio(colour, background)) >= ratio:
+        return None
+    bg_lch = rgb8_to_lch(np.round(as_srgb(background).reshape(1, 3) * 255.0))[0]
+    return ensure_contrast(np.array([bg_lch[0], 0.0, 0.0]), background, ratio)
+
+
+class TrackColors:
+    """``t -> (n, 3)`` sRGB: one legible colour per slot for a whole palette track.
+
+    Each slot keeps one hue for the whole piece: the colours are :func:`legible_colors` of the
+    whole-piece palette (in :func:`legible_order`, or slot order with ``order=None``). The
+    music moves lightness and chroma: at each window, every slot's L* moves by the window
+    palette's mean L* minus the whole piece's, and its chroma by the ratio of their mean
+    chromas, both limited to the range (found once, on a grid) in which every rule still holds
+    (contrast, the near-extreme cap, the distance the whole-piece colours reached), and
+    interpolated between windows. A time whose interpolated colours would break the distance
+    between grid points takes the nearest grid point's.
+
+    Parameters
+    ----------
+    track
+        A :class:`~m2p.palette_types.PaletteTrack`.
+    n
+        Slots; default the whole-piece palette's length.
+    background, min_contrast, min_distance
+        As for :func:`legible_colors`.
+    order
+        ``"legible"`` or ``None`` (the palette's slot order).
+    """
+
+    def __init__(self, track: "PaletteTrack", n: int | None = None, *,
+                 background: Any = "#ffffff", min_contrast: float | None = None,
+                 min_distance: float | None = None, order: str | None = "legible") -> None:
+        overall = np.asarray(track.overall.lch, dtype=np.float64)
+        if order == "legible":
+            overall = overall[legible_order(overall)]
+        elif order is not None:
+            raise InvalidArgumentError(f"order must be 'legible' or None, got {order!r}")
+        count = len(overall) if n is None else n
+        self.band = legible_band(background, min_contrast)
+        found = legible_colors(overall, count, background=background, min_contrast=min_contrast,
+                               min_distance=min_distance)
+        self.base = found.lch
+        wanted = DEFAULT_MIN_DISTANCE if min_distance is None else float(min_distance)
+        self.min_distance = min(wanted, found.min_distance)
+        """Distance every call keeps (lower than asked only where the whole piece could not)."""
+        self.times = np.asarray(track.times, dtype=np.float64)
+        self.duration = float(track.duration)
+        light = np.array([np.mean(p.lch[:, 0]) for p in track.palettes])
+        chroma = np.array([np.mean(p.lch[:, 1]) for p in track.palettes])
+        self._memo: dict[tuple[int, int], np.ndarray] = {}
+        self.lightness_range, self.chroma_range = self._safe_box()
+        self.shift = np.clip(light - float(np.mean(overall[:, 0])), *self.lightness_range)
+        scale = chroma / max(float(np.mean(overall[:, 1])), 1e-6)
+        self.scale = np.clip(scale, *self.chroma_range)
+
+    def __call__(self, t: float) -> np.ndarray:
+        shift, scale = self.params(t)
+        # Frames close in time ask for nearly the same colours: quantise and remember them.
+        key = (round(shift * 10.0), round(scale * 500.0))
+        found = self._memo.get(key)
+        if found is None:
+            shift, scale = key[0] / 10.0, key[1] / 500.0
+            rgb8 = self._rgb8(shift, scale)
+            if not self._legible(rgb8):  # between grid points 8-bit rounding can tip it over
+                step_l, step_c = _SWING_STEPS
+                rgb8 = self._rgb8(round(shift / step_l) * step_l, round(scale / step_c) * step_c)
+            found = rgb8 / 255.0
+            if len(self._memo) < 4096:
+                self._memo[key] = found
+        return found.copy()
+
+    def hex(self, t: float) -> list[str]:
+        """The colours at ``t`` seconds as ``'#rrggbb'``."""
+        return rgb_to_hex(self(t))
+
+    def params(self, t: float) -> tuple[float, float]:
+        """``(lightness shift, chroma factor)`` at ``t`` seconds."""
+        t = min(max(float(t), 0.0), self.duration)
+        if len(self.times) == 0:
+            return 0.0, 1.0
+        return float(np.interp(t, self.times, self.shift)), float(np.interp(t, self.times, self.scale))
+
+    def _rgb8(self, shift: float, scale: float) -> np.ndarray:
+        lch = self.base.copy()
+        lch[:, 0] = lch[:, 0] + shift
+        lch[:, 1] = lch[:, 1] * scale
+        return lch_to_rgb8(lch)
+
+    def _safe(self, shift: float, scale: float) -> bool:
+        return self._legible(self._rgb8(shift, scale))
+
+    def _legible(self, rgb8: np.ndarray) -> bool:
+        """Whether 8-bit colours keep the rule: band, near-extreme cap, distance."""
+        shown = rgb8_to_lch(rgb8)[:, 0]
+        lo, hi = self.band.lightness
+        if (shown < lo).any() or (shown > hi).any():
+            return False
+        if int(self.band.extremes.of(shown).sum()) > max(
+                self.band.extremes.most, int(self.band.extremes.of(self.base[:, 0]).sum())):
+            return False
+        return len(rgb8) < 2 or min_pairwise_distance(rgb8 / 255.0) >= self.min_distance
+
+    def _safe_box(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The largest grid box around (0, 1) of lightness shifts and chroma factors in which
+        every grid point keeps the rules (lightness first, then chroma over that range)."""
+        step_l, step_c = _SWING_STEPS
+
+        def reach(ok: Any, step: float, limit: float) -> float:
+            out, k = 0.0, 1
+            while k * step <= limit + 1e-9 and ok(k * step):
+                out, k = k * step, k + 1
+            return out
+
+        up = reach(lambda d: self._safe(d, 1.0), step_l, _SWING_LIGHTNESS)
+        down = reach(lambda d: self._safe(-d, 1.0), step_l, _SWING_LIGHTNESS)
+        shifts = np.arange(-down, up + 1e-9, step_l)
+
+        def chroma_ok(factor: float) -> bool:
+            return all(self._safe(float(d), factor) for d in shifts)
+
+        more = reach(lambda c: chroma_ok(1.0 + c), step_c, _SWING_CHROMA)
+        less = reach(lambda c: chroma_ok(1.0 - c), step_c, _SWING_CHROMA)
+        return (-down, up), (1.0 - less, 1.0 + more)
 
 
 def legible_order(lch: np.ndarray) -> list[int]:
@@ -256,11 +555,13 @@ def dark_backgrounds(lch: np.ndarray) -> tuple[str, str]:
     Returns
     -------
     (str, str)
-        Hex codes: L* <= 10 and <= 14, chroma capped at 12 and 14, the darkest colour's hue.
+        Hex codes: L* <= 7 and <= 10, chroma capped at 12 and 14, the darkest colour's hue
+        (dark enough that colours from L* about 38 up keep 3:1 on them, room the legibility
+        rule needs for eight categories).
     """
     base = lch[int(np.argmin(lch[:, 0]))]
-    fig = np.array([min(base[0], 10.0), min(base[1], 12.0), base[2]])
-    ax = np.array([min(base[0], 10.0) + 4.0, min(base[1], 14.0), base[2]])
+    fig = np.array([min(base[0], 7.0), min(base[1], 12.0), base[2]])
+    ax = np.array([min(base[0], 7.0) + 3.0, min(base[1], 14.0), base[2]])
     return tuple(lch_to_hex(np.stack([fig, ax])))  # type: ignore[return-value]
 
 

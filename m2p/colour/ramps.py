@@ -94,12 +94,13 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
                    ) -> np.ndarray:
     """A diverging ramp between two palette hues that stay apart for colour-blind readers.
 
-    The ends are the two palette colours whose end colours (both at one lightness: the mean of
-    the two, clipped to [30, 60]) are farthest apart in CIEDE2000 in the *worst* of normal
-    vision and simulated deuteranopia and protanopia (Machado et al. 2009); a red and a green
-    of one lightness look alike to most colour-blind readers, so that pair loses. When no pair
-    keeps :data:`DIVERGING_SEPARATION`, the ramp runs from a palette colour to its complementary
-    hue, and for greys from blue to yellow-brown. L* rises linearly to a neutral centre and
+    The ends are two of the palette's own hues, at one lightness and a chroma of at least 40,
+    chosen as the pair farthest apart in CIEDE2000 in the *worst* of normal vision and
+    simulated deuteranopia and protanopia (Machado et al. 2009); a red and a green of one
+    lightness look alike to most colour-blind readers, so that pair loses. When no pair of the
+    palette's hues keeps :data:`DIVERGING_SEPARATION` (a palette of warm hues only, say), the
+    ramp runs from the palette's most vivid hue to the hue farthest from it for colour-blind
+    readers, and for greys from blue to yellow-brown. L* rises linearly to a neutral centre and
     a*, b* fade linearly to zero, in CIELAB.
 
     Parameters
@@ -135,24 +136,49 @@ def diverging_ramp(lch: np.ndarray, n: int = 256, *, centre_lightness: float = 9
 
 
 def _diverging_ends(lab: np.ndarray) -> tuple[float, np.ndarray]:
-    """End lightness and the (2, 2) a*b* of the two ends of :func:`diverging_ramp`."""
+    """End lightness and the (2, 2) a*b* of the two ends of :func:`diverging_ramp`.
+
+    1. Two of the palette's own hues, both at one lightness (the palette's mean, clipped to
+       [35, 55], or 40, or 50) and one chroma (the larger of the two, at least :data:`_END_CHROMA`, as far as
+       the gamut allows): the pair farthest apart in the worst of normal and dichromat vision,
+       if it keeps :data:`DIVERGING_SEPARATION`.
+    2. Else the palette's most vivid hue and, on the hue circle (15-degree steps), the partner
+       hue farthest from it in the worst vision.
+    3. A grey palette: blue and yellow-brown.
+    """
     chroma = np.hypot(lab[:, 1], lab[:, 2])
+    hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0
+    light = float(np.clip(np.mean(lab[:, 0]), 35.0, 55.0))
     vivid = [int(i) for i in np.argsort(-chroma, kind="stable") if chroma[i] >= 5.0]
-    pairs = [(float(np.clip((lab[i, 0] + lab[j, 0]) / 2.0, 30.0, 60.0)), lab[i, 1:], lab[j, 1:])
-             for i, j in itertools.combinations(vivid, 2)]
-    complements = []
-    for i in vivid:  # a colour and its complementary hue, at a usable chroma
-        base = lab[i, 1:] * max(1.0, 35.0 / chroma[i])
-        complements.append((float(np.clip(lab[i, 0], 30.0, 60.0)), base, -base))
-    for candidates in (pairs, complements):
-        if candidates:
-            score = [_worst_vision_distance(light, a, b) for light, a, b in candidates]
-            best = int(np.argmax(score))
-            if score[best] >= DIVERGING_SEPARATION:
-                light, a, b = candidates[best]
-                return light, np.stack([a, b])
+    pairs = []
+    for i, j in itertools.combinations(vivid, 2):
+        c = max(chroma[i], chroma[j], _END_CHROMA)
+        for level in dict.fromkeys((light, 40.0, 50.0)):  # the palette's lightness first
+            pairs.append((level, _ab(c, hue[i]), _ab(c, hue[j])))
+    if pairs:
+        score = [_worst_vision_distance(level, a, b) for level, a, b in pairs]
+        best = int(np.argmax(score))
+        if score[best] >= DIVERGING_SEPARATION:
+            level, a, b = pairs[best]
+            return level, np.stack([a, b])
+    if vivid:
+        first = vivid[0]
+        c = max(chroma[first], _END_CHROMA)
+        partners = [(_ab(c, hue[first]), _ab(c, h)) for h in np.arange(0.0, 360.0, 15.0)]
+        score = [_worst_vision_distance(light, a, b) for a, b in partners]
+        best = int(np.argmax(score))
+        if score[best] >= DIVERGING_SEPARATION:
+            return light, np.stack(partners[best])
     blue = np.array([-10.0, -40.0]) * 35.0 / np.hypot(10.0, 40.0)
     return 50.0, np.stack([blue, -blue])
+
+
+_END_CHROMA = 40.0  # the least chroma of a diverging ramp's ends (muted palettes get it)
+
+
+def _ab(chroma: float, hue: float) -> np.ndarray:
+    """a*, b* of a chroma and hue (degrees)."""
+    return np.array([chroma * np.cos(np.radians(hue)), chroma * np.sin(np.radians(hue))])
 
 
 def _worst_vision_distance(light: float, ab_a: np.ndarray, ab_b: np.ndarray) -> float:

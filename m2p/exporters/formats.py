@@ -225,9 +225,15 @@ def export(source: Any, output: str | os.PathLike[str], *, format: str | None = 
     m2p.errors.OutputError
         An output cannot be written or lacks the format's suffix; checked before inference.
     """
+    from m2p._internal.checks import label
+    from m2p._internal.outputs import path_inputs
+
     fmt = find_format(format, output)
     checked = check_options(fmt, options or {})
-    inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
+    if name is not None:
+        label(name, "name")  # before any work: a file format holds so much of a name
+
+    inputs = path_inputs(source, *checked.values())  # a --reference is an input too
     first = _check_output(output, inputs, OutputError, suffix=fmt.suffix)
     groups = palette_groups(source, at=at, sections=sections, name=name, **inference)
     title = name if name is not None else default_name(source)

@@ -16,7 +16,9 @@ taken.
 track cannot hold eight sections of one window each). ``"auto"``: one section per
 :data:`AUTO_SECONDS` of music, from 2 to :data:`AUTO_MAX`, and only at boundaries whose change
 is at least :data:`AUTO_MIN_CHANGE` (palettes that close look the same, so a cut there would
-only repeat the palette). ``min_length`` defaults to the larger of one analysis window (a
+only repeat the palette); then neighbouring sections whose palettes are closer than
+:data:`AUTO_MERGE_CHANGE` are merged, closest pair first (the change score is local, so three
+cuts in a slow drift can leave sections whose own palettes look the same). ``min_length`` defaults to the larger of one analysis window (a
 shorter section has no palette of its own) and half the mean section length (sections do not
 crowd).
 
@@ -54,6 +56,13 @@ AUTO_MIN_CHANGE = 2.0
 """Smallest change score (CIEDE2000) at which ``n="auto"`` cuts. A design choice, not a
 published threshold: at an average of 2 units per colour two palettes shown side by side
 read as the same palette, so a cut there would only repeat it."""
+
+AUTO_MERGE_CHANGE = 5.0
+"""``n="auto"`` merges neighbouring sections whose palettes are closer than this (order-free
+CIEDE2000, :func:`palette_change`). A design choice: two 5-colour palettes in separate files,
+each colour within about 5 units of its nearest in the other, are seen as the same palette
+(differences under 5 are visible only side by side); the user asked for sections that differ.
+An explicit ``n`` is kept as asked."""
 
 MAX_SECTIONS = 64
 """Largest ``n`` accepted."""
@@ -140,9 +149,17 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
         cuts.append(t)
     score_at = dict(zip(times.tolist(), scores.tolist()))
     edges = [0.0, *sorted(cuts), duration]
-    return [Section(index=i + 1, start=a, end=b, palette=_span_palette(track, a, b),
+    palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
+    while n == "auto" and len(palettes) > 1:  # near-identical neighbours: one section
+        gaps = [palette_change(a.lch, b.lch) for a, b in zip(palettes, palettes[1:])]
+        k = int(np.argmin(gaps))
+        if gaps[k] >= AUTO_MERGE_CHANGE:
+            break
+        del edges[k + 1]
+        palettes[k:k + 2] = [_span_palette(track, edges[k], edges[k + 1])]
+    return [Section(index=i + 1, start=a, end=b, palette=palette,
                     change=float(score_at.get(a, 0.0)) if i else 0.0)
-            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+            for i, (a, b, palette) in enumerate(zip(edges[:-1], edges[1:], palettes))]
 
 
 def change_scores(track: PaletteTrack) -> tuple[np.ndarray, np.ndarray]:
@@ -190,5 +207,5 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-__all__ = ["AUTO_MAX", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "Section",
+__all__ = ["AUTO_MAX", "AUTO_MERGE_CHANGE", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "Section",
            "change_scores", "palette_change", "track_sections"]

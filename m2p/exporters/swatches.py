@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import NamedTuple
 from xml.sax.saxutils import escape
 
+from m2p._internal.checks import MAX_LABEL, label
 from m2p._internal.outputs import atomic_output
 from m2p.errors import InvalidArgumentError
 from m2p.exporters.groups import NamedPalette, checked_groups, default_title
@@ -96,6 +97,8 @@ def write_swatches(path: str | os.PathLike[str], groups: Sequence[NamedPalette],
     """
     writer = SWATCHES[swatch_format(path, format)]
     groups = checked_groups(groups)
+    for name in [group.name for group in groups] + ([] if title is None else [title]):
+        label(name, "a palette's name", max_length=MAX_LABEL + 64)  # sections add their span
     path = Path(path)
     with atomic_output(path) as tmp:
         writer.write(tmp, groups, title=title)
@@ -266,7 +269,10 @@ def _one_line(text: str) -> str:
 
 
 def _ase_name(text: str) -> bytes:
-    encoded = (_one_line(text) + "\0").encode("utf-16-be")
+    encoded = (_one_line(text) + "\0").encode("utf-16-be", "surrogatepass")
+    if len(encoded) // 2 > 0xFFFF:  # the length field is 16 bits
+        raise InvalidArgumentError(f"a name of {len(text):,} characters does not fit an ASE file "
+                                   f"(at most {MAX_LABEL})")
     return struct.pack(">H", len(encoded) // 2) + encoded
 
 

@@ -4,15 +4,21 @@ Each front door is a :class:`FrontDoor` bound to a capability name: calling it c
 capability (``m2p.style(...)``), and its attributes are the capability's (``m2p.altair.scale``,
 ``m2p.video.MusicGrade``). The capability is looked up on every use
 (:func:`m2p.hooks.manager.get`), so nothing is loaded before the first use, and a missing adapter
-is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there). The
+is a clear :class:`~m2p.errors.PluginError` (which adapter, and why it is not there). A package
+the adapter needs and that is not installed is a :class:`~m2p.errors.MissingExtraError` with
+the install command (:mod:`m2p._internal.extras`; ``m2p.style`` without Matplotlib:
+``pip install "music2palette[matplotlib]"``), for the door itself and its functions. The
 parameters are the adapter's: each door's docstring says where they are documented. A new
 front door is one line here and one in ``m2p/__init__.py``'s table of public names.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
+from m2p._internal.extras import missing_extra, translating
 from m2p.errors import PluginError
 from m2p.hooks.manager import get
 
@@ -26,12 +32,16 @@ class FrontDoor:
         self._capability = capability
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return get(self._capability)(*args, **kwargs)
+        return _extras_named(get(self._capability), f"m2p.{self.__name__}")(*args, **kwargs)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") or attr == "_capability":
             raise AttributeError(attr)
-        return getattr(get(self._capability), attr)
+        try:
+            value = getattr(get(self._capability), attr)
+        except ImportError as exc:  # a lazily imported name whose package is missing
+            raise missing_extra(exc, f"m2p.{self.__name__}.{attr}") or exc from None
+        return _extras_named(value, f"m2p.{self.__name__}.{attr}")
 
     def __dir__(self) -> list[str]:
         try:
@@ -42,6 +52,16 @@ class FrontDoor:
     def __repr__(self) -> str:
         return f"<m2p front door {self.__name__!r} -> capability {self._capability!r} " \
                "(loaded on first use)>"
+
+
+def _extras_named(value: Any, feature: str) -> Any:
+    """``value`` wrapped by :func:`~m2p._internal.extras.translating` when it is a function
+    (a missing optional package inside the call names ``feature`` and the install command);
+    other values as they are (classes stay classes, modules stay modules)."""
+    if inspect.isfunction(value) or inspect.ismethod(value) \
+            or isinstance(value, functools.partial):
+        return translating(feature)(value)
+    return value
 
 
 style = FrontDoor("style", "style", """Matplotlib rcParams coloured by a song:

@@ -8,23 +8,36 @@ names (a comma list; unset loads all, empty loads none), and :func:`reset` forge
 
 An adapter that fails to import, or whose hook raises, is *reported* (a
 :class:`~m2p.errors.PluginWarning` and an entry in :func:`plugins`) and skipped; nothing it
-registered is kept, and the others keep working. The module is not named ``plugins`` so that
-importing it never shadows the function ``m2p.plugins``.
+registered is kept, and the others keep working. That holds for anything an adapter can do
+while it loads: raise any exception, call ``sys.exit``, raise ``KeyboardInterrupt`` itself (a
+real Ctrl-C still stops the program), print (its output goes to standard error, never into
+the ``--json`` a command prints on stdout), or take long (after :data:`SLOW_SECONDS` a line on
+standard error names it). A built-in adapter whose optional packages are not installed is
+listed as ``missing: moviepy (pip install "music2palette[video]")``; its commands and names
+then say the same when used. The module is not named ``plugins`` so that importing it never
+shadows the function ``m2p.plugins``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
 import re
+import signal
+import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, NamedTuple
 
 import pluggy
 
+from m2p._internal import extras
+from m2p._internal.streams import stdout_to_stderr
+from m2p._internal.text import printable
 from m2p.errors import PluginError, PluginWarning
 from m2p.hooks import specs
 
@@ -41,13 +54,16 @@ DEFAULT_PLUGINS: dict[str, str] = {
 """The built-in adapters, ``{name: module}``, registered by import (llm's ``DEFAULT_PLUGINS``);
 the loader skips their own entry points."""
 
+SLOW_SECONDS = 3.0
+"""An adapter still importing after this many seconds is named on standard error."""
+
 Kind = Literal["capability", "command", "format"]
 
 HOOKS: dict[str, Kind] = {"m2p_register": "capability", "register_commands": "command",
                           "register_formats": "format"}
 """Each hook of :mod:`m2p.hooks.specs` and the kind of thing its ``register`` callback adds."""
 
-Status = Literal["loaded", "failed", "disabled"]
+Status = Literal["loaded", "failed", "disabled", "missing"]
 
 _OWN_DISTRIBUTION = "music2palette"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -89,13 +105,19 @@ class PluginInfo:
     provides, commands, formats
         Capability, subcommand and export-format names it registered, in order.
     status
-        ``"loaded"``, ``"failed"`` (see ``error``) or ``"disabled"`` (left out by
-        ``M2P_LOAD_PLUGINS``).
+        ``"loaded"``, ``"failed"`` (see ``error``), ``"disabled"`` (left out by
+        ``M2P_LOAD_PLUGINS``) or ``"missing"`` (loaded, but optional packages it needs are
+        not installed; ``error`` says which and how to install them).
     error
-        Why loading failed (``"ModuleNotFoundError: No module named 'x'"``), else ``None``.
+        Why loading failed (``"ModuleNotFoundError: No module named 'x'"``), or what is
+        missing (``'missing: moviepy (pip install "music2palette[video]")'``), else ``None``.
     descriptions
         ``{name: one-line description}`` (commands as ``"m2p NAME"``, formats as
         ``"--format NAME"``).
+    missing, install
+        Packages a built-in adapter needs that are not installed (``("moviepy",)``), and the
+        command that installs them (``pip install "music2palette[video]"``); its names are
+        registered all the same, and using them says the same.
     """
 
     name: str
@@ -108,6 +130,8 @@ class PluginInfo:
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
     commands: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    install: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of all fields."""
@@ -180,7 +204,7 @@ def unavailable_reason(name: str, *, kind: Kind = "capability") -> str | None:
     if name in state.registered[kind]:
         return None
     for plugin, info in sorted(state.infos.items()):
-        if info.status == "loaded" or plugin not in DEFAULT_PLUGINS:
+        if info.status in ("loaded", "missing") or plugin not in DEFAULT_PLUGINS:
             continue
         if name not in _declared(DEFAULT_PLUGINS[plugin])[kind]:
             continue
@@ -256,11 +280,16 @@ def _load() -> _State:
             state.infos[name] = PluginInfo(name, **where, status="disabled")
             continue
         try:
-            manager.register(load(), name=name)
-        except Exception as exc:  # noqa: BLE001 - any import-time failure is reported, not raised
+            with _guarded(name, "import"):
+                module = load()
+            manager.register(module, name=name)
+        except _Skipped as skipped:
+            state.infos[name] = PluginInfo(name, **where, status="failed", error=skipped.reason)
+            continue
+        except Exception as exc:  # noqa: BLE001 - pluggy refusing the module
             state.infos[name] = PluginInfo(name, **where, status="failed", error=_describe(exc))
             continue
-        state.infos[name] = PluginInfo(name, **where)
+        state.infos[name] = PluginInfo(name, **where, **_requirements(name, where))
     for name in sorted((wanted or set()) - set(candidates)):
         state.infos[name] = PluginInfo(
             name, None, None, None, status="failed",
@@ -269,7 +298,8 @@ def _load() -> _State:
 
     # The first registration of a name wins: built-ins in DEFAULT_PLUGINS order, then by name.
     order = list(DEFAULT_PLUGINS)
-    loaded = sorted((name for name, info in state.infos.items() if info.status == "loaded"),
+    loaded = sorted((name for name, info in state.infos.items()
+                     if info.status in ("loaded", "missing")),
                     key=lambda n: (n not in DEFAULT_PLUGINS, order.index(n) if n in order else 0, n))
     for name in loaded:
         _call_hooks(state, name)
@@ -288,10 +318,11 @@ def _call_hooks(state: _State, plugin_name: str) -> PluginInfo:
             callback = _callback(kind, plugin_name, mine[kind], state.registered[kind])
             for impl in getattr(state.manager.hook, hook_name).get_hookimpls():
                 if impl.plugin is plugin:
-                    impl.function(register=callback)
-    except Exception as exc:  # noqa: BLE001 - reported, never raised
+                    with _guarded(plugin_name, hook_name):
+                        impl.function(register=callback)
+    except _Skipped as skipped:  # reported, never raised
         info = dataclasses.replace(info, status="failed",
-                                   error=f"{hook_name} failed: {_describe(exc)}")
+                                   error=f"{hook_name} failed: {skipped.reason}")
     else:
         descriptions = {}
         for kind, label in (("capability", ""), ("command", "m2p "), ("format", "--format ")):
@@ -371,7 +402,98 @@ def _metadata_name(dist: Any) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    text = " ".join(str(exc).split())
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:300]
+
+
+class _Skipped(Exception):
+    """An adapter's import or hook failed in a way that skips it; ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def _guarded(plugin: str, stage: str) -> Iterator[None]:
+    """Run an adapter's code (its import, a hook) so that nothing it does escapes.
+
+    Its ``print`` goes to standard error; anything it raises, ``SystemExit`` and its own
+    ``KeyboardInterrupt`` included, becomes :class:`_Skipped` (a Ctrl-C of the user's, seen
+    by a SIGINT handler held meanwhile, still stops the program); after :data:`SLOW_SECONDS`
+    a line on standard error says which adapter is taking long.
+    """
+    user_interrupt = threading.Event()
+    timer = threading.Timer(SLOW_SECONDS, _say_slow, args=(plugin, stage))
+    timer.daemon = True
+    with _sigint_seen(user_interrupt), stdout_to_stderr():
+        timer.start()
+        try:
+            yield
+        except KeyboardInterrupt:
+            if user_interrupt.is_set():
+                raise
+            raise _Skipped("raised KeyboardInterrupt itself (not a Ctrl-C)") from None
+        except SystemExit as exc:
+            raise _Skipped(f"called sys.exit({exc.code!r}) while loading") from None
+        except _Skipped:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - an adapter must not take m2p down
+            raise _Skipped(_describe(exc)) from None
+        finally:
+            timer.cancel()
+
+
+def _say_slow(plugin: str, stage: str) -> None:
+    what = "loading" if stage == "import" else f"running {stage}"
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"m2p: warning: plugin {plugin!r} has been {what} for {SLOW_SECONDS:g} s; "
+                         f"{PLUGINS_ENV} can leave it out (m2p plugins lists the adapters)\n")
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _sigint_seen(seen: threading.Event) -> Iterator[None]:
+    """While held (main thread only), a real Ctrl-C sets ``seen`` before it interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIGINT ignored (or not set from Python): leave it so
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.set()
+        previous(signum, frame)
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signal.SIGINT, previous)
+
+
+def _requirements(name: str, where: dict[str, Any]) -> dict[str, Any]:
+    """``status="missing"``, the missing packages and the install command of a built-in adapter
+    whose optional packages (:data:`m2p._internal.extras.ADAPTER_NEEDS`) are not all
+    installed; nothing otherwise (a third-party adapter of the same name is not checked)."""
+    if DEFAULT_PLUGINS.get(name) != where.get("module"):
+        return {}
+    absent = extras.missing(*extras.ADAPTER_NEEDS.get(name, ()))
+    if not absent:
+        return {}
+    # Each built-in adapter is named after the extra that installs what it needs.
+    names = tuple(dict.fromkeys(extras.PIP_NAME.get(m, m) for m in absent))
+    install = extras.install_command(name)
+    return {"status": "missing", "error": f"missing: {', '.join(names)} ({install})",
+            "missing": names, "install": install}
 
 
 __all__ = ["DEFAULT_PLUGINS", "HOOKS", "PLUGINS_ENV", "PluginInfo", "Registered",

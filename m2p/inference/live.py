@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from m2p.inference.engine import WindowPalette
     from m2p.model.network import Music2Palette
 
-__all__ = ["PaletteStream", "live", "window_json", "read_pcm", "PCM_FORMATS"]
+__all__ = ["PaletteStream", "live", "window_json", "read_pcm", "read_pipe", "PCM_FORMATS"]
 
 #: Raw PCM sample formats ``read_pcm`` (and ``m2p live``) accept: ffmpeg's names -> NumPy dtypes.
 PCM_FORMATS = {"f32le": "<f4", "s16le": "<i2", "s32le": "<i4", "f64le": "<f8"}
@@ -167,3 +167,106 @@ def read_pcm(fd: int, *, fmt: str = "f32le", channels: int = 1, block_frames: in
         if whole:
             yield np.frombuffer(pending[:whole], dtype=dtype).reshape(-1, channels)
             pending = pending[whole:]
+
+
+def read_pipe(fd: int, *, fmt: str = "f32le", channels: int = 1, rate: int = 22050,
+              block_frames: int = 2048, label: str = "<stdin>",
+              ) -> tuple[int, Iterator[np.ndarray]]:
+    """``(sample rate, blocks)`` of a pipe: a WAV stream (``ffmpeg ... -f wav -``: its header
+    gives rate, channels and sample format) or raw PCM laid out as ``fmt``, ``channels`` and
+    ``rate`` say.
+
+    A WAV stream is mixed down and resampled by m2p exactly as a file is, so its palettes are
+    those of ``m2p track`` on the same audio. Raw PCM from ``ffmpeg -ac 1 -ar 22050`` is not
+    the same audio: ffmpeg's ``-ac 1`` mixes stereo to ``(L + R) / sqrt 2``, 3 dB louder than
+    m2p's mean of the channels, and its resampler differs near 11 kHz (see
+    ``docs/decisions.md``, issue 24).
+
+    Raises
+    ------
+    m2p.errors.InvalidAudioError
+        A WAV header that cannot be read (a format other than PCM or float).
+    """
+    import os
+
+    head = b""
+    while len(head) < 12:
+        data = os.read(fd, 12 - len(head))
+        if not data:
+            break
+        head += data
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        wav_rate, wav_channels, dtype, width = _wav_header(fd, label)
+        return wav_rate, _frames(fd, b"", dtype, wav_channels, block_frames, width)
+    if fmt not in PCM_FORMATS:
+        raise InvalidArgumentError(f"unknown PCM format {fmt!r}; one of {', '.join(PCM_FORMATS)}")
+    return rate, _frames(fd, head, np.dtype(PCM_FORMATS[fmt]), int(channels), block_frames,
+                         np.dtype(PCM_FORMATS[fmt]).itemsize)
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    import os
+
+    out = b""
+    while len(out) < size:
+        data = os.read(fd, size - len(out))
+        if not data:
+            break
+        out += data
+    return out
+
+
+def _wav_header(fd: int, label: str) -> tuple[int, int, np.dtype, int]:
+    """Read WAV chunks up to ``data``: (rate, channels, sample dtype, bytes per sample)."""
+    import struct
+
+    from m2p.errors import InvalidAudioError
+
+    layout = None
+    while True:
+        chunk = _read_exact(fd, 8)
+        if len(chunk) < 8:
+            raise InvalidAudioError("the WAV stream ended before its data", source=label)
+        name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if name == b"data":
+            if layout is None:
+                raise InvalidAudioError("the WAV stream has no format chunk", source=label)
+            return layout
+        body = _read_exact(fd, size + (size & 1)) if size < 1 << 20 else b""
+        if name == b"fmt ":
+            code, channels, rate = struct.unpack("<HHI", body[:8])
+            bits = struct.unpack("<H", body[14:16])[0]
+            if code == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format
+                code = struct.unpack("<H", body[24:26])[0]
+            kinds = {(1, 16): "<i2", (1, 32): "<i4", (1, 24): "<i4", (1, 8): "u1",
+                     (3, 32): "<f4", (3, 64): "<f8"}
+            if (code, bits) not in kinds or not channels:
+                raise InvalidAudioError(f"WAV format {code} with {bits}-bit samples is not "
+                                        "PCM or float; use ffmpeg's -f wav defaults",
+                                        source=label)
+            layout = (int(rate), int(channels), np.dtype(kinds[code, bits]), bits // 8)
+
+
+def _frames(fd: int, pending: bytes, dtype: np.dtype, channels: int, block_frames: int,
+            width: int) -> Iterator[np.ndarray]:
+    """``(frames, channels)`` blocks of interleaved samples (``width`` bytes each; 24-bit
+    integers widened to 32) read from ``fd`` as they arrive, until end of file."""
+    import os
+
+    frame_bytes = width * channels
+    while True:
+        whole = len(pending) // frame_bytes * frame_bytes
+        if whole:
+            raw = pending[:whole]
+            pending = pending[whole:]
+            if width == 3:  # 24-bit: place each sample in the top bytes of an int32
+                b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+                wide = np.zeros((len(b), 4), dtype=np.uint8)
+                wide[:, 1:] = b
+                yield wide.view("<i4").reshape(-1, channels)
+            else:
+                yield np.frombuffer(raw, dtype=dtype).reshape(-1, channels)
+        data = os.read(fd, block_frames * frame_bytes)
+        if not data:
+            return
+        pending += data

@@ -12,6 +12,13 @@ a good row for the same model and settings are skipped, and the rest go to an en
 same per-file work everywhere (:mod:`m2p.library.job`). Rows are journaled as they come and the
 table is replaced whole at the end (:mod:`m2p.library.journal`), so a killed job resumes; the
 table's columns are in :mod:`m2p.library.table`.
+
+One job writes a table at a time: a second job on the same table is refused with one line
+while the first runs (:mod:`m2p._internal.locks`; a killed holder leaves no lock behind). Every
+file gets its own row when it fails: an unreadable file, and each copy of a file whose content
+fails, so four identical empty files are four error rows (the same content under a second
+name is analysed once only when it succeeds). A finished job leaves its table and nothing else;
+an interrupted one its table and its journal.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import integer
+from m2p._internal.extras import require, translating
 from m2p.errors import AudioFileNotFoundError, InvalidArgumentError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.engines import engine as find_engine
-from m2p.library.job import job_options, make_job
+from m2p.library.job import give_warnings, job_options, make_job
 from m2p.library.journal import Journal
 from m2p.library.table import check_library, read_library
 
@@ -58,6 +66,7 @@ class BatchSummary:
     errors: int
 
 
+@translating("m2p.batch")
 def batch(
     paths: PathArg | Sequence[PathArg],
     *,
@@ -133,17 +142,29 @@ def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: st
     """:func:`batch` writing ``output`` and returning counts instead of the table (the CLI);
     ``inference`` are :func:`batch`'s ``seed``, ``noise``, ``window``, ``hop``, ``model``,
     ``device`` and ``batch_size`` (:func:`m2p.library.job.job_options`)."""
+    from m2p._internal.locks import exclusive
+
+    require("pyarrow", extra="library", feature="m2p.batch")
     run = find_engine(engine)
     options = job_options(**inference)
     integer(flush_every, "flush_every", minimum=1)
     n_workers = integer(workers, "workers", minimum=1) if workers is not None else (os.cpu_count() or 1)
     files = find_audio(paths)
     out = _check_library_output(output, files)
+    with exclusive(out, what="another m2p batch"):  # before the model loads: refused at once
+        return _run_locked(files, out, run, options, n_workers, flush_every, progress)
+
+
+def _run_locked(files: list[str], out: Path, run: Any, options: dict[str, Any], n_workers: int,
+                flush_every: int, progress: bool) -> BatchSummary:
+    """:func:`run_batch` once the table's lock is held."""
     job = make_job(options)
     journal = Journal(out, flush_every=flush_every)
     done = journal.done_hashes(job)
     bar = _bar(len(files), progress)
     todo: list[tuple[str, str | None]] = []
+    copies: dict[str, list[str]] = {}  # content hash -> the other names of a file in todo
+    first: dict[str, str] = {}
     skipped = 0
     try:
         for path in files:
@@ -152,16 +173,29 @@ def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: st
                 skipped += 1
                 bar.update(1)
                 continue
+            if digest is not None and digest in first:
+                copies.setdefault(digest, []).append(path)  # analysed once, as the first name
+                continue
             if digest is not None:
-                done.add(digest)  # the same content under a second name is analysed once
+                first[digest] = path
             todo.append((path, digest))
-        errors = 0
+        errors = analysed = 0
 
         def sink(row: dict[str, Any]) -> None:
-            nonlocal errors
-            errors += row["status"] != "ok"
-            journal.add(row)
-            bar.update(1)
+            nonlocal errors, analysed, skipped
+            give_warnings(row)
+            rows = [row]
+            others = copies.pop(row.get("content_hash") or "", [])
+            if row["status"] != "ok":  # each copy of a bad file is its own error row
+                rows += [_copy_row(row, other) for other in others]
+            else:
+                skipped += len(others)  # the same music under another name: already done
+                bar.update(len(others))
+            for item in rows:
+                errors += item["status"] != "ok"
+                analysed += 1
+                journal.add(item)
+                bar.update(1)
 
         try:
             if todo:
@@ -171,8 +205,16 @@ def run_batch(paths: PathArg | Sequence[PathArg], *, output: PathArg, engine: st
         journal.commit()
     finally:
         bar.close()
-    return BatchSummary(output=out, total=len(files), analysed=len(todo), skipped=skipped,
+    return BatchSummary(output=out, total=len(files), analysed=analysed, skipped=skipped,
                         errors=errors)
+
+
+def _copy_row(row: dict[str, Any], path: str) -> dict[str, Any]:
+    """The error row of another file with the same content: its own path in both columns."""
+    error = str(row.get("error") or "")
+    if error.startswith(f"{row['path']}: "):
+        error = f"{path}: {error[len(row['path']) + 2:]}"
+    return {**row, "path": path, "error": error}
 
 
 def find_audio(paths: PathArg | Sequence[PathArg]) -> list[str]:
@@ -226,9 +268,14 @@ def _check_library_output(output: PathArg, files: Iterable[str]) -> Path:
 
 
 def _digest(path: str) -> str | None:
+    """The content hash, or None for a file that cannot be read (it still gets its row: the
+    analysis says why, e.g. "permission denied")."""
     from m2p.cache import content_digest
 
-    digest = content_digest(path)
+    try:
+        digest = content_digest(path)
+    except OSError:
+        return None
     return None if digest is None else digest.split(":", 1)[1]
 
 

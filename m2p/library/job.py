@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -26,8 +27,15 @@ if TYPE_CHECKING:
 
     from m2p.palette_types import PaletteTrack
 
-__all__ = ["Job", "analyse", "analyse_file", "decode_file", "error_line", "init_worker",
-           "job_options", "make_job", "track_row"]
+__all__ = ["WARNINGS_KEY", "Job", "analyse", "analyse_file", "decode_file", "error_line",
+           "give_warnings", "init_worker", "job_options", "make_job", "track_row"]
+
+WARNINGS_KEY = "_warnings"
+"""Key of a row (not a column) holding the warnings its analysis gave, for the parent process
+to show (a worker's own stderr would print them raw, with a source line)."""
+
+PARENT_POLL_SECONDS = 0.5
+"""How often a worker checks that the process that started it still exists."""
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -114,19 +122,40 @@ def analyse(job: Job, path: str, digest: str | None, audio: "str | np.ndarray | 
     from m2p.audio.decode import SAMPLE_RATE
     from m2p.inference.engine import run_inference
 
+    caught: list = []
     if error is None:
+        # A worker's warnings (a damaged file "using what decodes") would print raw, with a
+        # source line, on the worker's stderr: they travel with the row, good or bad, and the
+        # process that writes the table gives them (:func:`give_warnings`).
         try:
-            net, dev, _ = load_for_inference(job.model, job.device, job.noise)
-            rate = None if isinstance(audio, str) else SAMPLE_RATE
-            result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
-                                   noise_scale=job.noise, window=job.window, hop=job.hop,
-                                   batch_size=job.batch_size, sample_rate=rate)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                net, dev, _ = load_for_inference(job.model, job.device, job.noise)
+                rate = None if isinstance(audio, str) else SAMPLE_RATE
+                result = run_inference(audio, model=net, device=dev, seeds=[job.seed],
+                                       noise_scale=job.noise, window=job.window, hop=job.hop,
+                                       batch_size=job.batch_size, sample_rate=rate)
             assert result.track is not None
-            return track_row(dataclasses.replace(result.track, source=path), digest, job)
+            row = track_row(dataclasses.replace(result.track, source=path), digest, job)
+            return {**row, WARNINGS_KEY: _messages(caught)}
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the library
             error = error_line(path, exc)
     return {"path": path, "content_hash": digest, "status": "error", "error": error,
-            "model_version": job.model_version, "settings": job.settings}
+            "model_version": job.model_version, "settings": job.settings,
+            WARNINGS_KEY: _messages(caught)}
+
+
+def give_warnings(row: dict[str, Any]) -> dict[str, Any]:
+    """Take the warnings out of ``row`` and give them here (one :class:`UserWarning` each, in
+    the process that writes the table: the command line prints each as one line)."""
+    for text in row.pop(WARNINGS_KEY, ()):
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return row
+
+
+def _messages(caught: list) -> list[str]:
+    """Each warning's text once, in order, on one line."""
+    return list(dict.fromkeys(one_line(w.message) for w in caught))
 
 
 def track_row(track: "PaletteTrack", digest: str | None, job: Job) -> dict[str, Any]:
@@ -147,12 +176,36 @@ def track_row(track: "PaletteTrack", digest: str | None, job: Job) -> dict[str, 
 def init_worker(job: Job) -> None:
     """Make a process ready to analyse: one torch thread (the pool gives the parallelism, and
     results do not depend on the thread count), the model loaded once (cached per process)."""
+    import signal
+
+    # First of all (importing torch takes seconds): a worker whose parent is gone exits.
+    _exit_with_parent()
+    # Ctrl-C reaches the whole process group: the parent stops the pool and says so once;
+    # workers printing a KeyboardInterrupt traceback each would be noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     from m2p.api import load_for_inference
 
     torch.set_num_threads(1)
     load_for_inference(job.model, job.device, job.noise)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the process that started it is gone (``kill -9`` of ``m2p
+    batch`` cannot stop its pool): a daemon thread watches the parent's pid."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)  # no clean-up to do: the parent owned every output
+
+    threading.Thread(target=watch, name="m2p-parent-watch", daemon=True).start()
 
 
 def analyse_file(job: Job, path: str, digest: str | None) -> dict[str, Any]:

@@ -14,12 +14,14 @@ import contextlib
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from m2p._internal.outputs import atomic_output
-from m2p.library.table import check_library, conform, library_schema, rows_table
+from m2p._internal.outputs import atomic_output, remove_stale_parts
+from m2p.errors import InvalidArgumentError
+from m2p.library.table import check_library, conform, library_schema, one_line, rows_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -107,21 +109,42 @@ class Journal:
 
         if self.output.exists():
             check_library(self.output)  # refuses a file that is not a library, naming it
-            yield pq.read_table(self.output, columns=columns)
+            try:
+                table = pq.read_table(self.output, columns=columns)
+            except Exception as exc:  # noqa: BLE001 - a damaged body behind a good footer
+                raise InvalidArgumentError(f"unreadable library ({one_line(exc)})",
+                                           source=self.output) from None
+            yield table
         for part in self._parts():
             yield pq.read_table(part, columns=columns)
 
     def _parts(self) -> list[Path]:
+        """The journal's parts that read as library rows. A part that does not (a disk that
+        filled up under an old version) is removed with a warning naming the table, never the
+        part: its files are simply analysed again."""
+        import pyarrow.parquet as pq
+
         if not self.folder.is_dir():
             return []
-        return sorted(p for p in self.folder.glob("part-*.parquet"))
+        good = []
+        for part in sorted(self.folder.glob("part-*.parquet")):
+            try:
+                names = pq.read_schema(part).names
+            except Exception:  # noqa: BLE001 - pyarrow raises several kinds
+                names = []
+            if all(name in names for name in library_schema().names):
+                good.append(part)
+                continue
+            with contextlib.suppress(OSError):
+                part.unlink()
+            warnings.warn(f"{self.output}: a damaged journal entry of an interrupted run was "
+                          "dropped; its files are analysed again", UserWarning, stacklevel=3)
+        return good
 
     def _clean_leftovers(self) -> None:
-        """Temporary files a killed run left (never under a real name: they are hidden)."""
-        stem, suffix = self.output.stem, self.output.suffix
-        leftovers = list(self.output.parent.glob(f".{stem}.*.part{suffix}"))
+        """Temporary files a killed run left: only names music2palette makes, of processes
+        that are gone (:func:`m2p._internal.outputs.remove_stale_parts`); a user's own
+        ``.library.backup.part.parquet`` next to the table stays."""
+        remove_stale_parts(self.output)
         if self.folder.is_dir():
-            leftovers += list(self.folder.glob(".part-*"))
-        for leftover in leftovers:
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+            remove_stale_parts(self.folder, any_name=True)

@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from m2p._internal.streams import captured_stderr
 from m2p.errors import M2PError
 from m2p.library.job import Job, analyse, decode_file, init_worker
 from m2p.library.table import rows_table
@@ -45,22 +46,31 @@ def run_ray(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
 
     Raises
     ------
-    M2PError
-        Ray is not installed.
+    MissingExtraError
+        Ray is not installed (the message has the install command).
     """
+    from m2p._internal.extras import missing_extra, require
+
+    require("ray", extra="ray", feature="the ray engine of m2p batch")
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # the C++ side's own threshold
     try:
         import ray
         import ray.data
-    except ImportError as exc:
-        raise M2PError(f"the ray engine needs Ray Data: pip install 'music2palette[ray]' ({exc})") from None
+    except ImportError as exc:  # found but broken (a missing dependency of Ray Data)
+        raise (missing_extra(exc, "the ray engine of m2p batch")
+               or M2PError(f"the ray engine needs Ray Data: pip install "
+                           f"\"music2palette[ray]\" ({exc})")) from None
 
     # The job reports its own progress; Ray Data's INFO lines would bury it.
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     started = not ray.is_initialized()
     if started:
         address = os.environ.get("RAY_ADDRESS") or None
-        ray.init(address=address, num_cpus=None if address else os.cpu_count(),
-                 include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        # Ray's C++ core worker writes log lines ("core_worker.cc:...") straight to file
+        # descriptor 2 while it starts and stops; they are kept off the terminal.
+        with captured_stderr():
+            ray.init(address=address, num_cpus=None if address else os.cpu_count(),
+                     include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the job has its own bar, over files
@@ -82,7 +92,8 @@ def run_ray(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
                 sink(row)
     finally:
         if started:
-            ray.shutdown()
+            with captured_stderr():
+                ray.shutdown()
 
 
 def _decode(item: dict[str, Any]) -> dict[str, Any]:

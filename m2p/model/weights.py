@@ -34,6 +34,8 @@ WEIGHTS_FILE = "model.safetensors"
 MODEL_DIR_ENV = "M2P_MODEL_DIR"
 FORMAT_NAME = "music2palette"
 FORMAT_VERSION = 1
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest ``config.json`` read (the shipped one is about 5 KB)."""
 
 _CACHE: dict[tuple[str, str, int, int], Music2Palette] = {}
 
@@ -228,12 +230,19 @@ def _check_model_dir(directory: Path) -> str | None:
 
 
 def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
+    from m2p._internal.inputs import read_regular
+
     config_path = directory / CONFIG_FILE
     weights_path = directory / WEIGHTS_FILE
+    raw = read_regular(config_path, limit=MAX_CONFIG_BYTES, error=ModelFormatError)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ModelFormatError(f"model config is larger than {MAX_CONFIG_BYTES >> 20} MB; not a "
+                               "music2palette config", source=config_path)
     try:
-        document = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"cannot read model config: {exc}", source=config_path) from exc
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFormatError(f"cannot read model config: {' '.join(str(exc).split())[:200]}",
+                               source=config_path) from None
     if not isinstance(document, dict):
         raise ModelFormatError("model config is not a JSON object", source=config_path)
     if "format_version" in document and document["format_version"] != FORMAT_VERSION:
@@ -245,6 +254,11 @@ def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
     config = ModelConfig.from_dict(document.get("config", document), source=str(config_path))
     metadata = document.get("metadata", {})
 
+    # The config is checked against the weights' shapes before anything is allocated: a
+    # hostile config.json (d_model 32768, 64 layers) would otherwise ask for gigabytes first.
+    expected = _expected_shapes(config, config_path)
+    stored = _stored_shapes(weights_path)
+    _compare(expected, stored, weights_path)
     try:
         tensors = load_file(str(weights_path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
@@ -252,8 +266,45 @@ def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
 
     model = Music2Palette(config)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+    for name, ref in expected.items():
+        got = tensors[name]
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise ModelFormatError(f"tensor {name!r} holds NaN or inf", source=weights_path)
+        tensors[name] = got.to(ref.dtype)
+    model.load_state_dict(tensors, strict=True)
+    model.metadata = metadata if isinstance(metadata, dict) else {}
+    return model.to(device).eval()
+
+
+def _expected_shapes(config: ModelConfig, config_path: Path) -> dict[str, tuple[int, ...]]:
+    """Every tensor the network of ``config`` holds and its shape, from a network built on
+    PyTorch's ``meta`` device (shapes only: no memory is allocated for the values)."""
+    try:
+        with torch.device("meta"):
+            skeleton = Music2Palette(config)
+        return {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    except Exception as exc:  # noqa: BLE001 - sizes torch refuses (overflowing products...)
+        raise ModelFormatError(f"config.json describes no network that can be built "
+                               f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})",
+                               source=config_path) from None
+
+
+def _stored_shapes(weights_path: Path) -> dict[str, tuple[int, ...]]:
+    """The tensors of a safetensors file and their shapes, from its header (nothing loaded)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights_path), framework="pt", device="cpu") as handle:
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own types
+        raise ModelFormatError(f"cannot read weights: {' '.join(str(exc).split())[:200]}",
+                               source=weights_path) from None
+
+
+def _compare(expected: dict[str, tuple[int, ...]], stored: dict[str, tuple[int, ...]],
+             weights_path: Path) -> None:
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
     if missing or unexpected:
         parts = []
         if missing:
@@ -263,20 +314,12 @@ def _load_uncached(directory: Path, device: torch.device) -> Music2Palette:
         raise ModelFormatError(
             "weights do not match config.json: " + ", ".join(parts), source=weights_path
         )
-    for name, ref in expected.items():
-        got = tensors[name]
-        if tuple(got.shape) != tuple(ref.shape):
+    for name, shape in expected.items():
+        if stored[name] != shape:
             raise ModelFormatError(
-                f"tensor {name!r} has shape {tuple(got.shape)}, config.json implies "
-                f"{tuple(ref.shape)}",
+                f"tensor {name!r} has shape {stored[name]}, config.json implies {shape}",
                 source=weights_path,
             )
-        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
-            raise ModelFormatError(f"tensor {name!r} holds NaN or inf", source=weights_path)
-        tensors[name] = got.to(ref.dtype)
-    model.load_state_dict(tensors, strict=True)
-    model.metadata = metadata if isinstance(metadata, dict) else {}
-    return model.to(device).eval()
 
 
 def _few(names: list[str], limit: int = 5) -> str:

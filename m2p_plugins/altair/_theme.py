@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
-from m2p.colour.legibility import chart_colors
+from m2p.colour.legibility import chart_look
 from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
@@ -21,8 +21,9 @@ DIVERGING_STEPS = 11
 
 
 def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, model: Any = None,
-                   seed: int = 0, n: int | None = None, min_distance: float | None = None,
-                   min_contrast: float | None = None, **inference_kwargs: Any) -> str:
+                   seed: int = 0, dark: bool = False, n: int | None = None,
+                   min_distance: float | None = None, min_contrast: float | None = None,
+                   **inference_kwargs: Any) -> str:
     """Register an Altair theme coloured by ``source`` under ``name``; it is *not* enabled.
 
     Use it with ``alt.theme.enable(name)``, or for a block::
@@ -40,21 +41,31 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
         theme is the active one, the new colours apply from the next chart on).
     at, model, seed, **inference_kwargs
         As for :func:`m2p.style`.
+    dark
+        The dark look of :func:`m2p.style`: chart and view backgrounds from the palette's
+        darkest colour, light text, and category colours legible on that background.
     n, min_distance, min_contrast
-        The category range, as the cycle of :func:`m2p.style`: ``n`` colours (default at least
-        10, like Vega's ``tableau10``), every pair ``min_distance`` CIEDE2000 apart (default
-        10) also under simulated deuteranopia and protanopia, each at WCAG contrast >=
-        ``min_contrast`` (default 3) on the white chart background.
+        The category range, as the cycle of :func:`m2p.style` (the legibility rule of
+        :mod:`m2p.colour.legibility`): ``n`` colours (default at least 8), every pair
+        ``min_distance`` CIEDE2000 apart (default 20) also under simulated deuteranopia and
+        protanopia, each at WCAG contrast >= ``min_contrast`` (default 3) on the view
+        background (white, or the dark one), at most two near-black (near-white when dark).
 
     Returns
     -------
     str
         ``name``.
     """
+    from m2p._internal.checks import label
+    from m2p._internal.extras import require
+
+    label(name, "theme name")  # "" would register a theme nobody can enable
+    require("altair", extra="altair", feature="m2p.altair.register_theme")
     import altair as alt
 
-    config = theme_config(source, at=at, model=model, seed=seed, n=n, min_distance=min_distance,
-                          min_contrast=min_contrast, **inference_kwargs)
+    config = theme_config(source, at=at, model=model, seed=seed, dark=dark, n=n,
+                          min_distance=min_distance, min_contrast=min_contrast,
+                          **inference_kwargs)
 
     def theme() -> Any:
         return config
@@ -68,7 +79,7 @@ def register_theme(source: Any, name: str = "m2p", *, at: float | None = None, m
 
 
 def theme_config(source: Any, *, at: float | None = None, model: Any = None, seed: int = 0,
-                 n: int | None = None, min_distance: float | None = None,
+                 dark: bool = False, n: int | None = None, min_distance: float | None = None,
                  min_contrast: float | None = None, **inference_kwargs: Any) -> dict[str, Any]:
     """The theme as a ``ThemeConfig`` dict (``{"config": {"range": ..., "mark": ...}}``).
 
@@ -80,9 +91,20 @@ def theme_config(source: Any, *, at: float | None = None, model: Any = None, see
     """
     palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    category = {"n": n, "min_distance": min_distance, "min_contrast": min_contrast}
+    category = {"n": n, "min_distance": min_distance, "min_contrast": min_contrast,
+                "dark": dark}
     ranges = {kind: _ranges(palette, kind, **category) for kind in KINDS}
     config: dict[str, Any] = {"config": {"range": ranges, "mark": {"color": ranges["category"][0]}}}
+    if dark:
+        look = chart_look(palette, dark=True, n=n, min_distance=min_distance,
+                          min_contrast=min_contrast)
+        axis = {"domainColor": look.edge, "tickColor": look.edge, "gridColor": look.grid,
+                "labelColor": look.text, "titleColor": look.text}
+        config["config"].update({
+            "background": look.figure_bg, "view": {"fill": look.axes_bg, "stroke": look.edge},
+            "axis": axis, "legend": {"labelColor": look.text, "titleColor": look.text},
+            "title": {"color": look.text}, "header": {"labelColor": look.text,
+                                                      "titleColor": look.text}})
     try:
         from altair.theme import ThemeConfig  # Altair >= 5.5: the typed dict of theme configs
     except ImportError:  # pragma: no cover
@@ -91,7 +113,7 @@ def theme_config(source: Any, *, at: float | None = None, model: Any = None, see
 
 
 def scale(source: Any, kind: str = "category", *, at: float | None = None, reverse: bool = False,
-          model: Any = None, seed: int = 0, n: int | None = None,
+          model: Any = None, seed: int = 0, dark: bool = False, n: int | None = None,
           min_distance: float | None = None, min_contrast: float | None = None,
           **kwargs: Any) -> Any:
     """An ``alt.Scale`` whose ``range`` is the song's colours, for users with their own theme.
@@ -110,7 +132,7 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
         ``"diverging"``.
     reverse
         Reverse the colour order.
-    n, min_distance, min_contrast
+    dark, n, min_distance, min_contrast
         The category colours, as in :func:`register_theme`.
     **kwargs
         Inference arguments (``device``, ``window``, ``hop``, ``noise``, ``batch_size``,
@@ -120,31 +142,34 @@ def scale(source: Any, kind: str = "category", *, at: float | None = None, rever
     import altair as alt
 
     inference = {k: kwargs.pop(k) for k in list(kwargs) if k in _common.INFERENCE_KEYS}
-    values = colors(source, kind, at=at, model=model, seed=seed, n=n, min_distance=min_distance,
-                    min_contrast=min_contrast, **inference)
+    values = colors(source, kind, at=at, model=model, seed=seed, dark=dark, n=n,
+                    min_distance=min_distance, min_contrast=min_contrast, **inference)
     if reverse:
         values = values[::-1]
     return alt.Scale(range=values, **kwargs)
 
 
 def colors(source: Any, kind: str = "category", *, at: float | None = None, model: Any = None,
-           seed: int = 0, n: int | None = None, min_distance: float | None = None,
-           min_contrast: float | None = None, **inference_kwargs: Any) -> list[str]:
-    """The hex colours of one range kind (see :data:`KINDS`; ``n``, ``min_distance`` and
-    ``min_contrast`` shape the category colours as in :func:`register_theme`)."""
+           seed: int = 0, dark: bool = False, n: int | None = None,
+           min_distance: float | None = None, min_contrast: float | None = None,
+           **inference_kwargs: Any) -> list[str]:
+    """The hex colours of one range kind (see :data:`KINDS`; ``dark``, ``n``,
+    ``min_distance`` and ``min_contrast`` shape the category colours as in
+    :func:`register_theme`)."""
     if kind not in KINDS:
         raise InvalidArgumentError(f"kind must be one of {KINDS}, got {kind!r}")
     palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    return _ranges(palette, kind, n=n, min_distance=min_distance, min_contrast=min_contrast)
+    return _ranges(palette, kind, n=n, min_distance=min_distance, min_contrast=min_contrast,
+                   dark=dark)
 
 
 def _ranges(palette: Any, kind: str, *, n: int | None, min_distance: float | None,
-            min_contrast: float | None) -> list[str]:
+            min_contrast: float | None, dark: bool = False) -> list[str]:
     if kind == "category":
-        # Vega draws marks on a white view by default.
-        return chart_colors(palette, n=n, min_distance=min_distance, background="#ffffff",
-                            min_contrast=min_contrast)
+        # Vega draws marks on a white view by default; the dark theme fills it dark.
+        return list(chart_look(palette, dark=dark, n=n, min_distance=min_distance,
+                               min_contrast=min_contrast).cycle)
     lch = hex_to_lch(palette.hex)
     if kind == "diverging":
         return rgb_to_hex(diverging_ramp(lch, DIVERGING_STEPS))

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from m2p.colour.convert_np import as_srgb, hex_to_lch
-from m2p.colour.legibility import legible_order
+from m2p.colour.convert_np import as_srgb
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
 
 
-def animate_colors(track: Any, *, order: str | Sequence[int] | None = "legible") -> "TrackColors":
+def animate_colors(track: Any, *, order: str | None = "legible", n: int | None = None,
+                   background: Any = None, min_contrast: float | None = None,
+                   min_distance: float | None = None) -> "TrackColors":
     """Colours of a :class:`~m2p.palette_types.PaletteTrack` at any time ``t`` (seconds).
+
+    The colours follow the legibility rule of :mod:`m2p.colour.legibility`, at every time:
+    each has contrast >= 3:1 on ``background``, at most two are near-black (near-white on a
+    dark background) and every pair is 20 CIEDE2000 apart also for colour-blind viewers. Each
+    colour keeps one hue for the whole track (viewers follow a bar by its colour); the music
+    moves its lightness and chroma within what keeps those rules.
 
     Example
     -------
@@ -24,42 +31,49 @@ def animate_colors(track: Any, *, order: str | Sequence[int] | None = "legible")
     Parameters
     ----------
     track
-        A palette track (slots aligned over time, so colour ``i`` changes smoothly).
+        A palette track.
     order
-        ``"legible"``: the slot order of :func:`m2p.style` (adjacent colours far apart, computed
-        once from the whole-piece palette so it does not jump between frames); ``None``: slot
-        order; or an explicit permutation.
+        ``"legible"``: the order of :func:`m2p.style`'s cycle (adjacent colours far apart,
+        from the whole-piece palette); ``None``: the palette's slot order.
+    n
+        Number of colours; default the whole-piece palette's length.
+    background
+        The axes background the colours land on (hex or sRGB); default Matplotlib's
+        ``axes.facecolor`` in force (so a dark :func:`m2p.style` gets dark-legible colours),
+        white without Matplotlib.
+    min_contrast, min_distance
+        As for :func:`m2p.style`.
 
     Returns
     -------
     TrackColors
     """
-    return TrackColors(track, order=order)
+    return TrackColors(track, order=order, n=n, background=background,
+                       min_contrast=min_contrast, min_distance=min_distance)
 
 
 class TrackColors:
-    """Callable ``t -> list of '#rrggbb'`` over a palette track, with FuncAnimation helpers.
+    """Callable ``t -> list of '#rrggbb'`` over a palette track, with FuncAnimation helpers
+    (see :func:`animate_colors`).
 
     Times outside ``[0, track.duration]`` raise :class:`~m2p.errors.TrackError`.
     """
 
-    def __init__(self, track: Any, *, order: str | Sequence[int] | None = "legible") -> None:
+    def __init__(self, track: Any, *, order: str | None = "legible", n: int | None = None,
+                 background: Any = None, min_contrast: float | None = None,
+                 min_distance: float | None = None) -> None:
+        from m2p.colour.legibility import TrackColors as LegibleTrack
+
         self.track = track
         self.duration = float(track.duration)
-        if order == "legible":
-            self.order: list[int] | None = legible_order(hex_to_lch(track.overall.hex))
-        elif order is None:
-            self.order = None
-        else:
-            self.order = [int(i) for i in order]
+        self.background = _axes_background() if background is None else background
+        self.colours = LegibleTrack(track, n, background=self.background, order=order,
+                                    min_contrast=min_contrast, min_distance=min_distance)
 
     def __call__(self, t: float) -> list[str]:
-        """Hex colours in force at ``t`` seconds (in this object's order)."""
-        hexes = list(_common.track_at(self.track, t).hex)
-        if self.order is None:
-            return hexes
-        first = [i for i in self.order if i < len(hexes)]
-        return [hexes[i] for i in first] + [h for i, h in enumerate(hexes) if i not in first]
+        """Hex colours in force at ``t`` seconds."""
+        _common.track_at(self.track, t)  # the one range check (TrackError outside the track)
+        return self.colours.hex(t)
 
     def rgba(self, t: float) -> np.ndarray:
         """(n, 4) RGBA floats in [0, 1] at ``t`` seconds."""
@@ -90,6 +104,19 @@ class TrackColors:
             return items
 
         return update
+
+
+def _axes_background() -> Any:
+    """Matplotlib's ``axes.facecolor`` in force (white without Matplotlib or for "none")."""
+    try:
+        import matplotlib as mpl
+        from matplotlib.colors import to_rgb
+    except ImportError:
+        return "#ffffff"
+    try:
+        return to_rgb(mpl.rcParams["axes.facecolor"])
+    except ValueError:
+        return "#ffffff"
 
 
 def _set_colour(artist: Any, colour: str) -> None:

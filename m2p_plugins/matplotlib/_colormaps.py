@@ -24,13 +24,22 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
                        name: str | None = None, **inference_kwargs: Any) -> dict[str, Any]:
     """Build the song's colormaps and register them in ``matplotlib.colormaps``.
 
-    Names (``<stem>`` is the file stem, or ``name``)::
+    Names (``<stem>`` is ``name``, or made from the file's name)::
 
         m2p.<stem>               sequential, dark to light, monotonic L* (CIELAB)
-        m2p.<stem>_diverging     two hues apart also for colour-blind readers, light centre
+        m2p.<stem>_diverging     two of the palette's hues, apart also for colour-blind
+                                 readers, light centre
         m2p.<stem>_qualitative   ListedColormap of the palette in legible order
 
-    each with a reversed ``..._r`` twin. Registering the same palette again is silent;
+    each with a reversed ``..._r`` twin.
+
+    **The naming rule.** The stem is the file's name without its suffix, accents folded to
+    their letters, lower-cased, and every run of characters other than letters and digits
+    (spaces, hyphens, dots...) turned into one ``_``; ``at=`` adds ``_t<seconds>``
+    (``_t30``, ``_t12p5`` for 12.5 s). So ``battle-epic.ogg`` registers ``m2p.battle_epic``,
+    ``Ünicode Çafé.ogg`` ``m2p.unicode_cafe``. A name with hyphens is also registered as it is
+    spelled, as an alias: ``m2p.battle-epic`` (and ``m2p.battle-epic_diverging``...) is the
+    same colormap. Registering the same palette again is silent;
     registering a *different* palette under a name already taken replaces the maps and warns
     (:class:`~m2p.errors.NameCollisionWarning`): two files called ``song.ogg`` in different
     folders would otherwise silently share ``m2p.song``; give one of them ``name=``. A built-in
@@ -59,7 +68,32 @@ def register_colormaps(source: Any, *, at: float | None = None, model: Any = Non
     """
     palette, stem = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                             **inference_kwargs)
-    return register_palette(palette, stem=stem if name is None else name, origin=source)
+    if name is not None:
+        return register_palette(palette, stem=name, origin=source)
+    maps = register_palette(palette, stem=stem, origin=source)
+    alias = hyphenated_alias(source, stem)
+    if alias is not None:
+        maps.update(register_palette(palette, stem=alias, origin=source))
+    return maps
+
+
+def hyphenated_alias(source: Any, stem: str) -> str | None:
+    """The stem as the file spells it with hyphens (``battle-epic`` for ``battle_epic``),
+    or ``None`` when the file's name has no hyphen (see the naming rule of
+    :func:`register_colormaps`)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    from pathlib import Path
+
+    raw = Path(os.fspath(source)).stem
+    if "-" not in raw:
+        return None
+    parts = [_common.readable_stem(part) for part in raw.split("-")]
+    alias = "-".join(p for p in parts if p)
+    base = _common.readable_stem(raw) or ""
+    if not alias or alias == base or not stem.startswith(base):
+        return None
+    return alias + stem[len(base):]  # keeps the _t<seconds> suffix
 
 
 def register_palette(palette: Any, *, stem: str, origin: Any = None) -> dict[str, Any]:

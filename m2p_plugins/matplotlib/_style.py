@@ -6,7 +6,7 @@ from typing import Any
 
 from m2p.colour import legibility
 from m2p_plugins import _common
-from m2p_plugins.matplotlib._colormaps import colormap_names, register_palette
+from m2p_plugins.matplotlib._colormaps import colormap_names, hyphenated_alias, register_palette
 
 TEXT_CONTRAST = legibility.TEXT_CONTRAST
 """Minimum WCAG 2 contrast of text against the figure and axes backgrounds (AA)."""
@@ -33,21 +33,27 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
         Outside ``[0, duration]`` raises :class:`~m2p.errors.TrackError`.
     dark
         Dark variant: figure and axes backgrounds are the palette's darkest colour taken down to
-        L* <= 14, and text and tick colours are a light tint of the palette with WCAG contrast
+        L* <= 7 and 10, and text and tick colours are a light tint of the palette with WCAG contrast
         >= 4.5:1 on both backgrounds.
     model, seed, **inference_kwargs
         Passed to :func:`m2p.palette` / :func:`m2p.palette_track` for audio inputs.
     n
-        Colours in the cycle; default ``max(len(palette), 10)`` (10 like Matplotlib's own
-        cycle), so an 8-series plot never repeats a colour. The palette's colours come first,
-        then new ones of the same mood (:meth:`m2p.palette_types.Palette.take`).
+        Colours in the cycle; default ``max(len(palette), 8)``, so an 8-series plot never
+        repeats a colour (8 is the most that stay 20 CIEDE2000 apart for colour-blind readers
+        on a chart background; more come as far apart as they can, with a warning). The
+        palette's colours come first, then new ones of the same mood
+        (:meth:`m2p.palette_types.Palette.take`; the legibility rule of
+        :mod:`m2p.colour.legibility`).
     min_distance
         Smallest CIEDE2000 between any two cycle colours in normal vision and under simulated
-        deuteranopia and protanopia; default 10. 0 keeps the palette's colours as they are.
+        deuteranopia and protanopia; default 20. 0 keeps the palette's colours (moved in
+        lightness only where the contrast needs it).
     min_contrast
         Minimum WCAG contrast of the cycle colours against the axes background, on light and
         dark styles alike. Default 3.0 (WCAG 2.1 non-text contrast for lines and markers),
-        reached by moving lightness only; raise it for stricter needs, 1 turns it off.
+        reached by moving lightness only, never by piling colours into near-black (at most
+        two below L* 20, or above L* 90 on the dark style); raise it for stricter needs, 1
+        turns it off.
     name
         Stem of the registered colormaps (``m2p.<name>``) instead of one from the file name;
         use it when two files share a name (every Frets on Fire track is ``song.ogg``).
@@ -92,7 +98,10 @@ def style(source: Any, *, at: float | None = None, dark: bool = False, model: An
     }
     rc.update({key: text for key in _TEXT_KEYS})
     if register:
+        alias = hyphenated_alias(source, stem) if name is None else None
         stem = stem if name is None else name
         register_palette(palette, stem=stem, origin=source)
+        if alias is not None:
+            register_palette(palette, stem=alias, origin=source)
         rc["image.cmap"] = colormap_names(stem.strip())["sequential"]
     return rc

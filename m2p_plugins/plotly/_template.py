@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from m2p.colour.convert_np import hex_to_lch, rgb_to_hex
-from m2p.colour.legibility import chart_look
+from m2p.colour.legibility import backgrounds, chart_colors, chart_look
 from m2p.colour.ramps import diverging_ramp, sequential_ramp
 from m2p.errors import InvalidArgumentError
 from m2p_plugins import _common
@@ -73,9 +73,11 @@ def template(source: Any, *, at: float | None = None, dark: bool = False, n: int
     dark
         Dark backgrounds from the palette's darkest colour, light text.
     n, min_distance, min_contrast
-        Colorway length (default ``max(len(palette), 10)``), smallest CIEDE2000 between its
-        colours (default 10) and WCAG contrast on the plot background (default 3:1; 1 for
-        none); ``n=len(palette), min_distance=0, min_contrast=1`` keeps the palette's colours.
+        Colorway length (default ``max(len(palette), 8)``), smallest CIEDE2000 between its
+        colours (default 20, also for colour-blind readers) and WCAG contrast on the plot
+        background (default 3:1; 1 for none): the legibility rule of
+        :mod:`m2p.colour.legibility`; ``n=len(palette), min_distance=0, min_contrast=1``
+        keeps the palette's colours.
     model, seed, **inference_kwargs
         Passed to inference for audio sources.
     """
@@ -102,14 +104,73 @@ def template(source: Any, *, at: float | None = None, dark: bool = False, n: int
     return go.layout.Template(layout=layout)
 
 
-def colorway(source: Any, *, at: float | None = None, dark: bool = False, n: int | None = None,
-             min_distance: float | None = None, min_contrast: float | None = None,
-             model: Any = None, seed: int = 0, **inference_kwargs: Any) -> list[str]:
-    """The template's ``layout.colorway``: hex codes for ``color_discrete_sequence=``."""
+def colorway(source: Any, *, at: float | None = None, dark: bool | None = None,
+             background: Any = None, n: int | None = None, min_distance: float | None = None,
+             min_contrast: float | None = None, model: Any = None, seed: int = 0,
+             **inference_kwargs: Any) -> list[str]:
+    """Chart colours for ``color_discrete_sequence=``, legible on the plot background.
+
+    Parameters
+    ----------
+    dark
+        ``False`` / ``True``: the background of :func:`template`'s light or dark look.
+        ``None`` (default): follow the plot background of Plotly's default template in force
+        (``pio.templates.default``, e.g. ``"plotly"``'s ``#E5ECF6``, or a registered ``m2p``
+        dark template), white when it has none.
+    background
+        The plot background itself (hex or sRGB), instead of ``dark``.
+    at, n, min_distance, min_contrast, model, seed, **inference_kwargs
+        As for :func:`template`.
+    """
     palette, _ = _common.palette_and_stem(source, at=at, model=model, seed=seed,
                                          **inference_kwargs)
-    return list(chart_look(palette, dark=dark, n=n, min_distance=min_distance,
-                           min_contrast=min_contrast).cycle)
+    if background is None:
+        background = (default_background() if dark is None
+                      else backgrounds(hex_to_lch(palette.hex), dark=dark)[1])
+    return chart_colors(palette, n=n, min_distance=min_distance, background=background,
+                        min_contrast=min_contrast)
+
+
+def default_background() -> Any:
+    """The plot background of ``pio.templates.default`` (the last part of a ``"a+b"`` default
+    that sets one), as sRGB in [0, 1]; white when none is set or it cannot be read."""
+    import plotly.io as pio
+
+    found: Any = "#ffffff"
+    default = pio.templates.default
+    names = default.split("+") if isinstance(default, str) else []
+    for name in names:
+        try:
+            colour = pio.templates[name].layout.plot_bgcolor
+        except (KeyError, ValueError, AttributeError):
+            continue
+        parsed = _parse_colour(colour) if colour else None
+        if parsed is not None:
+            found = parsed
+    return found
+
+
+def _parse_colour(colour: Any) -> Any:
+    """A Plotly colour (``#rgb``, ``#rrggbb``, ``rgb(...)``, ``rgba(...)``, white, black) as
+    sRGB in [0, 1], or ``None``."""
+    import re
+
+    from m2p.colour.convert_np import as_srgb
+
+    text = str(colour).strip().lower()
+    named = {"white": "#ffffff", "black": "#000000"}
+    text = named.get(text, text)
+    if text.startswith("#"):
+        if len(text) == 4:
+            text = "#" + "".join(c * 2 for c in text[1:])
+        try:
+            return as_srgb(text[:7]).reshape(3)
+        except Exception:  # noqa: BLE001 - not a colour we can read: ignore it
+            return None
+    match = re.fullmatch(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+).*\)", text)
+    if match:
+        return np.array([float(v) for v in match.groups()]) / 255.0
+    return None
 
 
 def colorscale(source: Any, kind: str = "sequential", *, at: float | None = None,

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
+import types
 from typing import Any, Callable
 
 from m2p.hooks.specs import hookimpl
@@ -82,6 +83,24 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+class _Package(types.ModuleType):
+    """This package's module type: a public name that is also a submodule's name keeps the
+    public object. Importing ``m2p_plugins.video.recolor`` (as ``export_cube`` and ``match``
+    do) makes Python bind the submodule to the package attribute ``recolor``, which made
+    ``m2p.video.recolor(...)`` a module ("'module' object is not callable"); that binding is
+    skipped, so ``recolor`` stays the function (the submodule is in ``sys.modules``, and
+    ``from m2p_plugins.video.recolor import ...`` works as before)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (name in _LAZY and isinstance(value, types.ModuleType)
+                and value.__name__ == f"{self.__name__}.{name}"):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
@@ -126,7 +145,8 @@ def lut_registration(name: str) -> tuple[Callable[..., Any], dict[str, Any]]:
     suffix, description, default_output = LUT_FORMATS[name]
     options = (
         FormatOption("strength", _later("m2p.cli.args", "unit_interval"),
-                     "0 = unchanged, 1 = full transfer (default 0.6)", "S",
+                     "how far the reference's colours move: 0 = unchanged, 0.6 (default) "
+                     "about 8 CIEDE2000 on average, 1 about 14", "S",
                      check=_later("m2p_plugins.video.transfer", "check_strength")),
         FormatOption("reference", str, "footage the LUT is tuned for (default: a neutral "
                      "split-tone)", "IMAGE_OR_VIDEO"),

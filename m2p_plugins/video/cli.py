@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from m2p._internal.extras import require
+from m2p._internal.text import printable
 from m2p.cli.args import (
     add_example,
     add_inference_arguments,
     inference_kwargs,
     int_range,
     non_negative_number,
+    number_range,
     positive_number,
     unit_interval,
 )
@@ -43,12 +46,19 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     parser.add_argument("--grade-device", default="cpu",
                         help="cpu or cuda for the per-frame grading (default cpu)")
+    parser.add_argument("--shots", choices=("auto", "off"), default="auto",
+                        help="auto (default): the grade changes only at the video's cuts and "
+                             "glides slowly within long shots; off: it follows the music "
+                             "continuously")
     add_inference_arguments(parser)
     _windows_chosen_per_clip(parser)
     add_example(parser, "m2p grade holiday.mp4 --music song.mp3 -o graded.mp4\n"
                         "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p grade")
+        if args.shots == "auto":  # the cut detector is OpenCV's
+            require("cv2", extra="video", feature="m2p grade --shots auto")
         from m2p_plugins.video.grade import grade_video
 
         kwargs = inference_kwargs(args)
@@ -59,7 +69,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                           lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
                           preset=args.preset, grade_device=args.grade_device,
                           music_start=args.music_start, progress=progress,
-                          on_track=used.append, **kwargs)
+                          on_track=used.append, shots=args.shots, **kwargs)
         start = f" from {args.music_start:g} s" if args.music_start else ""
         print_summary(out, f"{_video_size(out)}, graded to {Path(args.music).name}{start}",
                       _palette_from(used, args.music_start))
@@ -107,7 +117,10 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--fit", choices=("stretch", "trim"), default="stretch",
                         help="stretch the race to the song (default) or trim the song to the "
                              "race at --period-seconds per period")
-    parser.add_argument("--period-seconds", type=positive_number, default=1.0, metavar="S",
+    # A race frame lasts at least 1/240 s and a period more than an hour helps nobody: the
+    # bounds keep "1e-9" (no frame at all) and "1e6" (a month-long render) out.
+    parser.add_argument("--period-seconds", type=number_range(0.01, 3600.0), default=1.0,
+                        metavar="S",
                         help="seconds per period with --fit trim (default 1.0)")
     parser.add_argument("--bars", type=int_range(1, 1000), default=10, metavar="N",
                         help="bars shown (default 10)")
@@ -129,6 +142,7 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                         "--period-fmt '%Y' --theme dark")
 
     def run(args: argparse.Namespace) -> int:
+        require("moviepy", "matplotlib", extra="video", feature="m2p race")
         from m2p_plugins.video.race import bar_chart_race
 
         width, height = args.size
@@ -171,7 +185,11 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
         import dataclasses
         import json
 
-        from m2p_plugins.video.matching import match
+        from m2p_plugins.video.matching import IMAGE_SUFFIXES, match
+
+        require("pyarrow", extra="library", feature="m2p match")
+        if Path(args.footage).suffix.lower() not in IMAGE_SUFFIXES:  # a still needs Pillow only
+            require("moviepy", extra="video", feature="m2p match on a video")
 
         found = match(args.footage, args.library, top=args.top, fps=args.fps,
                       colors=args.colors, emotion_weight=args.emotion_weight)
@@ -182,8 +200,8 @@ def configure_match(parser: argparse.ArgumentParser) -> Handler:
               f"{'mood':<9}  track")
         for rank, m in enumerate(found, 1):
             minutes, seconds = divmod(m.offset, 60)
-            print(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
-                  f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}")
+            print(printable(f"{rank:>4}  {m.score:5.3f}  {int(minutes):>3}:{seconds:04.1f}  "
+                            f"{m.emotion_fit:7.3f}  {m.palette_fit:7.3f}  {m.mood:<9}  {m.path}"))
         return 0
 
     return run
@@ -227,7 +245,8 @@ def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=unit_interval, default=0.6, metavar="S",
-                        help="0 = unchanged, 1 = full transfer (default 0.6)")
+                        help="how far the colours move: 0 = unchanged, 0.6 (default) about 8 "
+                             "CIEDE2000 on average, 1 about 14")
 
 
 def lut_size(text: str) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from m2p._internal.outputs import check_output
+from m2p._internal.outputs import check_output, path_inputs
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.exporters.formats import ExportFormat, write
 from m2p.exporters.groups import NamedPalette, default_name, palette_groups
@@ -62,7 +62,8 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
     sections
         ``"auto"`` or a number: one LUT per section of the song (:mod:`m2p.exporters.sections`).
     strength
-        0 (unchanged) to 1 (full transfer).
+        0 (unchanged) to 1: the reference (or, without one, the whole sRGB cube) moves by
+        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (:mod:`.transfer`).
     size
         Nodes per axis of the computed grade, 2 to 65.
     palette
@@ -94,7 +95,7 @@ def export_lut(music: Any, output: str | os.PathLike[str], *, format: str = "cub
         raise InvalidArgumentError("give either at= (one time) or sections=, not both")
     if sections is not None and palette is not None:
         raise InvalidArgumentError("sections= needs the song's palette track, not one palette=")
-    inputs = (music,) if isinstance(music, (str, os.PathLike)) else ()
+    inputs = path_inputs(music, reference)
     writer, fields = lut_registration(format)
     fmt = ExportFormat(format, writer, **fields)
     first = check_output(output, inputs=inputs, suffixes=(fmt.suffix,), error=VideoError)

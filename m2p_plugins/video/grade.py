@@ -8,7 +8,9 @@
 
 Each frame at time ``t`` is graded with the LUT in force at ``t`` (:mod:`.timeline`): the
 palette-based transfer (:mod:`.transfer`) from the footage's dominant colours to the palette of
-the window, tabulated as a 3-D LUT, smoothed and interpolated in time.
+the window, scaled to a perceptual strength, tabulated as a 3-D LUT, smoothed and interpolated in
+time; with ``shots="auto"`` the grade changes only at the footage's cuts (:mod:`.shots`) and
+glides slowly within long shots.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +34,6 @@ from m2p.resolve import resolve_track
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
-    check_decodes,
     check_encoder,
     close_quietly,
     encoding_logger,
@@ -40,21 +42,32 @@ from m2p_plugins.video.media import (
     open_audio,
     open_video,
 )
+from m2p_plugins.video.shots import SAMPLE_FRAMES, Scan, analysis_size, clip_scan, scan_video
 from m2p_plugins.video.soundtrack import (
     check_music_start,
     clip_track,
     fit_audio,
     music_duration,
 )
-from m2p_plugins.video.timeline import DEFAULT_SMOOTHING, FrameGrader, LutTrack, lut_track
-from m2p_plugins.video.transfer import check_strength, dominant_colors
+from m2p_plugins.video.timeline import (
+    DEFAULT_SMOOTHING,
+    FrameGrader,
+    LutTrack,
+    hold_between,
+    lut_track,
+)
+from m2p_plugins.video.transfer import (
+    check_strength,
+    color_sample,
+    dominant_colors_of_sample,
+)
 
 try:  # MoviePy is optional: the effect is a real moviepy.Effect when MoviePy is installed.
     from moviepy import Effect as _EffectBase
 except ImportError:  # pragma: no cover - exercised only without the [video] extra
     _EffectBase = object
 
-SOURCE_SAMPLE_FRAMES = 8
+SOURCE_SAMPLE_FRAMES = SAMPLE_FRAMES
 """Frames sampled evenly over a clip to find its source palette."""
 
 STILL_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -75,7 +88,9 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         grade), a ready :class:`.timeline.LutTrack`, or an audio path (its palette track is
         computed with the shipped model).
     strength
-        0 (no change) to 1 (full transfer). Luminance and skin-tone protection scale with it.
+        How far the footage's colours move: the transfer is scaled so that they move by
+        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (14 x strength; 0 is no change),
+        whatever the song (:func:`.transfer.perceptual_gain`).
     source
         ``(k, 3)`` CIELAB source palette of the footage; default: the dominant colours of
         :data:`SOURCE_SAMPLE_FRAMES` frames sampled over the clip (``k`` = longest palette).
@@ -92,6 +107,13 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     music_start
         Seconds into the music at the clip's first frame (ignored for a ready ``LutTrack``,
         which carries its own ``start``).
+    sample
+        The footage's colours the strength is measured on (``(lab, weight)`` of
+        :func:`.transfer.color_sample`); default: from the frames the source palette comes from.
+    shots
+        ``"auto"`` (default): find the clip's cuts (:mod:`.shots`) and let the grade change only
+        there, gliding slowly within long shots (:func:`.timeline.hold_between`); ``"off"``:
+        the grade follows the music continuously; or a list of cut times in seconds.
     """
 
     track: Any
@@ -104,12 +126,21 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     skin: float = 0.8
     device: str = "cpu"
     music_start: float = 0.0
+    sample: Any = None
+    shots: Any = "auto"
 
     def apply(self, clip: Any) -> Any:
         """Return ``clip`` graded (a new clip built with ``clip.transform``)."""
         check_strength(self.strength)
         check_lut_size(self.lut_size)
-        luts = self.lut_track_for(clip)
+        shots = check_shots(self.shots)
+        scan = None
+        if shots == "auto" or (self.source is None and not isinstance(self.track, LutTrack)):
+            scan = clip_scan(clip, detect=shots == "auto")  # one read for cuts and colours
+        luts = self.lut_track_for(clip, scan=scan)
+        if shots != "off":
+            changes = scan.cut_times() if shots == "auto" and scan is not None else shots
+            luts = hold_between(luts, changes, duration=float(clip.duration))
         grader = FrameGrader(luts, device=self.device)
 
         def grade_frame(get_frame: Any, t: float) -> np.ndarray:
@@ -117,23 +148,28 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
 
         return clip.transform(grade_frame, apply_to=[])
 
-    def lut_track_for(self, clip: Any | None = None) -> LutTrack:
-        """The :class:`.timeline.LutTrack` this effect applies to ``clip``."""
+    def lut_track_for(self, clip: Any | None = None, *, scan: Scan | None = None) -> LutTrack:
+        """The :class:`.timeline.LutTrack` this effect applies to ``clip``, over music time
+        (before the shots rule); ``scan`` supplies ready analysis frames."""
         if isinstance(self.track, LutTrack):
             return self.track
         track = self.track
         if not isinstance(track, Palette):  # a Palette is a constant grade
             track = resolve_track(track)
-        source = self.source
+        source, sample = self.source, self.sample
         if source is None:
-            if clip is None:
+            if clip is None and scan is None:
                 raise InvalidArgumentError("MusicGrade needs a clip or an explicit source palette")
-            source = source_palette(clip, k=_palette_size(track))
+            source, found = footage_colors(clip, k=_palette_size(track),
+                                           pictures=None if scan is None else scan.pictures)
+            sample = found if sample is None else sample
+        elif sample is None and scan is not None:  # measure the strength on the footage
+            sample = color_sample(np.concatenate([p.reshape(-1, 3) for p in scan.pictures]))
         return lut_track(track, np.asarray(source, dtype=np.float64), strength=self.strength,
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
                          luminance=self.luminance, skin=self.skin, start=self.music_start,
-                         needed=self._needed(clip))
+                         needed=self._needed(clip), sample=sample)
 
     def _needed(self, clip: Any) -> tuple[float, float] | None:
         """Music times a held (not looped) grade of ``clip`` reads; None: all of them."""
@@ -141,6 +177,28 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         if self.music_end != "hold" or not duration:
             return None
         return self.music_start, self.music_start + float(duration)
+
+
+def check_shots(shots: Any) -> Any:
+    """``shots`` as ``"auto"``, ``"off"`` or a tuple of cut times in seconds.
+
+    Raises
+    ------
+    m2p.errors.InvalidArgumentError
+        Anything else (a time that is not a finite number included).
+    """
+    if isinstance(shots, str):
+        if shots in ("auto", "off"):
+            return shots
+        raise InvalidArgumentError(f"shots must be 'auto', 'off' or cut times, got {shots!r}")
+    try:
+        times = tuple(float(t) for t in shots)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"shots must be 'auto', 'off' or cut times in seconds, got "
+                                   f"{shots!r}") from None
+    if not all(math.isfinite(t) for t in times):
+        raise InvalidArgumentError(f"cut times must be finite seconds, got {shots!r}")
+    return times
 
 
 def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES) -> np.ndarray:
@@ -158,20 +216,43 @@ def source_palette(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES)
     numpy.ndarray
         ``(k, 3)`` CIELAB, sorted by L*.
     """
-    duration = float(clip.duration or 0.0)
-    fps = float(getattr(clip, "fps", None) or 25.0)
-    last = max(duration - 1.0 / fps, 0.0)
-    times = np.linspace(0.0, last, max(1, frames)) if duration > 0 else np.zeros(1)
-    samples = []
-    for t in times:
-        frame = np.asarray(clip.get_frame(float(t)))
-        step = max(1, int(np.ceil(max(frame.shape[:2]) / 256)))  # about 256 px on the long side
-        samples.append(frame[::step, ::step, :3].reshape(-1, 3))
-    pixels = np.concatenate(samples)
+    return footage_colors(clip, k, frames=frames)[0]
+
+
+def footage_colors(clip: Any, k: int = 5, *, frames: int = SOURCE_SAMPLE_FRAMES,
+                   pictures: Sequence[np.ndarray] | None = None,
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The source palette of a clip and the colour sample its grade's strength is measured on.
+
+    Parameters
+    ----------
+    clip
+        Any MoviePy video clip (ignored when ``pictures`` are given).
+    k
+        Number of colours.
+    frames
+        Frames sampled evenly over the clip.
+    pictures
+        Ready frames (for example the analysis frames of :func:`.shots.scan_video`).
+
+    Returns
+    -------
+    source : numpy.ndarray
+        ``(k, 3)`` CIELAB dominant colours, sorted by L*.
+    sample : tuple of numpy.ndarray
+        ``(lab (M, 3), weight (M,))`` of :func:`.transfer.color_sample`.
+    """
+    if pictures is None:
+        duration = float(clip.duration or 0.0)
+        fps = float(getattr(clip, "fps", None) or 25.0)
+        last = max(duration - 1.0 / fps, 0.0)
+        times = np.linspace(0.0, last, max(1, frames)) if duration > 0 else np.zeros(1)
+        pictures = [analysis_size(np.asarray(clip.get_frame(float(t)))) for t in times]
+    pixels = np.concatenate([np.asarray(p)[..., :3].reshape(-1, 3) for p in pictures])
     if pixels.dtype != np.uint8:
         pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
-    lab, _ = dominant_colors(pixels, k)
-    return lab
+    sample = color_sample(pixels)
+    return dominant_colors_of_sample(sample, k)[0], sample
 
 
 def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.PathLike[str], *,
@@ -180,7 +261,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
                 grade_device: str = "cpu", music_start: float = 0.0, progress: bool = False,
-                on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
+                on_track: Callable[[Any], None] | None = None, shots: Any = "auto",
+                **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
     Parameters
@@ -219,6 +301,11 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     on_track
         Called with the palette track the grade uses (or the Palette), before encoding (the
         command line prints its palette in its one-line summary).
+    shots
+        ``"auto"`` (default): the grade changes only at the video's cuts, gliding slowly within
+        long shots; ``"off"``: it follows the music continuously (see :class:`MusicGrade`).
+        The cuts, the frames for the source palette and a check that every frame decodes come
+        from one decode at analysis size (:func:`.shots.scan_video`).
     **inference
         Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
 
@@ -245,6 +332,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     out = check_output(output, inputs=(video, music), suffixes=VIDEO_SUFFIXES, error=VideoError)
     check_strength(strength)
     check_lut_size(lut_size)
+    shots = check_shots(shots)
     if grade_device != "cpu":
         from m2p.model.weights import resolve_device
 
@@ -257,7 +345,10 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     try:
         clip = open_video(video, audio=keep_audio)  # fail fast on a bad video, before inference
         refuse_still_image(video, clip)
-        check_decodes(video)  # a damaged middle too: one decode-only pass, before any output
+        # One decode at analysis size, before inference and any output: a damaged middle is
+        # refused, and the cuts and the frames for the source palette come with it.
+        scan = scan_video(video, size=clip.size, fps=clip.fps, duration=clip.duration,
+                          detect=shots == "auto")
         if track is None:
             length = music_duration(music, sample_rate=inference.get("sample_rate"))
         else:
@@ -268,8 +359,11 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                            progress=progress, **inference)
         if on_track is not None:
             on_track(track)
+        source, sample = footage_colors(clip, _palette_size(track), pictures=scan.pictures)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
-                            music_end=music_end, device=grade_device, music_start=start)
+                            music_end=music_end, device=grade_device, music_start=start,
+                            source=source, sample=sample,
+                            shots=scan.cut_times() if shots == "auto" else shots)
         graded = clip.with_effects([effect])
         if not keep_audio and isinstance(music, (str, os.PathLike)):
             audio = open_audio(music)
@@ -312,5 +406,5 @@ def _palette_size(track: PaletteTrack | Palette) -> int:
     return max(3, len(track))
 
 
-__all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "STILL_SUFFIXES", "grade_video",
-           "refuse_still_image", "source_palette"]
+__all__ = ["MusicGrade", "SOURCE_SAMPLE_FRAMES", "STILL_SUFFIXES", "check_shots",
+           "footage_colors", "grade_video", "refuse_still_image", "source_palette"]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from m2p._internal import checks
 from m2p._internal.outputs import atomic_output
 from m2p.errors import InvalidArgumentError, VideoError
 
@@ -100,11 +101,8 @@ def apply_lut(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Same shape and dtype as ``image`` (uint8 results are rounded to nearest).
     """
-    image = np.asarray(image)
+    image = checks.image(image)
     lut = _check_lut(lut)
-    if image.shape[-1] not in (3, 4):
-        raise InvalidArgumentError(
-            f"image must have 3 or 4 channels in the last axis, got {image.shape}")
     is_uint8 = image.dtype == np.uint8
     rgb = image[..., :3].reshape(-1, 3)
     out = np.empty(rgb.shape, dtype=np.float32)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from m2p._internal import ffmpeg as _ffmpeg
+from m2p._internal.inputs import check_regular
 from m2p._internal.text import first_line
 from m2p.errors import VideoError
 
@@ -80,18 +81,17 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
         raise VideoError("no such video file", source=path)
     if path.is_dir():
         raise VideoError("is a folder, not a video file", source=path)
+    check_regular(path, error=VideoError, noun="a video file")  # a FIFO would block ffmpeg
     clip = None
     try:
-        clip = VideoFileClip(str(path), audio=audio)
-        _close_pipes_on_close(clip.reader)
-        if clip.audio is not None:
-            _close_pipes_on_close(clip.audio.reader)
-        _fix_rotation(clip, path)
-        if clip.size is None or min(clip.size) <= 0 or not clip.duration or clip.duration <= 0:
-            raise VideoError("no video frames", source=path)
-        if not clip.fps or clip.fps <= 0:
-            raise VideoError("unknown frame rate", source=path)
-        clip.get_frame(0)  # fail now on undecodable content, not halfway through an export
+        with _quiet_reader():
+            clip = _open_clip(VideoFileClip, path, audio)
+            _fix_rotation(clip, path)
+            if clip.size is None or min(clip.size) <= 0 or not clip.duration or clip.duration <= 0:
+                raise VideoError("no video frames", source=path)
+            if not clip.fps or clip.fps <= 0:
+                raise VideoError("unknown frame rate", source=path)
+            clip.get_frame(0)  # fail now on undecodable content, not halfway through an export
     except VideoError:
         close_quietly(clip)
         raise
@@ -99,6 +99,27 @@ def open_video(path: str | os.PathLike[str], *, audio: bool = True) -> Any:
         close_quietly(clip)
         raise VideoError(f"cannot read video ({_ffmpeg_reason(path, exc)})", source=path) from exc
     return clip
+
+
+def _open_clip(kind: Any, path: Path, audio: bool) -> Any:
+    clip = kind(str(path), audio=audio)
+    _close_pipes_on_close(clip.reader)
+    if getattr(clip, "audio", None) is not None:
+        _close_pipes_on_close(clip.audio.reader)
+    return clip
+
+
+@contextlib.contextmanager
+def _quiet_reader() -> Iterator[None]:
+    """While a file is being opened and its first frame read, MoviePy's warnings ("3 bytes
+    wanted but 0 bytes read", "using the last valid frame") are held back: when the open fails
+    they are a symptom of the error about to be raised (audio given as video, a damaged start),
+    not news, and are dropped; when it succeeds they are given as they came."""
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        yield
+    for record in held:
+        warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
 
 
 def _close_pipes_on_close(reader: Any) -> None:
@@ -139,12 +160,20 @@ def check_decodes(path: str | os.PathLike[str]) -> None:
                                 stdin=subprocess.DEVNULL)
     except OSError as exc:
         raise VideoError(f"cannot run ffmpeg ({exc})", source=path) from exc
-    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in result.stderr.splitlines()
+    problem = decode_failure(result.stderr, result.returncode)
+    if problem is not None:
+        raise VideoError(problem, source=path)
+
+
+def decode_failure(stderr: str, returncode: int | None) -> str | None:
+    """What a decoding run of ffmpeg (``-v error``) says about a damaged file, one line, or
+    ``None`` when it decoded cleanly."""
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln.strip()) for ln in stderr.splitlines()
              if ln.strip()]
-    if result.returncode != 0 or lines:
-        first = lines[0][:160] if lines else f"ffmpeg exit status {result.returncode}"
-        raise VideoError(f"the video is damaged ({len(lines)} decoding error(s), first: {first})",
-                         source=path)
+    if returncode == 0 and not lines:
+        return None
+    first = lines[0][:160] if lines else f"ffmpeg exit status {returncode}"
+    return f"the video is damaged ({len(lines)} decoding error(s), first: {first})"
 
 
 _FRAME_RE = re.compile(r"bytes wanted but \d+ bytes read at frame index (\d+) \(out of a total "
@@ -185,8 +214,10 @@ def open_audio(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     if not path.exists():
         raise VideoError("no such audio file", source=path)
+    check_regular(path, error=VideoError, noun="an audio file")
     try:
-        clip = AudioFileClip(str(path))
+        with _quiet_reader():
+            clip = AudioFileClip(str(path))
         _close_pipes_on_close(clip.reader)
         return clip
     except Exception as exc:  # noqa: BLE001
@@ -234,7 +265,16 @@ def close_quietly(*clips: Any) -> None:
 
 def even_size_params(size: tuple[int, int], codec: str) -> list[str]:
     """ffmpeg output options: yuv420p for H.264, and a 1-pixel crop of odd sizes (4:2:0 needs
-    even ones)."""
+    even ones).
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        A side under 2 pixels (encoders refuse it, and cropping would leave nothing).
+    """
+    if min(size) < 2:
+        raise VideoError(f"a {size[0]}x{size[1]} picture cannot be encoded as video (at least "
+                         "2x2 pixels; recolour a picture this small with 'm2p recolor')")
     params: list[str] = []
     if codec in ("libx264", "libx265", "h264_nvenc"):
         if size[0] % 2 or size[1] % 2:
@@ -315,6 +355,7 @@ def _ffmpeg_reason(path: Path, exc: BaseException) -> str:
 __all__ = [
     "VIDEO_SUFFIXES",
     "check_decodes",
+    "decode_failure",
     "frames_must_decode",
     "display_rotation",
     "check_encoder",

@@ -10,6 +10,7 @@ ffmpeg (``-vf lut3d=look.cube``), DaVinci Resolve or Premiere.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ import numpy as np
 
 from m2p.errors import VideoError
 from m2p.resolve import resolve_palette
-from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut
-from m2p._internal.outputs import atomic_output, check_output
+from m2p.colour.convert_np import srgb_to_lab
+from m2p_plugins.video.lut import DEFAULT_SIZE, apply_lut, lut_grid
+from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p_plugins.video.media import close_quietly
 from m2p_plugins.video.transfer import (
     check_strength,
-    dominant_colors,
+    color_sample,
+    dominant_colors_of_sample,
     match_palettes,
     neutral_source,
     palette_lab,
@@ -32,9 +35,21 @@ from m2p_plugins.video.transfer import (
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 """File suffixes read as still images (anything else is opened as a video)."""
 
+ANIMATION_SUFFIXES = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}
+"""Output suffixes that hold an animation (an animated input is recoloured frame by frame and
+refused, with this list, for any other output), and their Pillow format names."""
+
+NEUTRAL_SAMPLE_NODES = 9
+"""Colours per sRGB axis (9**3 = 729) on which a LUT made without reference footage is
+calibrated."""
+
 MAX_IMAGE_PIXELS = 89_478_485
 """Largest image read, in pixels (Pillow's decompression-bomb threshold: about 9,500 x 9,500).
 Checked from the header before decoding, so a hostile header cannot allocate gigabytes."""
+
+_ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}
+# Pillow's formats whose extra frames are an animation. A camera's MPO ".jpg" (a preview image
+# as a second frame) and a multi-page TIFF (pages) are still pictures: their first frame is used.
 
 
 def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
@@ -51,15 +66,16 @@ def recolor_image(image: np.ndarray, palette: Any, *, strength: float = 0.6,
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`.
     source
-        ``(k, 3)`` CIELAB source palette; default the image's ``n`` dominant colours.
+        ``(k, 3)`` CIELAB source palette; default the image's ``n`` dominant colours. The
+        strength is measured on the image's own colours either way.
 
     Returns
     -------
     numpy.ndarray
         Same shape and dtype as ``image``.
     """
-    lut = grade_lut(palette, reference=image if source is None else None, source=source,
-                    strength=strength, size=size, luminance=luminance, skin=skin)
+    lut = grade_lut(palette, reference=image, source=source, strength=strength, size=size,
+                    luminance=luminance, skin=skin)
     return apply_lut(image, lut)
 
 
@@ -74,10 +90,15 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
         :class:`m2p.palette_types.Palette` or ``(n, 3)`` CIELCh.
     reference
         Image array, or a path to an image or video, whose dominant colours are the source
-        palette. ``None`` (and no ``source``): a grey ramp at the palette's lightnesses, i.e. a
-        split-tone look usable on any footage.
+        palette and whose colours the strength is measured on. ``None`` (and no ``source``):
+        a grey ramp at the palette's lightnesses, i.e. a split-tone look usable on any
+        footage, whose strength is measured on the whole sRGB cube (:data:`NEUTRAL_SAMPLE_NODES`
+        evenly spaced colours per axis).
     source
-        Explicit ``(k, 3)`` CIELAB source palette (wins over ``reference``).
+        Explicit ``(k, 3)`` CIELAB source palette (wins over the reference's own).
+    strength
+        0 to 1: the reference moves by ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average
+        (:func:`.transfer.perceptual_gain`).
 
     Returns
     -------
@@ -85,15 +106,18 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
         float32 ``(size, size, size, 3)`` LUT.
     """
     target = palette_lab(palette)
-    if source is None:
-        if reference is None:
-            source = neutral_source(target)
-        else:
-            source = _reference_palette(reference, target.shape[0])
+    sample = None
+    if reference is not None:
+        found, sample = reference_colors(reference, target.shape[0])
+        source = found if source is None else source
+    elif source is None:
+        source = neutral_source(target)
+    if sample is None:
+        sample = srgb_to_lab(lut_grid(NEUTRAL_SAMPLE_NODES).astype(np.float64))
     source = np.asarray(source, dtype=np.float64)
     slots = match_palettes(source, target)
     return transfer_lut(source, target[slots], strength=strength, size=size, luminance=luminance,
-                        skin=skin)
+                        skin=skin, sample=sample)
 
 
 def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike[str], *,
@@ -104,7 +128,9 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     Parameters
     ----------
     photo
-        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied.
+        Input image (JPEG, PNG, TIFF, WebP...); EXIF orientation is applied. An animated
+        image (GIF, WebP, APNG) has every frame recoloured with one grade, and is written as an
+        animation (the output must then be ``.gif``, ``.webp`` or ``.png``).
     music
         Audio file (or array with ``sample_rate=`` in ``inference``); ignored when ``palette``
         is given.
@@ -127,14 +153,102 @@ def recolor(photo: str | os.PathLike[str], music: Any, output: str | os.PathLike
     pathlib.Path
         ``output``.
     """
-    out = check_output(output, inputs=(photo,), suffixes=IMAGE_SUFFIXES, error=VideoError)
+    out = check_output(output, inputs=path_inputs(photo, music), suffixes=IMAGE_SUFFIXES,
+                       error=VideoError)
     check_strength(strength)
-    image = read_image(photo)
+    animation = read_animation(photo)
+    if animation is not None and out.suffix.lower() not in ANIMATION_SUFFIXES:
+        kinds = sorted(ANIMATION_SUFFIXES)
+        raise VideoError(f"is an animation of {len(animation.frames)} frames; write the "
+                         f"recoloured animation to a {', '.join(kinds[:-1])} or {kinds[-1]} "
+                         f"file, not {out.suffix or 'a file without suffix'}", source=photo)
+    image = read_image(photo) if animation is None else None
     if palette is None:
         palette = resolve_palette(music, at=at, **inference)
-    result = recolor_image(image, palette, strength=strength)
-    save_image(result, out, quality=quality)
+    if animation is None:
+        save_image(recolor_image(image, palette, strength=strength), out, quality=quality)
+        return out
+    # One grade for every frame: the source palette and the strength come from all of them.
+    lut = grade_lut(palette, reference=np.stack([f[..., :3] for f in animation.frames]),
+                    strength=strength)
+    save_animation(Animation(tuple(apply_lut(f, lut) for f in animation.frames),
+                             animation.durations, animation.loop), out, quality=quality)
     return out
+
+
+@dataclass(frozen=True)
+class Animation:
+    """The frames of an animated image (GIF, WebP, APNG).
+
+    Attributes
+    ----------
+    frames
+        uint8 ``(H, W, 3|4)`` frames, each a whole picture (Pillow composites partial frames).
+    durations
+        Milliseconds each frame shows.
+    loop
+        Times the animation repeats (0: for ever).
+    """
+
+    frames: tuple[np.ndarray, ...]
+    durations: tuple[int, ...]
+    loop: int = 0
+
+
+def read_animation(path: str | os.PathLike[str]) -> Animation | None:
+    """The frames of an animated image, or ``None`` for a still one (one frame).
+
+    Raises
+    ------
+    m2p.errors.VideoError
+        Missing or unreadable file, or more than :data:`MAX_IMAGE_PIXELS` pixels in all.
+    """
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        return None  # read_image says what is wrong
+    try:
+        with Image.open(path) as img:
+            count = int(getattr(img, "n_frames", 1))
+            if count <= 1 or img.format not in _ANIMATED_FORMATS:
+                return None  # a still, or an MPO ".jpg" / multi-page TIFF: its first frame
+            width, height = img.size
+            if width * height * count > MAX_IMAGE_PIXELS:
+                raise VideoError(f"animation is {count} frames of {width} x {height} pixels; at "
+                                 f"most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read in all",
+                                 source=path)
+            loop = int(img.info.get("loop", 0) or 0)
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(img):
+                durations.append(int(frame.info.get("duration", img.info.get("duration", 100))))
+                frames.append(_to_uint8(frame))
+    except VideoError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            EOFError) as exc:
+        raise VideoError(f"cannot read image ({_short(exc)})", source=path) from None
+    if len({f.shape for f in frames}) > 1:  # a mode change midway (RGB, then RGBA)
+        frames = [f if f.shape[-1] == 4 else np.concatenate(
+            [f, np.full(f.shape[:2] + (1,), 255, np.uint8)], axis=-1) for f in frames]
+    return Animation(tuple(frames), tuple(durations), loop)
+
+
+def save_animation(animation: Animation, path: str | os.PathLike[str], *,
+                   quality: int = 95) -> Path:
+    """Save an :class:`Animation` atomically as GIF, WebP or APNG (by the suffix)."""
+    from PIL import Image
+
+    path = Path(path)
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in animation.frames]
+    with atomic_output(path, error=VideoError) as tmp:
+        try:
+            images[0].save(tmp, format=ANIMATION_SUFFIXES[path.suffix.lower()], save_all=True,
+                           append_images=images[1:], duration=list(animation.durations),
+                           loop=animation.loop, quality=quality, disposal=2)
+        except (KeyError, ValueError, OSError) as exc:
+            raise VideoError(f"cannot save the animation ({_short(exc)})", source=path) from None
+    return path
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -211,21 +325,29 @@ def save_image(image: np.ndarray, path: str | os.PathLike[str], *, quality: int 
     return path
 
 
-def _reference_palette(reference: Any, k: int) -> np.ndarray:
+def reference_colors(reference: Any, k: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The source palette and the colour sample of a reference (image array, image or video
+    file): ``(k, 3)`` CIELAB dominant colours and :func:`.transfer.color_sample`'s
+    ``(lab, weight)``, from the same pixels."""
     if isinstance(reference, (str, os.PathLike)):
         path = Path(reference)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return dominant_colors(read_image(path), k)[0]
-        from m2p_plugins.video.grade import source_palette
-        from m2p_plugins.video.media import open_video
+            pixels = read_image(path)
+        else:
+            from m2p_plugins.video.grade import footage_colors
+            from m2p_plugins.video.media import open_video
 
-        clip = open_video(path, audio=False)
-        try:
-            return source_palette(clip, k)
-        finally:
-            close_quietly(clip)
-    return dominant_colors(np.asarray(reference), k)[0]
+            clip = open_video(path, audio=False)
+            try:
+                return footage_colors(clip, k)
+            finally:
+                close_quietly(clip)
+    else:
+        pixels = np.asarray(reference)
+    sample = color_sample(pixels)
+    return dominant_colors_of_sample(sample, k)[0], sample
 
 
-__all__ = ["IMAGE_SUFFIXES", "grade_lut", "read_image", "recolor", "recolor_image",
+__all__ = ["ANIMATION_SUFFIXES", "Animation", "IMAGE_SUFFIXES", "grade_lut", "read_animation",
+           "read_image", "recolor", "recolor_image", "reference_colors", "save_animation",
            "save_image"]

@@ -2,10 +2,14 @@
 soundtrack clip.
 
 ``m2p grade`` and ``m2p race`` both use a song from ``music_start`` seconds on, without cutting
-the file. The palette track is the *whole file's* (through :func:`m2p.resolve.resolve_track`, so
-the model runs once per file and arguments, and a passage gets the palettes it has inside the
-full track: a cut-out excerpt would not, see ``docs/decisions.md``); the picture reads it from
-``music_start`` on (:class:`.timeline.LutTrack` ``start``).
+the file; the picture reads the palette track from ``music_start`` on (:class:`.timeline.LutTrack`
+``start``). Only the part of the song the clip uses is analysed (:func:`clip_track`): that
+passage plus :data:`CONTEXT_WINDOWS` windows of music before it (the model's palette family has a
+memory of the preceding windows) and half a window after, on the whole song's window grid, so a
+20 s clip of a 5-minute song runs the model on about 15 windows, not 120. A passage that is most
+of the song is analysed whole (through :func:`m2p.resolve.resolve_track`, cached per file), and
+a whole-song track already in the cache (``m2p recolor`` or a race of the same song) is used as
+it is.
 
 A clip so short that fewer than :data:`MIN_WINDOWS` window centres fall inside the part of the
 song it uses would get one frozen grade. Then, unless the caller chose ``window`` / ``hop``,
@@ -21,12 +25,21 @@ from typing import Any
 
 import numpy as np
 
+from m2p import cache
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import PaletteTrack
 from m2p.resolve import resolve_track
 
 MIN_WINDOWS = 3
 """Fewest window centres a clip's passage of music should hold for its grade to move."""
+
+CONTEXT_WINDOWS = 1.0
+"""Windows of music analysed before the passage a clip uses (the model's choice of palette
+family depends on the windows before; the grade's smoothing reads a little before too)."""
+
+WHOLE_SONG_SHARE = 0.8
+"""A passage (with its context) longer than this share of the song is analysed whole: the
+track is then the one every other command of the song shares through the cache."""
 
 
 def check_music_start(music_start: Any, duration: float, *, source: Any = None) -> float:
@@ -129,8 +142,9 @@ def clip_track(music: Any, *, start: float, span: float, track: Any = None,
     Returns
     -------
     PaletteTrack
-        The whole song's track, or, for a short clip with shortened windows, the passage's
-        track placed at its time in the song (``times`` from ``start`` on).
+        The track of the passage the clip uses, with its context (:func:`passage_bounds`),
+        placed at its time in the song; the whole song's when that is most of it; for a short
+        clip with shortened windows, the passage's track (``times`` from ``start`` on).
     """
     if track is not None:
         return track
@@ -141,7 +155,20 @@ def clip_track(music: Any, *, start: float, span: float, track: Any = None,
                                             window=window, hop=hop)
     if not adapted:
         chosen = {k: v for k, v in (("window", window), ("hop", hop)) if v is not None}
-        return resolve_track(music, **chosen, **inference)
+        first, last = passage_bounds(duration=duration, start=start, span=span, window=window_s,
+                                     hop=hop_s)
+        if last - first >= WHOLE_SONG_SHARE * duration:
+            return resolve_track(music, **chosen, **inference)
+        whole = cache.peek("palette_track", music, **chosen, **inference)
+        if whole is not None:  # the whole song was analysed already (m2p recolor, a race...)
+            return whole
+        samples, rate = _passage(music, first, last - first, sample_rate)
+        inference.pop("sample_rate", None)
+        part = resolve_track(samples, sample_rate=rate, **chosen, **inference)
+        source = str(music) if isinstance(music, (str, os.PathLike)) else part.source
+        return PaletteTrack(part.times + first, part.palettes, window=part.window, hop=part.hop,
+                            duration=first + part.duration, source=source, seed=part.seed,
+                            overall=part.overall)
     warnings.warn(f"{label} uses {span:.1f} s of music, fewer than {MIN_WINDOWS} analysis "
                   f"windows: using --window {window_s:.3g} --hop {hop_s:.3g} on that passage so "
                   "the grade moves", UserWarning, stacklevel=3)
@@ -152,6 +179,29 @@ def clip_track(music: Any, *, start: float, span: float, track: Any = None,
     return PaletteTrack(part.times + start, part.palettes, window=part.window, hop=part.hop,
                         duration=start + part.duration, source=source, seed=part.seed,
                         overall=part.overall)
+
+
+def passage_bounds(*, duration: float, start: float, span: float, window: float,
+                   hop: float) -> tuple[float, float]:
+    """The music, in seconds, analysed for a clip using ``[start, start + span]`` of a song.
+
+    From :data:`CONTEXT_WINDOWS` windows before ``start``, moved back onto the whole song's
+    window grid (a multiple of the hop the model uses), to half a window plus a hop after the
+    end, within ``[0, duration]``.
+
+    Returns
+    -------
+    first, last : float
+        Seconds.
+    """
+    from m2p.inference import window_layout
+    from m2p.model.encoder import DEFAULT_INPUT
+
+    _, hop_samples = window_layout(window, hop, DEFAULT_INPUT)
+    grid = hop_samples / DEFAULT_INPUT.sample_rate  # the hop the model really uses
+    first = max(0.0, math.floor((start - CONTEXT_WINDOWS * window) / grid) * grid)
+    last = min(duration, start + span + 0.5 * window + grid)
+    return first, last
 
 
 def fit_audio(audio: Any, *, start: float, duration: float, music_end: str = "hold") -> Any:
@@ -177,8 +227,9 @@ def _passage(music: Any, start: float, span: float,
     from m2p.audio.decode import SAMPLE_RATE, load
 
     samples = load(music, sample_rate=sample_rate, max_seconds=start + span)
-    return np.ascontiguousarray(samples[int(round(start * SAMPLE_RATE)):]), SAMPLE_RATE
+    first = int(round(start * SAMPLE_RATE))
+    return np.ascontiguousarray(samples[first:first + int(round(span * SAMPLE_RATE))]), SAMPLE_RATE
 
 
-__all__ = ["MIN_WINDOWS", "check_music_start", "clip_track", "fit_audio", "music_duration",
-           "plan_windows"]
+__all__ = ["CONTEXT_WINDOWS", "MIN_WINDOWS", "WHOLE_SONG_SHARE", "check_music_start",
+           "clip_track", "fit_audio", "music_duration", "passage_bounds", "plan_windows"]

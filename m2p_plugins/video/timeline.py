@@ -11,12 +11,18 @@ Music shorter than the video: ``music_end="hold"`` (default) keeps the last pale
 to the end; ``"loop"`` starts the music's palette track again (time modulo the music's length).
 A song started partway (``start``, ``m2p grade --music-start``) is read from there: video time
 ``t`` uses music time ``start + t``, and a loop goes back to ``start``.
+
+Shots: :func:`hold_between` turns a :class:`LutTrack` into one, in video time, that changes only
+at given times (the footage's cuts, :mod:`.shots`): a short shot holds one grade, a long one
+glides linearly between grades at least :data:`GLIDE_SECONDS` apart, and the grade may jump only
+at a change time.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +39,13 @@ expanded 8-bit tables (expanding costs about as much as interpolating half a mil
 
 DEFAULT_SMOOTHING = 1.0
 """Gaussian standard deviation, in seconds, of the temporal smoothing of LUT keyframes."""
+
+GLIDE_SECONDS = 4.0
+"""Within a shot the grade glides linearly between anchors at least this far apart (and a shot
+shorter than this holds one grade): about three times slower than the music's own keyframes, so
+a change inside a shot reads as a slow drift, never a jump."""
+
+_STEP = 1e-4  # seconds between the two keyframes of a change: far less than a frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +66,8 @@ class LutTrack:
         ``duration`` repeats.
     start
         Music time, in seconds, at video time 0 (``0 <= start < duration``).
+    ids
+        ``(K,)`` for each keyframe the first keyframe with an equal LUT (set on creation).
     """
 
     times: np.ndarray
@@ -60,6 +75,7 @@ class LutTrack:
     duration: float
     music_end: MusicEnd = "hold"
     start: float = 0.0
+    ids: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +97,10 @@ class LutTrack:
             raise InvalidArgumentError(f"start must be from 0 to the music's {self.duration:g} s, "
                                        f"got {self.start!r}")
         object.__setattr__(self, "start", start)
+        ids, seen = [], {}
+        for k in range(luts.shape[0]):  # equal LUTs share one expanded table when grading
+            ids.append(seen.setdefault(luts[k].tobytes(), k))
+        object.__setattr__(self, "ids", np.asarray(ids, dtype=np.int64))
 
     @property
     def size(self) -> int:
@@ -110,7 +130,7 @@ class LutTrack:
     def at(self, t: float) -> np.ndarray:
         """The LUT in force at ``t`` seconds, ``(N, N, N, 3)`` float32."""
         i, j, a = self.segment(t)
-        if i == j or a == 0.0:
+        if i == j or a == 0.0 or self.ids[i] == self.ids[j]:
             return self.luts[i]
         return (1.0 - a) * self.luts[i] + a * self.luts[j]
 
@@ -125,7 +145,8 @@ class LutTrack:
 def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
               size: int = DEFAULT_SIZE, smoothing: float = DEFAULT_SMOOTHING,
               music_end: MusicEnd = "hold", luminance: float = 0.5, skin: float = 0.8,
-              start: float = 0.0, needed: tuple[float, float] | None = None) -> LutTrack:
+              start: float = 0.0, needed: tuple[float, float] | None = None,
+              sample: Any = None) -> LutTrack:
     """Build the keyframe LUTs that grade footage (source palette) toward a palette track.
 
     Parameters
@@ -136,7 +157,11 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
     source_lab
         ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colors`).
     strength, size, luminance, skin
-        See :func:`.transfer.transfer_lut`.
+        See :func:`.transfer.transfer_lut`: each keyframe's transfer is scaled so that the
+        footage moves by the same perceptual amount (:func:`.transfer.perceptual_gain`).
+    sample
+        The footage's colours, ``(lab, weight)`` of :func:`.transfer.color_sample` (default: the
+        source palette).
     smoothing
         Gaussian standard deviation in seconds applied across keyframes (0 disables).
     music_end, start
@@ -171,7 +196,7 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         per_frame = [match_palettes(source_lab, t) for t in targets]
     luts = np.stack([
         transfer_lut(source_lab, tgt[s], strength=strength, size=size, luminance=luminance,
-                     skin=skin)
+                     skin=skin, sample=sample)
         for tgt, s in zip(targets, per_frame)
     ])
     if smoothing > 0 and len(times) > 1:
@@ -179,6 +204,61 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         w /= w.sum(1, keepdims=True)
         luts = np.tensordot(w, luts, axes=(1, 0)).astype(np.float32)
     return LutTrack(times, luts, duration, music_end, start)
+
+
+def hold_between(luts: LutTrack, changes: Sequence[float], *, duration: float,
+                 glide: float = GLIDE_SECONDS) -> LutTrack:
+    """The grade of ``luts`` in video time, allowed to jump only at ``changes``.
+
+    The video is cut at ``changes`` (seconds, e.g. :meth:`.shots.Scan.cut_times`) into spans.
+    A span shorter than ``glide`` holds the grade of its middle; a longer one is anchored at
+    its ends and every ``span / floor(span / glide)`` seconds in between to the grade of ``luts``
+    there, and glides linearly from anchor to anchor. So within a span the grade is constant or
+    changes by at most (the change of ``luts`` over ``glide`` seconds) / (``glide`` x fps) per
+    frame, and any jump falls on a change time. Any list of allowed change times works (shot
+    cuts here; musical events would fit the same way).
+
+    Parameters
+    ----------
+    luts
+        The grade over music time (:func:`lut_track`).
+    changes
+        Video times, seconds, where the grade may jump; those outside ``(0, duration)`` are
+        ignored.
+    duration
+        Length of the video, seconds.
+    glide
+        Least seconds between anchors inside a span.
+
+    Returns
+    -------
+    LutTrack
+        Keyframes in video time (``start`` 0, ``music_end`` "hold", ``duration`` the video's).
+    """
+    duration = float(duration)
+    if not (math.isfinite(duration) and duration > 0):
+        raise InvalidArgumentError(f"duration must be positive seconds, got {duration!r}")
+    if not glide > 0:
+        raise InvalidArgumentError(f"glide must be positive seconds, got {glide!r}")
+    inner = sorted({float(c) for c in changes if 0.0 < float(c) < duration})
+    bounds = [0.0, *inner, duration]
+    times: list[float] = []
+    frames: list[np.ndarray] = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        span = b - a
+        if span < glide:
+            anchors, values = [a, b], [0.5 * (a + b)] * 2
+        else:
+            n = int(span // glide)
+            anchors = list(np.linspace(a, b, n + 1))
+            values = anchors
+        anchors[-1] = b - _STEP if b < duration else b  # the next span starts at b itself
+        for t, v in zip(anchors, values):
+            if times and t <= times[-1]:
+                continue  # a span shorter than two steps: keep the first grade
+            times.append(t)
+            frames.append(luts.at(v))
+    return LutTrack(np.asarray(times), np.stack(frames), duration, "hold", 0.0)
 
 
 class FrameGrader:
@@ -234,6 +314,7 @@ class FrameGrader:
 
     def _grade_cpu(self, rgb: np.ndarray, t: float) -> np.ndarray:
         i, j, a = self.luts.segment(t)
+        i, j = int(self.luts.ids[i]), int(self.luts.ids[j])  # equal LUTs: one table
         key = (i, i) if (i == j or a == 0.0) else (i, j)
         if key != self._pair_key:
             tables = {k: self._expanded.get(k) for k in set(key)}
@@ -260,4 +341,5 @@ class FrameGrader:
         return apply_lut_torch(x, lut).cpu().numpy()
 
 
-__all__ = ["DEFAULT_SMOOTHING", "FrameGrader", "LutTrack", "MusicEnd", "lut_track"]
+__all__ = ["DEFAULT_SMOOTHING", "FrameGrader", "GLIDE_SECONDS", "LutTrack", "MusicEnd",
+           "hold_between", "lut_track"]
