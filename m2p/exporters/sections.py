@@ -24,6 +24,16 @@ Each section's palette is the summary of the windows whose centres fall inside i
 per-slot CIELAB mean as a track's whole-piece palette), or the track at the section's middle
 when no centre falls inside.
 
+*A track with a rhythm* (``track.rhythm``, issue 26) is cut at the sections found in the music
+itself (:mod:`m2p.rhythm.sections`: where its timbre and harmony change, on a downbeat) instead,
+and neighbouring sections whose palettes are near-identical (a change under
+:data:`MERGE_CHANGE`) are merged, most alike first: a song whose verse and chorus keep one
+palette gets one section for them, not two files of the same colours. ``"auto"`` merges until
+every neighbouring pair differs by at least :data:`MERGE_CHANGE` and at most :data:`AUTO_MAX`
+sections remain; a number ``n`` merges the most alike neighbours until ``n`` remain. When the
+music has fewer sections than asked (``n``, or fewer than two for ``"auto"``: a short or
+uniform piece), the palette-change rule above cuts instead, as for a track without a rhythm.
+
 References
 ----------
 J. Foote (2000). Automatic audio segmentation using a measure of audio novelty. *Proc. IEEE
@@ -57,6 +67,11 @@ read as the same palette, so a cut there would only repeat it."""
 
 MAX_SECTIONS = 64
 """Largest ``n`` accepted."""
+
+MERGE_CHANGE = 5.0
+"""Palette change (CIEDE2000, :func:`palette_change`) under which two neighbouring sections of
+the music count as near-identical and are merged by ``n="auto"``. A design choice: about twice
+the just-noticeable difference per colour, where two palettes side by side read as one."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,9 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
               and min_length > 0):
         raise InvalidArgumentError(f"min_length must be a positive number of seconds, "
                                    f"got {min_length!r}")
+    rhythm = getattr(track, "rhythm", None)
+    if rhythm is not None and len(rhythm.sections) + 1 >= (2 if n == "auto" else wanted):
+        return _music_sections(track, None if n == "auto" else wanted)
     times, scores = change_scores(track)
     # Equal scores (a flat stretch) are broken toward an even split of the song.
     even = duration * np.arange(1, wanted) / wanted
@@ -174,6 +192,26 @@ def palette_change(lch_a: np.ndarray, lch_b: np.ndarray) -> float:
     return float(0.5 * (d.min(axis=1).mean() + d.min(axis=0).mean()))
 
 
+def _music_sections(track: PaletteTrack, wanted: int | None) -> list[Section]:
+    """Sections at the music's own boundaries, near-identical neighbours merged (see the
+    module docstring); ``wanted`` None: ``"auto"``."""
+    duration = float(track.duration)
+    edges = [0.0, *(float(t) for t in track.rhythm.sections), duration]
+    palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
+    changes = [palette_change(a.lch, b.lch) for a, b in zip(palettes[:-1], palettes[1:])]
+    limit = AUTO_MAX if wanted is None else wanted
+    while changes:
+        k = int(np.argmin(changes))  # the most alike neighbours: sections k and k + 1
+        if len(palettes) <= limit and (wanted is not None or changes[k] >= MERGE_CHANGE):
+            break
+        del edges[k + 1]
+        palettes[k:k + 2] = [_span_palette(track, edges[k], edges[k + 1])]
+        changes = [palette_change(a.lch, b.lch) for a, b in zip(palettes[:-1], palettes[1:])]
+    return [Section(index=i + 1, start=a, end=b, palette=palettes[i],
+                    change=changes[i - 1] if i else 0.0)
+            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+
+
 def _span_palette(track: PaletteTrack, start: float, end: float) -> Palette:
     inside = [i for i, t in enumerate(track.times) if start <= t < end or (t == end == track.duration)]
     if not inside:
@@ -190,5 +228,5 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-__all__ = ["AUTO_MAX", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "Section",
+__all__ = ["AUTO_MAX", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "MERGE_CHANGE", "Section",
            "change_scores", "palette_change", "track_sections"]

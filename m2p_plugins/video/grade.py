@@ -28,6 +28,7 @@ from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.resolve import resolve_track
+from m2p.rhythm.rhythm_types import check_sync
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
@@ -92,6 +93,10 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     music_start
         Seconds into the music at the clip's first frame (ignored for a ready ``LutTrack``,
         which carries its own ``start``).
+    sync
+        ``"downbeat"``, ``"beat"`` or ``"section"``: hold the grade from one such event of the
+        track's rhythm to the next and change it only there (``smoothing`` then unused); None
+        (default): the smooth grade.
     """
 
     track: Any
@@ -104,6 +109,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     skin: float = 0.8
     device: str = "cpu"
     music_start: float = 0.0
+    sync: str | None = None
 
     def apply(self, clip: Any) -> Any:
         """Return ``clip`` graded (a new clip built with ``clip.transform``)."""
@@ -133,7 +139,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
                          luminance=self.luminance, skin=self.skin, start=self.music_start,
-                         needed=self._needed(clip))
+                         needed=self._needed(clip), sync=self.sync)
 
     def _needed(self, clip: Any) -> tuple[float, float] | None:
         """Music times a held (not looped) grade of ``clip`` reads; None: all of them."""
@@ -180,7 +186,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
                 grade_device: str = "cpu", music_start: float = 0.0, progress: bool = False,
-                on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
+                on_track: Callable[[Any], None] | None = None, sync: str | None = None,
+                **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
     Parameters
@@ -219,6 +226,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     on_track
         Called with the palette track the grade uses (or the Palette), before encoding (the
         command line prints its palette in its one-line summary).
+    sync
+        ``"downbeat"``, ``"beat"`` or ``"section"``: the grade changes only on those events of
+        the music (see :class:`MusicGrade`); None (default): the smooth grade.
     **inference
         Passed to :func:`m2p.palette_track` (``seed``, ``model``, ``window``, ``hop``...).
 
@@ -235,7 +245,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         cannot be decoded (a damaged video).
     m2p.errors.InvalidArgumentError
         ``strength`` outside [0, 1] or NaN, ``lut_size`` outside [2, 65], ``music_start``
-        outside the music.
+        outside the music, an unknown ``sync``.
+    m2p.errors.TrackError
+        ``sync`` with a precomputed ``track`` that carries no rhythm.
     m2p.errors.M2PError
         ``grade_device`` is not available (checked before any work).
     m2p.errors.AudioError
@@ -252,6 +264,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
         raise InvalidArgumentError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
+    check_sync(sync)
     clip = graded = audio = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
@@ -269,7 +282,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         if on_track is not None:
             on_track(track)
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
-                            music_end=music_end, device=grade_device, music_start=start)
+                            music_end=music_end, device=grade_device, music_start=start,
+                            sync=sync if isinstance(track, PaletteTrack) else None)
         graded = clip.with_effects([effect])
         if not keep_audio and isinstance(music, (str, os.PathLike)):
             audio = open_audio(music)

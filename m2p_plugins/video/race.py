@@ -39,6 +39,7 @@ from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import MAX_COLORS
 from m2p.resolve import resolve_track
+from m2p.rhythm.rhythm_types import check_sync
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     check_encoder,
@@ -263,7 +264,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                    track: Any = None, codec: str = "libx264", preset: str = "medium",
                    music_start: float = 0.0, period_fmt: str | None = None,
                    theme: str = "light", progress: bool = False,
-                   on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
+                   on_track: Callable[[Any], None] | None = None, sync: str | None = None,
+                   **inference: Any) -> Path:
     """Render a palette-coloured bar-chart race with the music as soundtrack.
 
     Parameters
@@ -296,6 +298,10 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         A progress bar (MoviePy's own messages are never printed).
     on_track
         Called with the palette track the race uses, before rendering.
+    sync
+        ``"beat"``, ``"downbeat"`` or ``"section"``: the bars keep their colours from one such
+        event of the music to the next and are recoloured on it (:func:`on_the_music`); None
+        (default): the colours glide with the music.
     **inference
         Passed to :func:`m2p.palette_track`.
 
@@ -314,6 +320,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
         raise InvalidArgumentError(f"fit must be 'stretch' or 'trim', got {fit!r}")
+    check_sync(sync)
     table = _as_race_data(data)
     period_labels(table, period_fmt)  # a format or theme that does not fit fails before work
     _theme(theme)
@@ -341,8 +348,10 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         entity_colours = EntityColors(track, min(len(table.entities), MAX_COLORS),
                                        progress=progress)
 
+        at_music = on_the_music(entity_colours, track, sync)
+
         def colours(t: float) -> np.ndarray:
-            return entity_colours(start + t)
+            return at_music(start + t)
 
         race = BarChartRace(table, duration, colours, n_bars=n_bars, size=size, title=title,
                             period_fmt=period_fmt, theme=theme)
@@ -365,6 +374,35 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
             race.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
     return out
+
+
+def on_the_music(colours: Callable[[float], np.ndarray], track: Any, sync: str | None
+                 ) -> Callable[[float], np.ndarray]:
+    """``colours`` (music time -> colours) held between the track's ``sync`` events.
+
+    Between two consecutive beats (downbeats, section boundaries) of ``track.rhythm`` the
+    colours are those of the span's middle, and they change at the event, as
+    :meth:`m2p.palette_types.PaletteTrack.at` with ``sync`` does for palettes. ``sync=None``
+    returns ``colours`` itself.
+
+    Raises
+    ------
+    m2p.errors.TrackError
+        ``sync`` given and the track carries no rhythm.
+    """
+    if sync is None:
+        return colours
+    from m2p.rhythm.sync import hold_plan
+
+    track.at(0.0, sync=sync)  # no rhythm, or an unknown event: the track's one clear error
+    events = np.asarray(track.rhythm.events(sync), dtype=np.float64)
+    duration = float(track.duration)
+
+    def held(t: float) -> np.ndarray:
+        u = min(max(float(t), 0.0), duration)
+        return colours(float(hold_plan(events, duration, np.array([u]))[0][0]))
+
+    return held
 
 
 def period_labels(data: RaceData, period_fmt: str | None = None) -> list[str]:
@@ -596,5 +634,5 @@ def _format_value(v: float) -> str:
     return f"{v:,.1f}"
 
 
-__all__ = ["SWAP_SECONDS", "THEMES", "BarChartRace", "RaceData", "bar_chart_race",
+__all__ = ["SWAP_SECONDS", "THEMES", "BarChartRace", "RaceData", "bar_chart_race", "on_the_music",
            "period_labels", "read_wide_csv"]
