@@ -78,6 +78,45 @@ def tones(seconds, freqs, harmonics, bpm, *, seed=0):
 # ----------------------------------------------------------------------------------------------
 
 
+def test_mel_stream_gives_musicnns_frames_block_by_block():
+    """The rhythm's own frame stream is musicnn's front end (torch's centred STFT, Slaney mel,
+    float16 power, log10(10000 p + 1)) and tonality's chroma, whatever the block sizes; fed
+    22,050 Hz blocks it gives the frames of the same audio resampled at once."""
+    import torch
+
+    from m2p.audio.resample import resample_poly
+    from m2p.features.frames import mel_filters
+    from m2p.features.tonality import chroma_frames
+    from m2p.rhythm.mel_stream import MelStream
+
+    x = (0.3 * np.random.default_rng(0).standard_normal(SR * 3 + 123)).astype(np.float32)
+    stream = MelStream()
+    for i in range(0, len(x), 997):
+        stream.push(x[i:i + 997])
+    stream.finish()
+    spec = torch.stft(torch.from_numpy(x)[None], 512, hop_length=256,
+                      window=torch.hann_window(512), center=True, pad_mode="constant",
+                      return_complex=True)
+    fb = torch.from_numpy(mel_filters(sr=SR, n_fft=512, n_mels=96).astype(np.float32))
+    power = torch.matmul(fb, spec.real ** 2 + spec.imag ** 2).transpose(1, 2)
+    reference = torch.log10(10000.0 * power.clamp(max=65504).half().float() + 1.0)[0].numpy()
+    assert stream.n_mel_frames == len(reference)
+    np.testing.assert_allclose(stream.mel_frames(0, stream.n_mel_frames), reference, atol=2e-3)
+    chroma = chroma_frames(x)
+    assert stream.n_chroma_frames == len(chroma)
+    np.testing.assert_allclose(stream.chroma_frames(0, len(chroma)), chroma, rtol=1e-4, atol=1e-4)
+
+    y = resample_poly(x, 441, 320).astype(np.float32)  # 22,050 Hz
+    whole, blocks = MelStream(22050), MelStream(22050)
+    whole.push(y)
+    whole.finish()
+    for i in range(0, len(y), 5000):
+        blocks.push(y[i:i + 5000])
+    blocks.finish()
+    np.testing.assert_array_equal(blocks.mel_frames(0, blocks.n_mel_frames),
+                                  whole.mel_frames(0, whole.n_mel_frames))
+
+
 def test_onsets_are_reported_at_the_sound_start():
     """Clicks at random times: the envelope's peaks, at frame_times, land on the clicks'
     starts (mean error within 3 ms, every one within the 16 ms frame grid)."""
@@ -302,7 +341,7 @@ def test_palette_track_carries_the_rhythm_of_the_same_frames(tiny_model, one_tor
     x, beats, _ = drums(100.0, 24.0)
     track = m2p.palette_track(x, sample_rate=SR, model=tiny_model)
     alone = analyze_audio(x, sample_rate=SR)
-    assert track.rhythm == alone  # the encoder's frames give exactly the analysis's
+    assert track.rhythm == alone  # the engine's frame stream gives exactly the analysis's
     assert f_measure(beats, track.beats) >= 0.95
     assert PaletteTrack.from_json(track.to_json()) == track
 

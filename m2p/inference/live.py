@@ -69,7 +69,7 @@ class PaletteStream:
         Name of the stream in error messages.
     beats
         Also track beats causally (:class:`m2p.rhythm.online.OnlineBeatTracker` on the
-        encoder's own mel frames): :meth:`take_beats` returns them as they are announced,
+        rhythm's own 16 kHz mel frames): :meth:`take_beats` returns them as they are announced,
         :data:`m2p.rhythm.online.LATENCY` s after they sound (plus the block that carried them).
 
     Notes
