@@ -145,8 +145,10 @@ class MelStream:
         j0 = self.n_mel_frames
         x = self._window_samples(j0 * HOP - HOP, (j0 + count - 1) * HOP + HOP)
         frames = np.lib.stride_tricks.sliding_window_view(x, _N_FFT)[::HOP]
+        # float32 throughout, as musicnn's torch front end (and half the work of float64).
         spectrum = np.fft.rfft(frames * _hann(), axis=1)
-        power = spectrum.real ** 2 + spectrum.imag ** 2
+        power = np.square(spectrum.real, dtype=np.float32) + np.square(spectrum.imag,
+                                                                       dtype=np.float32)
         mel = np.minimum(power @ _mel_basis(), _FLOAT16_MAX).astype(np.float16).astype(np.float32)
         self._mel = np.concatenate([self._mel, np.log10(10000.0 * mel + 1.0)])
         self.n_mel_frames = total
@@ -184,4 +186,5 @@ def _mel_basis() -> np.ndarray:
     """(257, 96) Slaney mel filters of 16 kHz, 512-point frames, transposed."""
     from m2p.features.frames import mel_filters
 
-    return np.ascontiguousarray(mel_filters(sr=SAMPLE_RATE, n_fft=_N_FFT, n_mels=N_MELS).T)
+    return np.ascontiguousarray(mel_filters(sr=SAMPLE_RATE, n_fft=_N_FFT, n_mels=N_MELS).T,
+                                dtype=np.float32)
