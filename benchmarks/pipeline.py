@@ -23,7 +23,10 @@ Times are the best of ``--repeats`` (wall clock). ``--hour`` also loops the song
 fresh process running ``palette_track`` on it. ``--musicnn`` also times the pretrained musicnn
 taggers of ``m2p.model.musicnn`` over the same song (what running them at inference would cost, per
 minute of audio), which is why the shipped model distils them instead
-(``model/musicnn/README.md``).
+(``model/musicnn/README.md``). ``--rhythm`` also prints the cost of the rhythm (issue 26: beats,
+downbeats, tempo, sections, found in the same pass from the same decoded blocks):
+``run_inference`` with and without it, interleaved in the same run, and its three parts alone
+(:func:`rhythm_cost`).
 """
 
 from __future__ import annotations
@@ -175,6 +178,59 @@ def musicnn_cost(song: str, repeats: int) -> dict[str, float]:
     return out
 
 
+def rhythm_cost(song: str, model, repeats: int) -> dict[str, float]:
+    """Seconds of the palette track without and with the rhythm (best of ``repeats``, the two
+    interleaved so a change of machine load hits both), and of the rhythm's parts alone: the
+    rhythm's own 16 kHz frame stream (resampling, log-mel, chroma: ``MelStream``), the rows
+    kept from it (``RhythmFrames.update``) and the analysis (tempo, beats, downbeats,
+    sections). ``model``: a loaded ``Music2Palette``."""
+    from m2p.audio.decode import load
+    from m2p.inference.engine import run_inference
+    from m2p.rhythm.analysis import analyze
+    from m2p.rhythm.frames import RhythmFrames
+    from m2p.rhythm.mel_stream import MelStream
+
+    def track(rhythm: bool):
+        return run_inference(song, model=model, device=torch.device("cpu"), seeds=[0],
+                             noise_scale=0.0, rhythm=rhythm).track
+
+    track(True)  # warm up
+    without, with_rhythm = [], []
+    for _ in range(repeats):
+        without.append(best_of(1, lambda: track(False))[0])
+        with_rhythm.append(best_of(1, lambda: track(True))[0])
+    rate = model.input.sample_rate
+    samples = load(song, target_rate=rate)
+
+    def frame_stream() -> MelStream:
+        music = MelStream(rate)
+        music.push(samples)
+        music.finish()
+        return music
+
+    t_frames, music = best_of(repeats, frame_stream)
+    t_keep, _ = best_of(repeats, lambda: RhythmFrames().update(music))
+    kept = RhythmFrames()
+    kept.update(music)
+    t_analysis, made = best_of(repeats, lambda: analyze(kept, len(samples) / rate))
+    return {"without": min(without), "with": min(with_rhythm), "frames": t_frames, "keep": t_keep,
+            "analysis": t_analysis, "audio_s": len(samples) / rate, "rhythm": made}
+
+
+def print_rhythm_cost(r: dict) -> None:
+    """The ``--rhythm`` table (markdown)."""
+    base = r["without"]
+    print(f"\nrhythm cost on {r['audio_s']:.1f} s of audio ({r['rhythm']})")
+    print("| stage | seconds | share of the palette track |\n|---|---:|---:|")
+    print(f"| palette track without the rhythm (`run_inference(rhythm=False)`) | {base:.3f} | 100 % |")
+    print(f"| palette track with the rhythm (default) | {r['with']:.3f} | {r['with'] / base:.0%} |")
+    print(f"| rhythm: 16 kHz frame stream (resampling, log-mel, chroma) | {r['frames']:.3f} | "
+          f"{r['frames'] / base:.1%} |")
+    print(f"| rhythm: rows kept from those frames | {r['keep']:.3f} | {r['keep'] / base:.1%} |")
+    print(f"| rhythm: analysis (tempo, beats, downbeats, sections) | {r['analysis']:.3f} | "
+          f"{r['analysis'] / base:.1%} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("song")
@@ -183,12 +239,26 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--musicnn", action="store_true")
     ap.add_argument("--hour", action="store_true", help="peak RSS for one hour of the song, looped")
+    ap.add_argument("--rhythm", action="store_true",
+                    help="also the cost of the rhythm (beats, sections) in the palette track")
+    ap.add_argument("--random-model", action="store_true",
+                    help="with --rhythm: a randomly initialised model of the default size "
+                         "(same cost) when no trained one loads")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores ({platform.machine()}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; best of {args.repeats}; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
+    if args.rhythm:
+        from m2p.model.config import ModelConfig
+        from m2p.model.network import Music2Palette
+        from m2p.model.weights import load_model
+
+        torch.manual_seed(0)
+        net = Music2Palette(ModelConfig()).eval() if args.random_model else \
+            load_model((args.model or ["model"])[0])
+        print_rhythm_cost(rhythm_cost(args.song, net, args.repeats))
     for model_dir in args.model or ["model"]:
         r = stages(args.song, model_dir, args.repeats)
         bare = r["bare"]

@@ -127,6 +127,7 @@ def palette_track(
     batch_size: int = DEFAULT_BATCH_SIZE,
     sample_rate: int | None = None,
     progress: bool = False,
+    drops: bool = False,
 ) -> "PaletteTrack":
     """One palette per sliding window of the music: a palette track.
 
@@ -146,14 +147,18 @@ def palette_track(
         Seconds between window starts (>= 0.05; rounded to whole analysis frames of the
         model's encoder, 512 samples or 23.2 ms for the shipped model, so 2.5 becomes 2.5078;
         the track's ``hop`` is the value used).
+    drops
+        Also mark builds and drops in ``track.rhythm`` (off by default).
 
     Returns
     -------
     PaletteTrack
-        ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``...
+        ``.times`` (window centres, s), ``.palettes``, ``.overall``, ``.at(t)``, and
+        ``.rhythm`` (beats, downbeats, tempo over time, sections: :mod:`m2p.rhythm`, found in
+        the same pass over the audio), so ``.at(t, sync="downbeat")`` changes on the bar.
     """
     options = dict(window=window, hop=hop, seed=seed, noise=noise, device=device, model=model,
-                   batch_size=batch_size, sample_rate=sample_rate)
+                   batch_size=batch_size, sample_rate=sample_rate, drops=drops)
 
     def compute() -> "PaletteTrack":
         audio, net, dev, noise_scale = _prepare(source, sample_rate, model, device, seed, noise,
@@ -162,6 +167,7 @@ def palette_track(
             source, model=net, device=dev, seeds=[seed], noise_scale=noise_scale,
             window=window, hop=hop, batch_size=batch_size, per_window=True,
             sample_rate=sample_rate, progress=_flag(progress, "progress"), opened=audio,
+            drops=_flag(drops, "drops"),
         )
         assert result.track is not None
         return result.track

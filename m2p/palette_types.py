@@ -23,7 +23,7 @@ from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -32,13 +32,18 @@ from m2p.colour.emotion import EMOTIONS, N_EMOTIONS, palette_emotion, palette_va
 from m2p.colour.gamut import lch_to_rgb8
 from m2p.errors import InvalidArgumentError, TrackError
 
+if TYPE_CHECKING:
+    from m2p.rhythm.rhythm_types import Rhythm
+
 __all__ = ["MAX_SAMPLE_TIMES", "MAX_TRACK_PALETTES", "Palette", "PaletteTrack", "TRACK_FORMAT",
            "TRACK_FORMAT_VERSION", "TrackSamples"]
 
 #: ``"format"`` value of a palette-track JSON document.
 TRACK_FORMAT = "music2palette.track"
-#: Version of the palette-track JSON layout written by :meth:`PaletteTrack.to_json`.
-TRACK_FORMAT_VERSION = 1
+#: Version of the palette-track JSON layout written by :meth:`PaletteTrack.to_json` for a track
+#: with a rhythm (version 2 adds the ``"rhythm"`` key; a track without one is still written as
+#: version 1, which every reader reads). Versions 1 and 2 are read.
+TRACK_FORMAT_VERSION = 2
 
 
 #: Most colours a palette may hold. The model emits 3 to 8; the cap keeps a hostile document
@@ -361,6 +366,11 @@ class PaletteTrack:
         The whole-piece palette. When omitted it is summarised from the track: for each slot
         the mean colour in CIELAB over the windows that have it, with the most common palette
         length, and the mean emotion.
+    rhythm
+        The music's beats, downbeats, tempo over time and sections
+        (:class:`~m2p.rhythm.rhythm_types.Rhythm`, found in the same pass over the audio by
+        :func:`m2p.palette_track`), or None (a track made without it, or read from a version 1
+        document). Its duration must be the track's.
 
     Raises
     ------
@@ -376,6 +386,7 @@ class PaletteTrack:
     source: str | None = None
     seed: int | None = None
     overall: Palette = field(default=None)  # type: ignore[assignment]
+    rhythm: "Rhythm | None" = None
 
     def __post_init__(self) -> None:
         times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
@@ -407,6 +418,14 @@ class PaletteTrack:
         if not isinstance(overall, Palette):
             raise InvalidArgumentError("overall must be a Palette")
         object.__setattr__(self, "overall", overall)
+        if self.rhythm is not None:
+            from m2p.rhythm.rhythm_types import Rhythm
+
+            if not isinstance(self.rhythm, Rhythm):
+                raise InvalidArgumentError("rhythm must be a Rhythm or None")
+            if not math.isclose(self.rhythm.duration, self.duration, rel_tol=1e-9, abs_tol=1e-6):
+                raise InvalidArgumentError(
+                    f"rhythm lasts {self.rhythm.duration:g} s but the track {self.duration:g} s")
 
     # -- sequence protocol ----------------------------------------------------------------
 
@@ -428,6 +447,7 @@ class PaletteTrack:
             and (self.window, self.hop, self.duration, self.source, self.seed)
             == (other.window, other.hop, other.duration, other.source, other.seed)
             and self.overall == other.overall
+            and self.rhythm == other.rhythm
         )
 
     def __hash__(self) -> int:
@@ -437,7 +457,7 @@ class PaletteTrack:
         return (
             PaletteTrack,
             (np.array(self.times), self.palettes, self.window, self.hop, self.duration,
-             self.source, self.seed, self.overall),
+             self.source, self.seed, self.overall, self.rhythm),
         )
 
     # -- arrays ---------------------------------------------------------------------------
@@ -459,7 +479,7 @@ class PaletteTrack:
 
     # -- queries --------------------------------------------------------------------------
 
-    def at(self, t: float) -> Palette:
+    def at(self, t: float, *, sync: str | None = None, glide: bool = False) -> Palette:
         """The palette in force at ``t`` seconds, interpolated between neighbouring windows.
 
         Between two window centres each matched colour slot moves in CIELCh: L and C
@@ -472,15 +492,27 @@ class PaletteTrack:
         palette has as many colours as the *nearer* window (the earlier one at exactly
         halfway); its extra slots are that window's colours unchanged.
 
+        With ``sync``, the palette changes on the music's clock instead
+        (:mod:`m2p.rhythm.sync`): between two consecutive beats, downbeats or section
+        boundaries it holds the smooth palette of that span's middle, and at the event it
+        switches (or, with ``glide``, glides over one beat from the event on).
+
         Parameters
         ----------
         t
             Time in seconds, within [0, duration].
+        sync
+            None (the smooth glide), ``"beat"``, ``"downbeat"`` or ``"section"``.
+        glide
+            With ``sync``: glide over one beat after each event instead of switching at once.
 
         Raises
         ------
         TrackError
-            ``t`` is NaN, not a number, or outside [0, duration].
+            ``t`` is NaN, not a number, or outside [0, duration]; ``sync`` on a track without
+            a rhythm.
+        InvalidArgumentError
+            An unknown ``sync``.
         """
         try:
             value = float(t)
@@ -491,23 +523,25 @@ class PaletteTrack:
             raise TrackError(
                 f"time {t!r} s is outside the track [0, {self.duration:.6g}] s", source=self.source
             )
-        lch, counts, emotion, va = self._interpolate(np.array([value]))
+        lch, counts, emotion, va = self._synced(np.array([value]), sync, glide)
         return Palette(lch[0, : counts[0]], emotion[0], va[0])
 
-    def sample(self, times: Any) -> "TrackSamples":
+    def sample(self, times: Any, *, sync: str | None = None, glide: bool = False) -> "TrackSamples":
         """:meth:`at` for many times at once, as arrays (no :class:`Palette` objects made).
 
         Parameters
         ----------
         times
             Array-like of seconds, each within [0, duration].
+        sync, glide
+            As in :meth:`at`.
 
         Returns
         -------
         TrackSamples
             ``(lch, counts, emotion, valence_arousal)``: ``lch`` is (Q, max_colors, 3) with
             the entries past ``counts[q]`` zero, ``counts`` (Q,) the palette lengths, then
-            (Q, 8) and (Q, 2). Row q equals ``at(times[q])``.
+            (Q, 8) and (Q, 2). Row q equals ``at(times[q], sync=sync, glide=glide)``.
 
         Raises
         ------
@@ -534,7 +568,7 @@ class PaletteTrack:
             raise TrackError(f"times must lie within the track [0, {self.duration:.6g}] s",
                              source=self.source)
         if query.size <= _SAMPLE_CHUNK:
-            return TrackSamples(*self._interpolate(query))
+            return TrackSamples(*self._synced(query, sync, glide))
         # In chunks: the interpolation's temporaries are several times the result's size.
         n_max = self.max_colors
         lch = np.empty((query.size, n_max, 3))
@@ -542,13 +576,52 @@ class PaletteTrack:
         emotion, va = np.empty((query.size, N_EMOTIONS)), np.empty((query.size, 2))
         for start in range(0, query.size, _SAMPLE_CHUNK):
             part = slice(start, start + _SAMPLE_CHUNK)
-            lch[part], counts[part], emotion[part], va[part] = self._interpolate(query[part])
+            lch[part], counts[part], emotion[part], va[part] = self._synced(query[part], sync, glide)
         return TrackSamples(lch, counts, emotion, va)
+
+    @property
+    def beats(self) -> np.ndarray:
+        """(B,) beat times, s (empty for a track without a rhythm)."""
+        return self.rhythm.beats if self.rhythm is not None else _frozen(np.zeros(0))
+
+    @property
+    def downbeats(self) -> np.ndarray:
+        """(D,) downbeat times, s (empty for a track without a rhythm)."""
+        return self.rhythm.downbeats if self.rhythm is not None else _frozen(np.zeros(0))
+
+    @property
+    def sections(self) -> np.ndarray:
+        """(S,) section boundaries, s (empty for a track without a rhythm)."""
+        return self.rhythm.sections if self.rhythm is not None else _frozen(np.zeros(0))
+
+    def _synced(self, query: np.ndarray, sync: str | None,
+                glide: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # at() and sample() on the music's clock (m2p.rhythm.sync); times already checked.
+        if sync is None:
+            return self._interpolate(query)
+        from m2p.rhythm.rhythm_types import SYNC_EVENTS
+
+        if sync not in SYNC_EVENTS:
+            raise InvalidArgumentError(f"sync must be one of {', '.join(SYNC_EVENTS)} or None, "
+                                       f"got {_clip_text(repr(sync))}")
+        if self.rhythm is None:
+            raise TrackError(f"sync={sync!r} needs the track's rhythm (beats, sections), which "
+                             "this track does not carry; make it again with m2p.palette_track",
+                             source=self.source)
+        from m2p.rhythm.sync import hold_plan
+
+        events = self.rhythm.events(sync)
+        beat = 60.0 / np.maximum(np.asarray(self.rhythm.tempo_at(events), dtype=np.float64), 1e-3) \
+            if self.rhythm.tempo_bpm.size else None
+        time_a, time_b, fraction = hold_plan(events, self.duration, query, glide=bool(glide),
+                                             beat_seconds=beat)
+        a, b = self._interpolate(time_a), self._interpolate(time_b)
+        return _mix(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], fraction)
 
     def _interpolate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # The shared vectorised interpolation behind at() and sample(); times already checked.
         packed, lengths, emotions, vas = self._packed
-        n_max, T = packed.shape[1], packed.shape[0]
+        T = packed.shape[0]
 
         right = np.searchsorted(self.times, query, side="right")
         i0 = np.clip(right - 1, 0, T - 1)
@@ -556,29 +629,8 @@ class PaletteTrack:
         span = self.times[i1] - self.times[i0]
         frac = np.where(span > 0, (query - self.times[i0]) / np.where(span > 0, span, 1.0), 0.0)
         frac = np.clip(frac, 0.0, 1.0)
-
-        a, b = packed[i0], packed[i1]  # (Q, n_max, 3)
-        f = frac[:, None]
-        light = a[..., 0] + f * (b[..., 0] - a[..., 0])
-        chroma = a[..., 1] + f * (b[..., 1] - a[..., 1])
-        ha = np.where(a[..., 1] < _ACHROMATIC_CHROMA, b[..., 2], a[..., 2])
-        hb = np.where(b[..., 1] < _ACHROMATIC_CHROMA, a[..., 2], b[..., 2])
-        short_arc = (hb - ha + 180.0) % 360.0 - 180.0
-        hue = (ha + f * short_arc) % 360.0
-        mixed = np.stack([light, chroma, hue], axis=-1)
-
-        n0, n1 = lengths[i0], lengths[i1]
-        nearer_is_first = frac <= 0.5
-        counts = np.where(nearer_is_first, n0, n1)
-        nearer = np.where(nearer_is_first[:, None, None], a, b)
-        slot = np.arange(n_max)[None, :]
-        both = slot < np.minimum(n0, n1)[:, None]
-        out = np.where(both[..., None], mixed, nearer)
-        out[slot >= counts[:, None]] = 0.0
-
-        emotion = emotions[i0] + f * (emotions[i1] - emotions[i0])
-        va = vas[i0] + f * (vas[i1] - vas[i0])
-        return out, counts, emotion, va
+        return _mix(packed[i0], packed[i1], lengths[i0], lengths[i1], emotions[i0], emotions[i1],
+                    vas[i0], vas[i1], frac)
 
     @cached_property
     def _packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -594,9 +646,10 @@ class PaletteTrack:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (see :meth:`to_json` for the layout)."""
         _fill_rgb8((self.overall, *self.palettes))
-        return {
+        out = {
             "format": TRACK_FORMAT,
-            "version": TRACK_FORMAT_VERSION,
+            # Version 1 for a track without a rhythm: older readers still read it.
+            "version": TRACK_FORMAT_VERSION if self.rhythm is not None else 1,
             "source": self.source,
             "seed": self.seed,
             "duration": self.duration,
@@ -606,6 +659,9 @@ class PaletteTrack:
             "overall": self.overall.to_dict(),
             "palettes": [p.to_dict() for p in self.palettes],
         }
+        if self.rhythm is not None:
+            out["rhythm"] = self.rhythm.to_dict()
+        return out
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise as JSON.
@@ -618,6 +674,9 @@ class PaletteTrack:
 
         where ``PALETTE`` is :meth:`Palette.to_dict` (``hex`` is informative; ``lch`` is
         authoritative and stored at full float precision, so the round trip is exact).
+        Version 2 (a track with a rhythm) adds ``"rhythm": RHYTHM``,
+        :meth:`m2p.rhythm.rhythm_types.Rhythm.to_dict` (beats, downbeats, tempo, sections,
+        meter, drops, builds, duration); a track without one is written as version 1.
         """
         return json.dumps(self.to_dict(), indent=indent)
 
@@ -664,6 +723,7 @@ class PaletteTrack:
                 source=source,
                 seed=seed,
                 overall=None if overall is None else Palette.from_dict(overall),
+                rhythm=_rhythm_from(data.get("rhythm") if version >= 2 else None, data["duration"]),
             )
         except RecursionError:
             raise TrackError("invalid palette track: values are nested too deeply") from None
@@ -732,6 +792,9 @@ class PaletteTrack:
 
         Columns are sampled with :meth:`at`, so colours glide between windows; a time axis
         with second ticks runs underneath and the whole-piece palette stands on the right.
+        A track with a rhythm also shows, under the axis, its sections as bands, a tick at
+        every beat (tall at downbeats) and its tempo, and a line across the colours at each
+        section boundary (:func:`m2p.rhythm.timeline.add_rhythm_lane`).
 
         Parameters
         ----------
@@ -743,9 +806,15 @@ class PaletteTrack:
         height
             Height of the colour area in pixels.
         """
-        from m2p.exporters.render import save_image, track_timeline
+        from m2p.exporters.render import save_image, timeline_layout, track_timeline
 
-        save_image(track_timeline(self, width=width, height=height), path)
+        image = track_timeline(self, width=width, height=height)
+        if self.rhythm is not None:
+            from m2p.rhythm.timeline import add_rhythm_lane
+
+            layout = timeline_layout(self.duration, width=width, height=height)
+            image = add_rhythm_lane(image, self.rhythm, layout)
+        save_image(image, path)
 
     def __repr__(self) -> str:
         where = f", source={self.source!r}" if self.source else ""
@@ -765,10 +834,48 @@ class PaletteTrack:
 # ----------------------------------------------------------------------------------------------
 
 
+def _rhythm_from(data: Any, duration: Any) -> "Rhythm | None":
+    """The ``"rhythm"`` of a track document (None when absent)."""
+    if data is None:
+        return None
+    from m2p.rhythm.rhythm_types import Rhythm
+
+    return Rhythm.from_dict(data, duration=duration)
+
+
 def _clip_text(text: str, limit: int = 200) -> str:
     """One line of at most ``limit`` characters (messages quote hostile input)."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _mix(a: np.ndarray, b: np.ndarray, n0: np.ndarray, n1: np.ndarray, e0: np.ndarray,
+         e1: np.ndarray, v0: np.ndarray, v1: np.ndarray,
+         frac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Palettes part way (``frac``, (Q,)) from ``a`` to ``b``: (Q, n_max, 3) zero-padded LCh with
+    lengths ``n0``/``n1``, emotions ``e0``/``e1``, valence-arousal ``v0``/``v1`` (see
+    :meth:`PaletteTrack.at` for the path)."""
+    n_max = a.shape[1]
+    f = frac[:, None]
+    light = a[..., 0] + f * (b[..., 0] - a[..., 0])
+    chroma = a[..., 1] + f * (b[..., 1] - a[..., 1])
+    ha = np.where(a[..., 1] < _ACHROMATIC_CHROMA, b[..., 2], a[..., 2])
+    hb = np.where(b[..., 1] < _ACHROMATIC_CHROMA, a[..., 2], b[..., 2])
+    short_arc = (hb - ha + 180.0) % 360.0 - 180.0
+    hue = (ha + f * short_arc) % 360.0
+    mixed = np.stack([light, chroma, hue], axis=-1)
+
+    nearer_is_first = frac <= 0.5
+    counts = np.where(nearer_is_first, n0, n1)
+    nearer = np.where(nearer_is_first[:, None, None], a, b)
+    slot = np.arange(n_max)[None, :]
+    both = slot < np.minimum(n0, n1)[:, None]
+    out = np.where(both[..., None], mixed, nearer)
+    out[slot >= counts[:, None]] = 0.0
+
+    emotion = e0 + f * (e1 - e0)
+    va = v0 + f * (v1 - v0)
+    return out, counts, emotion, va
 
 
 def _fill_rgb8(palettes: Sequence[Palette]) -> None:

@@ -238,10 +238,10 @@ def test_sections_respect_spacing_and_auto_ignores_flat_tracks():
 
 def test_auto_sections_of_real_songs_are_not_near_identical(monkeypatch):
     """16 real songs' palette tracks (shipped model): neighbouring "auto" sections always
-    differ by AUTO_MERGE_CHANGE or more; a drift whose local changes pass the cut floor but
+    differ by MERGE_CHANGE or more; a drift whose local changes pass the cut floor but
     whose sections look alike is merged (for these tracks it was before the merge rule)."""
     from m2p.exporters import sections as sections_module
-    from m2p.exporters.sections import AUTO_MERGE_CHANGE, palette_change
+    from m2p.exporters.sections import MERGE_CHANGE, palette_change
 
     songs = json.loads((Path(__file__).with_name("data") / "real_palettes.json").read_text())
     merged = 0
@@ -254,9 +254,9 @@ def test_auto_sections_of_real_songs_are_not_near_identical(monkeypatch):
         assert all(a.end == b.start for a, b in zip(sections, sections[1:]))
         gaps = [palette_change(a.palette.lch, b.palette.lch) for a, b in zip(sections,
                                                                                sections[1:])]
-        assert all(g >= AUTO_MERGE_CHANGE for g in gaps), (song["name"], gaps)
+        assert all(g >= MERGE_CHANGE for g in gaps), (song["name"], gaps)
         with monkeypatch.context() as patch:
-            patch.setattr(sections_module, "AUTO_MERGE_CHANGE", 0.0)  # no merging
+            patch.setattr(sections_module, "MERGE_CHANGE", 0.0)  # no merging
             merged += len(track_sections(track)) > len(sections)
     assert merged > 0
 

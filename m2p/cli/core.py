@@ -89,7 +89,8 @@ class Subcommand(NamedTuple):
 EXAMPLES: dict[str, str] = {
     "palette": "m2p palette song.mp3\nm2p palette song.mp3 -n 3 --json",
     "track": "m2p track song.mp3 -o track.json --png timeline.png",
-    "live": "ffmpeg -nostdin -i URL -f wav - | m2p live",
+    "live": "ffmpeg -nostdin -i URL -f wav - | m2p live\n"
+            "ffmpeg -nostdin -i URL -f wav - | m2p live --sync beat",
     "plugins": "m2p plugins --verbose",
     "export": "m2p export song.mp3 --format ase --sections 4 -o song.ase\n"
               "m2p export song.mp3 --format css --at 30 -o theme.css",
@@ -298,11 +299,19 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
                         help="play a file at its real speed (as if it were a live stream)")
     parser.add_argument("--swatches", action="store_true",
                         help="also draw each palette as a swatch bar on stderr (a terminal)")
+    parser.add_argument("--sync", choices=("beat", "downbeat"), default=None,
+                        help="track the beat and print one line per beat (or downbeat) instead "
+                             "of one per window: 'beat': true, its stream time, the latency, "
+                             "and the palette to show from that beat on (a new window's "
+                             "palette waits for the next beat)")
+    parser.add_argument("--latency-offset", type=float, default=0.0, metavar="SECONDS",
+                        help="with --sync: add this to the times the lines carry, to line them "
+                             "up with a display that shows them this late (default 0)")
     add_inference_arguments(parser)
 
     def run(args: argparse.Namespace) -> int:
         from m2p.audio.decode import SAMPLE_RATE
-        from m2p.inference.live import PaletteStream, read_pipe, window_json
+        from m2p.inference.live import BeatLines, PaletteStream, read_pipe, window_json
 
         kwargs = inference_kwargs(args)
         kwargs.pop("batch_size"), kwargs.pop("progress")
@@ -313,9 +322,16 @@ def configure_live(parser: argparse.ArgumentParser) -> Handler:
         else:
             rate, label = SAMPLE_RATE, args.source
             blocks = _file_blocks(args.source, realtime=args.realtime)
-        stream = PaletteStream(sample_rate=rate, label=label, **kwargs)
+        stream = PaletteStream(sample_rate=rate, label=label, beats=args.sync is not None,
+                               **kwargs)
+        synced = None if args.sync is None else BeatLines(args.sync, offset=args.latency_offset)
 
         def emit(windows) -> None:
+            if synced is not None:  # palettes wait for the beat; one line per beat
+                for line in synced.lines(windows, stream.take_beats()):
+                    sys.stdout.write(line + "\n")
+                    sys.stdout.flush()
+                return
             for window in windows:
                 sys.stdout.write(window_json(window) + "\n")
                 sys.stdout.flush()

@@ -50,8 +50,9 @@ def configure_export(parser: argparse.ArgumentParser) -> Handler:
                       help="the palette at this time (default: whole-piece palette)")
     when.add_argument("--sections", type=_sections(MAX_SECTIONS), nargs="?", const="auto",
                       default=None, metavar="N",
-                      help="one palette per section of the song, cut where the palette changes "
-                           "most (N sections, default auto: one per 30 s, 2 to 8)")
+                      help="one palette per section of the song: the music's own sections, "
+                           "near-identical neighbours merged (N: that many); with fewer, cut "
+                           "where the palette changes most (default auto: one per 30 s, 2 to 8)")
     parser.add_argument("--name", default=None,
                         help="palette name inside the file (default: SONG's stem)")
     owners = _add_format_options(parser, table)

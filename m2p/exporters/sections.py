@@ -17,7 +17,7 @@ track cannot hold eight sections of one window each). ``"auto"``: one section pe
 :data:`AUTO_SECONDS` of music, from 2 to :data:`AUTO_MAX`, and only at boundaries whose change
 is at least :data:`AUTO_MIN_CHANGE` (palettes that close look the same, so a cut there would
 only repeat the palette); then neighbouring sections whose palettes are closer than
-:data:`AUTO_MERGE_CHANGE` are merged, closest pair first (the change score is local, so three
+:data:`MERGE_CHANGE` are merged, closest pair first (the change score is local, so three
 cuts in a slow drift can leave sections whose own palettes look the same). ``min_length`` defaults to the larger of one analysis window (a
 shorter section has no palette of its own) and half the mean section length (sections do not
 crowd).
@@ -25,6 +25,16 @@ crowd).
 Each section's palette is the summary of the windows whose centres fall inside it (the same
 per-slot CIELAB mean as a track's whole-piece palette), or the track at the section's middle
 when no centre falls inside.
+
+*A track with a rhythm* (``track.rhythm``, issue 26) is cut at the sections found in the music
+itself (:mod:`m2p.rhythm.sections`: where its timbre and harmony change, on a downbeat) instead,
+and neighbouring sections whose palettes are near-identical (a change under
+:data:`MERGE_CHANGE`) are merged, most alike first: a song whose verse and chorus keep one
+palette gets one section for them, not two files of the same colours. ``"auto"`` merges until
+every neighbouring pair differs by at least :data:`MERGE_CHANGE` and at most :data:`AUTO_MAX`
+sections remain; a number ``n`` merges the most alike neighbours until ``n`` remain. When the
+music has fewer sections than asked (``n``, or fewer than two for ``"auto"``: a short or
+uniform piece), the palette-change rule above cuts instead, as for a track without a rhythm.
 
 References
 ----------
@@ -57,15 +67,15 @@ AUTO_MIN_CHANGE = 2.0
 published threshold: at an average of 2 units per colour two palettes shown side by side
 read as the same palette, so a cut there would only repeat it."""
 
-AUTO_MERGE_CHANGE = 5.0
-"""``n="auto"`` merges neighbouring sections whose palettes are closer than this (order-free
-CIEDE2000, :func:`palette_change`). A design choice: two 5-colour palettes in separate files,
-each colour within about 5 units of its nearest in the other, are seen as the same palette
-(differences under 5 are visible only side by side); the user asked for sections that differ.
-An explicit ``n`` is kept as asked."""
-
 MAX_SECTIONS = 64
 """Largest ``n`` accepted."""
+
+MERGE_CHANGE = 5.0
+"""``n="auto"`` merges neighbouring sections whose palettes are closer than this (order-free
+CIEDE2000, :func:`palette_change`), whether the cuts come from the palette or from the music.
+A design choice: two 5-colour palettes in separate files, each colour within about 5 units of
+its nearest in the other, are seen as the same palette (differences under 5 are visible only
+side by side); the user asked for sections that differ. An explicit ``n`` is kept as asked."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,9 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
               and min_length > 0):
         raise InvalidArgumentError(f"min_length must be a positive number of seconds, "
                                    f"got {min_length!r}")
+    rhythm = getattr(track, "rhythm", None)
+    if rhythm is not None and len(rhythm.sections) + 1 >= (2 if n == "auto" else wanted):
+        return _music_sections(track, None if n == "auto" else wanted)
     times, scores = change_scores(track)
     # Equal scores (a flat stretch) are broken toward an even split of the song.
     even = duration * np.arange(1, wanted) / wanted
@@ -150,13 +163,8 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
     score_at = dict(zip(times.tolist(), scores.tolist()))
     edges = [0.0, *sorted(cuts), duration]
     palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
-    while n == "auto" and len(palettes) > 1:  # near-identical neighbours: one section
-        gaps = [palette_change(a.lch, b.lch) for a, b in zip(palettes, palettes[1:])]
-        k = int(np.argmin(gaps))
-        if gaps[k] >= AUTO_MERGE_CHANGE:
-            break
-        del edges[k + 1]
-        palettes[k:k + 2] = [_span_palette(track, edges[k], edges[k + 1])]
+    if n == "auto":  # near-identical neighbours: one section
+        _merge_alike(track, edges, palettes, limit=len(palettes), floor=MERGE_CHANGE)
     return [Section(index=i + 1, start=a, end=b, palette=palette,
                     change=float(score_at.get(a, 0.0)) if i else 0.0)
             for i, (a, b, palette) in enumerate(zip(edges[:-1], edges[1:], palettes))]
@@ -191,6 +199,35 @@ def palette_change(lch_a: np.ndarray, lch_b: np.ndarray) -> float:
     return float(0.5 * (d.min(axis=1).mean() + d.min(axis=0).mean()))
 
 
+def _music_sections(track: PaletteTrack, wanted: int | None) -> list[Section]:
+    """Sections at the music's own boundaries, near-identical neighbours merged (see the
+    module docstring); ``wanted`` None: ``"auto"``."""
+    duration = float(track.duration)
+    edges = [0.0, *(float(t) for t in track.rhythm.sections), duration]
+    palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
+    changes = _merge_alike(track, edges, palettes, limit=AUTO_MAX if wanted is None else wanted,
+                           floor=MERGE_CHANGE if wanted is None else 0.0)
+    return [Section(index=i + 1, start=a, end=b, palette=palettes[i],
+                    change=changes[i - 1] if i else 0.0)
+            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+
+
+def _merge_alike(track: PaletteTrack, edges: list[float], palettes: list[Palette], *,
+                 limit: int, floor: float) -> list[float]:
+    """Merge the most alike neighbouring sections (in place) while more than ``limit`` remain
+    or the most alike pair differs by less than ``floor``; returns the changes between the
+    sections left."""
+    changes = [palette_change(a.lch, b.lch) for a, b in zip(palettes[:-1], palettes[1:])]
+    while changes:
+        k = int(np.argmin(changes))  # the most alike neighbours: sections k and k + 1
+        if len(palettes) <= limit and changes[k] >= floor:
+            break
+        del edges[k + 1]
+        palettes[k:k + 2] = [_span_palette(track, edges[k], edges[k + 1])]
+        changes = [palette_change(a.lch, b.lch) for a, b in zip(palettes[:-1], palettes[1:])]
+    return changes
+
+
 def _span_palette(track: PaletteTrack, start: float, end: float) -> Palette:
     inside = [i for i, t in enumerate(track.times) if start <= t < end or (t == end == track.duration)]
     if not inside:
@@ -207,5 +244,5 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-__all__ = ["AUTO_MAX", "AUTO_MERGE_CHANGE", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "Section",
+__all__ = ["AUTO_MAX", "AUTO_MIN_CHANGE", "AUTO_SECONDS", "MAX_SECTIONS", "MERGE_CHANGE", "Section",
            "change_scores", "palette_change", "track_sections"]

@@ -30,6 +30,15 @@ Whole-piece palette
     The mean over windows of the music embedding and of the encoder memory (patch tokens,
     position by position) is decoded once per seed, with the seed's noise; its emotion is the
     mean of the windows' emotions.
+
+Rhythm (issue 26)
+    With ``rhythm="offline"`` the engine feeds the same blocks to the rhythm's own 16 kHz frame
+    stream (:class:`m2p.rhythm.mel_stream.MelStream`: log-mel and chroma, resampled from the
+    encoder's rate), keeps what :mod:`m2p.rhythm` needs (:class:`m2p.rhythm.frames.RhythmFrames`,
+    a few kB per second) and :meth:`PaletteEngine.rhythm` finds the beats, downbeats, tempo and
+    sections at the end; with ``"online"`` a causal tracker
+    (:class:`m2p.rhythm.online.OnlineBeatTracker`) announces beats as the stream goes
+    (:meth:`PaletteEngine.take_beats`). No second pass over the audio either way.
 """
 
 from __future__ import annotations
@@ -62,6 +71,8 @@ if TYPE_CHECKING:
     from m2p.model.encoder import MusicEncoding
     from m2p.model.network import Music2Palette
     from m2p.palette_types import Palette, PaletteTrack
+    from m2p.rhythm.online import BeatEvent
+    from m2p.rhythm.rhythm_types import Rhythm
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -81,6 +92,8 @@ DIVERSITY_NOISE = 0.5
 # Blocks read from the audio stream: small enough to keep memory low, large enough that the
 # per-block overhead (resampling context, Python) is negligible.
 _STREAM_BLOCK_SECONDS = 10.0
+# Output samples (16 kHz) per resampling segment of a live rhythm's frame stream (20 ms).
+_LIVE_RHYTHM_SEGMENT = 320
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,8 @@ def run_inference(
     progress: bool = False,
     alternatives: Sequence[int] | None = None,
     opened: "Source | None" = None,
+    rhythm: bool = True,
+    drops: bool = False,
 ) -> InferenceResult:
     """Run the whole pipeline over one audio source (arguments already validated).
 
@@ -193,6 +208,16 @@ def run_inference(
     opened
         ``source`` already opened by :func:`m2p.audio.sources.open_source` (a caller that
         checked it first); None opens it here. Either way it is opened once.
+    rhythm
+        Find the track's rhythm (False: ``track.rhythm`` is None; a library run that does not
+        need it saves its cost, ``docs/performance.md``).
+    drops
+        Also mark builds and drops in the track's rhythm.
+
+    Notes
+    -----
+    The track (``per_window``) carries the music's rhythm (:mod:`m2p.rhythm`), found in the
+    same pass from the same decoded blocks (:class:`m2p.rhythm.mel_stream.MelStream`).
     """
     from m2p.audio.decode import stream
     from m2p.audio.prefetch import prefetch
@@ -209,7 +234,8 @@ def run_inference(
     engine = PaletteEngine(model, device=device, seeds=seeds, noise_scale=noise_scale,
                            window_samples=window_samples, hop_samples=hop_samples,
                            batch_size=batch_size, per_window=per_window,
-                           alternatives=alternatives)
+                           alternatives=alternatives,
+                           rhythm="offline" if per_window and rhythm else None)
     windows: list[WindowPalette] = []
     shown = 0  # windows counted on the progress bar
     # Decoding runs a few blocks ahead in a thread, overlapping the analysis of earlier ones.
@@ -252,6 +278,7 @@ def run_inference(
             source=None if isinstance(source, np.ndarray) else os.fspath(source),
             seed=int(seeds[0]),
             overall=overall[0],
+            rhythm=engine.rhythm(duration, drops=drops),
         )
     return InferenceResult(track=track, overall=overall, duration=duration)
 
@@ -307,12 +334,18 @@ class PaletteEngine:
         gives the same features as each window alone; other hops, encoders without a frame
         stream, and False analyse every window alone from its exact samples (the reference
         path, about 3x slower at 4x overlap).
+    rhythm
+        None; ``"offline"``: keep what :meth:`rhythm` needs to find beats and sections at the
+        end; ``"online"``: track beats causally, read with :meth:`take_beats`. Both read the
+        rhythm's own 16 kHz frames (:class:`m2p.rhythm.mel_stream.MelStream`), computed from
+        the blocks fed here.
     """
 
     def __init__(self, model: "Music2Palette", *, device: "torch.device", seeds: Sequence[int],
                  noise_scale: float, window_samples: int, hop_samples: int,
                  batch_size: int = DEFAULT_BATCH_SIZE, per_window: bool = True,
-                 alternatives: Sequence[int] | None = None, shared_frames: bool = True) -> None:
+                 alternatives: Sequence[int] | None = None, shared_frames: bool = True,
+                 rhythm: str | None = None) -> None:
         from m2p.colour.assignment import SlotAligner
         from m2p.inference.track_state import (
             EMBEDDING_SMOOTHING_SECONDS,
@@ -351,6 +384,8 @@ class PaletteEngine:
         self.aligner = SlotAligner()
         self.pending: list[_Pending] = []
         self.decoded = 0
+        self._music, self._rhythm = self._rhythm_state(rhythm)
+        self._beats: list[BeatEvent] = []
 
     @property
     def n_samples(self) -> int:
@@ -370,6 +405,7 @@ class PaletteEngine:
         block = np.asarray(block, dtype=np.float32)
         if self.frames is not None:  # frames first: the windows below are cut from them
             self.frames.push(block)
+        self._rhythm_update(block)
         for start, samples in self.windower.feed(block):
             self.pending.append(self._pend(start, samples))
             if len(self.pending) >= self.batch_size:
@@ -385,7 +421,41 @@ class PaletteEngine:
         # exact samples: one window, and it stays aligned with the end of the audio.
         self.pending.extend(_Pending(start, len(samples), start, samples=samples)
                             for start, samples in self.windower.finish())
-        return self._run_batch() if self.pending else []
+        out = self._run_batch() if self.pending else []
+        if self._music is not None and not self._music.finished:  # the rhythm's last frames
+            self._music.finish()
+            self._rhythm_update(None)
+        return out
+
+    def rhythm(self, duration: float, *, drops: bool = False) -> "Rhythm | None":
+        """The rhythm of the whole stream (``rhythm="offline"``; call after :meth:`finish`), or
+        None without one.
+
+        Parameters
+        ----------
+        duration
+            Length of the audio, s.
+        drops
+            Also look for builds and drops.
+        """
+        from m2p.rhythm.analysis import analyze
+        from m2p.rhythm.frames import RhythmFrames
+
+        if not isinstance(self._rhythm, RhythmFrames) or duration <= 0:
+            return None
+        return analyze(self._rhythm, duration, drops=drops)
+
+    @property
+    def next_beat(self) -> float | None:
+        """The predicted time, s, of the next beat (``rhythm="online"``, once the tracker has
+        locked on; None otherwise): a display with its own latency can act ahead of it."""
+        return getattr(self._rhythm, "next_beat", None)
+
+    def take_beats(self) -> "list[BeatEvent]":
+        """The beats announced since the last call (``rhythm="online"``; empty otherwise), in
+        time order, each a :class:`m2p.rhythm.online.BeatEvent`."""
+        beats, self._beats = self._beats, []
+        return beats
 
     def overall(self) -> "tuple[Palette, ...]":
         """One whole-piece palette per seed, from the windows seen so far (at least one)."""
@@ -396,6 +466,36 @@ class PaletteEngine:
             lch, lengths = self.plan.decode(self.summary.mean(), rows_per_call=ROWS_PER_CALL)
         emotion, va = self.summary.mean_emotion()
         return tuple(Palette(lch[i][: int(lengths[i])], emotion, va) for i in range(len(lch)))
+
+    def _rhythm_state(self, mode: str | None) -> tuple[Any, Any]:
+        """(the rhythm's 16 kHz frame stream, the offline kept frames or the online tracker);
+        Nones without a rhythm."""
+        if mode is None:
+            return None, None
+        if mode not in ("offline", "online"):
+            raise InvalidArgumentError(f"rhythm must be None, 'offline' or 'online', got {mode!r}")
+        from m2p.rhythm.mel_stream import MelStream
+
+        if mode == "offline":
+            from m2p.rhythm.frames import RhythmFrames
+
+            return MelStream(self.sample_rate), RhythmFrames()
+        from m2p.rhythm.online import OnlineBeatTracker
+
+        # Live: small resampling segments (about 20 ms), so frames lag the input little.
+        return MelStream(self.sample_rate, segment_out=_LIVE_RHYTHM_SEGMENT), OnlineBeatTracker()
+
+    def _rhythm_update(self, block: np.ndarray | None) -> None:
+        """Push the block to the rhythm's frame stream and read the frames it added (then let
+        the stream forget them: the rhythm has kept what it needs)."""
+        if self._music is None:
+            return
+        if block is not None:
+            self._music.push(block)
+        events = self._rhythm.update(self._music)
+        if events:
+            self._beats.extend(events)
+        self._music.forget_before(self._music.n_samples)
 
     def _pend(self, start: int, samples: np.ndarray) -> "_Pending":
         """What a complete window needs until its batch runs (not its whole samples when it is

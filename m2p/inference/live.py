@@ -32,6 +32,7 @@ Feeding it from a microphone needs an audio I/O library, which m2p does not depe
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,9 @@ if TYPE_CHECKING:
 
     from m2p.inference.engine import WindowPalette
     from m2p.model.network import Music2Palette
+    from m2p.rhythm.online import BeatEvent
 
-__all__ = ["PaletteStream", "live", "window_json", "read_pcm", "read_pipe", "PCM_FORMATS"]
+__all__ = ["BeatLines", "PaletteStream", "live", "window_json", "read_pcm", "read_pipe", "PCM_FORMATS"]
 
 #: Raw PCM sample formats ``read_pcm`` (and ``m2p live``) accept: ffmpeg's names -> NumPy dtypes.
 PCM_FORMATS = {"f32le": "<f4", "s16le": "<i2", "s32le": "<i4", "f64le": "<f8"}
@@ -65,6 +67,10 @@ class PaletteStream:
         As in :func:`m2p.palette_track`.
     label
         Name of the stream in error messages.
+    beats
+        Also track beats causally (:class:`m2p.rhythm.online.OnlineBeatTracker` on the
+        rhythm's own 16 kHz mel frames): :meth:`take_beats` returns them as they are announced,
+        :data:`m2p.rhythm.online.LATENCY` s after they sound (plus the block that carried them).
 
     Notes
     -----
@@ -74,13 +80,17 @@ class PaletteStream:
 
     def __init__(self, *, sample_rate: int, window: float = 10.0, hop: float = 2.5,
                  seed: int = 0, noise: float | None = None, device: "str | torch.device" = "auto",
-                 model: "Music2Palette | str | None" = None, label: str = "<stream>") -> None:
+                 model: "Music2Palette | str | None" = None, label: str = "<stream>",
+                 beats: bool = False) -> None:
         from m2p.api import check_options, load_for_inference
         from m2p.audio.sources import BlockConverter, check_sample_rate
         from m2p.inference.engine import PaletteEngine
         from m2p.inference.windows import window_layout
 
+        from m2p._internal.checks import flag
+
         check_options(seed=seed, noise=noise, window=window, hop=hop)
+        beats = flag(beats, "beats")
         check_sample_rate(sample_rate, label)  # before the model loads: the cheap check first
         net, dev, noise_scale = load_for_inference(model, device, noise)
         self.converter = BlockConverter(sample_rate, target_rate=net.input.sample_rate, label=label)
@@ -90,7 +100,7 @@ class PaletteStream:
         # One window of silence through a throwaway engine: the first real window would
         # otherwise pay for torch's first-call set-up (about 70 ms) on top of its own latency.
         PaletteEngine(net, **settings).feed(np.zeros(window_samples, np.float32), flush=True)
-        self.engine = PaletteEngine(net, **settings)
+        self.engine = PaletteEngine(net, **settings, rhythm="online" if beats else None)
         self.label = label
         self.closed = False
 
@@ -105,6 +115,17 @@ class PaletteStream:
         if self.closed:
             raise InvalidArgumentError("the stream is closed", source=self.label)
         return self.engine.feed(self.converter.push(block), flush=True)
+
+    @property
+    def next_beat(self) -> float | None:
+        """Predicted stream time, s, of the next beat (with ``beats=True``, once locked on)."""
+        return self.engine.next_beat
+
+    def take_beats(self) -> "list[BeatEvent]":
+        """The beats announced since the last call (with ``beats=True``), each with ``time``
+        (when it sounds, s of stream time after resampling), ``bpm``, ``downbeat`` and
+        ``announced`` (the stream time at which it was known)."""
+        return self.engine.take_beats()
 
     def close(self) -> "list[WindowPalette]":
         """End the stream: the palettes of the windows completed by the resampler's last
@@ -141,6 +162,59 @@ def window_json(window: "WindowPalette") -> str:
         "hex": list(window.palette.hex), "valence": round(float(va[0]), 4),
         "arousal": round(float(va[1]), 4),
     })
+
+
+class BeatLines:
+    """``m2p live --sync``: one JSON line per beat (or downbeat), carrying the palette to show
+    from that beat on.
+
+    A window's palette is not printed when it completes but held until the next beat of the
+    chosen kind, so a display that follows the lines changes colour on the beat. Each line:
+    ``beat`` (true), ``downbeat``, ``time`` (when the beat sounded, s of stream time, plus
+    ``offset``), ``bpm``, ``latency`` (s from the beat to the moment it was announced: the
+    tracker's :data:`m2p.rhythm.online.LATENCY` and the block that carried it), ``hex`` (the
+    palette in force, null before the first window completes) and ``change`` (whether it is
+    new at this beat).
+
+    Parameters
+    ----------
+    sync
+        ``"beat"`` or ``"downbeat"``.
+    offset
+        Seconds added to ``time`` (``--latency-offset``: a display that shows lines late).
+    """
+
+    def __init__(self, sync: str, *, offset: float = 0.0) -> None:
+        if sync not in ("beat", "downbeat"):
+            raise InvalidArgumentError(f"sync must be 'beat' or 'downbeat', got {sync!r}")
+        offset = float(offset)
+        if not math.isfinite(offset):
+            raise InvalidArgumentError(f"latency offset must be a finite number of seconds, "
+                                       f"got {offset!r}")
+        self.sync, self.offset = sync, offset
+        self.waiting: "WindowPalette | None" = None
+        self.shown: "tuple[str, ...] | None" = None
+
+    def lines(self, windows: "list[WindowPalette]", beats: "list[BeatEvent]") -> list[str]:
+        """The lines for the beats announced since the last call; ``windows``: the palettes
+        completed meanwhile (the newest waits for the next beat)."""
+        if windows:
+            self.waiting = windows[-1]
+        out = []
+        for beat in beats:
+            if self.sync == "downbeat" and not beat.downbeat:
+                continue
+            change = False
+            if self.waiting is not None:
+                hexes = tuple(self.waiting.palette.hex)
+                change, self.shown, self.waiting = hexes != self.shown, hexes, None
+            out.append(json.dumps({
+                "beat": True, "downbeat": bool(beat.downbeat),
+                "time": round(beat.time + self.offset, 4), "bpm": round(float(beat.bpm), 2),
+                "latency": round(beat.announced - beat.time, 4),
+                "hex": None if self.shown is None else list(self.shown), "change": change,
+            }))
+        return out
 
 
 def read_pcm(fd: int, *, fmt: str = "f32le", channels: int = 1, block_frames: int = 2048,

@@ -46,6 +46,8 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     parser.add_argument("--grade-device", default="cpu",
                         help="cpu or cuda for the per-frame grading (default cpu)")
+    _add_sync(parser, "hold the grade and change it only on the music's downbeats, beats or "
+                      "section boundaries (default: a smooth grade)")
     parser.add_argument("--shots", choices=("auto", "off"), default="auto",
                         help="auto (default): the grade changes only at the video's cuts and "
                              "glides slowly within long shots; off: it follows the music "
@@ -53,7 +55,8 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
     add_inference_arguments(parser)
     _windows_chosen_per_clip(parser)
     add_example(parser, "m2p grade holiday.mp4 --music song.mp3 -o graded.mp4\n"
-                        "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4")
+                        "m2p grade clip.mov --music song.mp3 --music-start 42 -o graded.mp4\n"
+                        "m2p grade clip.mov --music song.mp3 --sync downbeat -o graded.mp4")
 
     def run(args: argparse.Namespace) -> int:
         require("moviepy", "matplotlib", extra="video", feature="m2p grade")
@@ -69,7 +72,7 @@ def configure_grade(parser: argparse.ArgumentParser) -> Handler:
                           lut_size=args.lut_size, smoothing=args.smoothing, codec=args.codec,
                           preset=args.preset, grade_device=args.grade_device,
                           music_start=args.music_start, progress=progress,
-                          on_track=used.append, shots=args.shots, **kwargs)
+                          on_track=used.append, sync=args.sync, shots=args.shots, **kwargs)
         start = f" from {args.music_start:g} s" if args.music_start else ""
         print_summary(out, f"{_video_size(out)}, graded to {Path(args.music).name}{start}",
                       _palette_from(used, args.music_start))
@@ -136,6 +139,8 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                         help="light (default) or dark background")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     _add_music_start(parser)
+    _add_sync(parser, "keep the bars' colours between the music's beats (downbeats, section "
+                      "boundaries) and recolour them on it (default: colours glide)")
     add_inference_arguments(parser)
     _windows_chosen_per_clip(parser)
     add_example(parser, "m2p race gdp.csv --music song.mp3 -o race.mp4 --title 'GDP' "
@@ -154,7 +159,7 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                              size=(width, height), title=args.title, preset=args.preset,
                              music_start=args.music_start, period_fmt=args.period_fmt,
                              theme=args.theme, progress=progress, on_track=used.append,
-                             **kwargs)
+                             sync=args.sync, **kwargs)
         print_summary(out, f"{_video_size(out)}, race of {Path(args.data).name} to "
                            f"{Path(args.music).name}", _palette_from(used, args.music_start))
         return 0
@@ -241,6 +246,12 @@ def _windows_chosen_per_clip(parser: argparse.ArgumentParser) -> None:
         if action.dest in ("window", "hop"):
             action.help = f"{action.help}; shortened for a clip too short for 3 windows"
     parser.set_defaults(window=None, hop=None)
+
+
+def _add_sync(parser: argparse.ArgumentParser, text: str) -> None:
+    """``--sync {downbeat,beat,section}``: changes on the music's clock (issue 26)."""
+    parser.add_argument("--sync", choices=("downbeat", "beat", "section"), default=None,
+                        help=text)
 
 
 def _add_strength(parser: argparse.ArgumentParser) -> None:

@@ -31,6 +31,7 @@ from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.palette_types import Palette, PaletteTrack
 from m2p.resolve import resolve_track
+from m2p.rhythm.rhythm_types import check_sync
 from m2p_plugins.video.lut import DEFAULT_SIZE, check_lut_size
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
@@ -107,12 +108,17 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     music_start
         Seconds into the music at the clip's first frame (ignored for a ready ``LutTrack``,
         which carries its own ``start``).
+    sync
+        ``"downbeat"``, ``"beat"`` or ``"section"``: hold the grade from one such event of the
+        track's rhythm to the next and change it only there (``smoothing`` then unused); None
+        (default): the smooth grade.
     sample
         The footage's colours the strength is measured on (``(lab, weight)`` of
         :func:`.transfer.color_sample`); default: from the frames the source palette comes from.
     shots
         ``"auto"`` (default): find the clip's cuts (:mod:`.shots`) and let the grade change only
-        there, gliding slowly within long shots (:func:`.timeline.hold_between`); ``"off"``:
+        there, gliding slowly within long shots (:func:`.timeline.hold_between`; ignored with
+        ``sync``, whose events are then the only change times); ``"off"``:
         the grade follows the music continuously; or a list of cut times in seconds.
     """
 
@@ -126,6 +132,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
     skin: float = 0.8
     device: str = "cpu"
     music_start: float = 0.0
+    sync: str | None = None
     sample: Any = None
     shots: Any = "auto"
 
@@ -134,6 +141,8 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         check_strength(self.strength)
         check_lut_size(self.lut_size)
         shots = check_shots(self.shots)
+        if self.sync is not None:  # on the music's clock the grade changes only on its events
+            shots = "off"
         scan = None
         if shots == "auto" or (self.source is None and not isinstance(self.track, LutTrack)):
             scan = clip_scan(clip, detect=shots == "auto")  # one read for cuts and colours
@@ -169,7 +178,7 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
                          size=self.lut_size, smoothing=self.smoothing,
                          music_end=self.music_end,  # type: ignore[arg-type]
                          luminance=self.luminance, skin=self.skin, start=self.music_start,
-                         needed=self._needed(clip), sample=sample)
+                         needed=self._needed(clip), sync=self.sync, sample=sample)
 
     def _needed(self, clip: Any) -> tuple[float, float] | None:
         """Music times a held (not looped) grade of ``clip`` reads; None: all of them."""
@@ -261,7 +270,8 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
                 smoothing: float = DEFAULT_SMOOTHING, codec: str = "libx264",
                 preset: str = "medium", audio_codec: str = "aac", threads: int | None = None,
                 grade_device: str = "cpu", music_start: float = 0.0, progress: bool = False,
-                on_track: Callable[[Any], None] | None = None, shots: Any = "auto",
+                on_track: Callable[[Any], None] | None = None, sync: str | None = None,
+                shots: Any = "auto",
                 **inference: Any) -> Path:
     """Grade a video to a piece of music and write it with the music as its soundtrack.
 
@@ -301,6 +311,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     on_track
         Called with the palette track the grade uses (or the Palette), before encoding (the
         command line prints its palette in its one-line summary).
+    sync
+        ``"downbeat"``, ``"beat"`` or ``"section"``: the grade changes only on those events of
+        the music (see :class:`MusicGrade`); None (default): the smooth grade.
     shots
         ``"auto"`` (default): the grade changes only at the video's cuts, gliding slowly within
         long shots; ``"off"``: it follows the music continuously (see :class:`MusicGrade`).
@@ -322,7 +335,9 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         cannot be decoded (a damaged video).
     m2p.errors.InvalidArgumentError
         ``strength`` outside [0, 1] or NaN, ``lut_size`` outside [2, 65], ``music_start``
-        outside the music.
+        outside the music, an unknown ``sync``.
+    m2p.errors.TrackError
+        ``sync`` with a precomputed ``track`` that carries no rhythm.
     m2p.errors.M2PError
         ``grade_device`` is not available (checked before any work).
     m2p.errors.AudioError
@@ -340,6 +355,7 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
     check_encoder(codec)
     if music_end not in ("hold", "loop"):
         raise InvalidArgumentError(f"music_end must be 'hold' or 'loop', got {music_end!r}")
+    check_sync(sync)
     clip = graded = audio = None
     tmpdir = tempfile.mkdtemp(prefix="m2p-grade-")
     try:
@@ -363,7 +379,10 @@ def grade_video(video: str | os.PathLike[str], music: Any, output: str | os.Path
         effect = MusicGrade(track, strength=strength, lut_size=lut_size, smoothing=smoothing,
                             music_end=music_end, device=grade_device, music_start=start,
                             source=source, sample=sample,
-                            shots=scan.cut_times() if shots == "auto" else shots)
+                            sync=sync if isinstance(track, PaletteTrack) else None,
+                            # on the music's clock the grade changes only on its events
+                            shots="off" if sync is not None else
+                            (scan.cut_times() if shots == "auto" else shots))
         graded = clip.with_effects([effect])
         if not keep_audio and isinstance(music, (str, os.PathLike)):
             audio = open_audio(music)

@@ -49,6 +49,7 @@ from m2p._internal.outputs import atomic_output, check_output, path_inputs
 from m2p._internal.text import first_line
 from m2p.errors import InvalidArgumentError, VideoError
 from m2p.resolve import resolve_track
+from m2p.rhythm.rhythm_types import check_sync
 from m2p_plugins.video.media import (
     VIDEO_SUFFIXES,
     check_encoder,
@@ -279,14 +280,16 @@ class BarChartRace:
 
 def race_colours(data: RaceData, track: Any, duration: float, *, n_bars: int,
                  theme: str = "light", start: float = 0.0, fps: float = 30.0,
-                 ) -> tuple[np.ndarray, Callable[[float], np.ndarray]]:
+                 sync: str | None = None) -> tuple[np.ndarray, Callable[[float], np.ndarray]]:
     """The colour of each entity: ``(classes, colours)`` with ``colours(t)`` the (k, 3) sRGB
     colours at race time ``t`` and ``classes[e]`` the row entity ``e`` takes.
 
     Entities that are ever in the chart at the same moment (sampled at the frame rate and
     through every overtake) get different rows (a greedy colouring, most constrained entity
     first); the rows are :class:`m2p.colour.legibility.TrackColors` of the song on the theme's
-    background, so every frame keeps the legibility rule and every entity its hue.
+    background, so every frame keeps the legibility rule and every entity its hue. With
+    ``sync`` (``"beat"``, ``"downbeat"``, ``"section"``) the colours hold between those events
+    of the music and change on them (:func:`on_the_music`).
     """
     from m2p.colour.distinct import MAX_DISTINCT
     from m2p.colour.legibility import TrackColors
@@ -303,8 +306,8 @@ def race_colours(data: RaceData, track: Any, duration: float, *, n_bars: int,
     classes = _colour_graph(together, data.values.max(axis=0))
     k = int(min(classes.max(initial=0) + 1, MAX_DISTINCT))
     face = THEMES[theme]["face"]
-    track_colours = TrackColors(track, k, background=face)
-    return classes % k, lambda t: track_colours(start + t)
+    held = on_the_music(TrackColors(track, k, background=face), track, sync)
+    return classes % k, lambda t: held(start + t)
 
 
 def _colour_graph(together: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -348,7 +351,8 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
                    track: Any = None, codec: str = "libx264", preset: str = "medium",
                    music_start: float = 0.0, period_fmt: str | None = None,
                    theme: str = "light", long: bool = False, progress: bool = False,
-                   on_track: Callable[[Any], None] | None = None, **inference: Any) -> Path:
+                   on_track: Callable[[Any], None] | None = None, sync: str | None = None,
+                   **inference: Any) -> Path:
     """Render a palette-coloured bar-chart race with the music as soundtrack.
 
     Parameters
@@ -387,6 +391,10 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         A progress bar (MoviePy's own messages are never printed).
     on_track
         Called with the palette track the race uses, before rendering.
+    sync
+        ``"beat"``, ``"downbeat"`` or ``"section"``: the bars keep their colours from one such
+        event of the music to the next and are recoloured on it (:func:`on_the_music`); None
+        (default): the colours glide with the music.
     **inference
         Passed to :func:`m2p.palette_track`.
 
@@ -406,6 +414,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
     check_encoder(codec)
     if fit not in ("stretch", "trim"):
         raise InvalidArgumentError(f"fit must be 'stretch' or 'trim', got {fit!r}")
+    check_sync(sync)
     table = as_race_data(data, long=long)
     period_labels(table, period_fmt)  # a format or theme that does not fit fails before work
     _theme(theme)
@@ -431,7 +440,7 @@ def bar_chart_race(data: Any, music: Any, output: str | os.PathLike[str], *,
         if on_track is not None:
             on_track(track)
         classes, colours = race_colours(table, track, duration, n_bars=n_bars, theme=theme,
-                                        start=start, fps=fps)
+                                        start=start, fps=fps, sync=sync)
         race = BarChartRace(table, duration, colours, n_bars=n_bars, size=size, title=title,
                             period_fmt=period_fmt, theme=theme, classes=classes)
         from moviepy import VideoClip
@@ -459,6 +468,35 @@ def _check_duration(seconds: float, out: Path) -> None:
     if not (math.isfinite(seconds) and seconds <= MAX_SECONDS):
         raise InvalidArgumentError(f"the race would last {seconds:.4g} s; at most "
                                    f"{MAX_SECONDS:g} s (lower --period-seconds)", source=out)
+
+
+def on_the_music(colours: Callable[[float], np.ndarray], track: Any, sync: str | None
+                 ) -> Callable[[float], np.ndarray]:
+    """``colours`` (music time -> colours) held between the track's ``sync`` events.
+
+    Between two consecutive beats (downbeats, section boundaries) of ``track.rhythm`` the
+    colours are those of the span's middle, and they change at the event, as
+    :meth:`m2p.palette_types.PaletteTrack.at` with ``sync`` does for palettes. ``sync=None``
+    returns ``colours`` itself.
+
+    Raises
+    ------
+    m2p.errors.TrackError
+        ``sync`` given and the track carries no rhythm.
+    """
+    if sync is None:
+        return colours
+    from m2p.rhythm.sync import hold_plan
+
+    track.at(0.0, sync=sync)  # no rhythm, or an unknown event: the track's one clear error
+    events = np.asarray(track.rhythm.events(sync), dtype=np.float64)
+    duration = float(track.duration)
+
+    def held(t: float) -> np.ndarray:
+        u = min(max(float(t), 0.0), duration)
+        return colours(float(hold_plan(events, duration, np.array([u]))[0][0]))
+
+    return held
 
 
 def period_labels(data: RaceData, period_fmt: str | None = None) -> list[str]:
@@ -757,4 +795,4 @@ def _format_tick(v: float, step: float) -> str:
 
 __all__ = ["BAR_HEIGHT", "DEFAULT_BARS", "MAX_SECONDS", "SWAP_SECONDS", "THEMES",
            "BarChartRace", "Layout", "RaceData", "RankTimeline", "bar_chart_race",
-           "period_labels", "race_colours", "read_csv", "read_wide_csv", "MAX_VALUE"]
+           "on_the_music", "period_labels", "race_colours", "read_csv", "read_wide_csv", "MAX_VALUE"]

@@ -100,13 +100,12 @@ def plan_windows(*, duration: float, start: float, span: float, window: float | 
         window_layout,
         window_spans,
     )
-    from m2p.model.encoder import DEFAULT_INPUT
-
     chosen = window is not None or hop is not None
     window = DEFAULT_WINDOW if window is None else float(window)
     hop = DEFAULT_HOP if hop is None else float(hop)
     if chosen:
         return window, hop, False
+    from m2p.model.encoder import DEFAULT_INPUT  # not needed when the windows are chosen
     # The default encoder's layout: close enough to count the window centres in a passage.
     rate = DEFAULT_INPUT.sample_rate
     w_samples, h_samples = window_layout(window, hop, DEFAULT_INPUT)
@@ -176,9 +175,10 @@ def clip_track(music: Any, *, start: float, span: float, track: Any = None,
     inference.pop("sample_rate", None)
     part = resolve_track(passage, sample_rate=rate, window=window_s, hop=hop_s, **inference)
     source = str(music) if isinstance(music, (str, os.PathLike)) else part.source
+    rhythm = None if part.rhythm is None else part.rhythm.shifted(start)  # beats in song time
     return PaletteTrack(part.times + start, part.palettes, window=part.window, hop=part.hop,
                         duration=start + part.duration, source=source, seed=part.seed,
-                        overall=part.overall)
+                        overall=part.overall, rhythm=rhythm)
 
 
 def passage_bounds(*, duration: float, start: float, span: float, window: float,

@@ -12,6 +12,10 @@ to the end; ``"loop"`` starts the music's palette track again (time modulo the m
 A song started partway (``start``, ``m2p grade --music-start``) is read from there: video time
 ``t`` uses music time ``start + t``, and a loop goes back to ``start``.
 
+On the music's clock (``sync="beat"|"downbeat"|"section"``, ``m2p grade --sync``): one LUT per
+span between consecutive events (the palette ``track.at(t, sync=...)`` holds there), each held
+until the next event (``LutTrack(steps=True)``), so the grade changes only at the events.
+
 Shots: :func:`hold_between` turns a :class:`LutTrack` into one, in video time, that changes only
 at given times (the footage's cuts, :mod:`.shots`): a short shot holds one grade, a long one
 glides linearly between grades at least :data:`GLIDE_SECONDS` apart, and the grade may jump only
@@ -66,6 +70,9 @@ class LutTrack:
         ``duration`` repeats.
     start
         Music time, in seconds, at video time 0 (``0 <= start < duration``).
+    steps
+        Each keyframe holds from its time until the next one's (a grade on the music's clock)
+        instead of interpolating between them.
     ids
         ``(K,)`` for each keyframe the first keyframe with an equal LUT (set on creation).
     """
@@ -75,6 +82,7 @@ class LutTrack:
     duration: float
     music_end: MusicEnd = "hold"
     start: float = 0.0
+    steps: bool = False
     ids: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -119,6 +127,8 @@ class LutTrack:
         u = self.local_time(t)
         k = self.times.size
         j = int(np.searchsorted(self.times, u, side="right"))
+        if self.steps:  # the keyframe at or before u holds until the next
+            return max(j - 1, 0), max(j - 1, 0), 0.0
         if j == 0:
             return 0, 0, 0.0
         if j >= k:
@@ -138,6 +148,8 @@ class LutTrack:
         """Largest change of any LUT entry between consecutive frames, in 8-bit code values."""
         if self.times.size < 2:
             return 0.0
+        if self.steps:  # a held grade changes at once: the whole jump lands on one frame
+            return float(np.abs(np.diff(self.luts, axis=0)).max() * 255.0)
         diffs = np.abs(np.diff(self.luts, axis=0)).reshape(self.times.size - 1, -1).max(1)
         return float((diffs * 255.0 / (np.diff(self.times) * fps)).max())
 
@@ -146,7 +158,7 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
               size: int = DEFAULT_SIZE, smoothing: float = DEFAULT_SMOOTHING,
               music_end: MusicEnd = "hold", luminance: float = 0.5, skin: float = 0.8,
               start: float = 0.0, needed: tuple[float, float] | None = None,
-              sample: Any = None) -> LutTrack:
+              sync: str | None = None, sample: Any = None) -> LutTrack:
     """Build the keyframe LUTs that grade footage (source palette) toward a palette track.
 
     Parameters
@@ -170,6 +182,11 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         ``(first, last)`` music times, in seconds, the video will read: keyframes farther out
         than eight ``smoothing`` widths and one keyframe are not built (a 10 s clip from a
         4-minute song builds a handful of LUTs, not a hundred, at about 0.3 s each).
+    sync
+        ``"beat"``, ``"downbeat"`` or ``"section"``: hold one grade from each such event of
+        ``track.rhythm`` to the next (the palette of :meth:`~m2p.palette_types.PaletteTrack.at`
+        with that ``sync``), changing only at the events; ``smoothing`` is not applied. None
+        (default): keyframes at the windows, smoothed and interpolated.
 
     Returns
     -------
@@ -181,6 +198,10 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         duration = float(track.duration)
     else:
         times, palettes, duration = np.zeros(1), [track], 1.0
+    if sync is not None and hasattr(track, "palettes"):
+        return _synced_lut_track(track, source_lab, sync, strength=strength, size=size,
+                                 music_end=music_end, luminance=luminance, skin=skin,
+                                 start=start, needed=needed, sample=sample)
     if needed is not None and len(times) > 1:
         margin = 8.0 * smoothing  # 4 widths for the needed keyframes' own neighbours too
         inside = np.flatnonzero((times >= needed[0] - margin) & (times <= needed[1] + margin))
@@ -204,6 +225,30 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         w /= w.sum(1, keepdims=True)
         luts = np.tensordot(w, luts, axes=(1, 0)).astype(np.float32)
     return LutTrack(times, luts, duration, music_end, start)
+
+
+def _synced_lut_track(track: Any, source_lab: np.ndarray, sync: str, *, strength: float,
+                      size: int, music_end: MusicEnd, luminance: float, skin: float,
+                      start: float, needed: tuple[float, float] | None,
+                      sample: Any = None) -> LutTrack:
+    """One held LUT per span between ``sync`` events (see :func:`lut_track`)."""
+    track.at(0.0, sync=sync)  # a track without a rhythm, or a bad name: its one clear error
+    events = np.asarray(track.rhythm.events(sync), dtype=np.float64)
+    duration = float(track.duration)
+    times = np.concatenate([[0.0], events[(events > 0) & (events < duration)]])
+    if needed is not None and len(times) > 1:  # the spans the clip reads, not the whole song
+        lo = max(int(np.searchsorted(times, needed[0], side="right")) - 1, 0)
+        hi = max(int(np.searchsorted(times, needed[1], side="right")), lo + 1)
+        times = times[lo:hi]
+    targets = [palette_lab(track.at(float(t), sync=sync)) for t in times]
+    same_size = len({t.shape[0] for t in targets}) == 1
+    fixed = match_palettes(source_lab, np.stack(targets)) if same_size else None
+    luts = np.stack([
+        transfer_lut(source_lab, tgt[fixed if same_size else match_palettes(source_lab, tgt)],
+                     strength=strength, size=size, luminance=luminance, skin=skin, sample=sample)
+        for tgt in targets
+    ])
+    return LutTrack(times, luts, duration, music_end, start, steps=True)
 
 
 def hold_between(luts: LutTrack, changes: Sequence[float], *, duration: float,
