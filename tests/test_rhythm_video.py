@@ -95,7 +95,10 @@ def test_grade_sync_downbeat_changes_only_on_downbeats(tmp_path: Path, monkeypat
               "--strength", "1", "--lut-size", "9", "-q"]
     assert _cli(["grade", str(video), "-o", str(tmp_path / "synced.mp4"), "--sync", "downbeat",
                  *common]) == 0
-    assert _cli(["grade", str(video), "-o", str(tmp_path / "smooth.mp4"), *common]) == 0
+    # The smooth grade follows the music continuously (--shots off: a still has no cuts, and the
+    # shot rule would hold it within the one shot).
+    assert _cli(["grade", str(video), "-o", str(tmp_path / "smooth.mp4"), "--shots", "off",
+                 *common]) == 0
     downbeats = track.downbeats
     frames = _frames(tmp_path / "synced.mp4")
     inside = downbeats[(downbeats > 1.0 / FPS) & (downbeats < (len(frames) - 1) / FPS)]
@@ -145,11 +148,11 @@ def test_sync_refuses_a_track_without_rhythm_and_an_unknown_event(tmp_path: Path
 
 
 def test_race_colours_change_only_on_beats() -> None:
-    from m2p.colour.distinct import EntityColors
+    from m2p.colour.legibility import TrackColors
     from m2p_plugins.video.race import on_the_music
 
     track = _track_with_bars()
-    colours = EntityColors(track, 4)
+    colours = TrackColors(track, 4, background="#ffffff")
     held = on_the_music(colours, track, "beat")
     times = np.arange(0.0, 8.0, 0.02)
     seen = np.stack([held(t) for t in times])
