@@ -136,8 +136,8 @@ def _check_values(values: np.ndarray, entities: Any, source: Any, *, first_row: 
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise VideoError(f"row {i + first_row}, column {str(list(entities)[j])!r}: value "
-                         f"{float(values[i, j])!r} is not a number in [0, {MAX_VALUE:g}] (bars start at "
-                         "0)", source=source)
+                         f"{float(values[i, j])!r} is not a number in [0, {MAX_VALUE:g}] "
+                         "(bars start at 0)", source=source)
 
 
 class BarChartRace:
