@@ -1470,6 +1470,14 @@ def _(w: Workspace) -> Any:
     return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), *_model_args(w))
 
 
+@case("export --sections 64 of a short song: fewer sections, and a warning that says so", 12,
+      "correct", check=lambda r, w, c: r.code == 0 and "64 sections were asked for" in r.stderr
+      and r.stderr.count("m2p: warning:") == 1)
+def _(w: Workspace) -> Any:
+    return w.cli("export", w.song, "--format", "ase", "--sections", "64", "-o", w.path("s.ase"),
+                 *_model_args(w))
+
+
 # --- 13. hangs -------------------------------------------------------------------------------
 
 def _fifo(w: Workspace, name: str) -> Path:

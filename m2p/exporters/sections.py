@@ -36,6 +36,7 @@ notes, supplementary test data, and mathematical observations. *Color Research &
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,7 +105,8 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
     Returns
     -------
     list of Section
-        In time order, tiling ``[0, track.duration]``; at most ``n``.
+        In time order, tiling ``[0, track.duration]``; at most ``n`` (a ``UserWarning`` says
+        when fewer than an explicit ``n`` fit).
 
     Raises
     ------
@@ -140,6 +142,10 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
         cuts.append(t)
     score_at = dict(zip(times.tolist(), scores.tolist()))
     edges = [0.0, *sorted(cuts), duration]
+    if n != "auto" and len(edges) - 1 < wanted:  # asked for more than fit: say so, never silently
+        warnings.warn(f"{wanted} sections were asked for; {len(edges) - 1} fit in "
+                      f"{duration:.4g} s of music (each at least {min_length:.4g} s long)",
+                      UserWarning, stacklevel=2)
     return [Section(index=i + 1, start=a, end=b, palette=_span_palette(track, a, b),
                     change=float(score_at.get(a, 0.0)) if i else 0.0)
             for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
