@@ -78,8 +78,10 @@ def missing_extra_error(exc: BaseException, *, what: str | None = None
     what
         What needs the package (``"m2p.altair"``, ``"m2p grade"``), for the message.
     """
-    if isinstance(exc, MissingExtraError) or not isinstance(exc, ModuleNotFoundError):
-        return exc if isinstance(exc, MissingExtraError) else None
+    if isinstance(exc, MissingExtraError):
+        return exc
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
     top = (exc.name or "").split(".")[0]
     extra = EXTRA_OF_MODULE.get(top)
     if extra is None:
