@@ -66,7 +66,7 @@ HOOKS: dict[str, Kind] = {"m2p_register": "capability", "register_commands": "co
 
 Status = Literal["loaded", "failed", "disabled", "missing"]
 
-_OWN_DISTRIBUTION = "music2palette"
+_OWN_DISTRIBUTION = extras.DISTRIBUTION
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
