@@ -340,9 +340,10 @@ def test_haldclut_is_read_by_ffmpeg_haldclut(tmp_path, photo):
     diff = np.abs(theirs - apply_lut(source, meant).astype(int))
     assert diff.max() <= 1 and diff.mean() < 0.6
     # And close to the 33-node grade it was resampled from (64 nodes are not a refinement of
-    # 33, so steep corners of the grade move by a few code values).
+    # 33, so steep corners of the grade move by a few code values: 9 at most since the hue and
+    # chroma limits of issue 25 bend the grade more).
     diff = np.abs(theirs - apply_lut(source, lut).astype(int))
-    assert diff.mean() < 1.0 and diff.max() <= 8
+    assert diff.mean() < 1.0 and diff.max() <= 10
     assert np.abs(theirs - source).mean() > 5
     with pytest.raises(InvalidArgumentError, match="level"):
         write_haldclut(tmp_path / "x.png", lut, level=9)
