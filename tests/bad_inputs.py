@@ -1470,6 +1470,14 @@ def _(w: Workspace) -> Any:
     return w.cli("race", data, "--music", w.song, "-o", w.path("r.mp4"), *_model_args(w))
 
 
+@case("export --sections 64 of a short song: fewer sections, and a warning that says so", 12,
+      "correct", check=lambda r, w, c: r.code == 0 and "64 sections were asked for" in r.stderr
+      and r.stderr.count("m2p: warning:") == 1)
+def _(w: Workspace) -> Any:
+    return w.cli("export", w.song, "--format", "ase", "--sections", "64", "-o", w.path("s.ase"),
+                 *_model_args(w))
+
+
 # --- 13. hangs -------------------------------------------------------------------------------
 
 def _fifo(w: Workspace, name: str) -> Path:
@@ -1529,6 +1537,31 @@ def _(w: Workspace) -> Any:
 def _(w: Workspace) -> Any:
     folder = fake_plugin(w, "sleepy", "import time\ntime.sleep(8)\n")
     return m2p_process("plugins", paths=(folder,))
+
+
+@case("SIGTERM while a plugin is importing: the command stops (143), the plugin is not skipped",
+      13, "correct", check=lambda r, w, c: r.code == 143 and "terminated (SIGTERM)" in r.stderr
+      and "skipped" not in r.stderr, limit_s=120)
+def _(w: Workspace) -> Any:
+    marker = w.path("importing")
+    folder = fake_plugin(w, "stuck", f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\n"
+                                     "time.sleep(120)\n")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="default",
+               PYTHONPATH=os.pathsep.join([_m2p_root(), str(folder)]))
+    proc = subprocess.Popen([sys.executable, "-c", _ENTRY, "plugins"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, errors="replace")
+    try:
+        deadline = time.monotonic() + 100
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # the adapter is in its import now
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return CliResult(proc.returncode, out, err)
 
 
 @case("race --fit trim --period-seconds 1e6 (a 3,000,000-second video): refused", 13, "typed",

@@ -352,6 +352,12 @@ def run_case(case: Case, inputs: Inputs) -> tuple[str, str, float]:
 
 def _child(case: Case, inputs: Inputs) -> tuple[str, str]:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # As from a terminal, whatever started the suite: a background job (`&`) inherits SIGINT
+    # ignored and `nohup` SIGHUP ignored, and m2p rightly keeps a signal its caller ignores,
+    # which would turn the signal cases into plain successes.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name in ("SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDONLY)  # nothing waits on the terminal's input
     os.dup2(null, 0)
     os.close(null)

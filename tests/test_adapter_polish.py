@@ -153,3 +153,34 @@ def test_audio_given_as_footage_is_one_error_line(tmp_path, argv, tiny_model_dir
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"m2p: error: {song}: cannot read video (no video stream)"], result.stderr
+
+
+def test_demo_says_what_it_is_doing_before_each_long_step(tmp_path):
+    """demo.sh was silent for its first ~50 s (set-up, model load): each step is announced
+    before it runs. The set-up script and m2p are stand-ins that log when they run."""
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "demo.sh").write_text((repo / "scripts" / "demo.sh").read_text())
+    log = tmp_path / "log.txt"
+    (tmp_path / "scripts" / "setup.sh").write_text(f'echo "RUN setup $*" >> {log}\n')
+    for first_run in (True, False):
+        if not first_run:
+            (tmp_path / ".venv" / "bin").mkdir(parents=True)
+            m2p_stub = tmp_path / ".venv" / "bin" / "m2p"
+            m2p_stub.write_text(f'#!/bin/sh\necho "RUN m2p $1" >> {log}\n')
+            m2p_stub.chmod(0o755)
+        log.write_text("")
+        with open(log, "a") as said:  # the script's messages and the stand-ins' runs, in order
+            result = subprocess.run(["bash", "scripts/demo.sh"], cwd=tmp_path, stderr=said,
+                                    stdout=subprocess.DEVNULL, timeout=60)
+        if first_run:  # no .venv/bin/m2p: the stand-in set-up does not make one, m2p fails
+            assert result.returncode != 0
+        lines = log.read_text().splitlines()
+        assert lines[0].startswith("demo: "), lines  # before the set-up
+        assert ("first run" in lines[0]) == first_run
+        if not first_run:
+            steps = [i for i, line in enumerate(lines) if line.startswith("RUN")]
+            assert [lines[i] for i in steps] == ["RUN setup all", "RUN m2p palette",
+                                                 "RUN m2p track"], lines
+            for i in steps:  # each run announced by the line before it
+                assert lines[i - 1].startswith("demo: "), lines

@@ -152,7 +152,7 @@ def test_plugins_lists_what_is_missing(core_python, tmp_path):
     assert "missing: moviepy, matplotlib" in rows["video"]
     for name in ("matplotlib", "altair", "plotly", "bokeh"):
         assert f"missing: {name}" in rows[name] and "loaded" not in rows[name]
-    assert '  video: pip install "music2palette[video]"' in result.stdout
+    assert 'missing: moviepy, matplotlib (pip install "music2palette[video]")' in rows["video"]
     as_json = json.loads(_run(core_python, ["-m", "m2p", "plugins", "--json"], tmp_path).stdout)
     assert {d["name"]: d["missing"] for d in as_json}["altair"] == ["altair"]
 

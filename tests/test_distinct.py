@@ -96,7 +96,8 @@ def test_twelve_colours_warn_once_and_stay_legible():
     assert len(caught) == 1
     stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))
     assert 12 <= stated < 20  # as far apart as twelve can be (the best placement is ~15.6)
-    assert _cs_min_distance(taken.hex) == pytest.approx(stated, abs=0.06)
+    # The warning rounds down to 0.1 (it never overstates); the reference may differ by 0.06.
+    assert stated - 0.06 <= _cs_min_distance(taken.hex) < stated + 0.1 + 0.06
     assert _cs_contrast(taken.hex, "#ffffff").min() >= 3.0
     assert (_lightness(taken.hex) < 20).sum() <= 2  # hue widened, not darkened
 
@@ -153,7 +154,8 @@ def test_too_many_colours_warn_and_return_the_best_found():
     assert len(taken) == 12 and len(set(taken.hex)) == 12
     stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))
     assert 0 < stated < 25
-    assert _cs_min_distance(taken.hex) == pytest.approx(stated, abs=0.06)
+    # The warning rounds down to 0.1 (it never overstates); the reference may differ by 0.06.
+    assert stated - 0.06 <= _cs_min_distance(taken.hex) < stated + 0.1 + 0.06
 
 
 @pytest.mark.parametrize("kwargs", [{"n": 0}, {"n": 65}, {"n": 2.5}, {"n": True},

@@ -224,8 +224,9 @@ def test_sections_respect_spacing_and_auto_ignores_flat_tracks():
     # Five sections of at least 10 s (one window) fit; none is shorter.
     five = track_sections(track, 5)
     assert len(five) == 5 and min(s.end - s.start for s in five) >= 10.0
-    # A long minimum leaves room for fewer sections than asked.
-    assert len(track_sections(track, 3, min_length=40.0)) == 2
+    # A long minimum leaves room for fewer sections than asked, and a warning says so.
+    with pytest.warns(UserWarning, match="3 sections were asked for; 2 fit"):
+        assert len(track_sections(track, 3, min_length=40.0)) == 2
     flat = PaletteTrack(5.0 + 2.5 * np.arange(40), [BLUE] * 40, window=10.0, hop=2.5,
                         duration=112.5)
     assert [s.palette.hex for s in track_sections(flat)] == [BLUE.hex]  # nothing to cut at
@@ -339,9 +340,10 @@ def test_haldclut_is_read_by_ffmpeg_haldclut(tmp_path, photo):
     diff = np.abs(theirs - apply_lut(source, meant).astype(int))
     assert diff.max() <= 1 and diff.mean() < 0.6
     # And close to the 33-node grade it was resampled from (64 nodes are not a refinement of
-    # 33, so steep corners of the grade move by a few code values).
+    # 33, so steep corners of the grade move by a few code values: 9 at most since the hue and
+    # chroma limits of issue 25 bend the grade more).
     diff = np.abs(theirs - apply_lut(source, lut).astype(int))
-    assert diff.mean() < 1.0 and diff.max() <= 8
+    assert diff.mean() < 1.0 and diff.max() <= 10
     assert np.abs(theirs - source).mean() > 5
     with pytest.raises(InvalidArgumentError, match="level"):
         write_haldclut(tmp_path / "x.png", lut, level=9)

@@ -68,7 +68,8 @@ BAND_FULL = (12.0, 16.0)
 
 RULES_FLOOR = 5.5
 """Least mean CIEDE2000 moved where the rules stop a grade short of the strength asked (a song
-whose palette is the picture's own colours, e.g. defeat2 on chelsea: 5.8 at most)."""
+whose palette is the picture's own colours or pulls it toward hues the rules forbid, e.g.
+frantic on chelsea: 5.6 at any strength)."""
 
 HUE_LIMIT = 20.0
 """Largest hue turn of a memory-colour region, degrees."""

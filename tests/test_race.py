@@ -118,6 +118,17 @@ def test_race_cli_and_errors(tmp_path: Path, tiny_model_dir: Path,
     assert (tmp_path / "r.mp4").exists()
     assert cli.main([*args, "-o", str(tmp_path / "missing_dir" / "r.mp4")]) == 1
     assert "does not exist" in capsys.readouterr().err
+    # A long table: refused with the pivot and the option that does it; --long pivots it.
+    long = tmp_path / "long.csv"
+    long.write_text("country,year,value\nFrance,2000,1.5\nSpain,2000,2\nFrance,2001,3\n"
+                    "Spain,2001,1\n")
+    args[1] = str(long)
+    assert cli.main([*args, "-o", str(tmp_path / "l.mp4")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pivot(" in err[0] and "--long" in err[0], err
+    assert not (tmp_path / "l.mp4").exists()
+    assert cli.main([*args, "--long", "-o", str(tmp_path / "l.mp4")]) == 0
+    assert (tmp_path / "l.mp4").exists()
 
 
 def test_every_entity_keeps_one_distinct_colour_in_every_frame(tmp_path: Path,

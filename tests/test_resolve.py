@@ -121,12 +121,14 @@ def test_grade_recolor_export_and_race_on_one_song_run_the_model_once(tmp_path, 
     table.write_text("year,a,b\n2000,1,2\n2001,3,1\n")
     kw = dict(model=tiny_model_dir, device="cpu", window=1.0, hop=0.5)
 
+    # The race needs the whole song's track; once it is cached, grading a short clip uses it
+    # too (by itself, a short clip analyses only its passage: issue 25, test_grade_options).
+    bar_chart_race(table, song, tmp_path / "race.mp4", fps=2, size=(160, 120),
+                   preset="ultrafast", **kw)
     grade_video(clip, song, tmp_path / "graded.mp4", preset="ultrafast", **kw)
     recolor(photo, song, tmp_path / "photo_out.png", **kw)
     recolor(photo, song, tmp_path / "photo_at.png", at=1.0, **kw)
     export_cube(song, tmp_path / "look.cube", size=4, **kw)
-    bar_chart_race(table, song, tmp_path / "race.mp4", fps=2, size=(160, 120),
-                   preset="ultrafast", **kw)
     assert counting_model == [True]
     assert m2p.cache.cache_info().hits >= 4
 

@@ -28,6 +28,7 @@ from m2p_plugins.video.lut import (  # noqa: E402
 from m2p_plugins.video.media import ffmpeg_exe  # noqa: E402
 from m2p_plugins.video.timeline import LutTrack, lut_track  # noqa: E402
 from m2p_plugins.video.transfer import (  # noqa: E402
+    SKIN_MAX_SHIFT,
     dominant_colors,
     match_palettes,
     palette_lab,
@@ -206,7 +207,11 @@ def test_strength_scales_and_skin_is_protected() -> None:
     # At the same multiple of the transfer (strength recalibrates the multiple, so the
     # protection is compared at a fixed gain):
     protected, unprotected = shift(0.8, gain=1.0), shift(0.0, gain=1.0)
-    assert protected[0] < 0.5 * unprotected[0]  # skin moves much less with protection
+    # Skin moves at most SKIN_MAX_SHIFT / skin in a*b* with protection (1 unit for the LUT's
+    # interpolation and 8-bit rounding), clearly less than without it (where only the memory
+    # hue rule, which every skin-to-wood colour has, holds it).
+    cap = SKIN_MAX_SHIFT / 0.8 + 1.0
+    assert protected[0] <= cap < unprotected[0]
     assert protected[1] > 0.8 * unprotected[1]  # other colours are unaffected by it
 
 
@@ -227,9 +232,10 @@ def test_music_grade_effect_moves_toward_palette_smoothly() -> None:
     red_dir, blue_dir = _mean_ab_of(RED) - orig, _mean_ab_of(BLUE) - orig
     assert np.dot(ab[0] - orig, red_dir) > 0  # early frames toward the red palette
     assert np.dot(ab[-1] - orig, blue_dir) > 0  # late frames toward the blue one
-    # red -> blue: a* and b* fall (each colour turns only within its hue family, so the
-    # change is mostly one of chroma)
-    assert ab[0, 0] > ab[-1, 0] + 2 and ab[0, 1] > ab[-1, 1] + 5
+    # red -> blue: the picture moves along the red-to-blue direction (each colour turns only
+    # within its hue family, so the change is mostly b* and chroma, little a*)
+    toward_blue = (blue_dir - red_dir) / np.linalg.norm(blue_dir - red_dir)
+    assert np.dot(ab[-1] - ab[0], toward_blue) > 5
     steps = np.linalg.norm(np.diff(ab, axis=0), axis=1)
     total = np.linalg.norm(ab[-1] - ab[0])
     assert steps.max() < 0.25 * total  # no jumps: the change is spread over the transition

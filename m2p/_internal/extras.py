@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 
 from m2p.errors import MissingExtraError
 
-__all__ = ["ADAPTER_NEEDS", "EXTRAS", "PIP_NAME", "install_command", "missing", "missing_extra",
-           "require", "translating"]
+__all__ = ["ADAPTER_NEEDS", "DISTRIBUTION", "EXTRAS", "PIP_NAME", "install_command", "missing",
+           "missing_extra", "require", "translating"]
 
 DISTRIBUTION = "music2palette"
+"""The project's distribution name (what ``pip install`` takes)."""
 
 EXTRAS: dict[str, str] = {
     "moviepy": "video",

@@ -48,6 +48,7 @@ notes, supplementary test data, and mathematical observations. *Color Research &
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,7 +124,8 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
     Returns
     -------
     list of Section
-        In time order, tiling ``[0, track.duration]``; at most ``n``.
+        In time order, tiling ``[0, track.duration]``; at most ``n`` (a ``UserWarning`` says
+        when fewer than an explicit ``n`` fit).
 
     Raises
     ------
@@ -162,6 +164,10 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
         cuts.append(t)
     score_at = dict(zip(times.tolist(), scores.tolist()))
     edges = [0.0, *sorted(cuts), duration]
+    if n != "auto" and len(edges) - 1 < wanted:  # asked for more than fit: say so, never silently
+        warnings.warn(f"{wanted} sections were asked for; {len(edges) - 1} fit in "
+                      f"{duration:.4g} s of music (each at least {min_length:.4g} s long)",
+                      UserWarning, stacklevel=2)
     palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
     if n == "auto":  # near-identical neighbours: one section
         _merge_alike(track, edges, palettes, limit=len(palettes), floor=MERGE_CHANGE)

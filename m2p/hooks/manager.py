@@ -36,6 +36,7 @@ from typing import Any, Callable, Literal, NamedTuple
 import pluggy
 
 from m2p._internal import extras
+from m2p._internal.signals import Terminated
 from m2p._internal.streams import stdout_to_stderr
 from m2p._internal.text import printable
 from m2p.errors import PluginError, PluginWarning
@@ -65,7 +66,7 @@ HOOKS: dict[str, Kind] = {"m2p_register": "capability", "register_commands": "co
 
 Status = Literal["loaded", "failed", "disabled", "missing"]
 
-_OWN_DISTRIBUTION = "music2palette"
+_OWN_DISTRIBUTION = extras.DISTRIBUTION
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -430,8 +431,10 @@ def _guarded(plugin: str, stage: str) -> Iterator[None]:
         timer.start()
         try:
             yield
-        except KeyboardInterrupt:
-            if user_interrupt.is_set():
+        except KeyboardInterrupt as exc:
+            # The user's Ctrl-C, or SIGTERM/SIGHUP turned into Terminated by the command line,
+            # stop the program; only an interrupt the adapter raises itself skips the adapter.
+            if user_interrupt.is_set() or isinstance(exc, Terminated):
                 raise
             raise _Skipped("raised KeyboardInterrupt itself (not a Ctrl-C)") from None
         except SystemExit as exc:

@@ -137,6 +137,8 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                              "'{x:.0f}' for numbers (default: fits the dates' spacing)")
     parser.add_argument("--theme", choices=("light", "dark"), default="light",
                         help="light (default) or dark background")
+    parser.add_argument("--long", action="store_true",
+                        help="DATA is long (tidy): period, entity, value columns; pivot it")
     parser.add_argument("--preset", default="medium", help="encoder preset (default medium)")
     _add_music_start(parser)
     _add_sync(parser, "keep the bars' colours between the music's beats (downbeats, section "
@@ -158,8 +160,8 @@ def configure_race(parser: argparse.ArgumentParser) -> Handler:
                              period_seconds=args.period_seconds, n_bars=args.bars, fps=args.fps,
                              size=(width, height), title=args.title, preset=args.preset,
                              music_start=args.music_start, period_fmt=args.period_fmt,
-                             theme=args.theme, progress=progress, on_track=used.append,
-                             sync=args.sync, **kwargs)
+                             theme=args.theme, long=args.long, progress=progress,
+                             on_track=used.append, sync=args.sync, **kwargs)
         print_summary(out, f"{_video_size(out)}, race of {Path(args.data).name} to "
                            f"{Path(args.music).name}", _palette_from(used, args.music_start))
         return 0

@@ -28,9 +28,10 @@ maximised over offsets on the track's hop grid where the footage fits inside the
 colours of most pictures, so one such track came first for most queries of a library and the
 answer looked constant (``docs/results.md``, issue 24). Ranking therefore uses each track's fit
 *relative to how well it fits footage in general* (mutual proximity with a Gaussian model,
-Schnitzer et al. 2012): the library's own whole-piece palettes, each read as a still picture,
-are a reference set; a track's raw scores against them give its mean ``mu`` and spread
-``sigma``, and the ranking score is ``Phi((raw - mu) / sigma)``, the share of typical footage the
+Schnitzer et al. 2012): a fixed, seeded set of pictures' palettes as footage usually has them
+(:func:`typical_footage`: mostly near-neutral colours at every lightness) is the reference
+set; a track's raw scores against them give its mean ``mu`` and spread ``sigma``, and the
+ranking score is ``Phi((raw - mu) / sigma)``, the share of typical footage the
 query beats for that track (in [0, 1]). The raw score stays in :attr:`Match.raw_score`. A library
 of fewer than :data:`MIN_REFERENCE` tracks is ranked by raw scores.
 

@@ -186,8 +186,8 @@ class CutDetector:
 
 def analysis_size(frame: np.ndarray, long_side: int = ANALYSIS_SIZE) -> np.ndarray:
     """``frame`` decimated by a whole stride to about ``long_side`` pixels on its long side
-    (uint8 RGB in and out). A stride, not OpenCV's area resize: a hundred times cheaper on a
-    1080p frame and the same palette to 0.1 CIEDE2000 (``benchmarks/video.py --opencv``)."""
+    (uint8 RGB in and out). A stride, not OpenCV's area resize: tens of times cheaper on a
+    1080p frame and the same palette to 0.2 CIEDE2000 (``benchmarks/video.py --opencv``)."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8:
         frame = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
