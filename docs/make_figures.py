@@ -198,9 +198,9 @@ def race_frame(track, path: Path, *, title: str) -> Path:
 def _overtaking(race, t: float) -> bool:
     import numpy as np
 
-    race.frame(float(t))
-    rows = np.array([bar.get_y() + 0.4 for bar in race.bars if bar.get_visible()])
-    gaps = np.abs(rows[:, None] - rows[None, :])[np.triu_indices(rows.size, 1)]
+    ranks = race._swaps.ranks(float(t))  # fractional rows: an overtake lies between two
+    shown = ranks[ranks < race.n_bars - 0.5]
+    gaps = np.abs(shown[:, None] - shown[None, :])[np.triu_indices(shown.size, 1)]
     return bool(((gaps > 0.3) & (gaps < 0.7)).any())
 
 

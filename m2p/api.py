@@ -257,3 +257,7 @@ def load_for_inference(model: ModelArg, device: Any, noise: Any
     net, dev = resolve_model(model, device)
     noise_scale = float(net.config.noise_scale) if noise is None else float(noise)
     return net, dev, noise_scale
+
+
+# The cache keys a call that spells out a default as one that leaves it out.
+cache.register_defaults("palette_track", palette_track)

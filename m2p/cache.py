@@ -19,7 +19,6 @@ nothing is written to disk. Results are immutable value types, so sharing them i
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import threading
@@ -44,19 +43,7 @@ class CacheInfo:
     maxsize: int
 
 
-def palette(source: Any, **kwargs: Any) -> Any:
-    """:func:`m2p.api.palette` (itself cached here, as the overall of the cached track)."""
-    from m2p import api
-
-    return api.palette(source, **kwargs)
-
-
-def palette_track(source: Any, **kwargs: Any) -> Any:
-    """:func:`m2p.api.palette_track` (itself cached here per audio content and arguments)."""
-    from m2p import api
-
-    return api.palette_track(source, **kwargs)
-
+_DEFAULTS: dict[str, dict[str, Any]] = {}  # kind -> keyword defaults (register_defaults)
 
 def peek(kind: str, source: Any, **kwargs: Any) -> Any:
     """The cached result for ``(kind, content of source, kwargs)``, or ``None``; never computes.
@@ -209,18 +196,19 @@ def _same_value(value: Any, default: Any) -> bool:
     return type(value) is type(default) and value == default
 
 
-@functools.lru_cache(maxsize=None)
-def _defaults(kind: str) -> dict[str, Any]:
-    """The default keyword values of the :mod:`m2p.api` function named ``kind`` ({} for none)."""
+def register_defaults(kind: str, function: Any) -> None:
+    """Record the keyword defaults of ``function``, the computation named ``kind``, so that a
+    call spelling out a default shares the cache entry of one that leaves it out. The
+    computations register themselves (:mod:`m2p.api`): this module imports none of them."""
     import inspect
 
-    from m2p import api
+    _DEFAULTS[kind] = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                       if p.default is not inspect.Parameter.empty}
 
-    function = getattr(api, kind, None)
-    if function is None:
-        return {}
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+
+def _defaults(kind: str) -> dict[str, Any]:
+    """The registered default keyword values of ``kind`` ({} for none)."""
+    return _DEFAULTS.get(kind, {})
 
 
 __all__ = [
@@ -231,6 +219,5 @@ __all__ = [
     "clear",
     "content_digest",
     "peek",
-    "palette",
-    "palette_track",
+    "register_defaults",
 ]

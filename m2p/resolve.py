@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from m2p import cache
 from m2p.errors import TrackError
 from m2p.palette_types import Palette, PaletteTrack
 
@@ -44,7 +43,9 @@ def resolve_track(source: Any, **inference: Any) -> PaletteTrack:
     if isinstance(source, PaletteTrack):
         return source
     if _is_audio(source):
-        return cache.palette_track(source, **inference)
+        from m2p import api  # torch only once audio is analysed
+
+        return api.palette_track(source, **inference)
     raise TypeError(f"expected an audio path, NumPy samples or a PaletteTrack, "
                     f"got {type(source).__name__}")
 
@@ -77,7 +78,9 @@ def resolve_palette(source: Any, *, at: float | None = None, **inference: Any) -
     if isinstance(source, PaletteTrack):
         return source.overall if at is None else track_at(source, at)
     if _is_audio(source):
-        track = cache.palette_track(source, **inference)  # one model run for both, cached
+        from m2p import api  # torch only once audio is analysed
+
+        track = api.palette_track(source, **inference)  # one model run for both, cached
         return track.overall if at is None else track_at(track, at)
     raise TypeError(f"expected an audio path, NumPy samples, a Palette or a PaletteTrack, "
                     f"got {type(source).__name__}")

@@ -142,9 +142,9 @@ def test_theme_from_audio_reuses_the_cached_inference(tmp_path, tiny_model_dir, 
     sr = 22050
     t = np.arange(int(2.5 * sr)) / sr
     sf.write(tmp_path / "tune.wav", (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
-    calls = []
-    real = m2p.api.palette
-    monkeypatch.setattr(m2p.api, "palette", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = []  # the model runs (engine passes): one, shared by theme, scale and style
+    real = m2p.api.run_inference
+    monkeypatch.setattr(m2p.api, "run_inference", lambda *a, **k: calls.append(1) or real(*a, **k))
     m2p.cache.clear()
     kw = dict(model=tiny_model_dir, device="cpu", window=2.0, hop=1.0)
     register_theme(tmp_path / "tune.wav", name="m2p_tune", **kw)

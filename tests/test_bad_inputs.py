@@ -195,7 +195,7 @@ def test_atomic_outputs_leave_nothing_on_failure(tmp_path: Path) -> None:
             ta.write_text("new")
             raise KeyboardInterrupt
     assert a.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
-    with pytest.raises(OutputError, match="no output"):
+    with pytest.raises(OutputError, match="nothing was written"):
         with atomic_outputs(a, b) as (ta, tb):
             ta.write_text("new")  # b never written
     assert a.read_text() == "old"

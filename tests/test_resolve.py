@@ -136,9 +136,9 @@ def test_grade_recolor_export_and_race_on_one_song_run_the_model_once(tmp_path, 
 def test_arguments_at_their_default_share_the_cache_entry(tmp_path, tiny_model_dir, counting_model):
     """The command line spells out window=10 and hop=2.5; a script leaves them out: one run."""
     song = _song(tmp_path / "song.wav", seconds=12.0)
-    first = m2p.cache.palette_track(song, model=tiny_model_dir, device="cpu")
-    again = m2p.cache.palette_track(song, model=tiny_model_dir, device="cpu", window=10.0, hop=2.5,
+    first = m2p.palette_track(song, model=tiny_model_dir, device="cpu")
+    again = m2p.palette_track(song, model=tiny_model_dir, device="cpu", window=10.0, hop=2.5,
                                     seed=0)
     assert again is first and counting_model == [True]
-    m2p.cache.palette_track(song, model=tiny_model_dir, device="cpu", hop=5.0)  # not a default
+    m2p.palette_track(song, model=tiny_model_dir, device="cpu", hop=5.0)  # not a default
     assert counting_model == [True, True]
