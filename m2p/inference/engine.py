@@ -275,7 +275,7 @@ def run_inference(
             window=window_samples / rate if n_samples >= window_samples else window,
             hop=hop_samples / rate,
             duration=duration,
-            source=None if isinstance(source, np.ndarray) else os.fspath(source),
+            source=_source_name(source),
             seed=int(seeds[0]),
             overall=overall[0],
             rhythm=engine.rhythm(duration, drops=drops),

@@ -147,9 +147,13 @@ class MelStream:
         frames = np.lib.stride_tricks.sliding_window_view(x, _N_FFT)[::HOP]
         # float32 throughout, as musicnn's torch front end (and half the work of float64).
         spectrum = np.fft.rfft(frames * _hann(), axis=1)
-        power = np.square(spectrum.real, dtype=np.float32) + np.square(spectrum.imag,
-                                                                       dtype=np.float32)
-        mel = np.minimum(power @ _mel_basis(), _FLOAT16_MAX).astype(np.float16).astype(np.float32)
+        # Samples far beyond full scale overflow float32 here; they saturate at the float16
+        # ceiling below, as clipped audio would (inf and NaN are not warned about, but capped).
+        with np.errstate(over="ignore", invalid="ignore"):
+            power = np.square(spectrum.real, dtype=np.float32) + np.square(spectrum.imag,
+                                                                           dtype=np.float32)
+            mel = np.nan_to_num(power @ _mel_basis(), nan=_FLOAT16_MAX, posinf=_FLOAT16_MAX)
+        mel = np.minimum(mel, _FLOAT16_MAX).astype(np.float16).astype(np.float32)
         self._mel = np.concatenate([self._mel, np.log10(10000.0 * mel + 1.0)])
         self.n_mel_frames = total
 
