@@ -59,8 +59,9 @@ def run_local(todo: Sequence[tuple[str, str | None]], job: Job, *, workers: int,
 
 def _stop(pool: Any) -> None:
     """Cancel what waits, end the workers, reap them."""
+    # No public handle on the workers; taken before shutdown, which may drop the mapping.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
