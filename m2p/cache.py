@@ -43,7 +43,15 @@ class CacheInfo:
     maxsize: int
 
 
-_DEFAULTS: dict[str, dict[str, Any]] = {}  # kind -> keyword defaults (register_defaults)
+def register_defaults(kind: str, function: Any) -> None:
+    """Record the keyword defaults of ``function``, the computation named ``kind``, so that a
+    call spelling out a default shares the cache entry of one that leaves it out. The
+    computations register themselves (:mod:`m2p.api`): this module imports none of them."""
+    import inspect
+
+    _DEFAULTS[kind] = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                       if p.default is not inspect.Parameter.empty}
+
 
 def peek(kind: str, source: Any, **kwargs: Any) -> Any:
     """The cached result for ``(kind, content of source, kwargs)``, or ``None``; never computes.
@@ -156,6 +164,7 @@ def clear() -> None:
 _LOCK = threading.RLock()
 _RESULTS: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
 _FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DEFAULTS: dict[str, dict[str, Any]] = {}  # kind -> keyword defaults (register_defaults)
 _HITS = 0
 _MISSES = 0
 _NOT_KEYED = frozenset({"progress"})  # arguments that change what is shown, not the result
@@ -164,7 +173,7 @@ _NOT_KEYED = frozenset({"progress"})  # arguments that change what is shown, not
 def _key(kind: str, digest: str, kwargs: dict[str, Any]) -> tuple[tuple, Any]:
     keep_alive = None
     parts = []
-    defaults = _defaults(kind)
+    defaults = _DEFAULTS.get(kind, {})
     for name in sorted(kwargs):
         if name in _NOT_KEYED:
             continue
@@ -194,21 +203,6 @@ def _same_value(value: Any, default: Any) -> bool:
     if number(value) and number(default):
         return float(value) == float(default)
     return type(value) is type(default) and value == default
-
-
-def register_defaults(kind: str, function: Any) -> None:
-    """Record the keyword defaults of ``function``, the computation named ``kind``, so that a
-    call spelling out a default shares the cache entry of one that leaves it out. The
-    computations register themselves (:mod:`m2p.api`): this module imports none of them."""
-    import inspect
-
-    _DEFAULTS[kind] = {name: p.default for name, p in inspect.signature(function).parameters.items()
-                       if p.default is not inspect.Parameter.empty}
-
-
-def _defaults(kind: str) -> dict[str, Any]:
-    """The registered default keyword values of ``kind`` ({} for none)."""
-    return _DEFAULTS.get(kind, {})
 
 
 __all__ = [

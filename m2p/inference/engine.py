@@ -611,8 +611,7 @@ def _module_device(model: "Music2Palette") -> "torch.device":
 
 
 def _source_name(source: Any) -> str | None:
-    if isinstance(source, np.ndarray):
-        return None
+    """The path a track names as its source; None for samples (arrays, lists)."""
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
 
 
