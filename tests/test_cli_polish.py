@@ -43,10 +43,15 @@ def _cli(argv: list[str]) -> int:
 
 def _pty_run(argv: list[str], env: dict[str, str], *, columns: int = 100) -> str:
     """Run ``python -m m2p ARGV`` with stdout and stderr on a pseudo-terminal; its output."""
+    return _pty_python(["-m", "m2p", *argv], env, columns=columns)
+
+
+def _pty_python(args: list[str], env: dict[str, str], *, columns: int = 100) -> str:
+    """Run ``python ARGS`` with stdout and stderr on a pseudo-terminal; its output."""
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", **env}
-    proc = subprocess.Popen([sys.executable, "-m", "m2p", *argv], stdout=secondary,
+    proc = subprocess.Popen([sys.executable, *args], stdout=secondary,
                             stderr=secondary, stdin=subprocess.DEVNULL, env=full_env)
     os.close(secondary)
     chunks = []
@@ -126,8 +131,15 @@ def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str])
 def test_no_color_turns_swatches_into_plain_text(tiny_model_dir: Path, tmp_path: Path) -> None:
     song = _song(tmp_path / "song.wav", 2.0)
     argv = ["palette", str(song), "--model", str(tiny_model_dir), "-q"]
-    coloured = _pty_run(argv, {"NO_COLOR": ""})  # empty: no effect (no-color.org)
-    plain = _pty_run(argv, {"NO_COLOR": "1"})
+    # Both runs in one process on one terminal, so both print the one palette the model gave
+    # (the second comes from the result cache): this test is about the printing. (A random
+    # tiny model on a pure tone moves a colour by 1/255 for a 1e-5 change of the samples, and
+    # once on CI two processes differed by that much.)
+    script = ("import os, sys; from m2p.cli.core import main; argv = sys.argv[1:]\n"
+              "os.environ['NO_COLOR'] = ''; main(argv)\n"  # empty: no effect (no-color.org)
+              "print('=== NO_COLOR=1', flush=True)\n"
+              "os.environ['NO_COLOR'] = '1'; main(argv)\n")
+    coloured, plain = _pty_python(["-c", script, *argv], {}).split("=== NO_COLOR=1")
     assert "\x1b[48;2;" in coloured
     assert "\x1b[" not in plain
     codes = re.findall(r"#[0-9a-f]{6}", plain)
