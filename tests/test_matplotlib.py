@@ -226,8 +226,9 @@ def test_registering_twice_is_silent_and_rebinding_warns(pal):
         style(pal)
     # Same name, new colours: replaced, with a typed warning naming the colormap.
     other = Palette.from_hex(PALETTES["three"])
-    with pytest.warns(NameCollisionWarning, match="'m2p.twice"):
+    with pytest.warns(NameCollisionWarning, match="'m2p.twice") as caught:
         register_colormaps(other, name="twice")
+    assert caught[0].filename == __file__  # the warning names the user's line, not m2p's
     got = mpl.colormaps["m2p.twice_qualitative"]
     assert sorted(to_hex(c) for c in got.colors) == sorted(PALETTES["three"])
 
@@ -473,8 +474,9 @@ def test_two_song_ogg_files_warn_about_the_shared_name(tmp_path, tiny_model_dir)
     assert m2p.palette(first, **kw) != m2p.palette(second, **kw)
     rc = m2p.style(first, **kw)
     assert rc["image.cmap"] == "m2p.song"
-    with pytest.warns(NameCollisionWarning, match=r"'m2p\.song.*Band B"):
+    with pytest.warns(NameCollisionWarning, match=r"'m2p\.song.*Band B") as caught:
         m2p.style(second, **kw)
+    assert caught[0].filename == __file__  # through m2p.style's wrappers, still the user's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m2p.style(second, **kw)  # the same palette again: silent

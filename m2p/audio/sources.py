@@ -21,6 +21,7 @@ from m2p._internal.ffmpeg import failure_reason, ffmpeg_exe, input_arg
 from m2p._internal.inputs import check_regular
 from m2p._internal.streams import Captured, captured_stderr
 from m2p._internal.text import first_line
+from m2p._internal.warn import warn
 from m2p.audio.repair import read_past_header, wav_announced_frames, wav_past_header
 from m2p.audio.resample import StreamResampler, resample_stream
 from m2p.errors import (
@@ -473,12 +474,8 @@ def _usable(samples: np.ndarray) -> np.ndarray:
 
 
 def _warn_non_finite(label: str, bad: int, total: int) -> None:
-    warnings.warn(
-        f"{label}: replaced {bad} non-finite sample(s) ({100.0 * bad / total:.3g}%) by 0 (NaN, "
-        "infinite, or too large for float32)",
-        UserWarning,
-        stacklevel=5,
-    )
+    warn(f"{label}: replaced {bad} non-finite sample(s) ({100.0 * bad / total:.3g}%) by 0 (NaN, "
+         "infinite, or too large for float32)")
 
 
 class BlockConverter:
@@ -578,7 +575,7 @@ def _short(decoded: float, expected: float, rate: float) -> bool:
 
 
 def _warn_once(label: str, text: str) -> None:
-    warnings.warn(f"{label}: {text}", UserWarning, stacklevel=5)
+    warn(f"{label}: {text}")
 
 
 class _Captured(Captured):

@@ -21,12 +21,12 @@ from __future__ import annotations
 import keyword
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from m2p._internal.warn import warn
 from m2p.errors import InvalidArgumentError, M2PError, OutputError, PluginWarning
 from m2p.exporters.groups import (
     NamedPalette,
@@ -152,8 +152,8 @@ def export_formats() -> dict[str, ExportFormat]:
                 raise InvalidArgumentError("a core format has that name; keeping the core's")
             table[name] = ExportFormat(name, entry.obj, description=entry.help, **entry.details)
         except (InvalidArgumentError, TypeError) as exc:
-            warnings.warn(f"m2p plugin {entry.plugin!r}: the format {name!r} is skipped: {exc}",
-                          PluginWarning, stacklevel=2)
+            warn(f"m2p plugin {entry.plugin!r}: the format {name!r} is skipped: {exc}",
+                 PluginWarning)
     return table
 
 

@@ -48,12 +48,12 @@ notes, supplementary test data, and mathematical observations. *Color Research &
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from m2p._internal.warn import warn
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import Palette, PaletteTrack
 
@@ -165,9 +165,8 @@ def track_sections(track: PaletteTrack, n: int | Literal["auto"] = "auto", *,
     score_at = dict(zip(times.tolist(), scores.tolist()))
     edges = [0.0, *sorted(cuts), duration]
     if n != "auto" and len(edges) - 1 < wanted:  # asked for more than fit: say so, never silently
-        warnings.warn(f"{wanted} sections were asked for; {len(edges) - 1} fit in "
-                      f"{duration:.4g} s of music (each at least {min_length:.4g} s long)",
-                      UserWarning, stacklevel=2)
+        warn(f"{wanted} sections were asked for; {len(edges) - 1} fit in {duration:.4g} s of "
+             f"music (each at least {min_length:.4g} s long)")
     palettes = [_span_palette(track, a, b) for a, b in zip(edges[:-1], edges[1:])]
     if n == "auto":  # near-identical neighbours: one section
         _merge_alike(track, edges, palettes, limit=len(palettes), floor=MERGE_CHANGE)

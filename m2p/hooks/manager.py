@@ -28,7 +28,6 @@ import re
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, NamedTuple
@@ -39,6 +38,7 @@ from m2p._internal import extras
 from m2p._internal.signals import Terminated
 from m2p._internal.streams import stdout_to_stderr
 from m2p._internal.text import printable
+from m2p._internal.warn import warn
 from m2p.errors import PluginError, PluginWarning
 from m2p.hooks import specs
 
@@ -356,8 +356,8 @@ def _callback(kind: Kind, plugin: str, mine: dict[str, Registered],
         if name in taken or name in mine:
             owner = (taken.get(name) or mine[name]).plugin
             what = "" if kind == "capability" else f"the {kind} "
-            warnings.warn(f"m2p plugin {plugin!r} registers {what}{name!r}, already provided by "
-                          f"{owner!r}; keeping {owner!r}", PluginWarning, stacklevel=2)
+            warn(f"m2p plugin {plugin!r} registers {what}{name!r}, already provided by "
+                 f"{owner!r}; keeping {owner!r}", PluginWarning)
             return
         mine[name] = Registered(name, obj, help or description, plugin, details)
 
@@ -382,8 +382,7 @@ def _declared(module: str) -> dict[str, set[str]]:
 def _warn_failed(infos: Any) -> None:
     for info in infos:
         if info.status == "failed":
-            warnings.warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning,
-                          stacklevel=4)
+            warn(f"m2p plugin {info.name!r} was skipped: {info.error}", PluginWarning)
 
 
 def _own_version() -> str | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from m2p._internal.checks import check_options, integer
+from m2p._internal.warn import warn
 from m2p.errors import M2PError
 from m2p.inference import DEFAULT_BATCH_SIZE, DEFAULT_HOP, DEFAULT_WINDOW
 from m2p.library.table import one_line
@@ -149,7 +150,7 @@ def give_warnings(row: dict[str, Any]) -> dict[str, Any]:
     """Take the warnings out of ``row`` and give them here (one :class:`UserWarning` each, in
     the process that writes the table: the command line prints each as one line)."""
     for text in row.pop(WARNINGS_KEY, ()):
-        warnings.warn(text, UserWarning, stacklevel=2)
+        warn(text)
     return row
 
 

@@ -14,12 +14,12 @@ import contextlib
 import os
 import shutil
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from m2p._internal.outputs import atomic_output, remove_stale_parts
+from m2p._internal.warn import warn
 from m2p.errors import InvalidArgumentError
 from m2p.library.table import check_library, conform, library_schema, one_line, rows_table
 
@@ -137,8 +137,8 @@ class Journal:
                 continue
             with contextlib.suppress(OSError):
                 part.unlink()
-            warnings.warn(f"{self.output}: a damaged journal entry of an interrupted run was "
-                          "dropped; its files are analysed again", UserWarning, stacklevel=3)
+            warn(f"{self.output}: a damaged journal entry of an interrupted run was dropped; "
+                 "its files are analysed again")
         return good
 
     def _clean_leftovers(self) -> None:

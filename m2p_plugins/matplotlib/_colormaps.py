@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
+from m2p._internal.warn import warn
 from m2p.colour.convert_np import hex_to_lch
 from m2p.colour.legibility import legible_order
 from m2p.colour.ramps import diverging_ramp, sequential_ramp
@@ -108,10 +108,9 @@ def register_palette(palette: Any, *, stem: str, origin: Any = None) -> dict[str
     if taken:
         where = (f" by {os.fspath(origin)!r}" if isinstance(origin, (str, os.PathLike))
                  else "")
-        warnings.warn(f"colormap {taken[0]!r} was registered for a different palette; it is "
-                      f"now re-bound{where}. Pass name= to m2p.style or m2p.register_colormaps "
-                      "to keep both (e.g. name='album_song').", NameCollisionWarning,
-                      stacklevel=3)
+        warn(f"colormap {taken[0]!r} was registered for a different palette; it is now "
+             f"re-bound{where}. Pass name= to m2p.style or m2p.register_colormaps to keep both "
+             "(e.g. name='album_song').", NameCollisionWarning)
     for cmap_name, cmap in cmaps.items():
         _register_one(mpl.colormaps, cmap_name, cmap)
     return cmaps
