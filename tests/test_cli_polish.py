@@ -147,6 +147,17 @@ def test_no_color_turns_swatches_into_plain_text(tiny_model_dir: Path, tmp_path:
     assert "mood: " in plain
 
 
+def test_a_reader_that_leaves_early_stops_the_command_quietly(tmp_path: Path) -> None:
+    # `m2p plugins | head -1`, with the reader gone before the first line: no "Broken pipe"
+    # error line, the status a shell gives such a writer (128 + SIGPIPE).
+    proc = subprocess.Popen([sys.executable, "-m", "m2p", "plugins"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
 def test_progress_bar_draws_on_a_terminal_reporting_zero_columns() -> None:
     from tqdm import tqdm
 

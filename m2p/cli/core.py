@@ -114,7 +114,7 @@ SUBCOMMANDS: list[Subcommand] = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error, 130
-    interrupted, 128 + N terminated by signal N)."""
+    interrupted, 128 + N terminated by signal N, 141 the reader of standard output left)."""
     _tolerant_streams()
     _matplotlib_config_dir()
     try:
@@ -166,6 +166,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return int(handler(args) or 0)
         except M2PError as exc:
             return _report(exc)
+        except BrokenPipeError as exc:
+            if _reader_gone(sys.stdout):  # ``m2p ... | head``: stop quietly, as ls or grep do
+                return _stop_writing()
+            return _report(exc)  # a helper process (ffmpeg) died: that is an error
         except OSError as exc:  # unwritable output path, full disk...
             return _report(exc)
         except KeyboardInterrupt as exc:
@@ -507,6 +511,28 @@ def _os_error_text(exc: BaseException) -> str:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
     print(f"{PROG}: warning: {printable(first_line(str(message)))}", file=sys.stderr)
+
+
+def _reader_gone(stream: object) -> bool:
+    """True when ``stream`` is a pipe whose reading end was closed (``poll`` reports an error
+    on the writing end then)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)  # type: ignore[attr-defined]
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _stop_writing() -> int:
+    """Exit status 141 (128 + SIGPIPE, what a shell reports for a writer whose reader left),
+    with standard output pointed at /dev/null so that the interpreter's last flush of it
+    cannot print a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
 
 
 def _tolerant_streams() -> None:
