@@ -35,10 +35,10 @@ their top track more first places, so the score itself ranks (``docs/decisions.m
 
 References
 ----------
-Radovanovic, M., Nanopoulos, A. and Ivanovic, M. (2010). Hubs in space: popular nearest
-    neighbors in high-dimensional data. JMLR 11, 2487-2531.
 Schnitzer, D., Flexer, A., Schedl, M. and Widmer, G. (2012). Local and global scaling reduce
     hubs in space. Journal of Machine Learning Research 13, 2871-2902.
+Radovanovic, M., Nanopoulos, A. and Ivanovic, M. (2010). Hubs in space: popular nearest
+    neighbors in high-dimensional data. JMLR 11, 2487-2531.
 """
 
 from __future__ import annotations
