@@ -217,7 +217,8 @@ def main() -> None:
         for q, path in enumerate(files):
             print(f"{path.name:28s} " + " ".join(
                 f"{k}: {names[int(np.argmax(ranked[k][q]))]:24s}" for k in CANDIDATES))
-    print(f"\nset {args.set}: {n} queries ({n - clips} pictures, {clips} clips), "
+    clips_word = "clip" if clips == 1 else "clips"
+    print(f"\nset {args.set}: {n} queries ({n - clips} pictures, {clips} {clips_word}), "
           f"{len(rows)} tracks")
     print("| ranking | distinct first tracks | most firsts (share) | median raw top-1 minus "
           "top-4 | own palette found first |")
