@@ -132,3 +132,21 @@ def test_match_names_stay_functions_after_module_imports():
 
     assert callable(m2p.match) and callable(m2p.video.match)
     assert m2p.video.match.__module__ == "m2p_plugins.video.matching"
+
+
+def test_a_large_library_is_ranked_by_the_fit_a_user_sees(library, photo):
+    """The score is the weighted fit of its two parts at any library size, and a track ranks
+    as it does in a small library (the hubness corrections were measured to make a hub:
+    docs/decisions.md, issue 24)."""
+    from m2p_plugins.video.matching import EMOTION_WEIGHT
+
+    rows = read_library(library).to_pylist()
+    large = [dict(row, path=f"{row['path']}.copy{i}") for i in range(3) for row in rows]
+    ranked = m2p.match(photo, large, top=None)
+    assert len(ranked) == 12
+    for m in ranked:
+        fit = EMOTION_WEIGHT * m.emotion_fit + (1.0 - EMOTION_WEIGHT) * m.palette_fit
+        assert m.score == pytest.approx(fit, abs=1e-9)
+    small = m2p.match(photo, library, top=None)
+    assert [m.path for m in ranked[::3]] == [f"{m.path}.copy0" for m in small]
+    assert [m.score for m in ranked[::3]] == pytest.approx([m.score for m in small], abs=1e-12)

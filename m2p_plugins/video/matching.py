@@ -24,16 +24,14 @@ The score is ``emotion_weight * emotion fit + (1 - emotion_weight) * palette fit
 maximised over offsets on the track's hop grid where the footage fits inside the music
 (offset 0 when the footage is the longer).
 
-**Hubness.** Some tracks fit almost any footage: a palette of greys and browns is near the
-colours of most pictures, so one such track came first for most queries of a library and the
-answer looked constant (``docs/results.md``, issue 24). Ranking therefore uses each track's fit
-*relative to how well it fits footage in general* (mutual proximity with a Gaussian model,
-Schnitzer et al. 2012): a fixed, seeded set of pictures' palettes as footage usually has them
-(:func:`typical_footage`: mostly near-neutral colours at every lightness) is the reference
-set; a track's raw scores against them give its mean ``mu`` and spread ``sigma``, and the
-ranking score is ``Phi((raw - mu) / sigma)``, the share of typical footage the
-query beats for that track (in [0, 1]). The raw score stays in :attr:`Match.raw_score`. A library
-of fewer than :data:`MIN_REFERENCE` tracks is ranked by raw scores.
+**Hubness.** Some tracks fit many kinds of footage (a palette of greys and browns is near the
+colours of most pictures); if one of them came first for most queries the answer would look
+constant. ``docs/match_hubness.py`` counts how often each track comes first over real pictures
+and clips: ranked by the score above, no track of a 50-track library was first for more than a
+quarter of them, and on the query set the ranking was chosen on (apart from the one reported)
+the hubness corrections tried (mutual proximity, Schnitzer et al. 2012; centring; CSLS) gave
+their top track more first places, so the score itself ranks (``docs/decisions.md`` and
+``docs/results.md``, issue 24).
 
 References
 ----------
@@ -71,8 +69,6 @@ _MAX_OFFSETS = 400
 _FRAME_PIXELS = 160_000
 #: Default weight of the emotion fit against the palette fit (docs/decisions.md, "Match v2").
 EMOTION_WEIGHT = 0.25
-#: Fewest analysed tracks for the hubness correction (a track's spread needs references).
-MIN_REFERENCE = 8
 # Share of the whole-piece palette in a frame's palette fit (the rest: the window in force).
 _WHOLE_PIECE_SHARE = 0.5
 
@@ -86,8 +82,8 @@ class Match:
     path
         The track's file.
     score
-        Ranking score in [0, 1] (higher is better): the raw fit relative to the track's fit to
-        typical footage (see the module docstring; the raw fit itself for a small library).
+        Ranking score in [0, 1] (higher is better): ``emotion_weight * emotion_fit +
+        (1 - emotion_weight) * palette_fit`` at the best offset.
     offset
         Seconds into the music where the footage fits best.
     emotion_fit, palette_fit
@@ -102,8 +98,6 @@ class Match:
     emotion_fit: float
     palette_fit: float
     mood: str
-    raw_score: float = float("nan")
-    """The fit before the hubness correction, in [0, 1]."""
 
 
 @dataclass(frozen=True)
@@ -178,101 +172,8 @@ def match(
     rows = _usable_rows(library)  # the cheap check first
     shots = footage if isinstance(footage, Footage) else footage_palettes(footage, fps=fps, colors=colors)
     matches = [_fit(shots, row, emotion_weight) for row in rows]
-    if len(rows) >= MIN_REFERENCE:
-        reference = _reference(rows, emotion_weight)
-        matches = [_relative(m, reference[m.path]) for m in matches]
-    matches.sort(key=lambda m: (-m.score, -m.raw_score, m.path))
+    matches.sort(key=lambda m: (-m.score, m.path))
     return matches if top is None else matches[:top]
-
-
-def _relative(match: Match, stats: tuple[float, float]) -> Match:
-    """``match`` scored by mutual proximity: ``Phi((raw - mu) / sigma)``."""
-    import dataclasses
-
-    mean, spread = stats
-    z = (match.score - mean) / spread
-    return dataclasses.replace(match, score=0.5 * (1.0 + math.erf(z / math.sqrt(2.0))),
-                               raw_score=match.score)
-
-
-def _reference(rows: list[dict[str, Any]], emotion_weight: float) -> dict[str, tuple[float, float]]:
-    """Each track's mean and spread of raw scores against :func:`typical_footage` (cached per
-    library content)."""
-    key = (tuple((r["path"], r.get("content_hash")) for r in rows), float(emotion_weight),
-           _REFERENCE_KIND)
-    found = _REFERENCE_CACHE.get(key)
-    if found is not None:
-        return found
-    frames = typical_footage() if _REFERENCE_KIND == "typical" else _stills(rows)
-    stats: dict[str, tuple[float, float]] = {}
-    for row in rows:
-        scores = still_scores(frames, row, emotion_weight)
-        stats[row["path"]] = (float(scores.mean()), max(float(scores.std()), 1e-3))
-    if len(_REFERENCE_CACHE) > 8:
-        _REFERENCE_CACHE.clear()
-    _REFERENCE_CACHE[key] = stats
-    return stats
-
-
-_REFERENCE_CACHE: dict[Any, dict[str, tuple[float, float]]] = {}
-_REFERENCE_KIND = "typical"  # or "library": the library's own palettes (measured worse)
-#: Pictures in the reference of typical footage, and their dominant colours each.
-REFERENCE_FRAMES, REFERENCE_COLOURS = 96, 5
-# Most windows of a track the reference reads (evenly spaced): its spread, not every window.
-_REFERENCE_WINDOWS = 24
-
-
-def typical_footage(frames: int = REFERENCE_FRAMES, colors: int = REFERENCE_COLOURS) -> Footage:
-    """A fixed set of pictures' palettes as footage usually has them: each colour's L* uniform
-    in [8, 92], its chroma exponential with mean 14 (most of a photograph is near-neutral),
-    its hue uniform, shares from a flat Dirichlet; seeded, so every run uses the same set."""
-    import torch
-
-    from m2p.colour.convert_np import lab_to_lch, lch_to_lab
-    from m2p.colour.emotion import palette_valence_arousal
-    from m2p.colour.gamut import gamut_map_lch
-
-    rng = np.random.default_rng(20240)
-    lch = np.stack([rng.uniform(8.0, 92.0, (frames, colors)),
-                    rng.exponential(14.0, (frames, colors)),
-                    rng.uniform(0.0, 360.0, (frames, colors))], axis=-1)
-    lab = lch_to_lab(gamut_map_lch(lch.reshape(-1, 3))).reshape(frames, colors, 3)
-    with torch.no_grad():
-        va = palette_valence_arousal(torch.from_numpy(lab_to_lch(lab))).numpy()
-    return Footage(times=np.zeros(frames), lab=lab, weights=rng.dirichlet(np.ones(colors), frames),
-                   valence_arousal=va, duration=0.0)
-
-
-def still_scores(frames: Footage, row: dict[str, Any], emotion_weight: float) -> np.ndarray:
-    """(F,) the raw score of each frame of ``frames`` read as a still picture against a
-    library row: the best window, as :func:`match` scores a still (vectorised over frames)."""
-    track = json.loads(row["track"])
-    keep = np.unique(np.linspace(0, len(track["palettes"]) - 1, _REFERENCE_WINDOWS).astype(int))
-    windows = [track["palettes"][i]["lch"] for i in keep]
-    fits = _palette_fits(frames, windows + [row["palette_lch"]])  # (F, W + 1)
-    palette_fit = (1.0 - _WHOLE_PIECE_SHARE) * fits[:, :-1] + _WHOLE_PIECE_SHARE * fits[:, -1:]
-    music = np.stack([np.asarray(row["valence_t"])[keep], np.asarray(row["arousal_t"])[keep]],
-                     -1)  # (W, 2)
-    gap = np.linalg.norm(frames.valence_arousal[:, None, :] - music[None], axis=-1)
-    emotion = 1.0 - gap / (2.0 * math.sqrt(2.0))
-    score = emotion_weight * emotion + (1.0 - emotion_weight) * palette_fit
-    return score.max(axis=1)
-
-
-def _stills(rows: list[dict[str, Any]]) -> Footage:
-    """The library's whole-piece palettes as still pictures (equal shares of their colours)."""
-    import torch
-
-    from m2p.colour.convert_np import lch_to_lab
-    from m2p.colour.emotion import pad_palettes, palette_valence_arousal
-
-    lch, valid = pad_palettes([r["palette_lch"] for r in rows])
-    lch = np.where(valid[..., None], lch, lch[:, :1])
-    with torch.no_grad():
-        va = palette_valence_arousal(torch.from_numpy(np.asarray(lch))).numpy()
-    weights = valid / valid.sum(axis=1, keepdims=True)
-    return Footage(times=np.zeros(len(rows)), lab=lch_to_lab(lch), weights=weights,
-                   valence_arousal=va, duration=0.0)
 
 
 def _usable_rows(library: Any) -> list[dict[str, Any]]:
@@ -400,8 +301,7 @@ def _fit(shots: Footage, row: dict[str, Any], emotion_weight: float) -> Match:
     value = float(score[best]) if np.isfinite(score[best]) else 0.0
     return Match(path=row["path"], score=value, offset=float(offsets[best]),
                  emotion_fit=float(np.nan_to_num(emotion[best].mean())),
-                 palette_fit=float(np.nan_to_num(colour[best].mean())), mood=row["mood"],
-                 raw_score=value)
+                 palette_fit=float(np.nan_to_num(colour[best].mean())), mood=row["mood"])
 
 
 def _palette_fits(shots: Footage, palettes: Sequence[Any]) -> np.ndarray:
