@@ -179,8 +179,7 @@ def match(
 def _usable_rows(library: Any) -> list[dict[str, Any]]:
     """The library's analysed rows whose palettes and series can be used; the others are left
     out with one warning naming how many and the first (a NaN, empty or unreadable series)."""
-    import warnings
-
+    from m2p._internal.warn import warn
     from m2p.errors import M2PWarning
 
     rows = [r for r in _rows(library) if r.get("status") == "ok"]
@@ -195,7 +194,7 @@ def _usable_rows(library: Any) -> list[dict[str, Any]]:
                    f"{row.get('path')!r} {problem}")
         if not good:
             raise InvalidArgumentError(f"the library has no usable track: {message}")
-        warnings.warn(message, M2PWarning, stacklevel=3)
+        warn(message, M2PWarning)
     if not good and not bad:
         raise InvalidArgumentError("the library has no analysed track")
     return [row for row, _ in good]
