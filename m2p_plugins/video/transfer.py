@@ -91,6 +91,10 @@ black and white, so shadows stay black, and monotone, since ``30 pi / 100 < 1``)
 TONE_CHROMA = 0.5
 """Largest chroma change of the tone lever: chroma times ``1 +- 0.5``, at constant hue."""
 
+TONE_VIBRANCE = (20.0, 60.0)
+"""C* over which the tone's chroma growth fades to nothing (a vibrance, as colourists call it):
+saturated colours, near the sRGB gamut, do not grow out of it and fold at the gamut's edge."""
+
 TONE_CENTRE = (50.0, 25.0)
 """Mid-grey lightness and a middling chroma (L*, C*): the palette's key and colourfulness are
 its mean L* and C* against these."""
@@ -103,6 +107,9 @@ enough to decide where the transfer moves the footage's lightness or chroma by a
 TONE_SCALE = 0.1
 """CIELAB units of that direction under which the tone lever fades (a direction too
 ambiguous to amplify)."""
+
+TONE_GAINS = (MAX_GAIN, MAX_GAIN / 2, MAX_GAIN / 4, MAX_GAIN / 8)
+"""Gains at which :func:`perceptual_levers` tries the tone, in this order."""
 
 TONE_SCAN = 8
 """Tone amounts tried, evenly on ``(0, 1]`` of the largest, before :func:`perceptual_levers`
@@ -319,8 +326,8 @@ def check_strength(strength: object) -> float:
 def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
                  size: int = DEFAULT_SIZE, luminance: float = 0.5, skin: float = 0.8,
                  sigma: float | None = None, sample: Any = None,
-                 gain: float | None = None,
-                 tone: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+                 gain: float | None = None, tone: tuple[float, float] = (0.0, 0.0),
+                 direction: tuple[float, float] | None = None) -> np.ndarray:
     """The LUT that moves ``source_lab`` toward ``target_lab`` and everything else smoothly.
 
     Parameters
@@ -348,6 +355,9 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     gain, tone
         Use this multiple of the full transfer and this tone (see :func:`transfer_colors`)
         instead of calibrating ``strength`` (``gain=0``, ``tone=(0, 0)``: the identity).
+    direction
+        The tone's direction where calibrating (:func:`perceptual_levers`); default this
+        palette's (:func:`tone_direction`).
 
     Returns
     -------
@@ -364,7 +374,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     strength = check_strength(strength)
     if gain is None:
         levers = perceptual_levers(src, tgt, strength=strength, sample=sample,
-                                   luminance=luminance, skin=skin, sigma=sigma)
+                                   luminance=luminance, skin=skin, sigma=sigma,
+                                   direction=direction)
         gain, tone = levers.gain, levers.tone
     grid = lut_grid(size).astype(np.float64)
     if gain <= 0.0 and not any(tone):
@@ -464,7 +475,8 @@ def apply_tone(lab: np.ndarray, tone: tuple[float, float], *,
 
     Lightness moves by ``tone[0] * sin(pi L / 100)**2`` (a brighter or darker key that keeps
     black and white, and the order of lightness while ``|tone[0]| < 100 / pi``); chroma is
-    multiplied by ``1 + tone[1] * chroma_share`` at constant hue. It is what a colourist does
+    multiplied by ``1 + tone[1] * chroma_share`` at constant hue (a growth fades out over C*
+    :data:`TONE_VIBRANCE`: a vibrance, not a saturation). It is what a colourist does
     once the hues may move no further, and what the memory-colour rules allow: a grass keeps
     its green, a face its hue.
 
@@ -487,7 +499,10 @@ def apply_tone(lab: np.ndarray, tone: tuple[float, float], *,
     out = np.array(lab, dtype=np.float64).reshape(-1, 3)
     light = np.clip(out[:, 0], 0.0, 100.0)
     out[:, 0] = light + float(tone[0]) * np.sin(np.pi * light / 100.0) ** 2
-    factor = 1.0 + float(tone[1]) * np.asarray(chroma_share, dtype=np.float64)
+    share = np.asarray(chroma_share, dtype=np.float64)
+    if tone[1] > 0.0:  # vibrance: dull colours gain chroma, saturated ones (near the gamut) less
+        share = share * (1.0 - _smoothstep(np.hypot(out[:, 1], out[:, 2]), *TONE_VIBRANCE))
+    factor = 1.0 + float(tone[1]) * share
     out[:, 1:] *= np.reshape(factor, (-1, 1)) if np.ndim(factor) else factor
     return out
 
@@ -556,13 +571,14 @@ class Levers(NamedTuple):
     gain: float
     """Multiple of the palette transfer, in ``[0, MAX_GAIN]``."""
     tone: tuple[float, float]
-    """``(lightness, chroma)`` of the tone lever (:func:`apply_tone`); not ``(0, 0)`` only at
-    ``MAX_GAIN``."""
+    """``(lightness, chroma)`` of the tone lever (:func:`apply_tone`); not ``(0, 0)`` only where
+    the gain alone falls short at ``MAX_GAIN``."""
 
 
 def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
                       sample: Any = None, luminance: float = 0.5, skin: float = 0.8,
-                      sigma: float | None = None) -> Levers:
+                      sigma: float | None = None,
+                      direction: tuple[float, float] | None = None) -> Levers:
     """The gain and tone that move the footage by the ``strength`` asked.
 
     ``strength`` is perceptual: the footage's colours (``sample``) move by
@@ -573,13 +589,13 @@ def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strengt
     Where even ``MAX_GAIN`` falls short (the palette is the footage's own colours, or pulls
     them toward hues the memory-colour rules forbid), the second lever is added at
     ``MAX_GAIN``: the tone (:func:`apply_tone`), lightness and chroma at constant hue, further
-    the way the palette already moves the footage. Its direction is the transfer's own mean
-    lightness and chroma move on the footage at ``MAX_GAIN`` plus :data:`TONE_KEY_WEIGHT` of the
-    palette's key and colourfulness (a song darker than the footage grades it darker still, a
-    muted one duller; where the transfer moves about nothing, a dark palette darkens); each
-    component ``d / max(|d|, TONE_SCALE)`` of :data:`TONE_LIGHTNESS` and :data:`TONE_CHROMA`.
+    the way the palette already moves the footage (:func:`tone_direction`); each component
+    ``d / max(|d|, TONE_SCALE)`` of :data:`TONE_LIGHTNESS` and :data:`TONE_CHROMA`.
     The amount: the first of :data:`TONE_SCAN` even steps that reaches the goal brackets a
-    bisection; if none does, the farthest-moving step.
+    bisection. Where the whole tone falls short at ``MAX_GAIN`` (a clip's direction takes a
+    keyframe against its transfer's own lightness, which then undoes part of the tone), the
+    same is tried at the lower gains of :data:`TONE_GAINS`; if none reaches, the
+    farthest-moving step.
 
     Parameters
     ----------
@@ -592,6 +608,11 @@ def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strengt
         default the source palette.
     luminance, skin, sigma
         See :func:`transfer_lut`.
+    direction
+        ``(lightness, chroma)`` of the tone, signs and relative weights
+        (:func:`tone_direction`); default this palette's. A palette track passes one for the
+        whole clip, so that neighbouring keyframes never tone it opposite ways (their blend
+        would undo both).
 
     Returns
     -------
@@ -614,12 +635,10 @@ def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strengt
 
     if moved(MAX_GAIN) >= goal:
         return Levers(_bisect(lambda g: moved(g) >= goal, 0.0, MAX_GAIN), (0.0, 0.0))
-    full = graded(MAX_GAIN)
-    d_light = (np.average(full[:, 0] - lab[:, 0], weights=weight)
-               + TONE_KEY_WEIGHT * (tgt[:, 0].mean() - TONE_CENTRE[0]))
-    d_chroma = (np.average(np.hypot(full[:, 1], full[:, 2]) - np.hypot(lab[:, 1], lab[:, 2]),
-                           weights=weight)
-                + TONE_KEY_WEIGHT * (np.hypot(tgt[:, 1], tgt[:, 2]).mean() - TONE_CENTRE[1]))
+    if direction is None:
+        direction = tone_direction(source_lab, tgt, sample=(lab, weight), luminance=luminance,
+                                   skin=skin, sigma=sigma)
+    d_light, d_chroma = direction
     most = (TONE_LIGHTNESS * d_light / max(abs(d_light), TONE_SCALE),
             TONE_CHROMA * d_chroma / max(abs(d_chroma), TONE_SCALE))
 
@@ -627,14 +646,56 @@ def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strengt
         return (share * most[0], share * most[1])
 
     shares = np.linspace(0.0, 1.0, TONE_SCAN + 1)[1:]
-    reach = []
-    for k, share in enumerate(shares):
-        reach.append(moved(MAX_GAIN, tone(float(share))))
-        if reach[-1] >= goal:
-            lo = float(shares[k - 1]) if k else 0.0
-            found = _bisect(lambda x: moved(MAX_GAIN, tone(x)) >= goal, lo, float(share))
-            return Levers(MAX_GAIN, tone(found))
-    return Levers(MAX_GAIN, tone(float(shares[int(np.argmax(reach))])))
+    tried: list[tuple[float, float, float]] = []  # (moved, gain, share)
+    for gain in TONE_GAINS:
+        for k, share in enumerate(shares):
+            tried.append((moved(gain, tone(float(share))), gain, float(share)))
+            if tried[-1][0] >= goal:
+                lo = float(shares[k - 1]) if k else 0.0
+                found = _bisect(lambda x: moved(gain, tone(x)) >= goal, lo, float(share))
+                return Levers(gain, tone(found))
+    _, gain, share = max(tried)
+    return Levers(gain, tone(share))
+
+
+def tone_direction(source_lab: np.ndarray, target_lab: np.ndarray, *, sample: Any = None,
+                   luminance: float = 0.5, skin: float = 0.8,
+                   sigma: float | None = None) -> tuple[float, float]:
+    """Which way the tone lever moves lightness and chroma for this palette and footage.
+
+    The palette transfer's own mean move of the footage's L* and C* at ``MAX_GAIN`` (weighted
+    by pixel counts), plus :data:`TONE_KEY_WEIGHT` times the palette's key and colourfulness
+    (its mean L* and C* against :data:`TONE_CENTRE`): a song that grades the footage darker
+    or duller takes it further that way; where the transfer moves the footage's lightness by
+    about nothing, a dark palette darkens and a bright one brightens. Both come from the
+    palette; no fixed look.
+
+    Parameters
+    ----------
+    source_lab, target_lab
+        ``(k, 3)`` paired palettes.
+    sample
+        As for :func:`perceptual_levers`.
+    luminance, skin, sigma
+        See :func:`transfer_lut`.
+
+    Returns
+    -------
+    tuple of float
+        ``(lightness, chroma)`` in CIELAB units (positive: brighter, more saturated); the
+        tone uses their signs, fading below :data:`TONE_SCALE`. Directions of several palettes
+        (keyframes) add.
+    """
+    lab, weight = _as_sample(sample, source_lab)
+    tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)
+    full = transfer_colors(lab, source_lab, tgt, gain=MAX_GAIN, luminance=luminance, skin=skin,
+                           sigma=sigma)
+    d_light = (np.average(full[:, 0] - lab[:, 0], weights=weight)
+               + TONE_KEY_WEIGHT * (tgt[:, 0].mean() - TONE_CENTRE[0]))
+    d_chroma = (np.average(np.hypot(full[:, 1], full[:, 2]) - np.hypot(lab[:, 1], lab[:, 2]),
+                           weights=weight)
+                + TONE_KEY_WEIGHT * (np.hypot(tgt[:, 1], tgt[:, 2]).mean() - TONE_CENTRE[1]))
+    return float(d_light), float(d_chroma)
 
 
 def _bisect(reached: Any, lo: float, hi: float) -> float:
@@ -861,10 +922,12 @@ __all__ = [
     "STRENGTH_DELTA_E",
     "TONE_CENTRE",
     "TONE_CHROMA",
+    "TONE_GAINS",
     "TONE_KEY_WEIGHT",
     "TONE_LIGHTNESS",
     "TONE_SCALE",
     "TONE_SCAN",
+    "TONE_VIBRANCE",
     "apply_tone",
     "check_strength",
     "color_sample",
@@ -879,6 +942,7 @@ __all__ = [
     "memory_color_weight",
     "neutral_source",
     "perceptual_levers",
+    "tone_direction",
     "protect_neutrals",
     "palette_lab",
     "transfer_colors",
