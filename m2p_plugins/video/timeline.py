@@ -175,7 +175,8 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colors`).
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`: each keyframe's transfer is scaled so that the
-        footage moves by the same perceptual amount (:func:`.transfer.perceptual_gain`).
+        footage moves by the same perceptual amount (:func:`.transfer.perceptual_levers`;
+        one tone direction serves all the keyframes built).
     sample
         The footage's colours, ``(lab, weight)`` of :func:`.transfer.color_sample` (default: the
         source palette).

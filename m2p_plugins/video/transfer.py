@@ -21,7 +21,10 @@ Three steps, all in CIELAB (D65):
 
 ``strength`` is perceptual: the transfer is scaled (:func:`perceptual_levers`, a bisection on the
 footage's own colours) until the footage moves by :data:`STRENGTH_DELTA_E` x ``strength``
-CIEDE2000 units on average, whatever the song.
+CIEDE2000 units on average, whatever the song. Where the rules stop the transfer short of that
+at any gain, a second lever they allow is added: the tone (:func:`apply_tone`), lightness and
+chroma at constant hue, taken further the way the palette moves the footage
+(:func:`tone_direction`).
 
 References: Chang, Fried, Liu, DiVerdi, Finkelstein (2015), *Palette-based photo recoloring*,
 ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
