@@ -194,3 +194,24 @@ def test_where_the_transfer_stops_short_the_tone_follows_the_palette(name: str) 
             turn = hue_turn(region_hue(before[rows, cols]), region_hue(after[rows, cols]))
             assert abs(turn) <= HUE_LIMIT, f"{name} {region}, shift {shift}: {turn:.1f}"
     assert light[-3.0] < -2.0 and light[3.0] > 2.0, light
+
+
+def test_tone_moves_lightness_and_chroma_never_hue_and_keeps_black_white_and_order() -> None:
+    """The tone lever at its largest, both ways: hue kept, black and white kept, lightness order
+    kept (a curve, not a posterisation), greys not coloured."""
+    from m2p_plugins.video.transfer import TONE_CHROMA, TONE_LIGHTNESS, apply_tone
+
+    rng = np.random.default_rng(0)
+    lab = np.column_stack([rng.uniform(0, 100, 4000), rng.uniform(-60, 60, (4000, 2))])
+    ramp = np.column_stack([np.linspace(0, 100, 1001), np.zeros((1001, 2))])
+    for tone in ((TONE_LIGHTNESS, TONE_CHROMA), (-TONE_LIGHTNESS, -TONE_CHROMA)):
+        out = apply_tone(lab, tone)
+        before, after = lab_to_lch(lab), lab_to_lch(out)
+        coloured = before[:, 1] > 1.0
+        turn = (after[coloured, 2] - before[coloured, 2] + 180.0) % 360.0 - 180.0
+        assert np.abs(turn).max() < 1e-6
+        assert np.abs(out[:, 0] - lab[:, 0]).max() > 0.9 * TONE_LIGHTNESS
+        grey = apply_tone(ramp, tone)
+        assert np.all(np.diff(grey[:, 0]) > 0)  # the order of lightness is kept
+        assert abs(grey[0, 0]) < 1e-9 and abs(grey[-1, 0] - 100.0) < 1e-9
+        assert np.abs(grey[:, 1:]).max() == 0.0
