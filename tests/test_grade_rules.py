@@ -176,7 +176,7 @@ def test_where_the_transfer_stops_short_the_tone_follows_the_palette(name: str) 
     the transfer: the tone lever reaches the strength, darker (brighter) as the palette is, with
     the hues of the memory colours kept."""
     image = photo(name)
-    source, weight = dominant_colors(image, 5)
+    source, _ = dominant_colors(image, 5)
     before = _lab(image)
     light = {}
     for shift in (-3.0, 3.0):

@@ -73,7 +73,8 @@ colours, so neighbouring greys never split into different hues."""
 
 STRENGTH_DELTA_E = 14.0
 """Mean CIEDE2000 by which ``strength = 1`` moves the footage (``0.6`` moves it by 9: clearly
-visible, about what a colourist's look does; ``0.3`` by 4.5, a hint). See :func:`perceptual_levers`."""
+visible, about what a colourist's look does; ``0.3`` by 4.5, a hint). See
+:func:`perceptual_levers`."""
 
 MAX_GAIN = 8.0
 """Largest multiple of the palette transfer :func:`perceptual_levers` may use (a palette already
@@ -357,7 +358,8 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
         source palette itself.
     gain, tone
         Use this multiple of the full transfer and this tone (see :func:`transfer_colors`)
-        instead of calibrating ``strength`` (``gain=0``, ``tone=(0, 0)``: the identity).
+        instead of calibrating ``strength`` (``gain=0``, ``tone=(0, 0)``: the identity);
+        ``tone`` counts only with a ``gain``.
     direction
         The tone's direction where calibrating (:func:`perceptual_levers`); default this
         palette's (:func:`tone_direction`).
@@ -905,8 +907,8 @@ __all__ = [
     "FREE_CHROMA_KEPT",
     "FREE_HUE_LIMIT",
     "GAIN_STEPS",
-    "Levers",
     "HUE_GUARD_CHROMA",
+    "Levers",
     "MAX_GAIN",
     "MAX_LIGHTNESS_SHARE",
     "MEMORY_CHROMA_GROWTH",
@@ -945,9 +947,9 @@ __all__ = [
     "memory_color_weight",
     "neutral_source",
     "perceptual_levers",
-    "tone_direction",
     "protect_neutrals",
     "palette_lab",
+    "tone_direction",
     "transfer_colors",
     "transfer_lut",
 ]
