@@ -89,9 +89,10 @@ class MusicGrade(_EffectBase):  # type: ignore[misc, valid-type]
         grade), a ready :class:`.timeline.LutTrack`, or an audio path (its palette track is
         computed with the shipped model).
     strength
-        How far the footage's colours move: the transfer is scaled so that they move by
-        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (14 x strength; 0 is no change),
-        whatever the song (:func:`.transfer.perceptual_gain`).
+        How far the footage's colours move: the transfer is scaled (and, where the
+        memory-colour rules stop it short, a tone of lightness and chroma added) so that they
+        move by ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (14 x strength; 0 is no
+        change), whatever the song (:func:`.transfer.perceptual_levers`).
     source
         ``(k, 3)`` CIELAB source palette of the footage; default: the dominant colours of
         :data:`SOURCE_SAMPLE_FRAMES` frames sampled over the clip (``k`` = longest palette).

@@ -98,7 +98,7 @@ def grade_lut(palette: Any, *, reference: Any = None, source: np.ndarray | None 
         Explicit ``(k, 3)`` CIELAB source palette (wins over the reference's own).
     strength
         0 to 1: the reference moves by ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average
-        (:func:`.transfer.perceptual_gain`).
+        (:func:`.transfer.perceptual_levers`).
 
     Returns
     -------

@@ -33,7 +33,12 @@ import numpy as np
 
 from m2p.errors import InvalidArgumentError
 from m2p_plugins.video.lut import DEFAULT_SIZE, ExpandedLutPair, apply_lut, expand_lut
-from m2p_plugins.video.transfer import match_palettes, palette_lab, transfer_lut
+from m2p_plugins.video.transfer import (
+    match_palettes,
+    palette_lab,
+    tone_direction,
+    transfer_lut,
+)
 
 MusicEnd = Literal["hold", "loop"]
 
@@ -170,7 +175,8 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         ``(k, 3)`` CIELAB dominant colours of the footage (:func:`.transfer.dominant_colors`).
     strength, size, luminance, skin
         See :func:`.transfer.transfer_lut`: each keyframe's transfer is scaled so that the
-        footage moves by the same perceptual amount (:func:`.transfer.perceptual_gain`).
+        footage moves by the same perceptual amount (:func:`.transfer.perceptual_levers`;
+        one tone direction serves all the keyframes built).
     sample
         The footage's colours, ``(lab, weight)`` of :func:`.transfer.color_sample` (default: the
         source palette).
@@ -215,10 +221,12 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         per_frame = [slots] * len(targets)
     else:
         per_frame = [match_palettes(source_lab, t) for t in targets]
+    paired = [tgt[s] for tgt, s in zip(targets, per_frame)]
+    direction = _clip_tone(source_lab, paired, strength, sample, luminance, skin)
     luts = np.stack([
-        transfer_lut(source_lab, tgt[s], strength=strength, size=size, luminance=luminance,
-                     skin=skin, sample=sample)
-        for tgt, s in zip(targets, per_frame)
+        transfer_lut(source_lab, tgt, strength=strength, size=size, luminance=luminance,
+                     skin=skin, sample=sample, direction=direction)
+        for tgt in paired
     ])
     if smoothing > 0 and len(times) > 1:
         w = np.exp(-0.5 * ((times[:, None] - times[None, :]) / smoothing) ** 2)
@@ -243,12 +251,27 @@ def _synced_lut_track(track: Any, source_lab: np.ndarray, sync: str, *, strength
     targets = [palette_lab(track.at(float(t), sync=sync)) for t in times]
     same_size = len({t.shape[0] for t in targets}) == 1
     fixed = match_palettes(source_lab, np.stack(targets)) if same_size else None
+    paired = [tgt[fixed if same_size else match_palettes(source_lab, tgt)] for tgt in targets]
+    direction = _clip_tone(source_lab, paired, strength, sample, luminance, skin)
     luts = np.stack([
-        transfer_lut(source_lab, tgt[fixed if same_size else match_palettes(source_lab, tgt)],
-                     strength=strength, size=size, luminance=luminance, skin=skin, sample=sample)
-        for tgt in targets
+        transfer_lut(source_lab, tgt, strength=strength, size=size, luminance=luminance,
+                     skin=skin, sample=sample, direction=direction)
+        for tgt in paired
     ])
     return LutTrack(times, luts, duration, music_end, start, steps=True)
+
+
+def _clip_tone(source_lab: np.ndarray, paired: list[np.ndarray], strength: float, sample: Any,
+               luminance: float, skin: float) -> tuple[float, float] | None:
+    """One tone direction for all the keyframes a clip uses (the sum of theirs,
+    :func:`.transfer.tone_direction`): a keyframe toning the footage darker beside one toning
+    it brighter would blend into a grade that does neither (measured: the tree clip to
+    love_theme fell from 13 to 6.4 CIEDE2000 between two such keyframes)."""
+    if strength == 0.0:
+        return None
+    ways = [tone_direction(source_lab, tgt, sample=sample, luminance=luminance, skin=skin)
+            for tgt in paired]
+    return (float(sum(w[0] for w in ways)), float(sum(w[1] for w in ways)))
 
 
 def hold_between(luts: LutTrack, changes: Sequence[float], *, duration: float,

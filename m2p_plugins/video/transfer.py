@@ -19,9 +19,12 @@ Three steps, all in CIELAB (D65):
    lightness and chroma). The result is gamut-mapped by chroma reduction at constant L* and
    hue and tabulated on an ``N**3`` grid: a LUT (:mod:`.lut`).
 
-``strength`` is perceptual: the transfer is scaled (:func:`perceptual_gain`, a bisection on the
+``strength`` is perceptual: the transfer is scaled (:func:`perceptual_levers`, a bisection on the
 footage's own colours) until the footage moves by :data:`STRENGTH_DELTA_E` x ``strength``
-CIEDE2000 units on average, whatever the song.
+CIEDE2000 units on average, whatever the song. Where the rules stop the transfer short of that
+at any gain, a second lever they allow is added: the tone (:func:`apply_tone`), lightness and
+chroma at constant hue, taken further the way the palette moves the footage
+(:func:`tone_direction`).
 
 References: Chang, Fried, Liu, DiVerdi, Finkelstein (2015), *Palette-based photo recoloring*,
 ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,10 +73,11 @@ colours, so neighbouring greys never split into different hues."""
 
 STRENGTH_DELTA_E = 14.0
 """Mean CIEDE2000 by which ``strength = 1`` moves the footage (``0.6`` moves it by 9: clearly
-visible, about what a colourist's look does; ``0.3`` by 4.5, a hint). See :func:`perceptual_gain`."""
+visible, about what a colourist's look does; ``0.3`` by 4.5, a hint). See
+:func:`perceptual_levers`."""
 
 MAX_GAIN = 8.0
-"""Largest multiple of the palette transfer :func:`perceptual_gain` may use (a palette already
+"""Largest multiple of the palette transfer :func:`perceptual_levers` may use (a palette already
 close to the footage cannot reach the target distance and moves it by what this allows)."""
 
 MAX_LIGHTNESS_SHARE = 1.5
@@ -81,7 +85,40 @@ MAX_LIGHTNESS_SHARE = 1.5
 L*; beyond, the curve is extrapolated and kept non-decreasing)."""
 
 GAIN_STEPS = 12
-"""Bisection steps of :func:`perceptual_gain` (``MAX_GAIN / 2**12``: far below what shows)."""
+"""Bisection steps of :func:`perceptual_levers` on each lever (``MAX_GAIN / 2**12``, and
+``2**-12`` of the tone lever: far below what shows)."""
+
+TONE_LIGHTNESS = 30.0
+"""Largest lightness move of the tone lever, L* units at mid-grey (a ``sin**2`` bump: nothing at
+black and white, so shadows stay black, and monotone, since ``30 pi / 100 < 1``)."""
+
+TONE_CHROMA = 0.5
+"""Largest chroma change of the tone lever: chroma times ``1 +- 0.5``, at constant hue."""
+
+TONE_VIBRANCE = (20.0, 60.0)
+"""C* over which the tone's chroma growth fades to nothing (a vibrance, as colourists call it):
+saturated colours, near the sRGB gamut, do not grow out of it and fold at the gamut's edge."""
+
+TONE_CENTRE = (50.0, 25.0)
+"""Mid-grey lightness and a middling chroma (L*, C*): the palette's key and colourfulness are
+its mean L* and C* against these."""
+
+TONE_KEY_WEIGHT = 0.1
+"""Weight of the palette's own key (mean L* against 50) and colourfulness (mean C* against
+25) in the tone's direction, beside the transfer's own move (see :func:`perceptual_levers`):
+enough to decide where the transfer moves the footage's lightness or chroma by about nothing."""
+
+TONE_SCALE = 0.1
+"""CIELAB units of that direction under which the tone lever fades (a direction too
+ambiguous to amplify)."""
+
+TONE_GAINS = (MAX_GAIN, MAX_GAIN / 2, MAX_GAIN / 4, MAX_GAIN / 8)
+"""Gains at which :func:`perceptual_levers` tries the tone, in this order."""
+
+TONE_SCAN = 8
+"""Tone amounts tried, evenly on ``(0, 1]`` of the largest, before :func:`perceptual_levers`
+bisects: the first that reaches the goal brackets the bisection (so a distance that does not
+grow monotonically with the tone cannot mislead it)."""
 
 MEMORY_HUE_LIMIT = 10.0
 """Largest hue turn, in degrees of CIELAB h_ab, of a memory colour (skin, hair and wood and food
@@ -182,7 +219,7 @@ def color_sample(image: np.ndarray, *, bins: int = 16,
                  max_pixels: int = 250_000) -> tuple[np.ndarray, np.ndarray]:
     """The colours of an image as a weighted sample: the means of a ``bins**3`` RGB histogram.
 
-    This is what the grade is measured on (:func:`perceptual_gain`) and what
+    This is what the grade is measured on (:func:`perceptual_levers`) and what
     :func:`dominant_colors` clusters: a few hundred to a few thousand CIELAB colours whose
     weights are their pixel counts, so a weighted mean over them is a mean over the pixels.
 
@@ -293,7 +330,8 @@ def check_strength(strength: object) -> float:
 def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
                  size: int = DEFAULT_SIZE, luminance: float = 0.5, skin: float = 0.8,
                  sigma: float | None = None, sample: Any = None,
-                 gain: float | None = None) -> np.ndarray:
+                 gain: float | None = None, tone: tuple[float, float] = (0.0, 0.0),
+                 direction: tuple[float, float] | None = None) -> np.ndarray:
     """The LUT that moves ``source_lab`` toward ``target_lab`` and everything else smoothly.
 
     Parameters
@@ -301,8 +339,9 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
     source_lab, target_lab
         ``(k, 3)`` CIELAB, paired row by row (see :func:`match_palettes`).
     strength
-        0 gives the identity; otherwise the transfer is scaled so that the footage (``sample``)
-        moves by ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (:func:`perceptual_gain`).
+        0 gives the identity; otherwise the transfer is scaled, and where the rules stop it
+        short the tone lever added, so that the footage (``sample``) moves by
+        ``STRENGTH_DELTA_E * strength`` CIEDE2000 on average (:func:`perceptual_levers`).
     size
         LUT nodes per axis.
     luminance
@@ -317,9 +356,13 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
         The footage's colours the strength is measured on: ``(lab, weight)`` from
         :func:`color_sample`, or an ``(M, 3)`` CIELAB array (equal weights). Default: the
         source palette itself.
-    gain
-        Use this multiple of the full transfer instead of calibrating ``strength`` (0 gives the
-        identity).
+    gain, tone
+        Use this multiple of the full transfer and this tone (see :func:`transfer_colors`)
+        instead of calibrating ``strength`` (``gain=0``, ``tone=(0, 0)``: the identity);
+        ``tone`` counts only with a ``gain``.
+    direction
+        The tone's direction where calibrating (:func:`perceptual_levers`); default this
+        palette's (:func:`tone_direction`).
 
     Returns
     -------
@@ -335,26 +378,30 @@ def transfer_lut(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: fl
                          f"{tgt.shape}")
     strength = check_strength(strength)
     if gain is None:
-        gain = perceptual_gain(src, tgt, strength=strength, sample=sample, luminance=luminance,
-                               skin=skin, sigma=sigma)
+        levers = perceptual_levers(src, tgt, strength=strength, sample=sample,
+                                   luminance=luminance, skin=skin, sigma=sigma,
+                                   direction=direction)
+        gain, tone = levers.gain, levers.tone
     grid = lut_grid(size).astype(np.float64)
-    if gain <= 0.0:
+    if gain <= 0.0 and not any(tone):
         return grid.reshape(size, size, size, 3).astype(np.float32)
     out = transfer_colors(srgb_to_lab(grid), src, tgt, gain=gain, luminance=luminance,
-                          skin=skin, sigma=sigma)
+                          skin=skin, sigma=sigma, tone=tone)
     return lab_to_display(out).reshape(size, size, size, 3).astype(np.float32)
 
 
 def transfer_colors(lab: np.ndarray, source_lab: np.ndarray, target_lab: np.ndarray, *,
                     gain: float = 1.0, luminance: float = 0.5, skin: float = 0.8,
-                    sigma: float | None = None) -> np.ndarray:
+                    sigma: float | None = None,
+                    tone: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Where the palette transfer takes each colour (before gamut mapping), in CIELAB.
 
     The rules, in order: the monotone lightness curve (``min(1, gain * luminance)`` of it) and
     the RBF a*b* offsets times ``gain``; neutrals take a lightness-only tint instead
     (:func:`protect_neutrals`, at most :data:`NEUTRAL_TINT_MAX` chroma); skin-like colours move
     ``1 - skin * w`` as much; a*b* shifts fade out below L* :data:`SHADOW_L` and near white;
-    last, the hue turn is soft-limited (:func:`limit_hue_turn`).
+    the hue turn is soft-limited (:func:`limit_hue_turn`). Last, the tone lever
+    (:func:`apply_tone`), which moves lightness and chroma only (never hue).
 
     Parameters
     ----------
@@ -364,9 +411,12 @@ def transfer_colors(lab: np.ndarray, source_lab: np.ndarray, target_lab: np.ndar
         ``(k, 3)`` paired palettes.
     gain
         Multiple of the full transfer (1: the palette pairs' offsets; ``strength`` is turned
-        into a gain by :func:`perceptual_gain`).
+        into a gain and a tone by :func:`perceptual_levers`).
     luminance, skin, sigma
         See :func:`transfer_lut`.
+    tone
+        ``(lightness, chroma)`` of the tone lever (:func:`apply_tone`; ``(0, 0)``: none):
+        :func:`perceptual_levers` sets it where the transfer alone cannot reach the strength.
 
     Returns
     -------
@@ -417,6 +467,48 @@ def transfer_colors(lab: np.ndarray, source_lab: np.ndarray, target_lab: np.ndar
     out[:, 0] += keep * d_l
     out[:, 1:] += d_ab
     out[:, 1:] = limit_hue_turn(lab[:, 1:], out[:, 1:])
+    if any(tone):
+        # Chroma follows the tone less on skin and not at all on neutrals (a grey stays grey).
+        chroma_share = keep * _smoothstep(lch[:, 1], *NEUTRAL_CHROMA)
+        out = apply_tone(out, tone, chroma_share=chroma_share)
+    return out
+
+
+def apply_tone(lab: np.ndarray, tone: tuple[float, float], *,
+               chroma_share: np.ndarray | float = 1.0) -> np.ndarray:
+    """The tone lever: move lightness and chroma, never hue.
+
+    Lightness moves by ``tone[0] * sin(pi L / 100)**2`` (a brighter or darker key that keeps
+    black and white, and the order of lightness while ``|tone[0]| < 100 / pi``); chroma is
+    multiplied by ``1 + tone[1] * chroma_share`` at constant hue (a growth fades out over C*
+    :data:`TONE_VIBRANCE`: a vibrance, not a saturation). It is what a colourist does
+    once the hues may move no further, and what the memory-colour rules allow: a grass keeps
+    its green, a face its hue.
+
+    Parameters
+    ----------
+    lab
+        ``(M, 3)`` CIELAB.
+    tone
+        ``(lightness, chroma)``: L* units moved at mid-grey (negative: darker), and the share
+        by which chroma grows (negative: shrinks); :func:`perceptual_levers` keeps them within
+        :data:`TONE_LIGHTNESS` and :data:`TONE_CHROMA`.
+    chroma_share
+        ``(M,)`` or scalar in [0, 1]: how much of the chroma change each colour takes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M, 3)`` CIELAB.
+    """
+    out = np.array(lab, dtype=np.float64).reshape(-1, 3)
+    light = np.clip(out[:, 0], 0.0, 100.0)
+    out[:, 0] = light + float(tone[0]) * np.sin(np.pi * light / 100.0) ** 2
+    share = np.asarray(chroma_share, dtype=np.float64)
+    if tone[1] > 0.0:  # vibrance: dull colours gain chroma, saturated ones (near the gamut) less
+        share = share * (1.0 - _smoothstep(np.hypot(out[:, 1], out[:, 2]), *TONE_VIBRANCE))
+    factor = 1.0 + float(tone[1]) * share
+    out[:, 1:] *= np.reshape(factor, (-1, 1)) if np.ndim(factor) else factor
     return out
 
 
@@ -478,16 +570,37 @@ def memory_color_weight(hue: np.ndarray) -> np.ndarray:
     return w
 
 
-def perceptual_gain(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
-                    sample: Any = None, luminance: float = 0.5, skin: float = 0.8,
-                    sigma: float | None = None) -> float:
-    """The multiple of the palette transfer that moves the footage by the ``strength`` asked.
+class Levers(NamedTuple):
+    """The levers a grade is made with (:func:`perceptual_levers`)."""
+
+    gain: float
+    """Multiple of the palette transfer, in ``[0, MAX_GAIN]``."""
+    tone: tuple[float, float]
+    """``(lightness, chroma)`` of the tone lever (:func:`apply_tone`); not ``(0, 0)`` only where
+    the gain alone falls short at ``MAX_GAIN``."""
+
+
+def perceptual_levers(source_lab: np.ndarray, target_lab: np.ndarray, *, strength: float = 0.6,
+                      sample: Any = None, luminance: float = 0.5, skin: float = 0.8,
+                      sigma: float | None = None,
+                      direction: tuple[float, float] | None = None) -> Levers:
+    """The gain and tone that move the footage by the ``strength`` asked.
 
     ``strength`` is perceptual: the footage's colours (``sample``) move by
     ``STRENGTH_DELTA_E * strength`` CIEDE2000 units on average (weighted by their pixel
-    counts), whatever the song. The distance grows with the gain, so a bisection
-    (:data:`GAIN_STEPS` steps on ``[0, MAX_GAIN]``) finds it; a palette too close to the
-    footage to get there gets :data:`MAX_GAIN`.
+    counts), whatever the song. First lever, the palette transfer: the distance grows with the
+    gain, so a bisection (:data:`GAIN_STEPS` steps on ``[0, MAX_GAIN]``) finds it.
+
+    Where even ``MAX_GAIN`` falls short (the palette is the footage's own colours, or pulls
+    them toward hues the memory-colour rules forbid), the second lever is added at
+    ``MAX_GAIN``: the tone (:func:`apply_tone`), lightness and chroma at constant hue, further
+    the way the palette already moves the footage (:func:`tone_direction`); each component
+    ``d / max(|d|, TONE_SCALE)`` of :data:`TONE_LIGHTNESS` and :data:`TONE_CHROMA`.
+    The amount: the first of :data:`TONE_SCAN` even steps that reaches the goal brackets a
+    bisection. Where the whole tone falls short at ``MAX_GAIN`` (a clip's direction takes a
+    keyframe against its transfer's own lightness, which then undoes part of the tone), the
+    same is tried at the lower gains of :data:`TONE_GAINS`; if none reaches, the
+    farthest-moving step.
 
     Parameters
     ----------
@@ -500,32 +613,105 @@ def perceptual_gain(source_lab: np.ndarray, target_lab: np.ndarray, *, strength:
         default the source palette.
     luminance, skin, sigma
         See :func:`transfer_lut`.
+    direction
+        ``(lightness, chroma)`` of the tone, signs and relative weights
+        (:func:`tone_direction`); default this palette's. A palette track passes one for the
+        whole clip, so that neighbouring keyframes never tone it opposite ways (their blend
+        would undo both).
 
     Returns
     -------
-    float
-        The gain, in ``[0, MAX_GAIN]`` (0 exactly for ``strength == 0``).
+    Levers
+        ``(gain, (lightness, chroma))``; ``(0, (0, 0))`` for ``strength == 0``.
     """
     strength = check_strength(strength)
     if strength == 0.0:
-        return 0.0
+        return Levers(0.0, (0.0, 0.0))
     lab, weight = _as_sample(sample, source_lab)
+    tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)
     goal = STRENGTH_DELTA_E * strength
 
-    def moved(g: float) -> float:
-        return grade_distance_lab(lab, transfer_colors(lab, source_lab, target_lab, gain=g,
-                                                        luminance=luminance, skin=skin,
-                                                        sigma=sigma), weight)
+    def graded(g: float, tone: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        return transfer_colors(lab, source_lab, tgt, gain=g, luminance=luminance, skin=skin,
+                               sigma=sigma, tone=tone)
 
-    if moved(MAX_GAIN) <= goal:
-        return MAX_GAIN
-    lo, hi = 0.0, MAX_GAIN
+    def moved(g: float, tone: tuple[float, float] = (0.0, 0.0)) -> float:
+        return grade_distance_lab(lab, graded(g, tone), weight)
+
+    if moved(MAX_GAIN) >= goal:
+        return Levers(_bisect(lambda g: moved(g) >= goal, 0.0, MAX_GAIN), (0.0, 0.0))
+    if direction is None:
+        direction = tone_direction(source_lab, tgt, sample=(lab, weight), luminance=luminance,
+                                   skin=skin, sigma=sigma)
+    d_light, d_chroma = direction
+    most = (TONE_LIGHTNESS * d_light / max(abs(d_light), TONE_SCALE),
+            TONE_CHROMA * d_chroma / max(abs(d_chroma), TONE_SCALE))
+
+    def tone(share: float) -> tuple[float, float]:
+        return (share * most[0], share * most[1])
+
+    shares = np.linspace(0.0, 1.0, TONE_SCAN + 1)[1:]
+    tried: list[tuple[float, float, float]] = []  # (moved, gain, share)
+    for gain in TONE_GAINS:
+        for k, share in enumerate(shares):
+            tried.append((moved(gain, tone(float(share))), gain, float(share)))
+            if tried[-1][0] >= goal:
+                lo = float(shares[k - 1]) if k else 0.0
+                found = _bisect(lambda x: moved(gain, tone(x)) >= goal, lo, float(share))
+                return Levers(gain, tone(found))
+    _, gain, share = max(tried)
+    return Levers(gain, tone(share))
+
+
+def tone_direction(source_lab: np.ndarray, target_lab: np.ndarray, *, sample: Any = None,
+                   luminance: float = 0.5, skin: float = 0.8,
+                   sigma: float | None = None) -> tuple[float, float]:
+    """Which way the tone lever moves lightness and chroma for this palette and footage.
+
+    The palette transfer's own mean move of the footage's L* and C* at ``MAX_GAIN`` (weighted
+    by pixel counts), plus :data:`TONE_KEY_WEIGHT` times the palette's key and colourfulness
+    (its mean L* and C* against :data:`TONE_CENTRE`): a song that grades the footage darker
+    or duller takes it further that way; where the transfer moves the footage's lightness by
+    about nothing, a dark palette darkens and a bright one brightens. Both come from the
+    palette; no fixed look.
+
+    Parameters
+    ----------
+    source_lab, target_lab
+        ``(k, 3)`` paired palettes.
+    sample
+        As for :func:`perceptual_levers`.
+    luminance, skin, sigma
+        See :func:`transfer_lut`.
+
+    Returns
+    -------
+    tuple of float
+        ``(lightness, chroma)`` in CIELAB units (positive: brighter, more saturated); the
+        tone uses their signs, fading below :data:`TONE_SCALE`. Directions of several palettes
+        (keyframes) add.
+    """
+    lab, weight = _as_sample(sample, source_lab)
+    tgt = np.asarray(target_lab, dtype=np.float64).reshape(-1, 3)
+    full = transfer_colors(lab, source_lab, tgt, gain=MAX_GAIN, luminance=luminance, skin=skin,
+                           sigma=sigma)
+    d_light = (np.average(full[:, 0] - lab[:, 0], weights=weight)
+               + TONE_KEY_WEIGHT * (tgt[:, 0].mean() - TONE_CENTRE[0]))
+    d_chroma = (np.average(np.hypot(full[:, 1], full[:, 2]) - np.hypot(lab[:, 1], lab[:, 2]),
+                           weights=weight)
+                + TONE_KEY_WEIGHT * (np.hypot(tgt[:, 1], tgt[:, 2]).mean() - TONE_CENTRE[1]))
+    return float(d_light), float(d_chroma)
+
+
+def _bisect(reached: Any, lo: float, hi: float) -> float:
+    """The middle of the last of :data:`GAIN_STEPS` halvings of ``[lo, hi]``, where
+    ``reached(hi)`` and not ``reached(lo)``."""
     for _ in range(GAIN_STEPS):
         mid = 0.5 * (lo + hi)
-        if moved(mid) < goal:
-            lo = mid
-        else:
+        if reached(mid):
             hi = mid
+        else:
+            lo = mid
     return 0.5 * (lo + hi)
 
 
@@ -722,6 +908,7 @@ __all__ = [
     "FREE_HUE_LIMIT",
     "GAIN_STEPS",
     "HUE_GUARD_CHROMA",
+    "Levers",
     "MAX_GAIN",
     "MAX_LIGHTNESS_SHARE",
     "MEMORY_CHROMA_GROWTH",
@@ -738,6 +925,15 @@ __all__ = [
     "SKIN_HUE_WIDTH",
     "SKIN_MAX_SHIFT",
     "STRENGTH_DELTA_E",
+    "TONE_CENTRE",
+    "TONE_CHROMA",
+    "TONE_GAINS",
+    "TONE_KEY_WEIGHT",
+    "TONE_LIGHTNESS",
+    "TONE_SCALE",
+    "TONE_SCAN",
+    "TONE_VIBRANCE",
+    "apply_tone",
     "check_strength",
     "color_sample",
     "dominant_colors",
@@ -750,9 +946,10 @@ __all__ = [
     "match_palettes",
     "memory_color_weight",
     "neutral_source",
-    "perceptual_gain",
+    "perceptual_levers",
     "protect_neutrals",
     "palette_lab",
+    "tone_direction",
     "transfer_colors",
     "transfer_lut",
 ]
