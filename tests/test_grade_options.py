@@ -163,9 +163,10 @@ def test_short_clip_gets_shorter_windows_and_says_so(tmp_path: Path, tiny_model_
     assert adapted and hop == pytest.approx(0.5) and window == pytest.approx(1.0)
     # The caller's own choice is kept.
     assert plan_windows(duration=30.0, start=14.0, span=2.0, window=10.0) == (10.0, 2.5, False)
-    with pytest.warns(UserWarning, match="fewer than 3 analysis windows"):
+    with pytest.warns(UserWarning, match="fewer than 3 analysis windows") as caught:
         track = clip_track(song, start=14.0, span=2.0, label="clip.mp4",
                            model=str(tiny_model_dir))
+    assert caught[0].filename == __file__  # the caller's line, not m2p's
     inside = (track.times >= 14.0) & (track.times <= 16.0)
     assert inside.sum() >= 3 and track.duration == pytest.approx(16.0, abs=0.01)
     assert track.source == str(song)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
 from m2p import cache
+from m2p._internal.warn import warn
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import PaletteTrack
 from m2p.resolve import resolve_track
@@ -168,9 +168,8 @@ def clip_track(music: Any, *, start: float, span: float, track: Any = None,
         return PaletteTrack(part.times + first, part.palettes, window=part.window, hop=part.hop,
                             duration=first + part.duration, source=source, seed=part.seed,
                             overall=part.overall)
-    warnings.warn(f"{label} uses {span:.1f} s of music, fewer than {MIN_WINDOWS} analysis "
-                  f"windows: using --window {window_s:.3g} --hop {hop_s:.3g} on that passage so "
-                  "the grade moves", UserWarning, stacklevel=3)
+    warn(f"{label} uses {span:.1f} s of music, fewer than {MIN_WINDOWS} analysis windows: "
+         f"using --window {window_s:.3g} --hop {hop_s:.3g} on that passage so the grade moves")
     passage, rate = _passage(music, start, span, sample_rate)
     inference.pop("sample_rate", None)
     part = resolve_track(passage, sample_rate=rate, window=window_s, hop=hop_s, **inference)

@@ -33,12 +33,12 @@ ACM TOG 34(4); Reinhard et al. (2001) for the simple statistics baseline.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from m2p._internal import checks
+from m2p._internal.warn import warn
 from m2p.colour.convert_np import lch_to_lab
 from m2p.errors import InvalidArgumentError
 from m2p.palette_types import Palette
@@ -270,8 +270,7 @@ def color_sample(image: np.ndarray, *, bins: int = 16,
 
 def dominant_colours(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     """Deprecated spelling of :func:`dominant_colors` (public names use US spelling)."""
-    warnings.warn("dominant_colours is deprecated; use dominant_colors", DeprecationWarning,
-                  stacklevel=2)
+    warn("dominant_colours is deprecated; use dominant_colors", DeprecationWarning)
     return dominant_colors(*args, **kwargs)
 
 
