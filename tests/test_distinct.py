@@ -94,6 +94,7 @@ def test_twelve_colours_warn_once_and_stay_legible():
     with pytest.warns(DistinctColorsWarning, match="cannot all be 20 CIEDE2000") as caught:
         taken = palette.take(12)
     assert len(caught) == 1
+    assert caught[0].filename == __file__  # the line that asked for twelve, not m2p's
     stated = float(re.search(r"at least ([0-9.]+) apart", str(caught[0].message)).group(1))
     assert 12 <= stated < 20  # as far apart as twelve can be (the best placement is ~15.6)
     # The warning rounds down to 0.1 (it never overstates); the reference may differ by 0.06.

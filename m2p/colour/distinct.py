@@ -40,11 +40,11 @@ Sharma, G., Wu, W. and Dalal, E. N. (2005). The CIEDE2000 color-difference formu
 from __future__ import annotations
 
 import math
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from m2p._internal.warn import warn as warn_user  # `warn` is a parameter here
 from m2p.colour.convert_np import lch_to_lab, rgb8_to_lch, srgb_to_lab
 from m2p.colour.difference import ciede2000
 from m2p.colour.gamut import lch_to_rgb8
@@ -189,8 +189,8 @@ def distinct_colors(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_MI
     """
     found, achieved = grow(lch, n, min_distance, lightness, extremes)
     if warn and achieved < min_distance:
-        warnings.warn(shortfall_message(n, min_distance, found.min_distance, lightness),
-                      DistinctColorsWarning, stacklevel=3)
+        warn_user(shortfall_message(n, min_distance, found.min_distance, lightness),
+                  DistinctColorsWarning)
     return found
 
 

@@ -53,12 +53,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
+from m2p._internal.warn import warn as warn_user  # `warn` is a parameter here
 from m2p.colour.convert_np import as_srgb, hex_to_lch, rgb8_to_lch, rgb_to_hex
 from m2p.colour.difference import ciede2000_matrix
 from m2p.colour.distinct import (
@@ -250,8 +250,8 @@ def legible_colors(lch: Any, n: int, *, background: Any = "#ffffff",
     palette = np.asarray(lch, dtype=np.float64).reshape(-1, 3)
     found, achieved = _grown(palette.tobytes(), len(palette), n, distance, band)
     if warn and achieved < distance:
-        warnings.warn(shortfall_message(n, distance, found.min_distance, band.lightness),
-                      DistinctColorsWarning, stacklevel=2)
+        warn_user(shortfall_message(n, distance, found.min_distance, band.lightness),
+                  DistinctColorsWarning)
     return Distinct(found.lch.copy(), found.rgb8.copy(), found.min_distance)
 
 
