@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator, Iterator
