@@ -200,9 +200,6 @@ def test_adapter_list_names_plotly_and_bokeh(capsys):
     assert listed["bokeh"]["provides"] == ["bokeh"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 24's legibility rule also moves hues: 2 of the song's 5 colours keep their hue "
-    "within 6 degrees in the colorway; the README promises lightness-only moves"))
 def test_the_colorway_keeps_the_songs_hues():
     import m2p
 

@@ -90,10 +90,17 @@ class Extremes(NamedTuple):
 
 NO_EXTREMES = Extremes()
 
-# Own colours: ladders of 1 L* steps; a colour may move this far beyond the band's edge to stay
-# distinct, keeping this share of its displayed chroma (a yellow taken to L* 98 is white).
-_MAX_OWN_SHIFT = 30.0
+# Own colours: ladders of 1 L* steps across the band, keeping this share of the displayed
+# chroma where the colour enters the band (a yellow taken to L* 98 is white).
 _KEEP_CHROMA = 0.6
+# When lightness alone cannot keep an own colour apart: near hues (degrees) at these L* steps,
+# and the toll that makes any rung cheaper than any hue move.
+_NEAR_HUES = (-3.0, 3.0, -6.0, 6.0, -10.0, 10.0, -15.0, 15.0)
+_NEAR_LEVEL_STEP = 3.0
+_HUE_TOLL = 100.0
+# Side ladders (chroma factors) and what leaving the colour's own chroma costs.
+_SIDE_CHROMA = (0.7, 1.4, 2.0)
+_SIDE_COST = 20.0
 # The mood grid around each palette colour: hue steps (degrees), L* steps, chroma factors.
 _HUE_STEPS = (0.0, -20.0, 20.0, -40.0, 40.0, -60.0, 60.0, -90.0, 90.0, -120.0, 120.0, 180.0)
 _LIGHTNESS_STEPS = tuple(float(v) for v in range(-48, 49, 6))
@@ -115,6 +122,8 @@ _EXCHANGES = 400
 _TABU = 6
 _KICKS = 24
 _STARTS = 4
+_PARTIAL_STARTS = 1
+_KEEP_ALL: frozenset[int] = frozenset()
 # Inward margin on lightness bounds (float error).
 _L_MARGIN = 0.05
 # Margin on the distance: other implementations (colour-science's rounded sRGB matrix) measure
@@ -224,85 +233,195 @@ def grow(lch: np.ndarray, n: int, min_distance: float, lightness: tuple[float, f
         raise InvalidArgumentError("a palette needs at least one colour")
     pool = _Pool(lch, int(n), lo, hi, extremes)
     chosen = pool.greedy(wanted)
-    if len(chosen) < n and wanted > 0.0:
-        # Local search from a few deterministic starts: the greedy set, then with fewer of the
-        # palette's own colours kept (they pin the search where the palette is crowded).
-        # Of the sets that keep the distance, the one keeping most of the palette's colours.
-        target = wanted + _DISTANCE_MARGIN
-        own_first = len([c for c in chosen if c < pool.n_ladder])
-        best, best_key = chosen, (False, -1, -math.inf)
-        for attempt in range(_STARTS):
-            start = chosen[:max(0, len(chosen) - 2 * attempt)]
-            found = pool.improve(start, wanted, seed=attempt)
-            reached = pool.smallest(found)
-            key = (reached >= target, pool.own_kept(found), reached)
-            if key > best_key:
-                best, best_key = found, key
-            if best_key[0] and best_key[1] >= own_first:
-                break
-        chosen = best
+    target = wanted + _DISTANCE_MARGIN
+    if wanted > 0.0 and (len(chosen) < n or pool.smallest(chosen) < target):
+        # Stage 1: every own colour keeps its hue (lightness moves, then chroma).
+        chosen = pool.polish(pool.search(chosen, wanted, _KEEP_ALL), wanted, _KEEP_ALL)
+        if pool.smallest(chosen) < target and pool.k:
+            chosen = _give_way(pool, chosen, wanted)
+    chosen = pool.ordered(chosen)
     rgb8 = pool.rgb8[chosen]
     reached = min_pairwise_distance(rgb8 / 255.0)
     achieved = wanted if reached >= wanted else reached
     return Distinct(rgb8_to_lch(rgb8), rgb8, reached), achieved
 
 
+def _give_way(pool: "_Pool", kept: list[int], wanted: float) -> list[int]:
+    """Stage 2, where lightness and chroma alone cannot keep the distance: own colours may
+    leave their hue, as few as can and each by the least hue that does it.
+
+    First every own colour may move (the search as free as it gets); when even that cannot
+    keep the distance, the farther apart of the two sets is the answer (the warning says how
+    far). When it can, own colours are let go one at a time, in :meth:`_Pool.give_way_order`
+    (greys, then the colours crowding other own colours, the later first), and the first set
+    that keeps the distance is the answer.
+    """
+    target = wanted + _DISTANCE_MARGIN
+    everyone = frozenset(range(pool.k))
+    loose = pool.search(pool.greedy(wanted, free=everyone), wanted, everyone)
+    if pool.smallest(loose) < target:  # another start: the hue-kept set
+        other = pool.search(kept, wanted, everyone)
+        loose = max(loose, other, key=pool.smallest)
+    loose = pool.polish(loose, wanted, everyone)
+    if pool.smallest(loose) < target:
+        return loose if pool.smallest(loose) > pool.smallest(kept) else kept
+    free: frozenset[int] = frozenset()
+    for slot in pool.give_way_order(kept, target)[:-1]:
+        free = free | {slot}
+        trial = pool.polish(pool.search(kept, wanted, free, starts=_PARTIAL_STARTS), wanted,
+                            free)
+        if pool.smallest(trial) >= target:
+            return trial
+    return loose
+
+
 # ----------------------------------------------------------------------------------------------
 # The search
 # ----------------------------------------------------------------------------------------------
 
+# Kinds of candidate.
+_RUNG, _NEAR, _MOOD, _WIDE = 0, 1, 2, 3
+
 
 class _Pool:
-    """Every candidate colour (8-bit sRGB), its CIELAB in each vision and its departure cost.
+    """Every candidate colour (8-bit sRGB), its CIELAB in each vision and what choosing it costs.
 
-    Candidates are, in this order: the lightness ladders of the palette's first ``n`` colours
-    (``own``), the mood grid around every palette colour, the wide grid over the hue circle.
+    A result has ``n`` slots: the first ``k = min(n, len(palette))`` belong to the palette's own
+    colours, the rest are added colours. Candidates are, in this order: the lightness ladders of
+    the own colours (``_RUNG``: the colour's hue and chroma at every L* of the band, one L*
+    apart), near hues of each own colour (``_NEAR``: hue moved by 5 to 15 degrees), the mood
+    grid around every palette colour (``_MOOD``) and the wide grid over the hue circle
+    (``_WIDE``). Own slot ``i`` takes a rung of ladder ``i``; when hue must widen (stage 2) also
+    a near-hue or mood colour grown from own colour ``i``. Added slots take any non-rung colour.
     """
 
     def __init__(self, lch: np.ndarray, n: int, lo: float, hi: float, extremes: Extremes) -> None:
         self.n, self.extremes = n, extremes
         own = lch[:n].copy()
-        own[:, 0] = np.clip(own[:, 0], lo + _L_MARGIN, hi - _L_MARGIN)
-        # Ladders: the colour entering the band, then 1 L* steps away from there, nearest first.
-        steps = np.arange(0.0, _MAX_OWN_SHIFT + 0.5, 1.0)
+        self.k = len(own)
+        entry = np.clip(own[:, 0], lo + _L_MARGIN, hi - _L_MARGIN)
+        # Ladders: the colour where it enters the band, then 1 L* steps away, nearest first.
+        steps = np.arange(0.0, hi - lo + 1.0, 1.0)
         shifts = np.stack([steps, -steps], axis=1).reshape(-1)[1:]  # 0, +1, -1, +2, ...
-        ladders = np.repeat(own[:, None, :], len(shifts), axis=1)
-        ladders[..., 0] = own[:, None, 0] + shifts[None, :]
+        rung_l = entry[:, None] + shifts[None, :]
+        inside_l = (rung_l >= lo + _L_MARGIN) & (rung_l <= hi - _L_MARGIN)
+        owner_r, rank = np.nonzero(inside_l)  # row-major: own colour, then nearest first
+        rungs = own[owner_r].copy()
+        rungs[:, 0] = rung_l[owner_r, rank]
+        rung_shift = shifts[rank]
+        # Side ladders: the same hue at other chroma, used only where lightness alone fails.
+        side = np.concatenate([rungs * np.array([1.0, f, 1.0]) for f in _SIDE_CHROMA])
+        rung_cost = np.concatenate([np.abs(rung_shift) * 0.1]
+                                   + [np.abs(rung_shift) * 0.1 + _SIDE_COST] * len(_SIDE_CHROMA))
+        owner_r = np.tile(owner_r, 1 + len(_SIDE_CHROMA))
+        rungs = np.concatenate([rungs, side])
+        # Near hues of each own colour, across the band.
+        levels = np.arange(lo + 1.0, hi - 0.5, _NEAR_LEVEL_STEP)
+        dh, ll = np.meshgrid(_NEAR_HUES, levels, indexing="ij")
+        near = np.stack([np.broadcast_to(ll.ravel(), (self.k, ll.size)),
+                         np.broadcast_to(own[:, 1:2], (self.k, ll.size)),
+                         own[:, 2:3] + dh.ravel()[None, :]], axis=-1).reshape(-1, 3)
+        near_owner = np.repeat(np.arange(self.k), ll.size)
         # The mood grid: around every palette colour (not only the first n).
         base = lch.copy()
         base[:, 0] = np.clip(base[:, 0], lo, hi)
         base[:, 1] = np.maximum(base[:, 1], _GREY_CHROMA)
-        dh, dl, cf = np.meshgrid(_HUE_STEPS, _LIGHTNESS_STEPS, _CHROMA_FACTORS, indexing="ij")
-        grid = np.stack([base[:, None, 0] + dl.reshape(1, -1),
-                         base[:, None, 1] * cf.reshape(1, -1),
-                         base[:, None, 2] + dh.reshape(1, -1)], axis=-1).reshape(-1, 3)
+        mh, ml, mc = np.meshgrid(_HUE_STEPS, _LIGHTNESS_STEPS, _CHROMA_FACTORS, indexing="ij")
+        per = mh.size
+        grid = np.stack([base[:, None, 0] + ml.reshape(1, -1),
+                         base[:, None, 1] * mc.reshape(1, -1),
+                         base[:, None, 2] + mh.reshape(1, -1)], axis=-1).reshape(-1, 3)
+        grid_owner = np.repeat(np.arange(len(base)), per)
         wide = _wide_grid(lo, hi)
-        rgb8 = lch_to_rgb8(np.concatenate([ladders.reshape(-1, 3), grid, wide]))
+        rgb8 = lch_to_rgb8(np.concatenate([rungs, near, grid, wide]))
         shown = rgb8_to_lch(rgb8)
         inside = (shown[:, 0] >= lo) & (shown[:, 0] <= hi)
-        n_ladder = ladders.shape[0] * ladders.shape[1]
+        sizes = (len(rungs), len(near), len(grid), len(wide))
+        self.kind = np.repeat(np.array([_RUNG, _NEAR, _MOOD, _WIDE]), sizes)
+        self.owner = np.concatenate([owner_r, near_owner, grid_owner, np.full(len(wide), -1)])
         # A rung that the gamut bleaches is not the same colour any more: keep rungs with at
         # least 60 % of the colour's displayed chroma where it enters the band.
-        rung_chroma = shown[:n_ladder, 1].reshape(len(own), len(shifts))
-        kept = rung_chroma >= _KEEP_CHROMA * rung_chroma[:, :1]
-        self.ladder_ok = inside[:n_ladder].reshape(len(own), len(shifts)) & kept
-        self.n_ladder, self.rungs = n_ladder, len(shifts)
+        rung_chroma = shown[:len(rungs), 1]
+        at_entry = rung_chroma[np.searchsorted(owner_r[:len(rung_shift)], owner_r)]
         self.ok = inside.copy()
-        self.ok[:n_ladder] = self.ladder_ok.reshape(-1)
+        self.ok[:len(rungs)] &= rung_chroma >= _KEEP_CHROMA * at_entry
         self.extreme = extremes.of(shown[:, 0])
         self.rgb8 = rgb8
         self.lab = np.stack([srgb_to_lab(simulate_cvd(rgb8 / 255.0, v)) for v in VISIONS])
-        # Departure: rungs cost their shift; grid colours their CIEDE2000 from the palette
-        # colour they grew from; wide colours that from the nearest palette colour, plus a toll.
+        # Departure of an added colour: near-hue and mood colours their CIEDE2000 from the
+        # palette colour they grew from; wide colours that from the nearest palette colour,
+        # plus a toll, so the palette's neighbourhood wins whenever it can.
         palette_lab = lch_to_lab(base)
-        mood = ciede2000(self.lab[0, n_ladder:n_ladder + len(grid)],
-                         np.repeat(palette_lab, len(grid) // len(base), axis=0))
-        near = ciede2000(self.lab[0, n_ladder + len(grid):, None, :],
-                         palette_lab[None, :, :]).min(axis=1)
-        self.departure = np.concatenate([np.abs(np.tile(shifts, len(own))) * 0.1, mood,
-                                         near + _WIDE_PENALTY])
-        self.wide_start = n_ladder + len(grid)
+        start, stop = len(rungs), len(rungs) + len(near) + len(grid)
+        grown_from = np.concatenate([near_owner, grid_owner])
+        mood = ciede2000(self.lab[0, start:stop], palette_lab[grown_from])
+        nearest = ciede2000(self.lab[0, stop:, None, :], palette_lab[None, :, :]).min(axis=1)
+        self.departure = np.concatenate([rung_cost, mood,
+                                         nearest + _WIDE_PENALTY])
+        self.hue, self.chroma = shown[:, 2], shown[:, 1]
+        self.own_hue = own[:, 2]
+        self.own_chroma = own[:, 1]
+        # Which own colours give way first when lightness cannot keep them apart: greys (no
+        # hue to lose), then the later in the palette's order.
+        self.give_way = {slot: (bool(own[slot, 1] >= _GREY_CHROMA), -slot)
+                         for slot in range(self.k)}
+        self._costs: dict[int, np.ndarray] = {}
         self._rows: dict[int, np.ndarray] = {}
+
+    # -- which candidates a slot may take -----------------------------------------------------
+
+    def slot_mask(self, slot: int, free: frozenset[int]) -> np.ndarray:
+        """Candidates slot ``slot`` may take: an own slot its ladder (and, when in ``free``, any
+        colour but another's ladder); an added slot anything but a ladder."""
+        if slot >= self.k:
+            return np.ones(len(self.kind), dtype=bool)
+        mine = (self.owner == slot) & (self.kind == _RUNG)
+        return (mine | (self.kind != _RUNG)) if slot in free else mine
+
+    def give_way_order(self, chosen: list[int], target: float) -> list[int]:
+        """Own slots in the order they leave their hue: greys (no hue to lose), then those in
+        most pairs closer than ``target`` with other own colours, then with any, the later
+        first."""
+        short = self._pairs(chosen) < target
+        with_own = short[:, :self.k].sum(axis=1)
+        return sorted(range(self.k), key=lambda s: (self.give_way[s][0], -int(with_own[s]),
+                                                    -int(short[s].sum()), -s))
+
+    def cost(self, slot: int) -> np.ndarray:
+        """What choosing each candidate costs in slot ``slot`` (least wins among good ones):
+        for an added colour its departure; for an own colour a rung its L* shift, any other
+        colour a toll (so that every rung is cheaper) plus its hue move in degrees."""
+        if slot >= self.k:
+            return self.departure
+        found = self._costs.get(slot)
+        if found is None:
+            moved = np.abs((self.hue - self.own_hue[slot] + 180.0) % 360.0 - 180.0)
+            # A grey candidate has no hue to keep (a vivid colour turned grey lost all of it);
+            # a grey own colour has none to lose: its moves cost in proportion to its chroma.
+            moved = np.where(self.chroma < _GREY_CHROMA, 180.0, moved)
+            moved *= min(1.0, self.own_chroma[slot] / _GREY_CHROMA)
+            lost = np.abs(self.chroma - self.own_chroma[slot])
+            found = np.where(self.kind == _RUNG, self.departure,
+                             _HUE_TOLL + moved + 0.1 * lost)
+            self._costs[slot] = found
+        return found
+
+    def ordered(self, chosen: list[int]) -> list[int]:
+        """Own colours kept at their hue first (in palette order), then own colours that had
+        to move hue, then the added colours."""
+        chosen = list(chosen)
+        for slot in range(self.k):  # an added colour on this own colour's ladder: it is the own
+            if self.kind[chosen[slot]] == _RUNG and self.owner[chosen[slot]] == slot:
+                continue
+            for other in range(self.k, len(chosen)):
+                if self.kind[chosen[other]] == _RUNG and self.owner[chosen[other]] == slot:
+                    chosen[slot], chosen[other] = chosen[other], chosen[slot]
+                    break
+        kept = [c for s, c in enumerate(chosen) if s < self.k and self.kind[c] == _RUNG]
+        moved = [c for s, c in enumerate(chosen) if s < self.k and self.kind[c] != _RUNG]
+        return kept + moved + list(chosen[self.k:])
+
+    # -- distances ----------------------------------------------------------------------------
 
     def row(self, index: int) -> np.ndarray:
         """CIEDE2000 (worst vision) from candidate ``index`` to every candidate (cached)."""
@@ -326,21 +445,38 @@ class _Pool:
             np.minimum(out, self.row(index), out=out)
         return out
 
-    def greedy(self, min_distance: float) -> list[int]:
-        """Own colours first (first rung that keeps the distance), then the grids, greedily."""
+    def smallest(self, chosen: list[int]) -> float:
+        """Smallest distance among ``chosen`` (inf for fewer than two)."""
+        return float(self._pairs(chosen).min()) if len(chosen) > 1 else math.inf
+
+    # -- the search ---------------------------------------------------------------------------
+
+    def greedy(self, min_distance: float, *, free: frozenset[int] = frozenset()) -> list[int]:
+        """Own colours first (the cheapest candidate of their slot that keeps the distance from
+        those before: the rung nearest their own L*, for ``free`` slots else the least hue
+        move; failing that the farthest), then added colours greedily from the grids."""
         cap = _CAP * max(min_distance, 5.0)
         target = min_distance + _DISTANCE_MARGIN if min_distance > 0.0 else 0.0
         chosen: list[int] = []
         nearest = np.full(len(self.rgb8), np.inf)
-        for k in range(self.ladder_ok.shape[0]):
-            if len(chosen) == self.n:
-                break
-            idx = k * self.rungs + np.arange(self.rungs)
-            ok = self.allowed(chosen)[idx] & (nearest[idx] >= target)
-            if ok.any():
-                chosen.append(int(idx[np.argmax(ok)]))
-                np.minimum(nearest, self.row(chosen[-1]), out=nearest)
-        grids = np.arange(len(self.rgb8)) >= self.n_ladder
+        # Slots that keep their hue first, then the free ones.
+        slots = sorted(range(self.k), key=lambda s: (s in free, s))
+        picks: dict[int, int] = {}
+        for slot in slots:
+            idx = np.flatnonzero(self.slot_mask(slot, free))
+            fits = self.allowed(chosen)[idx]
+            if not fits.any():  # no rung in range: the nearest rung all the same
+                fits = np.ones(len(idx), dtype=bool)
+            good = fits & (nearest[idx] >= target)
+            if good.any():
+                pick = np.argmin(np.where(good, self.cost(slot)[idx], np.inf))
+            else:
+                pick = np.argmax(np.where(fits, nearest[idx], -np.inf))
+            picks[slot] = int(idx[pick])
+            chosen.append(picks[slot])
+            np.minimum(nearest, self.row(chosen[-1]), out=nearest)
+        chosen = [picks[slot] for slot in range(self.k)]
+        grids = self.slot_mask(self.k, free)
         while len(chosen) < self.n:
             ok = grids & self.allowed(chosen) & (nearest >= target) & (nearest > 0.0)
             if not ok.any():
@@ -350,22 +486,62 @@ class _Pool:
             np.minimum(nearest, self.row(chosen[-1]), out=nearest)
         return chosen
 
-    def improve(self, chosen: list[int], min_distance: float, *, seed: int = 0) -> list[int]:
-        """Widen hue: fill to ``n`` with the farthest candidates, then exchange members until
-        every pair keeps ``min_distance`` or no exchange helps.
+    def search(self, chosen: list[int], min_distance: float, free: frozenset[int], *,
+               starts: int = _STARTS) -> list[int]:
+        """:meth:`improve` from a few deterministic starts (``chosen``, then with fewer added
+        colours); the first set that keeps the distance, else the farthest apart."""
+        target = min_distance + _DISTANCE_MARGIN
+        best, reached = list(chosen), -math.inf
+        for attempt in range(starts):
+            start = chosen[:max(self.k, len(chosen) - 2 * attempt)]
+            found = self.improve(start, min_distance, free, seed=attempt)
+            if self.smallest(found) > reached:
+                best, reached = found, self.smallest(found)
+            if reached >= target:
+                break
+        return best
+
+    def polish(self, chosen: list[int], min_distance: float, free: frozenset[int]) -> list[int]:
+        """Each own colour, vivid ones first and the earlier first, to the cheapest colour of
+        its slot that keeps the distance from the others, where that is cheaper: the rung
+        nearest its own L* at its own chroma if it can, else the least hue move."""
+        chosen = list(chosen)
+        target = min_distance + _DISTANCE_MARGIN
+        for slot in sorted(range(self.k), key=lambda s: self.give_way[s], reverse=True):
+            rest = chosen[:slot] + chosen[slot + 1:]
+            good = (self.slot_mask(slot, free) & self.allowed(rest)
+                    & (self.nearest(rest) >= target))
+            good[rest] = False
+            cost = self.cost(slot)
+            if good.any():
+                pick = int(np.argmin(np.where(good, cost, np.inf)))
+                if cost[pick] < cost[chosen[slot]]:
+                    chosen[slot] = pick
+        return chosen
+
+    def improve(self, chosen: list[int], min_distance: float, free: frozenset[int], *,
+                seed: int = 0) -> list[int]:
+        """Fill to ``n`` with the farthest candidates, then exchange members until every pair
+        keeps ``min_distance`` or no exchange helps.
 
         An exchange takes a member of a pair closer than the distance out and puts in the
-        candidate farthest from the others (among those far enough, the one of least
-        departure); it is kept when it improves, in this order, the smallest distance, the
-        number of pairs closer than the distance, and their summed shortfall. Members taken
-        out are not put back for a while (a tabu list), so the search does not circle.
+        candidate of its slot farthest from the others (among those far enough, the cheapest:
+        the least departure, for an own colour the least lightness move, then the least hue
+        move); it is kept when it improves, in this order, the smallest distance, the number of
+        pairs closer than the distance, and their summed shortfall. Added colours are moved
+        before own ones, and later own colours before earlier ones. Members taken out are not
+        put back for a while (a tabu list), so the search does not circle.
         """
         chosen = list(chosen)
         target = min_distance + _DISTANCE_MARGIN
-        if not chosen:  # no palette colour kept: start from the most chromatic candidate
-            chosen = [int(np.argmax(np.where(self.ok, rgb8_to_lch(self.rgb8)[:, 1], -1.0)))]
+        masks = [self.slot_mask(s, free) for s in range(self.k + 1)]
+
+        def mask(slot: int) -> np.ndarray:
+            return masks[min(slot, self.k)]
+
         while len(chosen) < self.n:  # farthest-point fill, whatever the distance
-            nearest = np.where(self.allowed(chosen), self.nearest(chosen), -np.inf)
+            nearest = np.where(mask(len(chosen)) & self.allowed(chosen), self.nearest(chosen),
+                               -np.inf)
             nearest[chosen] = -np.inf
             chosen.append(int(np.argmax(nearest)))
         if self.n < 2:
@@ -379,27 +555,27 @@ class _Pool:
             if best_score[0] >= target:
                 break
             pairs = self._pairs(current)
-            short = pairs < target
-            # New colours before the palette's own (kept while anything else helps), then
-            # members in the most short pairs, later members on ties.
-            counts = short.sum(axis=1)
+            counts = (pairs < target).sum(axis=1)
             order = sorted(np.flatnonzero(counts),
-                           key=lambda k: (bool(current[k] < self.n_ladder), -counts[k], -k))
+                           key=lambda s: (bool(s < self.k), self.give_way.get(s, (False, 0)),
+                                          -counts[s], -s))
             moved = False
-            for k in order:
-                rest = current[:k] + current[k + 1:]
-                reach = np.where(self.allowed(rest), self.nearest(rest), -np.inf)
+            for slot in order:
+                rest = current[:slot] + current[slot + 1:]
+                reach = np.where(mask(slot) & self.allowed(rest), self.nearest(rest), -np.inf)
                 reach[rest] = -np.inf
                 reach[tabu] = -np.inf
                 good = reach >= target
                 if good.any():
-                    pick = int(np.argmin(np.where(good, self.departure, np.inf)))
+                    pick = int(np.argmin(np.where(good, self.cost(slot), np.inf)))
                 else:
                     pick = int(np.argmax(reach))
-                trial = current[:k] + [pick] + current[k + 1:]
+                if not np.isfinite(reach[pick]):
+                    continue
+                trial = current[:slot] + [pick] + current[slot + 1:]
                 value = self._score(trial, target)
                 if value > score:
-                    tabu = (tabu + [current[k]])[-_TABU:]
+                    tabu = (tabu + [current[slot]])[-_TABU:]
                     current, score, moved = trial, value, True
                     break
             if score > best_score:
@@ -408,21 +584,14 @@ class _Pool:
                 if kicks == _KICKS:
                     break
                 kicks += 1
-                short_members = np.flatnonzero((self._pairs(current) < target).any(axis=1))
-                allowed = np.flatnonzero(self.allowed([]))
+                short_slots = np.flatnonzero((self._pairs(current) < target).any(axis=1))
                 current = list(current)
-                for k in short_members[-2:]:
-                    current[k] = int(rng.choice(allowed))
+                for slot in short_slots[-2:]:
+                    options = np.flatnonzero(mask(int(slot)) & self.allowed([]))
+                    if len(options):
+                        current[slot] = int(rng.choice(options))
                 score = self._score(current, target)
         return best
-
-    def own_kept(self, chosen: list[int]) -> int:
-        """How many of the palette's own colours (any rung of their ladders) ``chosen`` has."""
-        return len({c // self.rungs for c in chosen if c < self.n_ladder})
-
-    def smallest(self, chosen: list[int]) -> float:
-        """Smallest distance among ``chosen`` (inf for fewer than two)."""
-        return float(self._pairs(chosen).min()) if len(chosen) > 1 else math.inf
 
     def _pairs(self, chosen: list[int]) -> np.ndarray:
         """(n, n) distances among ``chosen`` (inf on the diagonal)."""
