@@ -3,8 +3,9 @@
 :func:`distinct_colors` is the search behind the legibility rule of
 :mod:`m2p.colour.legibility` (and so behind :meth:`m2p.palette_types.Palette.take`, the chart
 colours of every plotting adapter and the bars of a race): ``n`` colours that start with the
-palette's own and add new ones of the same mood (hues, lightness and chroma around the
-palette's), so that every pair is at least a stated CIEDE2000 apart in normal vision *and*
+palette's own, each at its own hue and chroma and moved in lightness only, and add new ones of
+the same mood (hues, lightness and chroma around the palette's, or any hue when those cannot),
+so that every pair is at least a stated CIEDE2000 apart in normal vision *and*
 under simulated deuteranopia and protanopia (Machado et al. 2009, severity 1.0;
 :mod:`m2p.colour.vision`), every colour lies in a lightness band (the one that keeps a contrast
 against a background) and at most a stated number of them are near-black (or near-white).
@@ -14,10 +15,15 @@ so the guarantee is about what a user sees, not about unrounded numbers.
 How far ``n`` colours can be kept apart is bounded: within the lightness band of a white or a
 dark chart background at 3:1, the best placement over the whole sRGB gamut reaches about 26
 CIEDE2000 for 6 colours, 22 for 8, 20 for 9 and 18 for 10 in the worst of the three visions
-(``docs/science.md``). When the palette's neighbourhood cannot give ``n`` colours far enough
-apart, the search widens hue (a grid over the whole hue circle at the gamut's chroma) and
-improves the set by exchanges; only when that cannot reach the distance either does it say so,
-once (:class:`m2p.errors.DistinctColorsWarning`), returning the most distant set it found.
+(``docs/science.md``). The search runs in two stages. First the palette's own colours keep
+their hue: each may take any lightness of the band (then other chroma, x0.7 to x2), the added
+colours any candidate, and exchanges improve the set. Only when that cannot keep the distance
+may own colours leave their hue: first all of them (the search as free as it gets); when that
+keeps the distance, own colours are let go one at a time (greys, then those crowding other own
+colours, the later first) and the first set that keeps the distance wins, each freed colour
+then taking the least hue move that keeps it. Own colours that kept their hue come first, then
+those that moved, then the added ones. Only when the distance cannot be kept at all does it
+say so, once (:class:`m2p.errors.DistinctColorsWarning`), returning the most distant set found.
 
 Everything is deterministic: fixed candidate grids, greedy choices with index tie-breaks.
 
@@ -123,6 +129,8 @@ _TABU = 6
 _KICKS = 24
 _STARTS = 4
 _PARTIAL_STARTS = 1
+# Within this much of the distance, stage 2 tries further starts.
+_CLOSE = 3.0
 _KEEP_ALL: frozenset[int] = frozenset()
 # Inward margin on lightness bounds (float error).
 _L_MARGIN = 0.05
@@ -147,18 +155,18 @@ def distinct_colors(lch: np.ndarray, n: int, *, min_distance: float = DEFAULT_MI
                     extremes: Extremes = NO_EXTREMES, warn: bool = True) -> Distinct:
     """``n`` colours grown from a palette, every pair ``min_distance`` apart in all visions.
 
-    The palette's own colours come first, in their order, each moved in lightness only (hue
-    and chroma kept as far as the sRGB gamut allows) into the ``lightness`` range and, where it
-    must, up to 30 L* further to keep ``min_distance`` from the colours before it; a colour
-    that cannot, or that would lose more than 40 % of its chroma to the gamut on the way, is
-    replaced. New colours are then added one at a time from a grid around the palette colours
-    (hue up to 180 degrees away, L* +-48, chroma x0.6 to x1.4), each the candidate that best
-    combines distance from the colours chosen so far (counted up to 1.5 x ``min_distance``)
-    with closeness to the palette colour it grew from, so near hues win whenever they are
-    distinct enough. When that gives fewer than ``n``, hue is widened: a grid over the whole
-    hue circle joins the candidates, and colours are exchanged one at a time (the one of the
-    closest pair for the candidate farthest from the rest) until the distance is reached or no
-    exchange helps. Near-black and near-white colours are capped by ``extremes`` throughout.
+    The palette's first ``n`` colours come first, in their order, each at its own hue and
+    chroma (as far as the sRGB gamut allows) and moved in lightness only, anywhere in the
+    ``lightness`` range, to keep ``min_distance`` from each other; where lightness cannot,
+    chroma changes too (x0.7 to x2). New colours are added from a grid around the palette
+    colours (hue up to 180 degrees away, L* +-48, chroma x0.6 to x1.4) and a grid over the whole
+    hue circle (hue widened), each the candidate that best combines distance from the colours
+    chosen so far (counted up to 1.5 x ``min_distance``) with closeness to the palette, and the
+    set is improved by exchanges (a member of the closest pair for the candidate farthest from
+    the rest). Only when no such set keeps the distance may own colours leave their hue: as few
+    as can (greys first, then those crowding other own colours, the later first), each by the
+    least hue move that keeps the distance; they follow the own colours that kept their hue.
+    Near-black and near-white colours are capped by ``extremes`` throughout.
 
     Parameters
     ----------
@@ -248,31 +256,73 @@ def grow(lch: np.ndarray, n: int, min_distance: float, lightness: tuple[float, f
 
 def _give_way(pool: "_Pool", kept: list[int], wanted: float) -> list[int]:
     """Stage 2, where lightness and chroma alone cannot keep the distance: own colours may
-    leave their hue, as few as can and each by the least hue that does it.
+    leave their hue, as few as the search finds and each by the least hue move that keeps it.
 
     First every own colour may move (the search as free as it gets); when even that cannot
-    keep the distance, the farther apart of the two sets is the answer (the warning says how
-    far). When it can, own colours are let go one at a time, in :meth:`_Pool.give_way_order`
-    (greys, then the colours crowding other own colours, the later first), and the first set
-    that keeps the distance is the answer.
+    keep the distance, the farther apart of that set and the hue-kept one is the answer (the
+    warning says how far). When it can, two ways look for fewer moved colours: letting own
+    colours go one at a time from the hue-kept set, in :meth:`_Pool.give_way_order` (greys,
+    then the colours crowding other own colours, the later first), until a set keeps the
+    distance; and bringing them back one at a time from the free set (:func:`_bring_back`).
+    The set with more own colours on their ladder wins (then the smaller hue moves).
     """
     target = wanted + _DISTANCE_MARGIN
     everyone = frozenset(range(pool.k))
-    loose = pool.search(pool.greedy(wanted, free=everyone), wanted, everyone)
-    if pool.smallest(loose) < target:  # another start: the hue-kept set
-        other = pool.search(kept, wanted, everyone)
-        loose = max(loose, other, key=pool.smallest)
-    loose = pool.polish(loose, wanted, everyone)
+    greedy = pool.greedy(wanted, free=everyone)
+    loose = _attempt(pool, [greedy, kept], wanted, everyone)
     if pool.smallest(loose) < target:
         return loose if pool.smallest(loose) > pool.smallest(kept) else kept
-    free: frozenset[int] = frozenset()
+    # Two ways to as few moved colours as can be (the search is local: either may find
+    # fewer): let own colours go one at a time from the hue-kept set, and bring them back one
+    # at a time from the free set. The set with more own colours at their hue wins.
+    cumulative: frozenset[int] = frozenset()
+    let_go = loose
     for slot in pool.give_way_order(kept, target)[:-1]:
-        free = free | {slot}
-        trial = pool.polish(pool.search(kept, wanted, free, starts=_PARTIAL_STARTS), wanted,
-                            free)
+        cumulative = cumulative | {slot}
+        trial = _attempt(pool, [kept], wanted, cumulative)
         if pool.smallest(trial) >= target:
-            return trial
-    return loose
+            let_go = trial
+            break
+    brought_back = _bring_back(pool, loose, kept, wanted)
+    return max(brought_back, let_go, key=pool.hues_kept)
+
+
+def _bring_back(pool: "_Pool", loose: list[int], kept: list[int], wanted: float) -> list[int]:
+    """From a set with every own colour free: back to their hue, one at a time (the colours
+    that give way last first), each put on its ladder (the rung farthest from the others) and
+    kept there when the search from that set still keeps the distance."""
+    target = wanted + _DISTANCE_MARGIN
+    current, free = loose, set(range(pool.k))
+    for slot in reversed(pool.give_way_order(kept, target)):
+        fixed = frozenset(free - {slot})
+        if pool.kind[current[slot]] == _RUNG:
+            free = set(fixed)
+            continue
+        rest = current[:slot] + current[slot + 1:]
+        rungs = pool.slot_mask(slot, fixed) & pool.allowed(rest)
+        if not rungs.any():
+            continue
+        start = list(current)
+        start[slot] = int(np.argmax(np.where(rungs, pool.nearest(rest), -np.inf)))
+        found = pool.improve(start, wanted, fixed)
+        if pool.smallest(found) >= target:
+            current, free = found, set(fixed)
+    return pool.polish(current, wanted, frozenset(free))
+
+
+def _attempt(pool: "_Pool", starts: list[list[int]], wanted: float,
+             free: frozenset[int]) -> list[int]:
+    """The search with own slots ``free`` to leave their hue, from ``starts``; when it ends
+    close to the distance (the search is local, the landscape rugged), from further starts
+    (each start's own colours, then fewer of them), until one keeps it; then :meth:`_Pool.polish`."""
+    target = wanted + _DISTANCE_MARGIN
+    best = pool.search(starts[0], wanted, free, starts=_PARTIAL_STARTS)
+    others = starts[1:] + [start[:j] for start in starts for j in range(pool.k, -1, -1)]
+    for start in others:
+        if not target - _CLOSE <= pool.smallest(best) < target:
+            break
+        best = max(best, pool.improve(start, wanted, free), key=pool.smallest)
+    return pool.polish(best, wanted, free)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,10 +339,11 @@ class _Pool:
     A result has ``n`` slots: the first ``k = min(n, len(palette))`` belong to the palette's own
     colours, the rest are added colours. Candidates are, in this order: the lightness ladders of
     the own colours (``_RUNG``: the colour's hue and chroma at every L* of the band, one L*
-    apart), near hues of each own colour (``_NEAR``: hue moved by 5 to 15 degrees), the mood
-    grid around every palette colour (``_MOOD``) and the wide grid over the hue circle
-    (``_WIDE``). Own slot ``i`` takes a rung of ladder ``i``; when hue must widen (stage 2) also
-    a near-hue or mood colour grown from own colour ``i``. Added slots take any non-rung colour.
+    apart, then the same at other chroma, which costs more), near hues of each own colour
+    (``_NEAR``: hue moved by 3 to 15 degrees), the mood grid around every palette colour
+    (``_MOOD``) and the wide grid over the hue circle (``_WIDE``). Own slot ``i`` takes a rung of
+    ladder ``i``; once it is free to leave its hue (stage 2), any colour but another's ladder,
+    at a cost of a toll plus its hue move. Added slots take any colour.
     """
 
     def __init__(self, lch: np.ndarray, n: int, lo: float, hi: float, extremes: Extremes) -> None:
@@ -444,6 +495,12 @@ class _Pool:
         for index in chosen:
             np.minimum(out, self.row(index), out=out)
         return out
+
+    def hues_kept(self, chosen: list[int]) -> tuple[int, float]:
+        """How many own colours are on their ladder, then less total cost of the others."""
+        own = chosen[:self.k]
+        on = sum(1 for s, c in enumerate(own) if self.kind[c] == _RUNG and self.owner[c] == s)
+        return on, -sum(float(self.cost(s)[c]) for s, c in enumerate(own))
 
     def smallest(self, chosen: list[int]) -> float:
         """Smallest distance among ``chosen`` (inf for fewer than two)."""
