@@ -45,6 +45,7 @@ Sharma, G., Wu, W. and Dalal, E. N. (2005). The CIEDE2000 color-difference formu
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import NamedTuple
@@ -52,7 +53,7 @@ from typing import NamedTuple
 import numpy as np
 
 from m2p.colour.convert_np import lch_to_lab, rgb8_to_lch, srgb_to_lab
-from m2p.colour.difference import ciede2000
+from m2p.colour.difference import ciede2000, ciede2000_fast
 from m2p.colour.gamut import lch_to_rgb8
 from m2p.colour.vision import VISIONS, min_pairwise_distance, simulate_cvd
 from m2p.errors import DistinctColorsWarning, InvalidArgumentError
@@ -243,7 +244,7 @@ def grow(lch: np.ndarray, n: int, min_distance: float, lightness: tuple[float, f
                                    f"got {lightness!r}")
     if len(lch) == 0:
         raise InvalidArgumentError("a palette needs at least one colour")
-    pool = _Pool(lch, int(n), lo, hi, extremes)
+    pool = _Pool(lch, int(n), lo, hi, extremes, wanted)
     chosen = pool.greedy(wanted)
     target = wanted + _DISTANCE_MARGIN
     if wanted > 0.0 and (len(chosen) < n or pool.smallest(chosen) < target):
@@ -350,8 +351,12 @@ class _Pool:
     at a cost of a toll plus its hue move. Added slots take any colour.
     """
 
-    def __init__(self, lch: np.ndarray, n: int, lo: float, hi: float, extremes: Extremes) -> None:
+    def __init__(self, lch: np.ndarray, n: int, lo: float, hi: float, extremes: Extremes,
+                 min_distance: float = DEFAULT_MIN_DISTANCE) -> None:
         self.n, self.extremes = n, extremes
+        # Distances beyond this count only as "far enough" (the greedy caps them at
+        # _CAP x the distance): CIEDE2000's branch guard (:meth:`_colour_row`) skips them.
+        self.guard_below = _CAP * max(min_distance, 5.0) + 1.0
         own = lch[:n].copy()
         self.k = len(own)
         entry = np.clip(own[:, 0], lo + _L_MARGIN, hi - _L_MARGIN)
@@ -398,24 +403,41 @@ class _Pool:
         # least 60 % of the colour's displayed chroma where it enters the band.
         rung_chroma = shown[:len(rungs), 1]
         at_entry = rung_chroma[np.searchsorted(owner_r[:len(rung_shift)], owner_r)]
-        self.ok = inside.copy()
-        self.ok[:len(rungs)] &= rung_chroma >= _KEEP_CHROMA * at_entry
-        self.extreme = extremes.of(shown[:, 0])
-        self.rgb8 = rgb8
-        self.lab = np.stack([srgb_to_lab(simulate_cvd(rgb8 / 255.0, v)) for v in VISIONS])
+        ok = inside.copy()
+        ok[:len(rungs)] &= rung_chroma >= _KEEP_CHROMA * at_entry
+        lab = np.stack([srgb_to_lab(simulate_cvd(rgb8 / 255.0, v)) for v in VISIONS])
         # Departure of an added colour: near-hue and mood colours their CIEDE2000 from the
         # palette colour they grew from; wide colours that from the nearest palette colour,
         # plus a toll, so the palette's neighbourhood wins whenever it can.
         palette_lab = lch_to_lab(base)
         start, stop = len(rungs), len(rungs) + len(near) + len(grid)
         grown_from = np.concatenate([near_owner, grid_owner])
-        mood = ciede2000(self.lab[0, start:stop], palette_lab[grown_from])
-        nearest = ciede2000(self.lab[0, stop:, None, :], palette_lab[None, :, :]).min(axis=1)
-        self.departure = np.concatenate([rung_cost, mood,
-                                         nearest + _WIDE_PENALTY])
-        self.hue, self.chroma = shown[:, 2], shown[:, 1]
-        # Hue in every vision (degrees), for the CIEDE2000 branch guard of :meth:`row`.
+        mood = ciede2000(lab[0, start:stop], palette_lab[grown_from])
+        nearest = ciede2000(lab[0, stop:, None, :], palette_lab[None, :, :]).min(axis=1)
+        departure = np.concatenate([rung_cost, mood, nearest + _WIDE_PENALTY])
+        # Only candidates that may be chosen stay (about a third of the grids lies outside the
+        # band): every distance row is computed over the pool, so its size is the search's
+        # cost. A colour without any usable rung keeps its ladder for the greedy fallback.
+        rung = self.kind == _RUNG
+        unusable = np.setdiff1d(np.arange(self.k), self.owner[rung & ok])
+        keep = ok | (rung & np.isin(self.owner, unusable))
+        self.kind, self.owner, self.ok = self.kind[keep], self.owner[keep], ok[keep]
+        self.extreme = extremes.of(shown[keep, 0])
+        self.rgb8, self.departure = rgb8[keep], departure[keep]
+        self.hue, self.chroma = shown[keep, 2], shown[keep, 1]
+        # Distances depend on the displayed colour only, and the grids and ladders hold many
+        # equal 8-bit colours: rows are computed once per distinct colour (``self.colour``
+        # maps a candidate to it), on its CIELAB in every vision.
+        packed = (self.rgb8.astype(np.int64) * np.array([65536, 256, 1])).sum(axis=1)
+        _, first, self.colour = np.unique(packed, return_index=True, return_inverse=True)
+        self.colour = self.colour.reshape(-1)
+        # Single precision: about 1e-5 CIEDE2000 of error against a margin of 0.02, and rows
+        # twice as fast (the final distance is measured again in double precision).
+        self.lab = lab[:, keep][:, first].astype(np.float32)
+        # Hue in every vision (degrees) and the colours turned by -+_TURN degrees, for the
+        # CIEDE2000 branch guard of :meth:`_colour_row`.
         self.hue_all = np.degrees(np.arctan2(self.lab[..., 2], self.lab[..., 1])) % 360.0
+        self.turned = np.stack([_turn(self.lab, angle) for angle in (_TURN, -_TURN)])
         self.own_hue = own[:, 2]
         self.own_chroma = own[:, 1]
         # Which own colours give way first when lightness cannot keep them apart: greys (no
@@ -424,6 +446,7 @@ class _Pool:
                          for slot in range(self.k)}
         self._costs: dict[int, np.ndarray] = {}
         self._rows: dict[int, np.ndarray] = {}
+        self._pair_cache: dict[tuple[int, ...], np.ndarray] = {}
 
     # -- which candidates a slot may take -----------------------------------------------------
 
@@ -481,26 +504,34 @@ class _Pool:
     # -- distances ----------------------------------------------------------------------------
 
     def row(self, index: int) -> np.ndarray:
-        """CIEDE2000 (worst vision) from candidate ``index`` to every candidate (cached)."""
-        found = self._rows.get(index)
+        """CIEDE2000 (worst vision) from candidate ``index`` to every candidate (cached per
+        displayed colour)."""
+        colour = int(self.colour[index])
+        found = self._rows.get(colour)
         if found is None:
-            found = ciede2000(self.lab, self.lab[:, index][:, None, :]).min(axis=0)
-            # CIEDE2000 jumps where two hues are 180 degrees apart (the mean hue changes
-            # branch): a second implementation, a hair off in a* and b*, can land on the other
-            # side and measure up to ~0.2 less. Counting the lower side keeps the distance for
-            # every implementation.
-            gap = np.abs(np.abs(self.hue_all - self.hue_all[:, index:index + 1]) - 180.0)
-            opposite = (gap < _OPPOSITE).any(axis=0)
-            if opposite.any():
-                turned = self.lab[:, index].copy()
-                for angle in (-_TURN, _TURN):
-                    cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-                    turned[:, 1:] = self.lab[:, index, 1:] @ np.array([[cos, sin], [-sin, cos]])
-                    other = ciede2000(self.lab[:, opposite], turned[:, None, :]).min(axis=0)
-                    found = found.copy()
-                    found[opposite] = np.minimum(found[opposite], other)
-            self._rows[index] = found
+            found = self._colour_row(colour)[self.colour]
+            self._rows[colour] = found
         return found
+
+    def _colour_row(self, colour: int) -> np.ndarray:
+        """CIEDE2000 (worst vision) from distinct colour ``colour`` to every distinct colour."""
+        lab = self.lab
+        found = ciede2000_fast(lab, lab[:, colour][:, None, :])
+        # CIEDE2000 jumps where two hues are 180 degrees apart (the mean hue changes branch): a
+        # second implementation, a hair off in a* and b*, can land on the other side and
+        # measure up to ~0.2 less. Counting the lower side keeps the distance for every
+        # implementation: such pairs are also measured with their hues turned +-_TURN degrees
+        # apart (the one colour one way, the other the other way, and vice versa, so that a
+        # pair measures the same from either colour: :meth:`_pairs` reads either row).
+        gap = np.abs(np.abs(self.hue_all - self.hue_all[:, colour:colour + 1]) - 180.0)
+        vision, other = np.nonzero((gap < _OPPOSITE) & (found < self.guard_below))
+        if len(other):
+            plus, minus = self.turned[0], self.turned[1]
+            turned = ciede2000_fast(np.concatenate([plus[vision, other], minus[vision, other]]),
+                                    np.concatenate([minus[vision, colour], plus[vision, colour]]))
+            lower = np.minimum(turned[:len(other)], turned[len(other):])
+            found[vision, other] = np.minimum(found[vision, other], lower)
+        return found.min(axis=0)
 
     def allowed(self, chosen: list[int]) -> np.ndarray:
         """Candidates that may join ``chosen``: in range, and not one extreme too many."""
@@ -637,9 +668,12 @@ class _Pool:
                            key=lambda s: (bool(s < self.k), self.give_way.get(s, (False, 0)),
                                           -counts[s], -s))
             moved = False
+            rows = np.stack([self.row(c) for c in current])
             for slot in order:
                 rest = current[:slot] + current[slot + 1:]
-                reach = np.where(mask(slot) & self.allowed(rest), self.nearest(rest), -np.inf)
+                others = np.minimum(rows[:slot].min(axis=0, initial=np.inf),
+                                    rows[slot + 1:].min(axis=0, initial=np.inf))
+                reach = np.where(mask(slot) & self.allowed(rest), others, -np.inf)
                 reach[rest] = -np.inf
                 reach[tabu] = -np.inf
                 good = reach >= target
@@ -671,19 +705,52 @@ class _Pool:
         return best
 
     def _pairs(self, chosen: list[int]) -> np.ndarray:
-        """(n, n) distances among ``chosen`` (inf on the diagonal)."""
-        out = np.stack([self.row(a)[chosen] for a in chosen])
+        """(n, n) distances among ``chosen`` (inf on the diagonal).
+
+        Distances are symmetric, so a member whose row is not computed yet (the candidate an
+        exchange tries) is read from the others' rows: most tried candidates are never
+        taken, and a row costs a CIEDE2000 over the whole pool."""
+        key = tuple(chosen)
+        found = self._pair_cache.get(key)
+        if found is not None:  # the exchange search asks for the same set several times
+            return found
+        if len(self._pair_cache) > 64:
+            self._pair_cache.clear()
+        size = len(chosen)
+        out = np.empty((size, size), dtype=np.float32)
+        missing = [i for i, c in enumerate(chosen) if int(self.colour[c]) not in self._rows]
+        for i, index in enumerate(chosen):
+            if i != (missing[-1] if missing else -1):
+                out[i] = self.row(index)[chosen]
+        if missing:
+            out[missing[-1]] = out[:, missing[-1]]
         np.fill_diagonal(out, np.inf)
+        out.flags.writeable = False
+        self._pair_cache[key] = out
         return out
 
     def _score(self, chosen: list[int], target: float) -> tuple[float, int, float]:
         """What an exchange must improve: smallest distance, then fewer short pairs, then
         less summed shortfall (larger is better in every part)."""
         pairs = self._pairs(chosen)
-        upper = pairs[np.triu_indices(len(chosen), 1)]
+        upper = pairs[_upper(len(chosen))]
         shortfall = np.maximum(target - upper, 0.0)
         return (round(float(upper.min()), 6), -int((shortfall > 0).sum()),
                 -round(float(shortfall.sum()), 6))
+
+
+@functools.cache
+def _upper(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the upper triangle of a (size, size) matrix (without the diagonal)."""
+    return np.triu_indices(size, 1)
+
+
+def _turn(lab: np.ndarray, degrees: float) -> np.ndarray:
+    """CIELAB colours (..., 3) turned by ``degrees`` in hue (L* and chroma unchanged)."""
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    out = lab.copy()
+    out[..., 1:] = lab[..., 1:] @ np.array([[cos, sin], [-sin, cos]])
+    return out
 
 
 def _wide_grid(lo: float, hi: float) -> np.ndarray:
