@@ -118,27 +118,29 @@ def ciede2000(lab1: Any, lab2: Any, *, k_L: float = 1.0, k_C: float = 1.0,
 
 
 def ciede2000_fast(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
-    """:func:`ciede2000` for float64 NumPy arrays, about three times faster (no gradients).
+    """:func:`ciede2000` for NumPy arrays, about twice as fast (no gradients, no torch).
 
     The same formula, written with hue *vectors* instead of hue angles: the hue difference
-    from ``Delta H'^2 = 2 (C'1 C'2 - a'1 a'2 - b1 b2)`` (its sign from the cross product), the
-    mean hue as the direction of the sum of the two unit hue vectors (the bisector of the
-    shorter arc, as the formula's branch rules pick it), and the weighting function T from
-    multiple-angle identities. That leaves one arctangent, one exponential and one sine per
-    pair (the angle form needs two arctangents, four cosines, two sines and two powers), which
-    matters where millions of pairs are measured (:mod:`m2p.colour.distinct`'s search). It
-    agrees with :func:`ciede2000` to about 1e-10, except for hues exactly 180 degrees apart,
-    where the formula's mean hue is a branch choice (the two may then differ by up to ~0.2).
+    as the chord between the two unit hue vectors times ``sqrt(C'1 C'2)`` (its sign from their
+    cross product), the mean hue as the direction of their sum (the bisector of the shorter
+    arc, as the formula's branch rules pick it; at exactly opposite hues the lower hue plus 90
+    degrees, as the formula gives), and the weighting function T from multiple-angle
+    identities. That leaves one arctangent, one exponential and one sine per pair (the angle
+    form needs two arctangents, four cosines, two sines and two powers), which matters where
+    millions of pairs are measured (:mod:`m2p.colour.distinct`'s search). In double precision
+    it agrees with :func:`ciede2000` to about 1e-10 (Sharma et al.'s 34 pairs included).
 
     Parameters
     ----------
     lab1, lab2
-        Arrays (..., 3) of CIELAB (L*, a*, b*), broadcast against each other.
+        Arrays (..., 3) of CIELAB (L*, a*, b*), broadcast against each other. Two float32
+        arrays are measured in single precision (error up to ~1e-4 for differences below 35,
+        more for far pairs at near-opposite hues); anything else in double.
 
     Returns
     -------
     numpy.ndarray
-        (...) float64 Delta E_00 >= 0.
+        (...) Delta E_00 >= 0, float32 for float32 inputs, else float64.
     """
     lab1, lab2 = np.asarray(lab1), np.asarray(lab2)
     if not (lab1.dtype == lab2.dtype == np.float32):
