@@ -448,6 +448,7 @@ class _Pool:
         self._costs: dict[int, np.ndarray] = {}
         self._rows: dict[int, np.ndarray] = {}
         self._pair_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._improved: dict[tuple, list[int]] = {}
 
     # -- which candidates a slot may take -----------------------------------------------------
 
@@ -643,8 +644,21 @@ class _Pool:
         pairs closer than the distance, and their summed shortfall. Added colours are moved
         before own ones, and later own colours before earlier ones. Members taken out are not
         put back for a while (a tabu list), so the search does not circle.
+
+        The search is deterministic, so a search asked for again (the further starts of
+        :func:`_attempt` repeat some: every start's empty prefix, a set's own colours when
+        it has no added ones) returns its first answer.
         """
-        chosen = list(chosen)
+        key = (tuple(chosen), free, min_distance, seed)
+        found = self._improved.get(key)
+        if found is None:
+            found = self._improve(list(chosen), min_distance, free, seed)
+            self._improved[key] = found
+        return list(found)
+
+    def _improve(self, chosen: list[int], min_distance: float, free: frozenset[int],
+                 seed: int) -> list[int]:
+        """:meth:`improve`, not memoised."""
         target = min_distance + _DISTANCE_MARGIN
         masks = [self.slot_mask(s, free) for s in range(self.k + 1)]
 
