@@ -423,6 +423,8 @@ class _Pool:
         keep = ok | (rung & np.isin(self.owner, unusable))
         self.kind, self.owner, self.ok = self.kind[keep], self.owner[keep], ok[keep]
         self.extreme = extremes.of(shown[keep, 0])
+        self._ok_not_extreme = self.ok & ~self.extreme
+        self.ok.flags.writeable = self._ok_not_extreme.flags.writeable = False
         self.rgb8, self.departure = rgb8[keep], departure[keep]
         self.hue, self.chroma = shown[keep, 2], shown[keep, 1]
         # Distances depend on the displayed colour only, and the grids and ladders hold many
@@ -536,11 +538,11 @@ class _Pool:
         return found.min(axis=0)
 
     def allowed(self, chosen: list[int]) -> np.ndarray:
-        """Candidates that may join ``chosen``: in range, and not one extreme too many."""
-        ok = self.ok.copy()
+        """Candidates that may join ``chosen``: in range, and not one extreme too many
+        (read-only)."""
         if int(self.extreme[chosen].sum()) >= self.extremes.most:
-            ok &= ~self.extreme
-        return ok
+            return self._ok_not_extreme
+        return self.ok
 
     def nearest(self, chosen: list[int]) -> np.ndarray:
         """Smallest distance from every candidate to ``chosen`` (inf when empty)."""
