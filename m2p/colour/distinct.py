@@ -448,7 +448,10 @@ class _Pool:
         self.give_way = {slot: (bool(own[slot, 1] >= _GREY_CHROMA), -slot)
                          for slot in range(self.k)}
         self._costs: dict[int, np.ndarray] = {}
-        self._rows: dict[int, np.ndarray] = {}
+        # Distance rows depend only on the candidates, which are the same for every n >= the
+        # palette's length (``take(6)``, ``take(7)``, ``take(8)`` of a 5-colour palette): the
+        # last few pools' rows are shared (:func:`_shared_rows`).
+        self._rows = _shared_rows((lch.tobytes(), self.k, lo, hi, extremes, min_distance))
         self._pair_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._improved: dict[tuple, list[int]] = {}
 
@@ -757,6 +760,23 @@ class _Pool:
         shortfall = np.maximum(target - upper, 0.0)
         return (round(float(upper.min()), 6), -int((shortfall > 0).sum()),
                 -round(float(shortfall.sum()), 6))
+
+
+_ROW_POOLS: dict[tuple, dict[int, np.ndarray]] = {}
+_ROW_POOLS_KEPT = 2
+
+
+def _shared_rows(key: tuple) -> dict[int, np.ndarray]:
+    """The distance-row cache of the pool built from ``key`` (palette, own colours, band,
+    extremes, distance), shared with earlier pools built from the same key; the last
+    ``_ROW_POOLS_KEPT`` are kept (a row cache can hold tens of megabytes)."""
+    found = _ROW_POOLS.pop(key, None)
+    if found is None:
+        found = {}
+    _ROW_POOLS[key] = found  # the most recent last
+    while len(_ROW_POOLS) > _ROW_POOLS_KEPT:
+        del _ROW_POOLS[next(iter(_ROW_POOLS))]
+    return found
 
 
 @functools.cache
