@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import warnings
 from typing import NamedTuple
 
@@ -764,19 +765,21 @@ class _Pool:
 
 _ROW_POOLS: dict[tuple, dict[int, np.ndarray]] = {}
 _ROW_POOLS_KEPT = 2
+_ROW_POOLS_LOCK = threading.Lock()
 
 
 def _shared_rows(key: tuple) -> dict[int, np.ndarray]:
     """The distance-row cache of the pool built from ``key`` (palette, own colours, band,
     extremes, distance), shared with earlier pools built from the same key; the last
     ``_ROW_POOLS_KEPT`` are kept (a row cache can hold tens of megabytes)."""
-    found = _ROW_POOLS.pop(key, None)
-    if found is None:
-        found = {}
-    _ROW_POOLS[key] = found  # the most recent last
-    while len(_ROW_POOLS) > _ROW_POOLS_KEPT:
-        del _ROW_POOLS[next(iter(_ROW_POOLS))]
-    return found
+    with _ROW_POOLS_LOCK:  # charts may be drawn from several threads
+        found = _ROW_POOLS.pop(key, None)
+        if found is None:
+            found = {}
+        _ROW_POOLS[key] = found  # the most recent last
+        while len(_ROW_POOLS) > _ROW_POOLS_KEPT:
+            del _ROW_POOLS[next(iter(_ROW_POOLS))]
+        return found
 
 
 @functools.cache
