@@ -29,7 +29,7 @@ from m2p.colour.convert import (
     xyz_to_srgb,
 )
 from m2p.colour.convert_np import hex_to_lch
-from m2p.colour.difference import ciede2000
+from m2p.colour.difference import ciede2000, ciede2000_fast
 from m2p.colour.gamut import gamut_map_lch, in_srgb_gamut, lch_to_hex, lch_to_rgb8
 
 # --------------------------------------------------------------------------------------------
@@ -107,6 +107,35 @@ def test_ciede2000_matches_colour_science_on_random_pairs():
     got_k = ciede2000(torch.tensor(lab1), torch.tensor(lab2), k_L=2.0).numpy()
     np.testing.assert_allclose(got_k, colour_science.delta_E(lab1, lab2, method="CIE 2000",
                                                              textiles=True), atol=1e-8)
+
+
+def test_ciede2000_fast_is_the_same_formula():
+    # The vector form used by the distinct-colour search: Sharma's pairs (the one at exactly
+    # opposite hues included: it takes the same branch), random pairs with neutral, identical
+    # and near colours against colour-science, and single precision.
+    fast = ciede2000_fast(SHARMA_2005[:, 0:3], SHARMA_2005[:, 3:6])
+    np.testing.assert_allclose(fast, ciede2000(SHARMA_2005[:, 0:3], SHARMA_2005[:, 3:6]),
+                               atol=1e-9)
+    keep = np.arange(len(SHARMA_2005)) != AMBIGUOUS_PAIR
+    np.testing.assert_allclose(fast[keep], SHARMA_2005[keep, 6], atol=1e-4)
+    rng = np.random.default_rng(3)
+    lab1 = np.column_stack([rng.uniform(0, 100, 3000), rng.uniform(-110, 110, (3000, 2))])
+    lab2 = np.column_stack([rng.uniform(0, 100, 3000), rng.uniform(-110, 110, (3000, 2))])
+    lab2[:1000] = lab1[:1000] + rng.normal(0, 2, (1000, 3))
+    lab1[1000:1100, 1:] = 0.0
+    lab2[1050:1150, 1:] = 0.0
+    lab2[1200:1300] = lab1[1200:1300]
+    got = ciede2000_fast(lab1, lab2)
+    np.testing.assert_allclose(got, colour_science.delta_E(lab1, lab2, method="CIE 2000"),
+                               atol=1e-8)
+    np.testing.assert_allclose(ciede2000_fast(lab2, lab1), got, atol=1e-12)
+    single = ciede2000_fast(lab1.astype(np.float32), lab2.astype(np.float32))
+    assert single.dtype == np.float32
+    # Where the search compares (20 to ~31 CIEDE2000) single precision is far within its
+    # 0.02 margin; far pairs with near-opposite hues lose more (their mean hue cancels).
+    near = got < 35.0
+    np.testing.assert_allclose(single[near], got[near], atol=1e-3)
+    np.testing.assert_allclose(single, got, rtol=1e-3)
 
 
 def test_ciede2000_float32():

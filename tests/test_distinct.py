@@ -120,15 +120,25 @@ def test_palette_colours_come_first_and_move_in_lightness_only():
     eight = hex_to_lch(mixed.take(8).hex)
     hue_gap = np.abs((eight[:, None, 2] - before[None, :, 2] + 180) % 360 - 180)
     assert (hue_gap.min(axis=1) < 6).sum() >= 3
-    # The red and the green collide for deuteranopes, and no lightness of that green on white
-    # is 20 from the red for them: the green gives way to a near hue they can tell apart.
+    # The red and the green collide for deuteranopes: they split in lightness (issue 24: the
+    # palette's colours keep their hues), and every colour keeps its hue.
     red_green = Palette.from_hex(PALETTES["red_green"])
     assert _cs_min_distance(red_green.hex) < 10
     taken = red_green.take(3)
     assert _cs_min_distance(taken.hex) >= 20
-    assert taken.hex[:2] == (red_green.hex[0], red_green.hex[2])
-    green, new = hex_to_lch([red_green.hex[1], taken.hex[2]])
-    assert 20 <= abs((new[2] - green[2] + 180) % 360 - 180) <= 90
+    assert taken.hex[2] == red_green.hex[2]  # legible and distinct already: kept exactly
+    before, after = hex_to_lch(red_green.hex), hex_to_lch(taken.hex)
+    assert (np.abs((after[:, 2] - before[:, 2] + 180) % 360 - 180) < 3).all()
+    assert abs(after[0, 0] - after[1, 0]) > abs(before[0, 0] - before[1, 0]) + 10
+    # Three near-identical reds: no lightness split of three keeps them 20 apart on white, so
+    # the first two keep their hue (split in lightness) and the third moves hue, by the least
+    # that does it, after them.
+    reds = Palette.from_hex(["#c0392b", "#c5402f", "#b83528"])
+    taken = reds.take(3)
+    assert _cs_min_distance(taken.hex) >= 20
+    before, after = hex_to_lch(reds.hex), hex_to_lch(taken.hex)
+    moved = np.abs((after[:, 2] - before[:, 2] + 180) % 360 - 180)
+    assert (moved[:2] < 3).all() and 3 <= moved[2] <= 90, moved
     # min_distance=0 and min_contrast=1: the palette as it is.
     assert red_green.take(3, min_distance=0, min_contrast=1).hex == red_green.hex
     assert mixed.take(3, min_distance=0, min_contrast=1).hex == mixed.hex[:3]

@@ -16,10 +16,19 @@ the swatches of the gallery. The rule (:func:`legible_colors`):
    indistinguishable maroons.
 3. **Categories apart.** Every pair is at least ``min_distance`` CIEDE2000 apart (default 20)
    in normal vision and under simulated deuteranopia and protanopia, on the 8-bit colours.
-4. **Widen hue, say so once.** When the palette's own colours and their neighbourhood cannot
-   give ``n`` such colours, hue is widened (:func:`m2p.colour.distinct.distinct_colors`); when
-   even that cannot keep the distance, one :class:`m2p.errors.DistinctColorsWarning` says how
-   far apart they are. Lightness never goes past the caps to make room.
+4. **The palette's own hues lead.** The palette's own colours come first, in their order, each
+   at its own hue and chroma, moved in lightness only (anywhere in the band) to meet rules 1-3;
+   the colours added to reach ``n`` take new hues (hue is widened) placed to keep the distance
+   from them. Where lightness cannot keep two own colours apart (two near-identical reds; or
+   eight colours crowding the band), they split in lightness first, then change chroma; only
+   then do own colours leave their hue, as few as the search finds (it is a local search: not
+   always the fewest possible), each by the least hue move that keeps the distance, and they
+   follow the own colours that kept theirs. Greys give way first (they have no hue to lose),
+   then the colours crowding other own colours, the later first.
+5. **Say so once.** When even that cannot keep the distance, one
+   :class:`m2p.errors.DistinctColorsWarning` says how far apart the colours are (the own
+   colours then keep their hues unless moving them parts the colours further). Lightness never
+   goes past the caps to make room.
 
 Over time (:class:`TrackColors`: the bars of a race, ``m2p.animate_colors``) each slot keeps
 one hue for the whole piece, and the music moves its lightness and chroma within the range in
@@ -210,12 +219,13 @@ def legible_colors(lch: Any, n: int, *, background: Any = "#ffffff",
                    lightness: tuple[float, float] | None = None, warn: bool = True) -> Distinct:
     """The legibility rule: ``n`` colours grown from a palette, legible on ``background``.
 
-    The palette's colours come first, in their order, each moved in lightness only (chroma and
-    hue kept) into the band of :func:`legible_band`; new colours of the same mood follow; at
-    most :data:`MAX_NEAR_EXTREMES` are near-black (near-white on a dark background); every
-    pair is ``min_distance`` CIEDE2000 apart in normal vision and under simulated
-    deuteranopia and protanopia. See the module docstring and
-    :func:`m2p.colour.distinct.distinct_colors`.
+    The palette's first ``n`` colours come first, each moved in lightness only (chroma and hue
+    kept) into the band of :func:`legible_band` and apart from each other; new colours (new
+    hues where needed) follow; at most :data:`MAX_NEAR_EXTREMES` are near-black (near-white on
+    a dark background); every pair is ``min_distance`` CIEDE2000 apart in normal vision and
+    under simulated deuteranopia and protanopia. Own colours that lightness cannot keep apart
+    change chroma, then hue by the least that does it, and follow the others (rule 4 of the
+    module docstring; :func:`m2p.colour.distinct.distinct_colors`).
 
     Parameters
     ----------
