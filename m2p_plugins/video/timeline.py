@@ -221,13 +221,9 @@ def lut_track(track: Any, source_lab: np.ndarray, *, strength: float = 0.6,
         per_frame = [slots] * len(targets)
     else:
         per_frame = [match_palettes(source_lab, t) for t in targets]
-    paired = [tgt[s] for tgt, s in zip(targets, per_frame)]
-    direction = _clip_tone(source_lab, paired, strength, sample, luminance, skin)
-    luts = np.stack([
-        transfer_lut(source_lab, tgt, strength=strength, size=size, luminance=luminance,
-                     skin=skin, sample=sample, direction=direction)
-        for tgt in paired
-    ])
+    luts = _keyframe_luts(source_lab, [tgt[s] for tgt, s in zip(targets, per_frame)],
+                          strength=strength, size=size, luminance=luminance, skin=skin,
+                          sample=sample)
     if smoothing > 0 and len(times) > 1:
         w = np.exp(-0.5 * ((times[:, None] - times[None, :]) / smoothing) ** 2)
         w /= w.sum(1, keepdims=True)
@@ -252,26 +248,27 @@ def _synced_lut_track(track: Any, source_lab: np.ndarray, sync: str, *, strength
     same_size = len({t.shape[0] for t in targets}) == 1
     fixed = match_palettes(source_lab, np.stack(targets)) if same_size else None
     paired = [tgt[fixed if same_size else match_palettes(source_lab, tgt)] for tgt in targets]
-    direction = _clip_tone(source_lab, paired, strength, sample, luminance, skin)
-    luts = np.stack([
-        transfer_lut(source_lab, tgt, strength=strength, size=size, luminance=luminance,
-                     skin=skin, sample=sample, direction=direction)
-        for tgt in paired
-    ])
+    luts = _keyframe_luts(source_lab, paired, strength=strength, size=size, luminance=luminance,
+                          skin=skin, sample=sample)
     return LutTrack(times, luts, duration, music_end, start, steps=True)
 
 
-def _clip_tone(source_lab: np.ndarray, paired: list[np.ndarray], strength: float, sample: Any,
-               luminance: float, skin: float) -> tuple[float, float] | None:
-    """One tone direction for all the keyframes a clip uses (the sum of theirs,
-    :func:`.transfer.tone_direction`): a keyframe toning the footage darker beside one toning
-    it brighter would blend into a grade that does neither (measured: the tree clip to
-    love_theme fell from 13 to 6.4 CIEDE2000 between two such keyframes)."""
-    if strength == 0.0:
-        return None
-    ways = [tone_direction(source_lab, tgt, sample=sample, luminance=luminance, skin=skin)
-            for tgt in paired]
-    return (float(sum(w[0] for w in ways)), float(sum(w[1] for w in ways)))
+def _keyframe_luts(source_lab: np.ndarray, paired: list[np.ndarray], *, strength: float,
+                   size: int, luminance: float, skin: float, sample: Any) -> np.ndarray:
+    """``(K, size, size, size, 3)`` LUTs of the keyframes' paired target palettes, all with one
+    tone direction (the sum of theirs, :func:`.transfer.tone_direction`): a keyframe toning the
+    footage darker beside one toning it brighter would blend into a grade that does neither
+    (measured: the tree clip to love_theme fell from 13 to 6.4 CIEDE2000 between two such
+    keyframes)."""
+    direction = None
+    if strength != 0.0:
+        ways = [tone_direction(source_lab, tgt, sample=sample, luminance=luminance, skin=skin)
+                for tgt in paired]
+        direction = (float(sum(w[0] for w in ways)), float(sum(w[1] for w in ways)))
+    return np.stack([transfer_lut(source_lab, tgt, strength=strength, size=size,
+                                  luminance=luminance, skin=skin, sample=sample,
+                                  direction=direction)
+                     for tgt in paired])
 
 
 def hold_between(luts: LutTrack, changes: Sequence[float], *, duration: float,
